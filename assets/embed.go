@@ -1,0 +1,34 @@
+// Package assets holds the data the binaries embed: the sandbox's sample Python service,
+// its kwok stages and, later, PromQL presets.
+package assets
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed sample-service/app.py
+var sampleService embed.FS
+
+//go:embed kwok/stock-stages.yaml
+var kwokStockStages []byte
+
+//go:embed kwok/pyroll-stages.yaml
+var kwokPyrollStages []byte
+
+// SampleService is the Flask + prometheus_client service the sandbox runs for every
+// Running sample pod; app.py sits at its root.
+func SampleService() fs.FS {
+	sub, err := fs.Sub(sampleService, "sample-service")
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the folder exists
+	}
+	return sub
+}
+
+// KwokStages is every kwok Stage the sandbox runs, as one multi-document YAML.
+func KwokStages() []byte {
+	out := append([]byte{}, kwokStockStages...)
+	out = append(out, "\n---\n"...)
+	return append(out, kwokPyrollStages...)
+}

@@ -1,0 +1,126 @@
+// Command pyroll-sandbox runs the local control plane that `make demo` and the end-to-end
+// tests use: a real kube-apiserver, controllers and scheduler, kwok nodes, Prometheus and
+// the sample Python services.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+)
+
+const usage = `pyroll-sandbox: a local Kubernetes control plane with sample Python services.
+
+Usage:
+  pyroll-sandbox up   [--dir DIR] [--bin DIR] [--nodes N] [--seed=false]
+        start it and keep it running until Ctrl-C (or 'pyroll-sandbox down')
+  pyroll-sandbox run  [flags] -- COMMAND [ARGS...]
+        start it, run COMMAND with KUBECONFIG and PYROLL_PROMETHEUS_URL set, stop it after
+  pyroll-sandbox down [--dir DIR]
+        stop the sandbox running in DIR (also cleans up after one that was killed)
+  pyroll-sandbox env  [--dir DIR]
+        print the exports that point kubectl and kubectl-pyroll at the running sandbox
+
+Defaults: --dir .sandbox, --bin .cache/bin (built by 'make tools').
+`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "pyroll-sandbox: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Print(usage)
+		return nil
+	}
+	verb := args[0]
+	flags := flag.NewFlagSet(verb, flag.ContinueOnError)
+	flags.Usage = func() { fmt.Fprint(os.Stderr, usage) }
+	dir := flags.String("dir", ".sandbox", "state directory")
+	bin := flags.String("bin", ".cache/bin", "directory with etcd, kube-* and kwok")
+	nodes := flags.Int("nodes", 3, "kwok nodes")
+	seed := flags.Bool("seed", true, "seed the demo namespace")
+	if err := flags.Parse(args[1:]); err != nil {
+		return err
+	}
+	switch verb {
+	case "up":
+		return up(*dir, *bin, *nodes, *seed, nil)
+	case "run":
+		if flags.NArg() == 0 {
+			return errors.New("run needs a command: pyroll-sandbox run -- COMMAND [ARGS...]")
+		}
+		return up(*dir, *bin, *nodes, *seed, flags.Args())
+	case "down":
+		stopped, err := sandbox.StopRecorded(*dir)
+		if err != nil {
+			return err
+		}
+		if stopped {
+			fmt.Println("sandbox stopped")
+		} else {
+			fmt.Printf("no sandbox running in %s\n", *dir)
+		}
+		return nil
+	case "env":
+		data, err := os.ReadFile(filepath.Join(*dir, "env"))
+		if err != nil {
+			return fmt.Errorf("no sandbox running in %s (start one with 'make sandbox')", *dir)
+		}
+		fmt.Print(string(data))
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q; run 'pyroll-sandbox --help'", verb)
+	}
+}
+
+func up(dir, bin string, nodes int, seed bool, command []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir, BinDir: bin, Nodes: nodes, SeedDemo: seed, Log: os.Stderr})
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.New("interrupted during start; everything started so far was stopped")
+		}
+		return err
+	}
+	defer sb.Stop()
+
+	if command != nil {
+		stop() // the command owns Ctrl-C now; the sandbox stops when it exits
+		cmd := exec.Command(command[0], command[1:]...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+sb.Kubeconfig, "PYROLL_PROMETHEUS_URL="+sb.PrometheusURL)
+		signal.Ignore(os.Interrupt)
+		err := cmd.Run()
+		signal.Reset(os.Interrupt)
+		fmt.Fprintln(os.Stderr, "sandbox: stopping")
+		return err
+	}
+
+	fmt.Printf("\nSandbox running. Kubeconfig: %s\nPrometheus: %s\n\n", sb.Kubeconfig, sb.PrometheusURL)
+	if seed {
+		if kubectl, err := exec.LookPath("kubectl"); err == nil {
+			get := exec.Command(kubectl, "--kubeconfig", sb.Kubeconfig, "get", "deploy", "-n", sandbox.DemoNamespace, "-o", "wide")
+			get.Stdout, get.Stderr = os.Stdout, os.Stderr
+			_ = get.Run()
+		}
+	}
+	fmt.Printf("\nTry:  kubectl --kubeconfig %s get deploy,rs,pods -n %s\n", sb.Kubeconfig, sandbox.DemoNamespace)
+	fmt.Printf("Or:   eval \"$(go run ./cmd/pyroll-sandbox env --dir %s)\"\n", dir)
+	fmt.Println("Press Ctrl-C to stop the sandbox.")
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "\nsandbox: stopping")
+	return nil
+}

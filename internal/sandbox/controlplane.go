@@ -1,0 +1,319 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/pyroll/kubectl-pyroll/assets"
+)
+
+type pkiFiles struct {
+	caCert, caKey, serverCert, serverKey, adminCert, adminKey, kubeletClientCert, kubeletClientKey, serviceAccountKey string
+	admin                                                                                                               keyPair
+}
+
+func (s *Sandbox) writePKI() (pkiFiles, error) {
+	dir := s.path("pki")
+	ca, err := newAuthority()
+	if err != nil {
+		return pkiFiles{}, err
+	}
+	s.ca = ca
+	var f pkiFiles
+	f.caCert = filepath.Join(dir, "ca.crt")
+	f.caKey = filepath.Join(dir, "ca.key")
+	caKey, err := ca.keyPEM()
+	if err != nil {
+		return f, err
+	}
+	if err := os.WriteFile(f.caCert, ca.certPEM, 0o644); err != nil {
+		return f, err
+	}
+	if err := os.WriteFile(f.caKey, caKey, 0o600); err != nil {
+		return f, err
+	}
+	server, err := ca.issue("kube-apiserver", nil, []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
+		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"})
+	if err != nil {
+		return f, err
+	}
+	if f.serverCert, f.serverKey, err = server.write(dir, "apiserver"); err != nil {
+		return f, err
+	}
+	if f.admin, err = ca.issue("pyroll-admin", []string{"system:masters"}, nil, nil); err != nil {
+		return f, err
+	}
+	if f.adminCert, f.adminKey, err = f.admin.write(dir, "admin"); err != nil {
+		return f, err
+	}
+	kubeletClient, err := ca.issue("kube-apiserver-kubelet-client", []string{"system:masters"}, nil, nil)
+	if err != nil {
+		return f, err
+	}
+	if f.kubeletClientCert, f.kubeletClientKey, err = kubeletClient.write(dir, "kubelet-client"); err != nil {
+		return f, err
+	}
+	// The service-account signing key: an EC key, which the API server and the
+	// controller-manager both accept.
+	saKey, err := ca.issue("service-accounts", nil, nil, nil)
+	if err != nil {
+		return f, err
+	}
+	f.serviceAccountKey = filepath.Join(dir, "sa.key")
+	return f, os.WriteFile(f.serviceAccountKey, saKey.KeyPEM, 0o600)
+}
+
+func (s *Sandbox) bin(name string) string { return filepath.Join(s.opts.BinDir, name) }
+
+func (s *Sandbox) startEtcd(ctx context.Context, p ports) error {
+	client := "http://" + hostPort(p.etcdClient)
+	peer := "http://" + hostPort(p.etcdPeer)
+	proc, err := s.launch("etcd", s.bin("etcd"), []string{
+		"--name=sandbox",
+		"--data-dir=" + s.path("etcd"),
+		"--listen-client-urls=" + client,
+		"--advertise-client-urls=" + client,
+		"--listen-peer-urls=" + peer,
+		"--initial-advertise-peer-urls=" + peer,
+		"--initial-cluster=sandbox=" + peer,
+		"--listen-metrics-urls=",
+		"--unsafe-no-fsync", // a throwaway test store: durability buys nothing, fsync costs seconds
+		"--log-level=warn",
+	})
+	if err != nil {
+		return err
+	}
+	err = waitFor(ctx, "etcd", proc, 60*time.Second, func(ctx context.Context) error {
+		return httpExpect(ctx, http.DefaultClient, client+"/health", `"health":"true"`)
+	})
+	if err == nil {
+		s.logf("etcd ready on %s", client)
+	}
+	return err
+}
+
+func (s *Sandbox) startAPIServer(ctx context.Context, p ports, f pkiFiles) error {
+	egressConfig := s.path("egress-selector.yaml")
+	if err := os.WriteFile(egressConfig, []byte(fmt.Sprintf(`apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: %s
+`, s.path("egress.sock"))), 0o644); err != nil {
+		return err
+	}
+	proc, err := s.launch("kube-apiserver", s.bin("kube-apiserver"), []string{
+		"--etcd-servers=http://" + hostPort(p.etcdClient),
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", p.apiserver),
+		"--tls-cert-file=" + f.serverCert,
+		"--tls-private-key-file=" + f.serverKey,
+		"--client-ca-file=" + f.caCert,
+		"--authorization-mode=RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file=" + f.serviceAccountKey,
+		"--service-account-signing-key-file=" + f.serviceAccountKey,
+		"--service-cluster-ip-range=10.96.0.0/16",
+		"--kubelet-client-certificate=" + f.kubeletClientCert,
+		"--kubelet-client-key=" + f.kubeletClientKey,
+		"--kubelet-certificate-authority=" + f.caCert,
+		"--egress-selector-config-file=" + egressConfig,
+		// The endpoint reconciler would publish 127.0.0.1 for the kubernetes Service,
+		// which Endpoints validation rejects; nothing in the sandbox needs that Service.
+		"--endpoint-reconciler-type=none",
+		"--profiling=false",
+		"--v=1",
+	})
+	if err != nil {
+		return err
+	}
+	s.APIServerURL = "https://" + hostPort(p.apiserver)
+	cert, err := tls.X509KeyPair(f.admin.CertPEM, f.admin.KeyPEM)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		Certificates: []tls.Certificate{cert}, RootCAs: s.ca.pool(),
+	}}}
+	err = waitFor(ctx, "kube-apiserver", proc, 90*time.Second, func(ctx context.Context) error {
+		return httpExpect(ctx, client, s.APIServerURL+"/readyz", "ok")
+	})
+	if err == nil {
+		s.logf("kube-apiserver ready on %s", s.APIServerURL)
+	}
+	return err
+}
+
+func (s *Sandbox) writeKubeconfig(f pkiFiles) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["pyroll-sandbox"] = &clientcmdapi.Cluster{Server: s.APIServerURL, CertificateAuthorityData: s.ca.certPEM}
+	cfg.AuthInfos["pyroll-admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: f.admin.CertPEM, ClientKeyData: f.admin.KeyPEM}
+	cfg.Contexts["pyroll-sandbox"] = &clientcmdapi.Context{Cluster: "pyroll-sandbox", AuthInfo: "pyroll-admin", Namespace: "demo"}
+	cfg.CurrentContext = "pyroll-sandbox"
+	s.Kubeconfig = s.path("kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, s.Kubeconfig); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return s.loadClient()
+}
+
+// UserKubeconfig writes a kubeconfig for a user authenticated by a client certificate
+// (CN=user, O=groups) and returns its path: RBAC decides what that user may do.
+func (s *Sandbox) UserKubeconfig(user string, groups ...string) (string, error) {
+	pair, err := s.ca.issue(user, groups, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["pyroll-sandbox"] = &clientcmdapi.Cluster{Server: s.APIServerURL, CertificateAuthorityData: s.ca.certPEM}
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{ClientCertificateData: pair.CertPEM, ClientKeyData: pair.KeyPEM}
+	cfg.Contexts[user] = &clientcmdapi.Context{Cluster: "pyroll-sandbox", AuthInfo: user, Namespace: "demo"}
+	cfg.CurrentContext = user
+	path := s.path("kubeconfig-" + sanitizeFileName(user))
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return "", fmt.Errorf("write kubeconfig for %s: %w", user, err)
+	}
+	return path, nil
+}
+
+func sanitizeFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == ':' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+var controllers = []string{
+	"deployment-controller", "replicaset-controller", "garbage-collector-controller",
+	"namespace-controller", "serviceaccount-controller", "serviceaccount-token-controller",
+	"node-lifecycle-controller",
+}
+
+func (s *Sandbox) startControllers(ctx context.Context, p ports, f pkiFiles) error {
+	kcm, err := s.launch("kube-controller-manager", s.bin("kube-controller-manager"), []string{
+		"--kubeconfig=" + s.Kubeconfig,
+		"--controllers=" + strings.Join(controllers, ","),
+		"--service-account-private-key-file=" + f.serviceAccountKey,
+		"--root-ca-file=" + f.caCert,
+		"--bind-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", p.controllerManager),
+		"--leader-elect=false",
+		"--profiling=false",
+		"--v=1",
+	})
+	if err != nil {
+		return err
+	}
+	scheduler, err := s.launch("kube-scheduler", s.bin("kube-scheduler"), []string{
+		"--kubeconfig=" + s.Kubeconfig,
+		"--bind-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", p.scheduler),
+		"--leader-elect=false",
+		"--profiling=false",
+		"--v=1",
+	})
+	if err != nil {
+		return err
+	}
+	kwokConfig := s.path("kwok.yaml")
+	if err := os.WriteFile(kwokConfig, assets.KwokStages(), 0o644); err != nil {
+		return err
+	}
+	kwok, err := s.launch("kwok", s.bin("kwok"), []string{
+		"--kubeconfig=" + s.Kubeconfig,
+		"--config=" + kwokConfig,
+		"--manage-all-nodes=false",
+		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+		"--cidr=" + podCIDR,
+		"--node-ip=127.0.0.1",
+		"--server-address=" + hostPort(p.kwok),
+	})
+	if err != nil {
+		return err
+	}
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	checks := []struct {
+		proc *process
+		url  string
+		c    *http.Client
+	}{
+		{kcm, fmt.Sprintf("https://%s/healthz", hostPort(p.controllerManager)), insecure},
+		{scheduler, fmt.Sprintf("https://%s/healthz", hostPort(p.scheduler)), insecure},
+		{kwok, fmt.Sprintf("http://%s/healthz", hostPort(p.kwok)), http.DefaultClient},
+	}
+	for _, c := range checks {
+		if err := waitFor(ctx, c.proc.name, c.proc, 60*time.Second, func(ctx context.Context) error {
+			return httpExpect(ctx, c.c, c.url, "ok")
+		}); err != nil {
+			return err
+		}
+	}
+	s.logf("kube-controller-manager, kube-scheduler and kwok ready")
+	return nil
+}
+
+func (s *Sandbox) createNodes(ctx context.Context) error {
+	for i := 0; i < s.opts.Nodes; i++ {
+		name := fmt.Sprintf("kwok-node-%d", i)
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},
+			Labels: map[string]string{
+				"type": "kwok", "kubernetes.io/hostname": name,
+				"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+			},
+		}}
+		if _, err := s.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create node %s: %w", name, err)
+		}
+	}
+	err := waitFor(ctx, "kwok nodes Ready and schedulable", nil, 60*time.Second, func(ctx context.Context) error {
+		nodes, err := s.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, n := range nodes.Items {
+			if nodeReady(&n) && len(n.Spec.Taints) == 0 {
+				ready++
+			}
+		}
+		if ready < s.opts.Nodes {
+			return fmt.Errorf("%d of %d nodes Ready without taints", ready, s.opts.Nodes)
+		}
+		return nil
+	})
+	if err == nil {
+		s.logf("%d kwok nodes Ready", s.opts.Nodes)
+	}
+	return err
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

@@ -1,0 +1,62 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Binaries the sandbox runs from Options.BinDir (built by hack/build-kube.sh).
+var sandboxBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+
+// Debian programs the sandbox runs (installed by hack/install-deps.sh). Debian's
+// python3 matters: the python3 first on PATH may be another build without Flask.
+const (
+	prometheusBin = "/usr/bin/prometheus"
+	gunicornBin   = "/usr/bin/gunicorn"
+	debianPython  = "/usr/bin/python3"
+)
+
+func checkBinaries(dir string) error {
+	var missing []string
+	for _, b := range sandboxBinaries {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("sandbox binaries missing in %s: %s; build them with `make tools` (about 11 minutes the first time)",
+			dir, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func checkDebianTools() error {
+	var missing []string
+	for _, p := range []string{prometheusBin, gunicornBin, debianPython} {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			missing = append(missing, p)
+		}
+	}
+	for _, module := range []string{"flask", "prometheus_client"} {
+		if !debianModuleInstalled(module) {
+			missing = append(missing, "python3 module "+module)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("sandbox needs %s; install them with `make deps` (apt-get install prometheus python3-flask python3-prometheus-client gunicorn)",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func debianModuleInstalled(module string) bool {
+	for _, dir := range []string{"/usr/lib/python3/dist-packages"} {
+		if _, err := os.Stat(filepath.Join(dir, module)); err == nil {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,27 @@
+package sandbox
+
+import (
+	"fmt"
+	"net"
+)
+
+// freePorts asks the kernel for n distinct free ports on 127.0.0.1. They are free at the
+// moment of asking; a component that then fails to bind is reported with its log.
+func freePorts(n int) ([]int, error) {
+	listeners := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port on 127.0.0.1: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

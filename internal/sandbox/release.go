@@ -1,0 +1,188 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+)
+
+// Annotations the sandbox reads from a pod (kwok's stages and the pod runner).
+const (
+	ImageDigestAnnotation   = "sandbox.pyroll.dev/image-digest"
+	CrashLabel              = "sandbox.pyroll.dev/crash"
+	CrashMessageAnnotation  = "sandbox.pyroll.dev/crash-message"
+	CrashExitCodeAnnotation = "sandbox.pyroll.dev/crash-exit-code"
+)
+
+// Release is one build of a sample Python service, as a CI pipeline would deploy it: the
+// provenance it carries and how it behaves once running.
+type Release struct {
+	Namespace string
+	Name      string // Deployment name and app label
+	Image     string // e.g. ghcr.io/acme/orders:1.8.0
+	Source    string // org.opencontainers.image.source
+	Version   string
+	GitSHA    string
+	LockHash  string
+	Python    string // the Python version the image ships
+	Pipeline  string // CI run id or URL
+	Replicas  int32
+
+	ErrorRate  float64 // fraction of requests answered 500
+	LatencyMS  int
+	TrafficRPS int // self-generated requests per second (default 5)
+
+	// CrashMessage, when set, makes the pods crash-loop with this as their last
+	// termination message (a Python traceback, typically).
+	CrashMessage string
+
+	MinReadySeconds         int32
+	ProgressDeadlineSeconds int32 // default 600, as Kubernetes'
+	// Digest overrides the image digest the pods report (default: derived from image and SHA).
+	Digest string
+}
+
+// ImageDigest is the sha256 digest the release's pods report as running.
+func (r Release) ImageDigest() string {
+	if r.Digest != "" {
+		return r.Digest
+	}
+	sum := sha256.Sum256([]byte(r.Image + "|" + r.GitSHA))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Deployment is the Deployment that ships this release.
+func (r Release) Deployment() *appsv1.Deployment {
+	replicas := r.Replicas
+	if replicas == 0 {
+		replicas = 3
+	}
+	deadline := r.ProgressDeadlineSeconds
+	if deadline == 0 {
+		deadline = 600
+	}
+	rps := r.TrafficRPS
+	if rps == 0 {
+		rps = 5
+	}
+	latency := r.LatencyMS
+	if latency == 0 {
+		latency = 20
+	}
+	labels := map[string]string{"app": r.Name, RunLabel: RunSampleService}
+	annotations := map[string]string{
+		"org.opencontainers.image.revision": r.GitSHA,
+		"org.opencontainers.image.source":   r.Source,
+		"org.opencontainers.image.version":  r.Version,
+		"app.kubernetes.io/version":         r.Version,
+		"pyroll.dev/lock-hash":              r.LockHash,
+		"pyroll.dev/python-version":         r.Python,
+		"pyroll.dev/pipeline-run":           r.Pipeline,
+		ImageDigestAnnotation:               r.ImageDigest(),
+	}
+	if r.CrashMessage != "" {
+		labels[CrashLabel] = "true"
+		annotations[CrashMessageAnnotation] = r.CrashMessage
+		annotations[CrashExitCodeAnnotation] = "1"
+	}
+	for k, v := range annotations {
+		if v == "" {
+			delete(annotations, k)
+		}
+	}
+	maxUnavailable := intstr.FromInt32(0)
+	maxSurge := intstr.FromInt32(1)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: r.Name, Namespace: r.Namespace,
+			Labels: map[string]string{"app": r.Name, "app.kubernetes.io/part-of": "pyroll-sandbox"},
+		},
+		Spec: appsv1.DeploymentSpec{
+			Replicas:                &replicas,
+			Selector:                &metav1.LabelSelector{MatchLabels: map[string]string{"app": r.Name}},
+			MinReadySeconds:         r.MinReadySeconds,
+			ProgressDeadlineSeconds: &deadline,
+			Strategy: appsv1.DeploymentStrategy{
+				Type:          appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &maxUnavailable, MaxSurge: &maxSurge},
+			},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
+				Spec: corev1.PodSpec{
+					Containers: []corev1.Container{{
+						Name:  "app",
+						Image: r.Image,
+						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+						Env: []corev1.EnvVar{
+							{Name: "PYROLL_ERROR_RATE", Value: strconv.FormatFloat(r.ErrorRate, 'f', -1, 64)},
+							{Name: "PYROLL_LATENCY_MS", Value: strconv.Itoa(latency)},
+							{Name: "PYROLL_TRAFFIC_RPS", Value: strconv.Itoa(rps)},
+							{Name: "BUILD_GIT_SHA", Value: r.GitSHA},
+							{Name: "BUILD_LOCK_HASH", Value: r.LockHash},
+							{Name: "BUILD_PIPELINE_RUN", Value: r.Pipeline},
+							{Name: "BUILD_VERSION", Value: r.Version},
+						},
+						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+							HTTPGet: &corev1.HTTPGetAction{Path: "/health/ready", Port: intstr.FromString("http")},
+						}},
+						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+							corev1.ResourceCPU:    resource.MustParse("100m"),
+							corev1.ResourceMemory: resource.MustParse("128Mi"),
+						}},
+					}},
+				},
+			},
+		},
+	}
+}
+
+// Apply creates the release's Deployment, or rolls the existing one out to this release
+// (template, replicas and rollout settings), retrying on conflicts.
+func (r Release) Apply(ctx context.Context, client kubernetes.Interface) (*appsv1.Deployment, error) {
+	want := r.Deployment()
+	deployments := client.AppsV1().Deployments(r.Namespace)
+	var applied *appsv1.Deployment
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		current, err := deployments.Get(ctx, r.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			applied, err = deployments.Create(ctx, want, metav1.CreateOptions{FieldManager: "pyroll-sandbox"})
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		current.Spec.Template = want.Spec.Template
+		current.Spec.Replicas = want.Spec.Replicas
+		current.Spec.MinReadySeconds = want.Spec.MinReadySeconds
+		current.Spec.ProgressDeadlineSeconds = want.Spec.ProgressDeadlineSeconds
+		current.Spec.Strategy = want.Spec.Strategy
+		applied, err = deployments.Update(ctx, current, metav1.UpdateOptions{FieldManager: "pyroll-sandbox"})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apply release %s/%s %s: %w", r.Namespace, r.Name, r.Version, err)
+	}
+	return applied, nil
+}
+
+// pythonTraceback formats a short Python traceback ending in the given exception line.
+func pythonTraceback(file, code, exception string) string {
+	return strings.Join([]string{
+		"Traceback (most recent call last):",
+		fmt.Sprintf("  File %q, line 3, in <module>", file),
+		"    " + code,
+		exception,
+	}, "\n")
+}

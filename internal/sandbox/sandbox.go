@@ -1,0 +1,322 @@
+// Package sandbox runs a real, local Kubernetes control plane for the demo and the
+// end-to-end tests: etcd, kube-apiserver (TLS, RBAC), kube-controller-manager,
+// kube-scheduler, kwok with fake nodes, Prometheus, and a pod runner that serves the sample
+// Python service for every Running sample pod. Everything binds to loopback on ports chosen
+// free, and everything is stopped (whole process groups) by Stop.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// KubeVersion is the Kubernetes release the sandbox builds and runs.
+const KubeVersion = "v1.36.3"
+
+// Options say where the sandbox keeps its state and binaries and what it seeds.
+type Options struct {
+	// Dir holds certificates, data, logs and the kubeconfig. One sandbox per Dir at a time.
+	Dir string
+	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
+	// (hack/build-kube.sh builds them there).
+	BinDir string
+	// Nodes is the number of kwok nodes (default 3).
+	Nodes int
+	// SeedDemo creates the demo namespace with its three services.
+	SeedDemo bool
+	// Log receives one line per step; nil discards.
+	Log io.Writer
+}
+
+// Sandbox is a running sandbox.
+type Sandbox struct {
+	opts Options
+
+	// Kubeconfig is the admin kubeconfig (user pyroll-admin, group system:masters).
+	Kubeconfig string
+	// APIServerURL is https://127.0.0.1:PORT.
+	APIServerURL string
+	// PrometheusURL is http://127.0.0.1:PORT.
+	PrometheusURL string
+
+	restConfig *rest.Config
+	client     kubernetes.Interface
+	ca         *authority
+	loopback   loopbackBlock
+	egress     *egressProxy
+	pods       *podRunner
+	stateLock  *os.File
+
+	mu    sync.Mutex
+	procs []*process
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+type ports struct {
+	etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok, prometheus int
+}
+
+// Start brings the whole sandbox up and returns when it is ready (nodes Ready, Prometheus
+// ready, demo seeded if asked). On any failure everything already started is stopped.
+func Start(ctx context.Context, opts Options) (*Sandbox, error) {
+	if opts.Nodes <= 0 {
+		opts.Nodes = 3
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox dir: %w", err)
+	}
+	opts.Dir = dir
+	if err := checkBinaries(opts.BinDir); err != nil {
+		return nil, err
+	}
+	if err := checkDebianTools(); err != nil {
+		return nil, err
+	}
+	s := &Sandbox{opts: opts}
+	if err := s.start(ctx); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sandbox) logf(format string, args ...any) {
+	fmt.Fprintf(s.opts.Log, "sandbox: "+format+"\n", args...)
+}
+
+func (s *Sandbox) path(elem ...string) string {
+	return filepath.Join(append([]string{s.opts.Dir}, elem...)...)
+}
+
+func (s *Sandbox) start(ctx context.Context) error {
+	began := time.Now()
+	if err := os.MkdirAll(s.opts.Dir, 0o755); err != nil {
+		return fmt.Errorf("create sandbox dir: %w", err)
+	}
+	lock, err := lockState(s.opts.Dir)
+	if err != nil {
+		return err
+	}
+	s.stateLock = lock
+	// A previous run's data would only confuse this one: state is rebuilt each start.
+	for _, sub := range []string{"etcd", "logs", "pki", "prometheus", "sample-service"} {
+		if err := os.RemoveAll(s.path(sub)); err != nil {
+			return fmt.Errorf("clean %s: %w", s.path(sub), err)
+		}
+	}
+	for _, sub := range []string{"logs/pods", "pki", "prometheus/data", "sample-service"} {
+		if err := os.MkdirAll(s.path(sub), 0o755); err != nil {
+			return err
+		}
+	}
+	if s.loopback, err = acquireLoopbackBlock(); err != nil {
+		return err
+	}
+	p, err := allocatePorts()
+	if err != nil {
+		return err
+	}
+	files, err := s.writePKI()
+	if err != nil {
+		return err
+	}
+	if s.egress, err = startEgressProxy(s.path("egress.sock"), s.loopback); err != nil {
+		return err
+	}
+
+	if err := s.startEtcd(ctx, p); err != nil {
+		return err
+	}
+	if err := s.startAPIServer(ctx, p, files); err != nil {
+		return err
+	}
+	if err := s.writeKubeconfig(files); err != nil {
+		return err
+	}
+	if err := s.startControllers(ctx, p, files); err != nil {
+		return err
+	}
+	if err := s.startPrometheus(ctx, p); err != nil {
+		return err
+	}
+	if err := s.createNodes(ctx); err != nil {
+		return err
+	}
+	if s.pods, err = startPodRunner(s.client, s.loopback, s.path("sample-service"), s.path("prometheus", "targets.json"), s.path("logs", "pods"), s.opts.Log); err != nil {
+		return err
+	}
+	if err := s.writeEnvFile(); err != nil {
+		return err
+	}
+	s.logf("control plane ready in %s (Kubernetes %s, %d kwok nodes)", time.Since(began).Round(100*time.Millisecond), KubeVersion, s.opts.Nodes)
+	if s.opts.SeedDemo {
+		if err := SeedDemo(ctx, s.client, s.opts.Log); err != nil {
+			return fmt.Errorf("seed demo namespace: %w", err)
+		}
+	}
+	return nil
+}
+
+func allocatePorts() (ports, error) {
+	free, err := freePorts(7)
+	if err != nil {
+		return ports{}, err
+	}
+	return ports{
+		etcdClient: free[0], etcdPeer: free[1], apiserver: free[2], controllerManager: free[3],
+		scheduler: free[4], kwok: free[5], prometheus: free[6],
+	}, nil
+}
+
+// Client is an admin clientset for the sandbox.
+func (s *Sandbox) Client() kubernetes.Interface { return s.client }
+
+// RESTConfig is a copy of the admin REST config.
+func (s *Sandbox) RESTConfig() *rest.Config { return rest.CopyConfig(s.restConfig) }
+
+// LogDir is where every component writes its log.
+func (s *Sandbox) LogDir() string { return s.path("logs") }
+
+func (s *Sandbox) launch(name, bin string, args []string) (*process, error) {
+	p, err := startProcess(name, bin, args, os.Environ(), s.path("logs"))
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.procs = append(s.procs, p)
+	s.mu.Unlock()
+	s.recordPIDs()
+	return p, nil
+}
+
+// recordPIDs keeps the process groups on disk so `down` can clean up even after the
+// sandbox process itself was killed with SIGKILL.
+func (s *Sandbox) recordPIDs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d\n", os.Getpid())
+	for _, p := range s.procs {
+		fmt.Fprintf(&b, "%d\n", p.pid())
+	}
+	_ = os.WriteFile(s.path("pids"), []byte(b.String()), 0o644)
+}
+
+// Stop stops every component, newest first, each as a whole process group, and frees the
+// sandbox's locks. It is safe to call more than once.
+func (s *Sandbox) Stop() error {
+	s.stopOnce.Do(func() {
+		if s.pods != nil {
+			s.pods.stop()
+		}
+		s.mu.Lock()
+		procs := append([]*process(nil), s.procs...)
+		s.mu.Unlock()
+		for i := len(procs) - 1; i >= 0; i-- {
+			procs[i].stop(5 * time.Second)
+		}
+		if s.egress != nil {
+			s.egress.close()
+		}
+		s.loopback.release()
+		_ = os.Remove(s.path("pids"))
+		_ = os.Remove(s.path("env"))
+		if s.stateLock != nil {
+			s.stateLock.Close()
+		}
+	})
+	return s.stopErr
+}
+
+// ErrAlreadyRunning is returned when another sandbox holds the state directory.
+var ErrAlreadyRunning = errors.New("a sandbox is already running")
+
+func lockState(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		holder := "another process"
+		if data, err := os.ReadFile(filepath.Join(dir, "pids")); err == nil {
+			if first, _, ok := strings.Cut(string(data), "\n"); ok {
+				holder = "pid " + first
+			}
+		}
+		return nil, fmt.Errorf("%w in %s (%s): use it (source %s) or stop it first (make sandbox-down)",
+			ErrAlreadyRunning, dir, holder, filepath.Join(dir, "env"))
+	}
+	return f, nil
+}
+
+// StopRecorded stops a sandbox that runs (or ran and died) in dir, from another process:
+// it signals the sandbox process and then kills whatever recorded process group is left.
+func StopRecorded(dir string) (stopped bool, err error) {
+	data, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var pids []int
+	for _, line := range strings.Fields(string(data)) {
+		if pid, err := strconv.Atoi(line); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	if len(pids) == 0 {
+		return false, nil
+	}
+	owner := pids[0]
+	if syscall.Kill(owner, syscall.SIGTERM) == nil {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) && syscall.Kill(owner, 0) == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for _, pid := range pids[1:] {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	_ = os.Remove(filepath.Join(dir, "pids"))
+	return true, nil
+}
+
+func (s *Sandbox) writeEnvFile() error {
+	env := fmt.Sprintf("export KUBECONFIG=%s\nexport PYROLL_PROMETHEUS_URL=%s\n", s.Kubeconfig, s.PrometheusURL)
+	return os.WriteFile(s.path("env"), []byte(env), 0o644)
+}
+
+func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+func (s *Sandbox) loadClient() error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("load sandbox kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	s.restConfig = cfg
+	s.client, err = kubernetes.NewForConfig(cfg)
+	return err
+}

@@ -1,0 +1,161 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+)
+
+// DemoNamespace is where SeedDemo puts its three services.
+const DemoNamespace = "demo"
+
+// The demo's releases. orders-api v1.8.0 serves 5% errors against 0.5% for v1.7.3;
+// search-api v3.3.0 imports a module its lock file lost.
+var (
+	PaymentsV1 = Release{
+		Namespace: DemoNamespace, Name: "payments-api", Image: "ghcr.io/acme/payments:2.4.1",
+		Source: "https://github.com/acme/payments", Version: "2.4.1",
+		GitSHA: "7c1e9a4d2b8f0e6a5c3d1b9f7e5a3c1d9b7f5e3a", LockHash: "sha256:4f1c2a9e0b7d",
+		Python: "3.12.7", Pipeline: "https://github.com/acme/payments/actions/runs/9120001",
+		Replicas: 3, ErrorRate: 0.001, LatencyMS: 35,
+	}
+	OrdersV1 = Release{
+		Namespace: DemoNamespace, Name: "orders-api", Image: "ghcr.io/acme/orders:1.7.3",
+		Source: "https://github.com/acme/orders", Version: "1.7.3",
+		GitSHA: "9b01d4e6a2c8f0b1d3e5a7c9b2d4f6a8c0e2b4d6", LockHash: "sha256:0d9e8c7b6a51",
+		Python: "3.12.7", Pipeline: "https://github.com/acme/orders/actions/runs/9118842",
+		Replicas: 4, ErrorRate: 0.005, LatencyMS: 60,
+	}
+	OrdersV2 = Release{
+		Namespace: DemoNamespace, Name: "orders-api", Image: "ghcr.io/acme/orders:1.8.0",
+		Source: "https://github.com/acme/orders", Version: "1.8.0",
+		GitSHA: "3f2a9c1b7e5d3a1f9c7b5e3d1a9f7c5b3e1d9a7f", LockHash: "sha256:7a6b5c4d3e2f",
+		Python: "3.12.8", Pipeline: "https://github.com/acme/orders/actions/runs/9121337",
+		Replicas: 4, ErrorRate: 0.05, LatencyMS: 140,
+		// Long enough that the canary pod cannot count as available before the seed halts it.
+		MinReadySeconds: 30,
+	}
+	SearchV1 = Release{
+		Namespace: DemoNamespace, Name: "search-api", Image: "ghcr.io/acme/search:3.2.0",
+		Source: "https://github.com/acme/search", Version: "3.2.0",
+		GitSHA: "5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d", LockHash: "sha256:c3b2a1f0e9d8",
+		Python: "3.11.10", Pipeline: "https://github.com/acme/search/actions/runs/9119410",
+		Replicas: 3, ErrorRate: 0.002, LatencyMS: 25,
+	}
+	SearchV2 = Release{
+		Namespace: DemoNamespace, Name: "search-api", Image: "ghcr.io/acme/search:3.3.0",
+		Source: "https://github.com/acme/search", Version: "3.3.0",
+		GitSHA: "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", LockHash: "sha256:e8d7c6b5a4f3",
+		Python: "3.11.10", Pipeline: "https://github.com/acme/search/actions/runs/9121502",
+		Replicas: 3, ErrorRate: 0.002, LatencyMS: 25,
+		CrashMessage:    pythonTraceback("/app/search/serializers.py", "import orjson", "ModuleNotFoundError: No module named 'orjson'"),
+		MinReadySeconds: 10, ProgressDeadlineSeconds: 120,
+	}
+)
+
+// SeedDemo creates the demo namespace: payments-api complete and healthy, orders-api halted
+// mid-rollout with a canary serving 5% errors, search-api whose new release crash-loops
+// while its previous revision keeps serving.
+func SeedDemo(ctx context.Context, client kubernetes.Interface, log io.Writer) error {
+	if err := EnsureNamespace(ctx, client, DemoNamespace); err != nil {
+		return err
+	}
+	for _, r := range []Release{PaymentsV1, OrdersV1, SearchV1} {
+		if _, err := r.Apply(ctx, client); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{PaymentsV1.Name, OrdersV1.Name, SearchV1.Name} {
+		if err := WaitDeployment(ctx, client, DemoNamespace, name, 2*time.Minute, "complete", DeploymentComplete); err != nil {
+			return err
+		}
+	}
+	if _, err := OrdersV2.Apply(ctx, client); err != nil {
+		return err
+	}
+	if _, err := SearchV2.Apply(ctx, client); err != nil {
+		return err
+	}
+	if err := WaitDeployment(ctx, client, DemoNamespace, OrdersV2.Name, time.Minute, "canary pod ready",
+		func(d *appsv1.Deployment) bool { return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas >= 1 && d.Status.ReadyReplicas > *d.Spec.Replicas }); err != nil {
+		return err
+	}
+	if err := SetPaused(ctx, client, DemoNamespace, OrdersV2.Name, true); err != nil {
+		return err
+	}
+	if err := WaitDeployment(ctx, client, DemoNamespace, SearchV2.Name, time.Minute, "canary pod crash-looping",
+		func(d *appsv1.Deployment) bool { return d.Status.UpdatedReplicas >= 1 && d.Status.UnavailableReplicas >= 1 }); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "sandbox: seeded namespace %s: payments-api (complete), orders-api (halted mid-rollout), search-api (new release crash-looping)\n", DemoNamespace)
+	return nil
+}
+
+// EnsureNamespace creates ns if needed and waits for its default ServiceAccount, without
+// which pods cannot be created.
+func EnsureNamespace(ctx context.Context, client kubernetes.Interface, ns string) error {
+	_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", ns, err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("namespace %s: default service account never appeared: %w", ns, err)
+	}
+	return nil
+}
+
+// SetPaused sets spec.paused on a Deployment.
+func SetPaused(ctx context.Context, client kubernetes.Interface, ns, name string, paused bool) error {
+	patch := fmt.Sprintf(`{"spec":{"paused":%t}}`, paused)
+	_, err := client.AppsV1().Deployments(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: "pyroll-sandbox"})
+	if err != nil {
+		return fmt.Errorf("set paused=%t on %s/%s: %w", paused, ns, name, err)
+	}
+	return nil
+}
+
+// DeploymentComplete is `kubectl rollout status`'s idea of done.
+func DeploymentComplete(d *appsv1.Deployment) bool {
+	replicas := int32(1)
+	if d.Spec.Replicas != nil {
+		replicas = *d.Spec.Replicas
+	}
+	s := d.Status
+	return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == replicas &&
+		s.Replicas == replicas && s.AvailableReplicas == replicas
+}
+
+// WaitDeployment polls the Deployment until cond holds, for at most timeout.
+func WaitDeployment(ctx context.Context, client kubernetes.Interface, ns, name string, timeout time.Duration, what string, cond func(*appsv1.Deployment) bool) error {
+	var last *appsv1.Deployment
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		d, err := client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		last = d
+		return cond(d), nil
+	})
+	if err != nil {
+		state := "not found"
+		if last != nil {
+			s := last.Status
+			state = fmt.Sprintf("replicas=%d updated=%d ready=%d available=%d unavailable=%d", s.Replicas, s.UpdatedReplicas, s.ReadyReplicas, s.AvailableReplicas, s.UnavailableReplicas)
+		}
+		return fmt.Errorf("deployment %s/%s not %s after %s (%s)", ns, name, what, timeout, state)
+	}
+	return nil
+}
