@@ -8,6 +8,14 @@ bin=${1:-$top/.cache/bin}
 kube_version=v1.36.3
 kwok_version=v0.8.0
 mkdir -p "$bin"
+# A copy kept per machine outside any checkout, so a fresh clone (CI) does not rebuild.
+machine_cache=${PYROLL_MACHINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-pyroll/kube-$kube_version-kwok-$kwok_version}
+all=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+for b in "${all[@]}"; do
+  if [ ! -x "$bin/$b" ] && [ -x "$machine_cache/$b" ]; then
+    cp "$machine_cache/$b" "$bin/$b.tmp" && mv "$bin/$b.tmp" "$bin/$b"
+  fi
+done
 
 need=()
 for b in etcd kube-apiserver kube-controller-manager kube-scheduler; do
@@ -35,3 +43,10 @@ if [ ! -x "$bin/kwok" ]; then
   echo "sandbox: building kwok $kwok_version into $bin" >&2
   GOBIN="$bin" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
 fi
+
+mkdir -p "$machine_cache" 2>/dev/null || exit 0
+for b in "${all[@]}"; do
+  if [ ! -x "$machine_cache/$b" ]; then
+    cp "$bin/$b" "$machine_cache/$b.tmp" 2>/dev/null && mv "$machine_cache/$b.tmp" "$machine_cache/$b" || true
+  fi
+done

@@ -22,7 +22,7 @@ import (
 
 type pkiFiles struct {
 	caCert, caKey, serverCert, serverKey, adminCert, adminKey, kubeletClientCert, kubeletClientKey, serviceAccountKey string
-	admin                                                                                                               keyPair
+	admin                                                                                                             keyPair
 }
 
 func (s *Sandbox) writePKI() (pkiFiles, error) {

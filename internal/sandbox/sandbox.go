@@ -92,12 +92,26 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err := checkDebianTools(); err != nil {
 		return nil, err
 	}
-	s := &Sandbox{opts: opts}
-	if err := s.start(ctx); err != nil {
+	for attempt := 1; ; attempt++ {
+		s := &Sandbox{opts: opts}
+		err := s.start(ctx)
+		if err == nil {
+			return s, nil
+		}
 		_ = s.Stop()
+		// Ports are chosen free, but another program may take one before the component
+		// binds it: then start again on new ports rather than fail.
+		if attempt < 3 && strings.Contains(err.Error(), "address already in use") && ctx.Err() == nil {
+			fmt.Fprintf(opts.Log, "sandbox: a port was taken meanwhile (%v); starting again on other ports\n", firstLine(err))
+			continue
+		}
 		return nil, err
 	}
-	return s, nil
+}
+
+func firstLine(err error) string {
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
 }
 
 func (s *Sandbox) logf(format string, args ...any) {

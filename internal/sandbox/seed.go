@@ -86,14 +86,18 @@ func SeedDemo(ctx context.Context, client kubernetes.Interface, log io.Writer) e
 		return err
 	}
 	if err := WaitDeployment(ctx, client, DemoNamespace, OrdersV2.Name, time.Minute, "canary pod ready",
-		func(d *appsv1.Deployment) bool { return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas >= 1 && d.Status.ReadyReplicas > *d.Spec.Replicas }); err != nil {
+		func(d *appsv1.Deployment) bool {
+			return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas >= 1 && d.Status.ReadyReplicas > *d.Spec.Replicas
+		}); err != nil {
 		return err
 	}
 	if err := SetPaused(ctx, client, DemoNamespace, OrdersV2.Name, true); err != nil {
 		return err
 	}
 	if err := WaitDeployment(ctx, client, DemoNamespace, SearchV2.Name, time.Minute, "canary pod crash-looping",
-		func(d *appsv1.Deployment) bool { return d.Status.UpdatedReplicas >= 1 && d.Status.UnavailableReplicas >= 1 }); err != nil {
+		func(d *appsv1.Deployment) bool {
+			return d.Status.UpdatedReplicas >= 1 && d.Status.UnavailableReplicas >= 1
+		}); err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "sandbox: seeded namespace %s: payments-api (complete), orders-api (halted mid-rollout), search-api (new release crash-looping)\n", DemoNamespace)

@@ -1,0 +1,16 @@
+//go:build e2e
+
+// Package e2e drives kubectl-pyroll and the sandbox against a real control plane. Run with
+// `make test` (or `make e2e`); it needs `make tools` and `make deps` first.
+package e2e
+
+import (
+	"os"
+	"testing"
+
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(sandboxtest.Main(m, true))
+}
