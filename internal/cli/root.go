@@ -53,6 +53,6 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
 	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newVersionCommand(o))
+	cmd.AddCommand(newStatusCommand(o), newVersionCommand(o))
 	return cmd
 }

@@ -1,0 +1,286 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// StatusList is the `status -o json` document.
+type StatusList struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Context    string            `json:"context"`
+	Namespace  string            `json:"namespace"` // "" with -A
+	ObservedAt time.Time         `json:"observedAt"`
+	Items      []rollout.Rollout `json:"items"`
+}
+
+// StatusLine is one `status -o ndjson` line about a rollout.
+type StatusLine struct {
+	rollout.Rollout
+	ObservedAt time.Time `json:"observedAt"`
+}
+
+// WatchStateLine is an ndjson line about the connection (kind "WatchState").
+type WatchStateLine struct {
+	Kind    string    `json:"kind"`
+	State   string    `json:"state"`
+	Since   time.Time `json:"since,omitzero"`
+	Message string    `json:"message,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+const statusAPIVersion = "pyroll.dev/v1"
+
+type statusPrinter struct {
+	out, errOut   io.Writer
+	format        string
+	withNamespace bool
+	context       string
+	namespace     string
+	headerDone    bool
+	widths        []int
+	last          map[string]string // rollout key -> last printed form
+}
+
+func newStatusPrinter(out, errOut io.Writer, format string, withNamespace bool, context, namespace string) *statusPrinter {
+	return &statusPrinter{out: out, errOut: errOut, format: format, withNamespace: withNamespace, context: context, namespace: namespace, last: map[string]string{}}
+}
+
+func (p *statusPrinter) all(rollouts []rollout.Rollout, now time.Time) error {
+	switch p.format {
+	case "json":
+		if rollouts == nil {
+			rollouts = []rollout.Rollout{}
+		}
+		enc := json.NewEncoder(p.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(StatusList{APIVersion: statusAPIVersion, Kind: "RolloutStatusList", Context: p.context, Namespace: p.namespace, ObservedAt: now.UTC(), Items: rollouts})
+	case "ndjson":
+		for _, r := range rollouts {
+			if err := p.ndjson(r, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		if len(rollouts) == 0 {
+			where := "namespace " + strconv.Quote(p.namespace)
+			if p.namespace == "" {
+				where = "any namespace"
+			}
+			fmt.Fprintf(p.errOut, "No rollouts (Deployments) found in %s.\n", where)
+			return nil
+		}
+		p.fitColumns(rollouts, now)
+		p.header()
+		for _, r := range rollouts {
+			fmt.Fprintln(p.out, p.row(r, now))
+		}
+		return nil
+	}
+}
+
+// changes prints the rollouts whose printed form changed since the last call.
+func (p *statusPrinter) changes(rollouts []rollout.Rollout, now time.Time) error {
+	p.fitColumns(rollouts, now)
+	for _, r := range rollouts {
+		key := r.Namespace + "/" + r.Name
+		var form string
+		if p.format == "table" {
+			form = p.row(r, r.StartedAt) // the age alone is no change
+		} else {
+			data, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			form = string(data)
+		}
+		if p.last[key] == form {
+			continue
+		}
+		p.last[key] = form
+		if p.format == "table" {
+			p.header()
+			fmt.Fprintln(p.out, p.row(r, now))
+		} else if err := p.ndjson(r, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *statusPrinter) ndjson(r rollout.Rollout, now time.Time) error {
+	return json.NewEncoder(p.out).Encode(StatusLine{Rollout: r, ObservedAt: now.UTC()})
+}
+
+func (p *statusPrinter) state(s kube.State) {
+	if p.format == "table" {
+		msg := string(s.Kind)
+		if s.Message != "" {
+			msg += ": " + s.Message
+		}
+		fmt.Fprintf(p.errOut, "[%s] %s\n", time.Now().Format("15:04:05"), msg)
+		return
+	}
+	_ = json.NewEncoder(p.out).Encode(WatchStateLine{Kind: "WatchState", State: string(s.Kind), Since: s.Since, Message: s.Message, At: time.Now().UTC()})
+}
+
+// The table fits 80 columns: every column as wide as its widest cell (names capped), WHY
+// takes what is left.
+const (
+	tableWidth   = 80
+	maxNameWidth = 30
+	columnSpace  = 2
+)
+
+var tableHeader = []string{"NAME", "PHASE", "REV", "READY", "AGE", "WHY"}
+
+// fitColumns sizes the columns for these rollouts; in watch mode the first batch decides.
+func (p *statusPrinter) fitColumns(rollouts []rollout.Rollout, now time.Time) {
+	if p.widths != nil {
+		return
+	}
+	p.widths = make([]int, len(tableHeader)-1)
+	for i, h := range tableHeader[:len(p.widths)] {
+		p.widths[i] = utf8.RuneCountInString(h)
+	}
+	for _, r := range rollouts {
+		for i, cell := range p.cells(r, now)[:len(p.widths)] {
+			p.widths[i] = max(p.widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	p.widths[0] = min(p.widths[0], maxNameWidth)
+	p.widths[2] = max(p.widths[2], 5) // room for "12→13" later
+}
+
+func (p *statusPrinter) header() {
+	if p.headerDone {
+		return
+	}
+	p.headerDone = true
+	fmt.Fprintln(p.out, p.columns(tableHeader))
+}
+
+func (p *statusPrinter) cells(r rollout.Rollout, now time.Time) []string {
+	name := r.Name
+	if p.withNamespace {
+		name = r.Namespace + "/" + r.Name
+	}
+	return []string{name, string(r.Phase), revisionLabel(r), fmt.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired), shortAge(now.Sub(r.StartedAt)), r.Why}
+}
+
+func (p *statusPrinter) row(r rollout.Rollout, now time.Time) string {
+	return p.columns(p.cells(r, now))
+}
+
+func (p *statusPrinter) columns(cells []string) string {
+	var b strings.Builder
+	used := 0
+	for i, width := range p.widths {
+		b.WriteString(pad(clipRunes(cells[i], width), width+columnSpace))
+		used += width + columnSpace
+	}
+	// WHY wraps under itself (at most three lines) rather than lose the Python exception.
+	lines := wrapWords(cells[len(cells)-1], tableWidth-used, 3)
+	if len(lines) == 0 {
+		lines = []string{""}
+	}
+	b.WriteString(lines[0])
+	for _, l := range lines[1:] {
+		b.WriteString("\n" + strings.Repeat(" ", used) + l)
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// wrapWords fills lines of at most width runes, at most maxLines of them (the last
+// clipped with an ellipsis); a word longer than a line is cut.
+func wrapWords(text string, width, maxLines int) []string {
+	if width < 8 {
+		return []string{clipRunes(text, width)}
+	}
+	var lines []string
+	var line []rune
+	words := strings.Fields(text)
+	for i, w := range words {
+		word := []rune(w)
+		switch {
+		case len(line) == 0:
+			line = word
+		case len(line)+1+len(word) <= width:
+			line = append(append(line, ' '), word...)
+		default:
+			lines = append(lines, string(line))
+			line = word
+		}
+		if len(lines) == maxLines-1 {
+			rest := strings.Join(append([]string{string(line)}, words[i+1:]...), " ")
+			return append(lines, clipRunes(rest, width))
+		}
+		for len(line) > width {
+			lines = append(lines, string(line[:width]))
+			line = line[width:]
+		}
+	}
+	if len(line) > 0 {
+		lines = append(lines, string(line))
+	}
+	if len(lines) > maxLines {
+		lines = lines[:maxLines]
+	}
+	return lines
+}
+
+// revisionLabel is "7" for a settled rollout and "6→7" (stable→canary) during one.
+func revisionLabel(r rollout.Rollout) string {
+	canary := "-"
+	if r.CanaryRevision > 0 {
+		canary = strconv.FormatInt(r.CanaryRevision, 10)
+	}
+	if r.StableRevision > 0 {
+		return strconv.FormatInt(r.StableRevision, 10) + "→" + canary
+	}
+	return canary
+}
+
+// shortAge formats like kubectl: 45s, 12m, 5h, 3d.
+func shortAge(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
+
+func clipRunes(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+func pad(s string, width int) string {
+	if n := utf8.RuneCountInString(s); n < width {
+		return s + strings.Repeat(" ", width-n)
+	}
+	return s
+}

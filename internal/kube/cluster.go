@@ -1,0 +1,133 @@
+// Package kube connects to the cluster (kubectl's flags, via cli-runtime) and watches
+// rollouts through informers, turning bursts of events into immutable snapshots.
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/pyroll/kubectl-pyroll/internal/version"
+)
+
+// Cluster is a connection to one cluster, as kubectl's flags select it.
+type Cluster struct {
+	Config    *rest.Config
+	Client    kubernetes.Interface
+	Namespace string // from -n, else the kubeconfig context's, else "default"
+	Context   string
+	Health    *Health
+}
+
+// Connect builds a client from kubectl's flags. It does not talk to the server yet.
+func Connect(flags *genericclioptions.ConfigFlags) (*Cluster, error) {
+	silenceClientLogs()
+	loader := flags.ToRawKubeConfigLoader()
+	cfg, err := flags.ToRESTConfig()
+	if err != nil {
+		return nil, explainConfigError(err)
+	}
+	ns, _, err := loader.Namespace()
+	if err != nil {
+		return nil, explainConfigError(err)
+	}
+	raw, _ := loader.RawConfig()
+	if len(raw.Clusters) == 0 && (flags.APIServer == nil || *flags.APIServer == "") {
+		return nil, errors.New("no kubeconfig found (looked at --kubeconfig, $KUBECONFIG and ~/.kube/config): point one of them at your cluster's kubeconfig")
+	}
+	ctxName := raw.CurrentContext
+	if flags.Context != nil && *flags.Context != "" {
+		ctxName = *flags.Context
+	}
+	cfg = rest.CopyConfig(cfg)
+	// Interactive use: a burst of reads on start, then watches; kubectl's 5 QPS would
+	// make the first screen wait.
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.UserAgent = "kubectl-pyroll/" + version.Version
+	health := &Health{}
+	cfg.Wrap(health.wrap)
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create Kubernetes client: %w", err)
+	}
+	return &Cluster{Config: cfg, Client: client, Namespace: ns, Context: ctxName, Health: health}, nil
+}
+
+// Preflight authenticates (running any exec credential plugin now, before a full-screen
+// UI could start) and checks the API server answers, within timeout.
+func (c *Cluster) Preflight(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err := c.Client.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	if err != nil {
+		return c.ExplainError(err)
+	}
+	return nil
+}
+
+// ExplainError turns a client error into one line that says what to do.
+func (c *Cluster) ExplainError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("the API server at %s did not accept your credentials (context %q): log in again or check --kubeconfig/--context", c.Config.Host, c.Context)
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("forbidden: %s", apiMessage(err))
+	case isUnreachable(err):
+		return fmt.Errorf("cannot reach the Kubernetes API server at %s (context %q): %s; check the cluster is up and --context/--kubeconfig", c.Config.Host, c.Context, rootCause(err))
+	default:
+		return err
+	}
+}
+
+func apiMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Message
+	}
+	return err.Error()
+}
+
+func isUnreachable(err error) bool {
+	var netErr net.Error
+	var urlErr *url.Error
+	return errors.As(err, &netErr) || errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "connection refused")
+}
+
+func rootCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
+func explainConfigError(err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "invalid configuration") || strings.Contains(msg, "no configuration") {
+		return fmt.Errorf("no usable kubeconfig: %s; point --kubeconfig or KUBECONFIG at one, or pick a context with --context", msg)
+	}
+	return fmt.Errorf("kubeconfig: %w", err)
+}
+
+// silenceClientLogs stops client-go from writing to stderr: its retry warnings would
+// scroll over a full-screen console. Errors reach the user through the watcher's state.
+func silenceClientLogs() {
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
+}

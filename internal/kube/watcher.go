@@ -1,0 +1,239 @@
+package kube
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// StateKind is how current the watcher's picture is.
+type StateKind string
+
+const (
+	StateSyncing      StateKind = "syncing"
+	StateLive         StateKind = "live"
+	StateReconnecting StateKind = "reconnecting"
+	StateForbidden    StateKind = "forbidden"
+)
+
+// State is the watcher's connection state as shown in the footer and by `status`.
+type State struct {
+	Kind StateKind
+	// Since is when the state began (for "reconnecting 12s").
+	Since time.Time
+	// Message: for forbidden, what is not allowed ("cannot list pods in namespace demo");
+	// for reconnecting, the last error.
+	Message string
+}
+
+// Snapshot is one immutable picture of the rollouts in scope.
+type Snapshot struct {
+	Rollouts []rollout.Rollout
+	State    State
+	// Synced: every informer has listed once; before that Rollouts may be incomplete.
+	Synced bool
+	At     time.Time
+}
+
+// WatchOptions scope a Watcher.
+type WatchOptions struct {
+	Namespace string // "" for all namespaces
+	// Selector selects Deployments (their pods and ReplicaSets follow by ownership).
+	Selector labels.Selector
+	// Name, when set, watches only that Deployment.
+	Name string
+	// Coalesce is the shortest time between two snapshots (default 50ms).
+	Coalesce time.Duration
+	Now      func() time.Time
+}
+
+// Watcher turns informer events into coalesced snapshots.
+type Watcher struct {
+	cluster *Cluster
+	opts    WatchOptions
+	dirty   chan struct{}
+
+	mu        sync.Mutex
+	forbidden map[string]string // resource -> message
+}
+
+// NewWatcher prepares a watcher; Run starts it.
+func NewWatcher(c *Cluster, opts WatchOptions) *Watcher {
+	if opts.Coalesce == 0 {
+		opts.Coalesce = 50 * time.Millisecond
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Selector == nil {
+		opts.Selector = labels.Everything()
+	}
+	return &Watcher{cluster: c, opts: opts, dirty: make(chan struct{}, 1), forbidden: map[string]string{}}
+}
+
+// Run watches until ctx ends, sending a snapshot after each burst of changes and whenever
+// the connection state changes. The channel closes when ctx ends.
+func (w *Watcher) Run(ctx context.Context) <-chan Snapshot {
+	out := make(chan Snapshot, 1)
+	common := []informers.SharedInformerOption{informers.WithTransform(stripForCache)}
+	if w.opts.Namespace != "" {
+		common = append(common, informers.WithNamespace(w.opts.Namespace))
+	}
+	scoped := informers.NewSharedInformerFactoryWithOptions(w.cluster.Client, 0, common...)
+	deployFactory := informers.NewSharedInformerFactoryWithOptions(w.cluster.Client, 0, append(common,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.LabelSelector = w.opts.Selector.String()
+			if w.opts.Name != "" {
+				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.opts.Name).String()
+			}
+		}))...)
+
+	deployments := deployFactory.Apps().V1().Deployments()
+	replicaSets := scoped.Apps().V1().ReplicaSets()
+	pods := scoped.Core().V1().Pods()
+	watched := []struct {
+		resource string
+		informer cache.SharedIndexInformer
+	}{
+		{"deployments", deployments.Informer()},
+		{"replicasets", replicaSets.Informer()},
+		{"pods", pods.Informer()},
+	}
+	for _, wi := range watched {
+		resource := wi.resource
+		_, _ = wi.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { w.changed(resource) },
+			UpdateFunc: func(any, any) { w.changed(resource) },
+			DeleteFunc: func(any) { w.changed(resource) },
+		})
+		_ = wi.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+			w.watchFailed(resource, err)
+		})
+	}
+	scoped.Start(ctx.Done())
+	deployFactory.Start(ctx.Done())
+
+	go func() {
+		defer close(out)
+		defer scoped.Shutdown()
+		defer deployFactory.Shutdown()
+		synced := func() bool {
+			for _, wi := range watched {
+				if !wi.informer.HasSynced() {
+					return false
+				}
+			}
+			return true
+		}
+		lastRV := map[string]string{}
+		var lastState State
+		var lastEmit time.Time
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		emit := func() {
+			snap := Snapshot{Synced: synced(), At: w.opts.Now()}
+			snap.State = w.state(snap.Synced)
+			if snap.Synced {
+				objs := rollout.Objects{}
+				all := labels.Everything()
+				dl, _ := deployments.Lister().List(all)
+				rl, _ := replicaSets.Lister().List(all)
+				pl, _ := pods.Lister().List(all)
+				objs.Deployments, objs.ReplicaSets, objs.Pods = dl, rl, pl
+				snap.Rollouts = rollout.Build(objs, snap.At)
+			}
+			lastState, lastEmit = snap.State, time.Now()
+			select {
+			case out <- snap:
+			case <-ctx.Done():
+			}
+		}
+		emit()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.dirty:
+				if wait := w.opts.Coalesce - time.Since(lastEmit); wait > 0 {
+					select {
+					case <-time.After(wait):
+					case <-ctx.Done():
+						return
+					}
+				}
+				// Merge whatever else arrived during the window into this snapshot.
+				select {
+				case <-w.dirty:
+				default:
+				}
+				emit()
+			case <-tick.C:
+				// A forbidden resource clears once its informer lists again.
+				for _, wi := range watched {
+					rv := wi.informer.LastSyncResourceVersion()
+					if rv != lastRV[wi.resource] {
+						lastRV[wi.resource] = rv
+						w.clearForbidden(wi.resource)
+					}
+				}
+				if s := w.state(synced()); s.Kind != lastState.Kind || s.Message != lastState.Message {
+					emit()
+				}
+			}
+		}
+	}()
+	return out
+}
+
+func (w *Watcher) changed(resource string) {
+	w.clearForbidden(resource)
+	select {
+	case w.dirty <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Watcher) watchFailed(resource string, err error) {
+	if apierrors.IsForbidden(err) {
+		w.mu.Lock()
+		w.forbidden[resource] = apiMessage(err)
+		w.mu.Unlock()
+		select {
+		case w.dirty <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (w *Watcher) clearForbidden(resource string) {
+	w.mu.Lock()
+	delete(w.forbidden, resource)
+	w.mu.Unlock()
+}
+
+func (w *Watcher) state(synced bool) State {
+	w.mu.Lock()
+	for _, resource := range []string{"deployments", "replicasets", "pods"} {
+		if msg, ok := w.forbidden[resource]; ok {
+			w.mu.Unlock()
+			return State{Kind: StateForbidden, Message: msg}
+		}
+	}
+	w.mu.Unlock()
+	if since, err := w.cluster.Health.Failing(); !since.IsZero() {
+		return State{Kind: StateReconnecting, Since: since, Message: w.cluster.ExplainError(err).Error()}
+	}
+	if !synced {
+		return State{Kind: StateSyncing}
+	}
+	return State{Kind: StateLive}
+}

@@ -1,0 +1,199 @@
+package rollout
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// RevisionAnnotation holds a Deployment's and its ReplicaSets' revision number.
+const RevisionAnnotation = "deployment.kubernetes.io/revision"
+
+// NotReadyGrace is how long a canary pod may stay not ready before the rollout counts as
+// Degraded (for reasons that are not failures by themselves, e.g. a readiness probe).
+const NotReadyGrace = 5 * time.Minute
+
+// Objects are the API objects one snapshot is built from. Objects are read, never changed.
+type Objects struct {
+	Deployments []*appsv1.Deployment
+	ReplicaSets []*appsv1.ReplicaSet
+	Pods        []*corev1.Pod
+}
+
+// Build turns the objects into one Rollout per Deployment, trouble first (Failed,
+// Degraded, Halted, Progressing, Complete), then by namespace and name.
+func Build(objs Objects, now time.Time) []Rollout {
+	rsByOwner := make(map[types.UID][]*appsv1.ReplicaSet, len(objs.Deployments))
+	for _, rs := range objs.ReplicaSets {
+		if owner := metav1.GetControllerOf(rs); owner != nil && owner.Kind == "Deployment" {
+			rsByOwner[owner.UID] = append(rsByOwner[owner.UID], rs)
+		}
+	}
+	podsByOwner := make(map[types.UID][]*corev1.Pod, len(objs.ReplicaSets))
+	for _, pod := range objs.Pods {
+		if owner := metav1.GetControllerOf(pod); owner != nil && owner.Kind == "ReplicaSet" {
+			podsByOwner[owner.UID] = append(podsByOwner[owner.UID], pod)
+		}
+	}
+	out := make([]Rollout, 0, len(objs.Deployments))
+	for _, d := range objs.Deployments {
+		out = append(out, buildDeployment(d, rsByOwner[d.UID], podsByOwner, now))
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Phase.Severity() != b.Phase.Severity() {
+			return a.Phase.Severity() < b.Phase.Severity()
+		}
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return out
+}
+
+func buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*corev1.Pod, now time.Time) Rollout {
+	r := Rollout{
+		Kind:      "Deployment",
+		Namespace: d.Namespace,
+		Name:      d.Name,
+		Paused:    d.Spec.Paused,
+		StartedAt: d.CreationTimestamp.Time,
+		Replicas: Replicas{
+			Desired:     desiredReplicas(d),
+			Current:     d.Status.Replicas,
+			Updated:     d.Status.UpdatedReplicas,
+			Ready:       d.Status.ReadyReplicas,
+			Available:   d.Status.AvailableReplicas,
+			Unavailable: d.Status.UnavailableReplicas,
+		},
+	}
+	canaryRS := findCanary(d, replicaSets)
+	r.Revisions = make([]Revision, 0, len(replicaSets))
+	for _, rs := range replicaSets {
+		rev := buildRevision(rs, podsByOwner[rs.UID], now)
+		if rs == canaryRS {
+			rev.Role = RoleCanary
+			r.CanaryRevision = rev.Number
+			r.StartedAt = rs.CreationTimestamp.Time
+		}
+		r.Revisions = append(r.Revisions, rev)
+	}
+	sort.SliceStable(r.Revisions, func(i, j int) bool { return newerRevision(r.Revisions[i], r.Revisions[j]) })
+
+	r.Phase, r.Why = decidePhase(d, &r, now)
+	if stable := chooseStable(&r); stable != nil {
+		stable.Role = RoleStable
+		r.StableRevision = stable.Number
+	}
+	return r
+}
+
+func desiredReplicas(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}
+
+// newerRevision orders revisions newest first; ReplicaSets without a revision number sort
+// by creation time after numbered ones of the same age.
+func newerRevision(a, b Revision) bool {
+	if a.Number != b.Number {
+		return a.Number > b.Number
+	}
+	return a.CreatedAt.After(b.CreatedAt)
+}
+
+// findCanary returns the ReplicaSet whose pod template is the Deployment's current one
+// (ignoring the pod-template-hash label), as the deployment controller decides.
+func findCanary(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet) *appsv1.ReplicaSet {
+	// Fast path: once the controller has observed the current spec of a running rollout, the
+	// Deployment's revision annotation names its new ReplicaSet. (Not when paused: a template
+	// changed while paused has no ReplicaSet yet, but the annotation still names the old one.)
+	if rev := d.Annotations[RevisionAnnotation]; rev != "" && !d.Spec.Paused && d.Status.ObservedGeneration >= d.Generation {
+		for _, rs := range replicaSets {
+			if rs.Annotations[RevisionAnnotation] == rev {
+				return rs
+			}
+		}
+	}
+	var best *appsv1.ReplicaSet
+	for _, rs := range replicaSets {
+		if !templatesEqualIgnoringHash(&rs.Spec.Template, &d.Spec.Template) {
+			continue
+		}
+		if best == nil || revisionOf(rs) > revisionOf(best) || (revisionOf(rs) == revisionOf(best) && rs.CreationTimestamp.Before(&best.CreationTimestamp)) {
+			best = rs
+		}
+	}
+	return best
+}
+
+func templatesEqualIgnoringHash(a, b *corev1.PodTemplateSpec) bool {
+	a1, b1 := a.DeepCopy(), b.DeepCopy()
+	delete(a1.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+	delete(b1.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+	return equality.Semantic.DeepEqual(a1, b1)
+}
+
+func revisionOf(obj metav1.Object) int64 {
+	n, err := strconv.ParseInt(obj.GetAnnotations()[RevisionAnnotation], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+func buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) Revision {
+	rev := Revision{
+		Number:          revisionOf(rs),
+		Role:            RoleOld,
+		ReplicaSet:      rs.Name,
+		PodTemplateHash: rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey],
+		Current:         rs.Status.Replicas,
+		Ready:           rs.Status.ReadyReplicas,
+		Available:       rs.Status.AvailableReplicas,
+		CreatedAt:       rs.CreationTimestamp.Time,
+	}
+	if rs.Spec.Replicas != nil {
+		rev.Desired = *rs.Spec.Replicas
+	}
+	for _, c := range rs.Spec.Template.Spec.Containers {
+		rev.Images = append(rev.Images, c.Image)
+	}
+	rev.Pods = make([]Pod, 0, len(pods))
+	for _, p := range pods {
+		rev.Pods = append(rev.Pods, BuildPod(p, now))
+	}
+	sort.Slice(rev.Pods, func(i, j int) bool { return rev.Pods[i].Name < rev.Pods[j].Name })
+	return rev
+}
+
+// chooseStable picks the newest older revision that still serves; while the rollout is not
+// complete and none serves any more, the newest older one (it last served).
+func chooseStable(r *Rollout) *Revision {
+	var newestOlder *Revision
+	for i := range r.Revisions {
+		rev := &r.Revisions[i]
+		if rev.Role == RoleCanary || (r.CanaryRevision != 0 && rev.Number > r.CanaryRevision) {
+			continue
+		}
+		if rev.Available > 0 {
+			return rev
+		}
+		if newestOlder == nil {
+			newestOlder = rev
+		}
+	}
+	if r.Phase != PhaseComplete && r.Canary() != nil && r.Canary().Available < r.Replicas.Desired {
+		return newestOlder
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package rollout
+
+import (
+	"regexp"
+	"strings"
+)
+
+// pythonException matches the last line of a Python traceback: the exception type
+// (possibly dotted, e.g. psycopg2.OperationalError) and its message.
+var pythonException = regexp.MustCompile(`^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning|Failure|Timeout|NotFound)|KeyboardInterrupt|SystemExit|StopIteration)(:\s.*)?$`)
+
+// pythonHint is the one line that best explains why a Python pod fails: the exception
+// that ended it, the memory limit it hit, or what gunicorn/uvicorn said.
+func pythonHint(p Pod, memLimit string) string {
+	if p.Reason == ReasonOOMKilled {
+		if memLimit != "" {
+			return "OOMKilled: the container exceeded its memory limit (" + memLimit + ")"
+		}
+		return "OOMKilled: the container ran out of memory"
+	}
+	if hint := HintFromLog(p.TerminationMessage); hint != "" {
+		return hint
+	}
+	if p.ExitCode != nil && *p.ExitCode == 137 && p.Reason != "" {
+		return "killed (exit 137, SIGKILL): memory limit or liveness probe"
+	}
+	return ""
+}
+
+// HintFromLog finds the explaining line in a termination message or log tail: the last
+// Python exception line, else a gunicorn or uvicorn failure.
+func HintFromLog(text string) string {
+	if text == "" {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		line := strings.TrimSpace(lines[i])
+		if pythonException.MatchString(line) {
+			return clip(line, 200)
+		}
+	}
+	for i := len(lines) - 1; i >= 0; i-- {
+		line := lines[i]
+		switch {
+		case strings.Contains(line, "WORKER TIMEOUT"):
+			return "gunicorn WORKER TIMEOUT: a request took longer than --timeout"
+		case strings.Contains(line, "Worker failed to boot"):
+			return "gunicorn: worker failed to boot"
+		case strings.Contains(line, "Error loading ASGI app"):
+			return "uvicorn: " + clip(strings.TrimSpace(afterLevel(line)), 180)
+		case strings.Contains(line, "Application startup failed"):
+			return "uvicorn: application startup failed"
+		}
+	}
+	return ""
+}
+
+// afterLevel drops a leading log level such as "ERROR:    ".
+func afterLevel(line string) string {
+	if i := strings.Index(line, ":"); i > 0 && i < 10 && strings.ToUpper(line[:i]) == line[:i] {
+		return line[i+1:]
+	}
+	return line
+}
+
+func clip(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}

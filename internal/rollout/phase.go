@@ -1,0 +1,123 @@
+package rollout
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+)
+
+// decidePhase applies DESIGN.md §4: Halted (spec.paused), else Failed (progress deadline
+// exceeded), else Degraded (canary pods failing), else Complete (as `kubectl rollout
+// status`), else Progressing; with the one line that explains it.
+func decidePhase(d *appsv1.Deployment, r *Rollout, now time.Time) (Phase, string) {
+	canary := r.Canary()
+	failing := summarizeFailing(canary, now)
+	rep := r.Replicas
+	switch {
+	case d.Spec.Paused:
+		why := fmt.Sprintf("halted with %d/%d pods on the new revision", rep.Updated, rep.Desired)
+		if canary == nil && d.Status.ObservedGeneration >= d.Generation && rep.Updated < rep.Desired {
+			why = fmt.Sprintf("halted before the new revision started (%d/%d updated)", rep.Updated, rep.Desired)
+		}
+		if failing != "" {
+			why += "; " + failing
+		}
+		return PhaseHalted, why
+	case deadlineExceeded(d):
+		why := "progress deadline exceeded"
+		if d.Spec.ProgressDeadlineSeconds != nil {
+			why = fmt.Sprintf("no progress for %ds (progress deadline exceeded)", *d.Spec.ProgressDeadlineSeconds)
+		}
+		if failing != "" {
+			why += ": " + failing
+		}
+		return PhaseFailed, why
+	case failing != "":
+		return PhaseDegraded, failing
+	case d.Status.ObservedGeneration < d.Generation:
+		return PhaseProgressing, "waiting for the deployment controller to pick up the change"
+	case rep.Updated == rep.Desired && rep.Current == rep.Desired && rep.Available == rep.Desired:
+		return PhaseComplete, fmt.Sprintf("%d/%d available on revision %d", rep.Available, rep.Desired, r.CanaryRevision)
+	case rep.Updated < rep.Desired:
+		return PhaseProgressing, fmt.Sprintf("%d/%d pods updated, %d available", rep.Updated, rep.Desired, rep.Available)
+	case rep.Current > rep.Updated:
+		return PhaseProgressing, fmt.Sprintf("%d old pods terminating", rep.Current-rep.Updated)
+	default:
+		return PhaseProgressing, fmt.Sprintf("%d/%d updated pods available", rep.Available, rep.Desired)
+	}
+}
+
+func deadlineExceeded(d *appsv1.Deployment) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing {
+			return c.Reason == "ProgressDeadlineExceeded"
+		}
+	}
+	return false
+}
+
+// summarizeFailing says what is wrong with the canary's pods, "" when nothing is:
+// "2/3 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'".
+func summarizeFailing(canary *Revision, now time.Time) string {
+	if canary == nil || len(canary.Pods) == 0 {
+		return ""
+	}
+	counts := map[string]int{}
+	hints := map[string]string{}
+	for _, p := range canary.Pods {
+		reason := p.Reason
+		switch {
+		case p.Failing():
+		case p.Reason != ReasonTerminating && p.NotReadySince != nil && now.Sub(*p.NotReadySince) > NotReadyGrace:
+			reason = fmt.Sprintf("not ready for %s", roundDuration(now.Sub(*p.NotReadySince)))
+			if p.Reason != "" && p.Reason != ReasonNotReady {
+				reason = p.Reason + " for " + roundDuration(now.Sub(*p.NotReadySince))
+			}
+		default:
+			continue
+		}
+		counts[reason]++
+		if hints[reason] == "" {
+			hints[reason] = p.Hint
+			if hints[reason] == "" && p.Reason == ReasonUnschedulable {
+				hints[reason] = p.Detail
+			}
+		}
+	}
+	if len(counts) == 0 {
+		return ""
+	}
+	reasons := make([]string, 0, len(counts))
+	for reason := range counts {
+		reasons = append(reasons, reason)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if counts[reasons[i]] != counts[reasons[j]] {
+			return counts[reasons[i]] > counts[reasons[j]]
+		}
+		return reasons[i] < reasons[j]
+	})
+	top := reasons[0]
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d/%d canary pods %s", counts[top], len(canary.Pods), top)
+	if hint := hints[top]; hint != "" && !strings.HasPrefix(hint, top) {
+		b.WriteString(": " + hint)
+	} else if hint != "" {
+		b.WriteString(strings.TrimPrefix(hint, top))
+	}
+	return b.String()
+}
+
+func roundDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	default:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	}
+}

@@ -1,0 +1,107 @@
+package rollout
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// waitingReasonsThatAreNormal are waiting reasons of a container that is simply starting.
+var waitingReasonsThatAreNormal = map[string]bool{"ContainerCreating": true, "PodInitializing": true}
+
+// BuildPod reads one pod's health.
+func BuildPod(p *corev1.Pod, now time.Time) Pod {
+	view := Pod{
+		Name:      p.Name,
+		Phase:     string(p.Status.Phase),
+		Node:      p.Spec.NodeName,
+		IP:        p.Status.PodIP,
+		CreatedAt: p.CreationTimestamp.Time,
+	}
+	ready := podCondition(p, corev1.PodReady)
+	view.Ready = ready != nil && ready.Status == corev1.ConditionTrue
+	if !view.Ready {
+		since := p.CreationTimestamp.Time
+		if ready != nil && !ready.LastTransitionTime.IsZero() {
+			since = ready.LastTransitionTime.Time
+		}
+		view.NotReadySince = &since
+	}
+
+	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	var lastTermination *corev1.ContainerStateTerminated
+	for i := range statuses {
+		cs := &statuses[i]
+		view.Restarts += cs.RestartCount
+		term := cs.State.Terminated
+		if term == nil {
+			term = cs.LastTerminationState.Terminated
+		}
+		if term != nil && (lastTermination == nil || term.Reason == ReasonOOMKilled) {
+			lastTermination = term
+		}
+		if view.Reason != "" {
+			continue
+		}
+		switch {
+		case cs.State.Waiting != nil && !waitingReasonsThatAreNormal[cs.State.Waiting.Reason] && cs.State.Waiting.Reason != "":
+			view.Reason, view.Detail = cs.State.Waiting.Reason, cs.State.Waiting.Message
+			// A container that crash-loops because it runs out of memory: the cause is
+			// what the on-call engineer needs, the back-off is only the consequence.
+			if last := cs.LastTerminationState.Terminated; last != nil && last.Reason == ReasonOOMKilled {
+				view.Reason, view.Detail = ReasonOOMKilled, cs.State.Waiting.Reason
+			}
+		case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
+			view.Reason = cs.State.Terminated.Reason
+			if view.Reason == "" {
+				view.Reason = ReasonError
+			}
+		}
+	}
+	if lastTermination != nil {
+		code := lastTermination.ExitCode
+		view.ExitCode = &code
+		view.TerminationMessage = lastTermination.Message
+	}
+
+	switch {
+	case p.DeletionTimestamp != nil:
+		view.Reason, view.Detail = ReasonTerminating, ""
+	case view.Reason != "":
+	case p.Status.Phase == corev1.PodPending:
+		view.Reason = ReasonPending
+		if sched := podCondition(p, corev1.PodScheduled); sched != nil && sched.Status == corev1.ConditionFalse && sched.Reason == corev1.PodReasonUnschedulable {
+			view.Reason, view.Detail = ReasonUnschedulable, sched.Message
+		}
+	case p.Status.Phase == corev1.PodFailed:
+		view.Reason, view.Detail = ReasonError, p.Status.Message
+		if p.Status.Reason != "" {
+			view.Reason = p.Status.Reason
+		}
+	case !view.Ready && p.Status.Phase == corev1.PodRunning:
+		view.Reason = ReasonNotReady
+		if ready != nil {
+			view.Detail = ready.Message
+		}
+	}
+	view.Hint = pythonHint(view, memoryLimit(p))
+	return view
+}
+
+func podCondition(p *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == t {
+			return &p.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func memoryLimit(p *corev1.Pod) string {
+	for _, c := range p.Spec.Containers {
+		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+			return q.String()
+		}
+	}
+	return ""
+}

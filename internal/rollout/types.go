@@ -1,0 +1,168 @@
+// Package rollout reads a rollout from the objects the API server holds: Deployments,
+// their ReplicaSets (one per revision) and Pods. It is pure: no I/O, no clock of its own.
+// The view structs here are what the console, `status` and the JSON output show, and
+// their JSON form is the documented `status -o json` schema.
+package rollout
+
+import "time"
+
+// Phase is the one-word state of a rollout.
+type Phase string
+
+const (
+	// PhaseFailed: the Deployment's progress deadline passed (ProgressDeadlineExceeded).
+	PhaseFailed Phase = "Failed"
+	// PhaseDegraded: pods of the new revision are failing (crash loop, image pull,
+	// OOMKilled, bad config, or not ready past the grace period).
+	PhaseDegraded Phase = "Degraded"
+	// PhaseHalted: spec.paused; someone stopped the rollout.
+	PhaseHalted Phase = "Halted"
+	// PhaseProgressing: rolling out, nothing wrong yet.
+	PhaseProgressing Phase = "Progressing"
+	// PhaseComplete: as `kubectl rollout status` decides: every replica updated and available.
+	PhaseComplete Phase = "Complete"
+)
+
+// Severity orders phases so that trouble sorts first (Failed = 0 ... Complete = 4).
+func (p Phase) Severity() int {
+	switch p {
+	case PhaseFailed:
+		return 0
+	case PhaseDegraded:
+		return 1
+	case PhaseHalted:
+		return 2
+	case PhaseProgressing:
+		return 3
+	default:
+		return 4
+	}
+}
+
+// IsFailure reports whether scripts should treat the phase as a failure (exit code 1).
+func (p Phase) IsFailure() bool { return p == PhaseFailed || p == PhaseDegraded }
+
+// Role is what a revision is to its rollout.
+type Role string
+
+const (
+	// RoleCanary is the revision of the Deployment's current pod template.
+	RoleCanary Role = "canary"
+	// RoleStable is the newest older revision that still serves (has available pods).
+	RoleStable Role = "stable"
+	// RoleOld is any other older revision.
+	RoleOld Role = "old"
+)
+
+// Rollout is one Deployment as the console shows it.
+type Rollout struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Phase     Phase  `json:"phase"`
+	// Why is one line saying what the phase rests on, e.g.
+	// "1/1 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'".
+	Why    string `json:"why"`
+	Paused bool   `json:"paused"`
+
+	// CanaryRevision and StableRevision are revision numbers (0: none).
+	CanaryRevision int64 `json:"canaryRevision"`
+	StableRevision int64 `json:"stableRevision"`
+
+	Replicas Replicas `json:"replicas"`
+	// StartedAt is when the current revision's ReplicaSet was created (the age of the
+	// rollout), or the Deployment's creation when it has none yet.
+	StartedAt time.Time `json:"startedAt"`
+	// Revisions, newest first.
+	Revisions []Revision `json:"revisions"`
+}
+
+// Replicas counts pods of the whole rollout (Deployment status).
+type Replicas struct {
+	Desired     int32 `json:"desired"`
+	Current     int32 `json:"current"`
+	Updated     int32 `json:"updated"`
+	Ready       int32 `json:"ready"`
+	Available   int32 `json:"available"`
+	Unavailable int32 `json:"unavailable"`
+}
+
+// Revision is one ReplicaSet of the rollout.
+type Revision struct {
+	Number          int64     `json:"number"` // 0 when the ReplicaSet has no revision annotation
+	Role            Role      `json:"role"`
+	ReplicaSet      string    `json:"replicaSet"`
+	PodTemplateHash string    `json:"podTemplateHash"`
+	Images          []string  `json:"images"`
+	Desired         int32     `json:"desired"`
+	Current         int32     `json:"current"`
+	Ready           int32     `json:"ready"`
+	Available       int32     `json:"available"`
+	CreatedAt       time.Time `json:"createdAt"`
+	Pods            []Pod     `json:"pods"`
+}
+
+// Pod is one pod's health.
+type Pod struct {
+	Name  string `json:"name"`
+	Ready bool   `json:"ready"`
+	Phase string `json:"phase"`
+	// Reason is why the pod is not serving: CrashLoopBackOff, OOMKilled, ImagePullBackOff,
+	// ErrImagePull, CreateContainerConfigError, Error, Pending, Unschedulable,
+	// Terminating, NotReady; "" for a ready pod.
+	Reason string `json:"reason,omitempty"`
+	// Detail is the reason's message (scheduler message, back-off message, ...).
+	Detail   string `json:"detail,omitempty"`
+	ExitCode *int32 `json:"exitCode,omitempty"`
+	Restarts int32  `json:"restarts"`
+	// NotReadySince is when the pod last stopped being ready (or was created, if never).
+	NotReadySince *time.Time `json:"notReadySince,omitempty"`
+	// TerminationMessage is the last terminated container's message, as written.
+	TerminationMessage string `json:"terminationMessage,omitempty"`
+	// Hint is the one line that explains a Python failure, e.g.
+	// "ModuleNotFoundError: No module named 'orjson'" or "gunicorn WORKER TIMEOUT".
+	Hint      string    `json:"hint,omitempty"`
+	Node      string    `json:"node,omitempty"`
+	IP        string    `json:"ip,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Failing reports whether the pod's reason is one that will not fix itself by waiting.
+func (p Pod) Failing() bool {
+	switch p.Reason {
+	case ReasonCrashLoop, ReasonOOMKilled, ReasonImagePullBackOff, ReasonErrImagePull,
+		ReasonCreateContainerConfigError, ReasonInvalidImageName, ReasonError:
+		return true
+	}
+	return false
+}
+
+// Pod reasons.
+const (
+	ReasonCrashLoop                  = "CrashLoopBackOff"
+	ReasonOOMKilled                  = "OOMKilled"
+	ReasonImagePullBackOff           = "ImagePullBackOff"
+	ReasonErrImagePull               = "ErrImagePull"
+	ReasonInvalidImageName           = "InvalidImageName"
+	ReasonCreateContainerConfigError = "CreateContainerConfigError"
+	ReasonError                      = "Error"
+	ReasonPending                    = "Pending"
+	ReasonUnschedulable              = "Unschedulable"
+	ReasonTerminating                = "Terminating"
+	ReasonNotReady                   = "NotReady"
+)
+
+// Canary returns the canary revision, if there is one.
+func (r *Rollout) Canary() *Revision { return r.revisionWithRole(RoleCanary) }
+
+// Stable returns the stable revision, if there is one.
+func (r *Rollout) Stable() *Revision { return r.revisionWithRole(RoleStable) }
+
+func (r *Rollout) revisionWithRole(role Role) *Revision {
+	for i := range r.Revisions {
+		if r.Revisions[i].Role == role {
+			return &r.Revisions[i]
+		}
+	}
+	return nil
+}
