@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
 // Exit codes, as documented in `kubectl pyroll status --help` and the README.
@@ -44,4 +46,14 @@ func ExitCode(err error) int {
 		return exit.Code
 	}
 	return ExitFailure
+}
+
+// usageArgs makes a cobra argument check's failure a usage error (exit code 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError("%v\nSee '%s --help'.", err, cmd.CommandPath())
+		}
+		return nil
+	}
 }

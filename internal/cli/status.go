@@ -58,7 +58,7 @@ func newStatusCommand(o *Options) *cobra.Command {
 		Short:   "Show rollouts and their health; --watch follows one until it settles",
 		Long:    statusLong,
 		Example: statusExample,
-		Args:    cobra.MaximumNArgs(1),
+		Args:    usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := so.Complete(args); err != nil {
 				return err

@@ -119,7 +119,7 @@ egressSelections:
 `, s.path("egress.sock"))), 0o644); err != nil {
 		return err
 	}
-	proc, err := s.launch("kube-apiserver", s.bin("kube-apiserver"), []string{
+	s.apiserverArgs = []string{
 		"--etcd-servers=http://" + hostPort(p.etcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -141,25 +141,53 @@ egressSelections:
 		"--endpoint-reconciler-type=none",
 		"--profiling=false",
 		"--v=1",
-	})
-	if err != nil {
-		return err
 	}
 	s.APIServerURL = "https://" + hostPort(p.apiserver)
 	cert, err := tls.X509KeyPair(f.admin.CertPEM, f.admin.KeyPEM)
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+	s.adminHTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
 		Certificates: []tls.Certificate{cert}, RootCAs: s.ca.pool(),
 	}}}
+	return s.StartAPIServer(ctx)
+}
+
+// StartAPIServer starts kube-apiserver (again, after StopAPIServer) on the same port and
+// store, and waits until it is ready.
+func (s *Sandbox) StartAPIServer(ctx context.Context) error {
+	proc, err := s.launch("kube-apiserver", s.bin("kube-apiserver"), s.apiserverArgs)
+	if err != nil {
+		return err
+	}
 	err = waitFor(ctx, "kube-apiserver", proc, 90*time.Second, func(ctx context.Context) error {
-		return httpExpect(ctx, client, s.APIServerURL+"/readyz", "ok")
+		return httpExpect(ctx, s.adminHTTP, s.APIServerURL+"/readyz", "ok")
 	})
 	if err == nil {
 		s.logf("kube-apiserver ready on %s", s.APIServerURL)
 	}
 	return err
+}
+
+// StopAPIServer stops kube-apiserver, leaving everything else running: for tests of how
+// clients live through an API server restart.
+func (s *Sandbox) StopAPIServer() {
+	s.mu.Lock()
+	var apiserver *process
+	kept := s.procs[:0]
+	for _, p := range s.procs {
+		if p.name == "kube-apiserver" && !p.exited() {
+			apiserver = p
+			continue
+		}
+		kept = append(kept, p)
+	}
+	s.procs = kept
+	s.mu.Unlock()
+	if apiserver != nil {
+		apiserver.stop(10 * time.Second)
+	}
+	s.recordPIDs()
 }
 
 func (s *Sandbox) writeKubeconfig(f pkiFiles) error {

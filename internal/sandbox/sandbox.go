@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,6 +61,9 @@ type Sandbox struct {
 	egress     *egressProxy
 	pods       *podRunner
 	stateLock  *os.File
+
+	apiserverArgs []string
+	adminHTTP     *http.Client
 
 	mu    sync.Mutex
 	procs []*process

@@ -94,10 +94,7 @@ func SeedDemo(ctx context.Context, client kubernetes.Interface, log io.Writer) e
 	if err := SetPaused(ctx, client, DemoNamespace, OrdersV2.Name, true); err != nil {
 		return err
 	}
-	if err := WaitDeployment(ctx, client, DemoNamespace, SearchV2.Name, time.Minute, "canary pod crash-looping",
-		func(d *appsv1.Deployment) bool {
-			return d.Status.UpdatedReplicas >= 1 && d.Status.UnavailableReplicas >= 1
-		}); err != nil {
+	if err := waitCrashLooping(ctx, client, DemoNamespace, SearchV2.Name); err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "sandbox: seeded namespace %s: payments-api (complete), orders-api (halted mid-rollout), search-api (new release crash-looping)\n", DemoNamespace)
@@ -160,6 +157,28 @@ func WaitDeployment(ctx context.Context, client kubernetes.Interface, ns, name s
 			state = fmt.Sprintf("replicas=%d updated=%d ready=%d available=%d unavailable=%d", s.Replicas, s.UpdatedReplicas, s.ReadyReplicas, s.AvailableReplicas, s.UnavailableReplicas)
 		}
 		return fmt.Errorf("deployment %s/%s not %s after %s (%s)", ns, name, what, timeout, state)
+	}
+	return nil
+}
+
+// waitCrashLooping waits until a pod of the release shows CrashLoopBackOff.
+func waitCrashLooping(ctx context.Context, client kubernetes.Interface, ns, app string) error {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app + "," + CrashLabel})
+		if err != nil {
+			return false, nil
+		}
+		for _, p := range pods.Items {
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("no pod of %s/%s crash-looping after a minute: %w", ns, app, err)
 	}
 	return nil
 }

@@ -1,0 +1,109 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+)
+
+func pyrollBinary() string { return filepath.Join(sandboxtest.ProductBin(), "kubectl-pyroll") }
+
+// runPyroll runs kubectl-pyroll to completion (killed after limit, which only guards
+// against a hang) and returns its output and exit code.
+func runPyroll(t *testing.T, limit time.Duration, kubeconfig string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pyrollBinary(), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("kubectl-pyroll %s: still running after %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), limit, out.String(), errOut.String())
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// streamingCommand is a running kubectl-pyroll whose stdout lines are collected as they come.
+type streamingCommand struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+
+	mu    sync.Mutex
+	lines []string
+}
+
+func startPyroll(t *testing.T, kubeconfig string, args ...string) *streamingCommand {
+	t.Helper()
+	s := &streamingCommand{done: make(chan struct{})}
+	s.cmd = exec.Command(pyrollBinary(), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	s.cmd.Stderr = &s.stderr
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		scanner.Buffer(make([]byte, 1<<20), 1<<20)
+		for scanner.Scan() {
+			s.mu.Lock()
+			s.lines = append(s.lines, scanner.Text())
+			s.mu.Unlock()
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	})
+	return s
+}
+
+func (s *streamingCommand) output() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines...)
+}
+
+// wait returns the exit code, failing the test if the command runs longer than limit.
+func (s *streamingCommand) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(limit):
+		t.Fatalf("still running after %s; output so far:\n%s\nstderr:\n%s", limit, strings.Join(s.output(), "\n"), s.stderr.String())
+	}
+	var exit *exec.ExitError
+	if errors.As(s.err, &exit) {
+		return exit.ExitCode()
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return 0
+}

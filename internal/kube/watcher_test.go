@@ -1,0 +1,134 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+func testDeployment() (*appsv1.Deployment, *appsv1.ReplicaSet) {
+	replicas := int32(2)
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", UID: "d1", Generation: 1,
+			Annotations: map[string]string{rollout.RevisionAnnotation: "1"}},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "api"}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "api:1"}}},
+		}},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2},
+	}
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "api-abc", Namespace: "shop", UID: "rs1",
+			Annotations:     map[string]string{rollout.RevisionAnnotation: "1"},
+			OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: "api", UID: "d1", Controller: ptr(true)}}},
+		Spec:   appsv1.ReplicaSetSpec{Replicas: &replicas, Template: d.Spec.Template},
+		Status: appsv1.ReplicaSetStatus{Replicas: 2, ReadyReplicas: 2, AvailableReplicas: 2},
+	}
+	return d, rs
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func testPod(i int) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("api-abc-%d", i), Namespace: "shop", UID: types.UID(fmt.Sprint("p", i)),
+			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "api-abc", UID: "rs1", Controller: ptr(true)}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+	}
+}
+
+func nextSynced(t *testing.T, ch <-chan Snapshot, cond func(Snapshot) bool) Snapshot {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case s := <-ch:
+			if s.Synced && cond(s) {
+				return s
+			}
+		case <-timeout:
+			t.Fatal("no matching snapshot within 10s")
+		}
+	}
+}
+
+func TestWatcherBuildsSnapshotsFromInformers(t *testing.T) {
+	d, rs := testDeployment()
+	client := fake.NewClientset(d, rs, testPod(0), testPod(1))
+	cluster := &Cluster{Client: client, Namespace: "shop", Health: &Health{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	snaps := NewWatcher(cluster, WatchOptions{Namespace: "shop"}).Run(ctx)
+
+	first := nextSynced(t, snaps, func(Snapshot) bool { return true })
+	if len(first.Rollouts) != 1 || first.Rollouts[0].Phase != rollout.PhaseComplete || len(first.Rollouts[0].Revisions[0].Pods) != 2 {
+		t.Fatalf("first snapshot: %+v", first.Rollouts)
+	}
+	if first.State.Kind != StateLive {
+		t.Errorf("state %s, want live", first.State.Kind)
+	}
+
+	crashing := testPod(1)
+	crashing.Status.Conditions[0].Status = corev1.ConditionFalse
+	crashing.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+	if _, err := client.CoreV1().Pods("shop").UpdateStatus(ctx, crashing, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nextSynced(t, snaps, func(s Snapshot) bool {
+		return len(s.Rollouts) == 1 && s.Rollouts[0].Phase == rollout.PhaseDegraded
+	})
+}
+
+// A burst of events becomes a few snapshots, not one per event.
+func TestWatcherCoalescesBursts(t *testing.T) {
+	d, rs := testDeployment()
+	client := fake.NewClientset(d, rs)
+	cluster := &Cluster{Client: client, Namespace: "shop", Health: &Health{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	snaps := NewWatcher(cluster, WatchOptions{Namespace: "shop", Coalesce: 200 * time.Millisecond}).Run(ctx)
+	nextSynced(t, snaps, func(Snapshot) bool { return true })
+
+	const burst = 200
+	for i := 0; i < burst; i++ {
+		if _, err := client.CoreV1().Pods("shop").Create(ctx, testPod(i), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := 0
+	nextSynced(t, snaps, func(s Snapshot) bool {
+		count++
+		return len(s.Rollouts) == 1 && len(s.Rollouts[0].Revisions[0].Pods) == burst
+	})
+	if count >= burst/2 {
+		t.Errorf("%d snapshots for a burst of %d events; want them coalesced", count, burst)
+	}
+}
+
+func TestStripForCacheKeepsWhatViewsRead(t *testing.T) {
+	p := testPod(0)
+	p.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}
+	p.Annotations = map[string]string{"big": string(make([]byte, 10000))}
+	p.Spec.Volumes = []corev1.Volume{{Name: "token"}}
+	p.Spec.Containers = []corev1.Container{{Name: "app", Image: "api:1", Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}
+	out, err := stripForCache(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim := out.(*corev1.Pod)
+	if slim.ManagedFields != nil || slim.Annotations != nil || slim.Spec.Volumes != nil || slim.Spec.Containers[0].Env != nil {
+		t.Errorf("transform kept fields no view reads: %+v", slim)
+	}
+	if slim.Name != p.Name || slim.Spec.Containers[0].Image != "api:1" || len(slim.OwnerReferences) != 1 || slim.Status.Phase != corev1.PodRunning {
+		t.Errorf("transform dropped fields the views read: %+v", slim)
+	}
+}
