@@ -29,38 +29,69 @@ func stripForCache(obj any) (any, error) {
 
 func slimPod(p *corev1.Pod) *corev1.Pod {
 	out := &corev1.Pod{
-		TypeMeta: p.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{
 			Name:              p.Name,
 			Namespace:         p.Namespace,
 			UID:               p.UID,
 			ResourceVersion:   p.ResourceVersion,
-			Labels:            p.Labels,
-			OwnerReferences:   p.OwnerReferences,
 			CreationTimestamp: p.CreationTimestamp,
 			DeletionTimestamp: p.DeletionTimestamp,
 		},
 		Spec: corev1.PodSpec{NodeName: p.Spec.NodeName},
 		Status: corev1.PodStatus{
-			Phase:                 p.Status.Phase,
-			Reason:                p.Status.Reason,
-			Message:               p.Status.Message,
-			PodIP:                 p.Status.PodIP,
-			StartTime:             p.Status.StartTime,
-			ContainerStatuses:     p.Status.ContainerStatuses,
-			InitContainerStatuses: p.Status.InitContainerStatuses,
+			Phase:   p.Status.Phase,
+			Reason:  p.Status.Reason,
+			Message: p.Status.Message,
+			PodIP:   p.Status.PodIP,
 		},
 	}
-	for _, c := range p.Spec.Containers {
-		slim := corev1.Container{Name: c.Name, Image: c.Image}
-		if mem, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-			slim.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: mem}
-		}
-		out.Spec.Containers = append(out.Spec.Containers, slim)
+	// Only the controller reference: it ties the pod to its ReplicaSet (revision).
+	if owner := metav1.GetControllerOfNoCopy(p); owner != nil {
+		out.OwnerReferences = []metav1.OwnerReference{{Kind: owner.Kind, Name: owner.Name, UID: owner.UID, Controller: owner.Controller}}
 	}
+	// Ready and PodScheduled are the conditions the views read.
 	for _, c := range p.Status.Conditions {
-		c.LastProbeTime = metav1.Time{}
-		out.Status.Conditions = append(out.Status.Conditions, c)
+		if c.Type == corev1.PodReady || (c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue) {
+			out.Status.Conditions = append(out.Status.Conditions, corev1.PodCondition{
+				Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message, LastTransitionTime: c.LastTransitionTime,
+			})
+		}
+	}
+	out.Status.InitContainerStatuses = slimStatuses(p.Status.InitContainerStatuses)
+	out.Status.ContainerStatuses = slimStatuses(p.Status.ContainerStatuses)
+	// The memory limit matters only to explain an OOM kill.
+	if oomKilled(p.Status.ContainerStatuses) {
+		for _, c := range p.Spec.Containers {
+			if mem, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+				out.Spec.Containers = append(out.Spec.Containers, corev1.Container{Name: c.Name,
+					Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: mem}}})
+			}
+		}
 	}
 	return out
+}
+
+func slimStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]corev1.ContainerStatus, len(in))
+	for i, cs := range in {
+		out[i] = corev1.ContainerStatus{
+			Name: cs.Name, Ready: cs.Ready, Started: cs.Started, RestartCount: cs.RestartCount,
+			State: cs.State, LastTerminationState: cs.LastTerminationState, Image: cs.Image, ImageID: cs.ImageID,
+		}
+	}
+	return out
+}
+
+func oomKilled(statuses []corev1.ContainerStatus) bool {
+	for _, cs := range statuses {
+		for _, t := range []*corev1.ContainerStateTerminated{cs.State.Terminated, cs.LastTerminationState.Terminated} {
+			if t != nil && t.Reason == "OOMKilled" {
+				return true
+			}
+		}
+	}
+	return false
 }

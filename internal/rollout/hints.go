@@ -3,6 +3,8 @@ package rollout
 import (
 	"regexp"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // pythonException matches the last line of a Python traceback: the exception type
@@ -11,8 +13,9 @@ var pythonException = regexp.MustCompile(`^([A-Za-z_][\w.]*(Error|Exception|Exit
 
 // pythonHint is the one line that best explains why a Python pod fails: the exception
 // that ended it, the memory limit it hit, or what gunicorn/uvicorn said.
-func pythonHint(p Pod, memLimit string) string {
+func pythonHint(p Pod, pod *corev1.Pod) string {
 	if p.Reason == ReasonOOMKilled {
+		memLimit := memoryLimit(pod)
 		if memLimit != "" {
 			return "OOMKilled: the container exceeded its memory limit (" + memLimit + ")"
 		}

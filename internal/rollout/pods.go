@@ -28,10 +28,9 @@ func BuildPod(p *corev1.Pod, now time.Time) Pod {
 		view.NotReadySince = &since
 	}
 
-	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
 	var lastTermination *corev1.ContainerStateTerminated
-	for i := range statuses {
-		cs := &statuses[i]
+	for i := range len(p.Status.InitContainerStatuses) + len(p.Status.ContainerStatuses) {
+		cs := containerStatus(p, i)
 		view.Restarts += cs.RestartCount
 		term := cs.State.Terminated
 		if term == nil {
@@ -84,8 +83,18 @@ func BuildPod(p *corev1.Pod, now time.Time) Pod {
 			view.Detail = ready.Message
 		}
 	}
-	view.Hint = pythonHint(view, memoryLimit(p))
+	if view.Reason != "" {
+		view.Hint = pythonHint(view, p)
+	}
 	return view
+}
+
+// containerStatus indexes init container statuses, then container statuses, without copying.
+func containerStatus(p *corev1.Pod, i int) *corev1.ContainerStatus {
+	if i < len(p.Status.InitContainerStatuses) {
+		return &p.Status.InitContainerStatuses[i]
+	}
+	return &p.Status.ContainerStatuses[i-len(p.Status.InitContainerStatuses)]
 }
 
 func podCondition(p *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
