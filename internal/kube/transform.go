@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"sync"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,15 +33,15 @@ func slimPod(p *corev1.Pod) *corev1.Pod {
 	out := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:              p.Name,
-			Namespace:         p.Namespace,
+			Namespace:         intern(p.Namespace),
 			UID:               p.UID,
 			ResourceVersion:   p.ResourceVersion,
 			CreationTimestamp: p.CreationTimestamp,
 			DeletionTimestamp: p.DeletionTimestamp,
 		},
-		Spec: corev1.PodSpec{NodeName: p.Spec.NodeName},
+		Spec: corev1.PodSpec{NodeName: intern(p.Spec.NodeName)},
 		Status: corev1.PodStatus{
-			Phase:   p.Status.Phase,
+			Phase:   corev1.PodPhase(intern(string(p.Status.Phase))),
 			Reason:  p.Status.Reason,
 			Message: p.Status.Message,
 			PodIP:   p.Status.PodIP,
@@ -47,13 +49,14 @@ func slimPod(p *corev1.Pod) *corev1.Pod {
 	}
 	// Only the controller reference: it ties the pod to its ReplicaSet (revision).
 	if owner := metav1.GetControllerOfNoCopy(p); owner != nil {
-		out.OwnerReferences = []metav1.OwnerReference{{Kind: owner.Kind, Name: owner.Name, UID: owner.UID, Controller: owner.Controller}}
+		out.OwnerReferences = []metav1.OwnerReference{{Kind: intern(owner.Kind), Name: owner.Name, UID: owner.UID, Controller: &isController}}
 	}
 	// Ready and PodScheduled are the conditions the views read.
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady || (c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue) {
 			out.Status.Conditions = append(out.Status.Conditions, corev1.PodCondition{
-				Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message, LastTransitionTime: c.LastTransitionTime,
+				Type: corev1.PodConditionType(intern(string(c.Type))), Status: corev1.ConditionStatus(intern(string(c.Status))),
+				Reason: c.Reason, Message: c.Message, LastTransitionTime: c.LastTransitionTime,
 			})
 		}
 	}
@@ -78,8 +81,12 @@ func slimStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus {
 	out := make([]corev1.ContainerStatus, len(in))
 	for i, cs := range in {
 		out[i] = corev1.ContainerStatus{
-			Name: cs.Name, Ready: cs.Ready, Started: cs.Started, RestartCount: cs.RestartCount,
-			State: cs.State, LastTerminationState: cs.LastTerminationState, Image: cs.Image, ImageID: cs.ImageID,
+			Name: intern(cs.Name), Ready: cs.Ready, RestartCount: cs.RestartCount,
+			State: cs.State, LastTerminationState: cs.LastTerminationState, ImageID: cs.ImageID,
+		}
+		// When it started is not shown; one shared value saves an allocation per pod.
+		if cs.State.Running != nil {
+			out[i].State.Running = &runningState
 		}
 	}
 	return out
@@ -94,4 +101,33 @@ func oomKilled(statuses []corev1.ContainerStatus) bool {
 		}
 	}
 	return false
+}
+
+var (
+	isController = true
+	runningState corev1.ContainerStateRunning
+)
+
+// interned holds strings that thousands of cached pods repeat (namespace, node, phase,
+// condition types): one copy each instead of one per pod.
+var interned = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const maxInterned = 50000
+
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	interned.Lock()
+	defer interned.Unlock()
+	if v, ok := interned.m[s]; ok {
+		return v
+	}
+	if len(interned.m) < maxInterned {
+		interned.m[s] = s
+	}
+	return s
 }

@@ -1,8 +1,10 @@
 package rollout
 
 import (
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,13 +33,13 @@ type Objects struct {
 func Build(objs Objects, now time.Time) []Rollout {
 	rsByOwner := make(map[types.UID][]*appsv1.ReplicaSet, len(objs.Deployments))
 	for _, rs := range objs.ReplicaSets {
-		if owner := metav1.GetControllerOf(rs); owner != nil && owner.Kind == "Deployment" {
+		if owner := metav1.GetControllerOfNoCopy(rs); owner != nil && owner.Kind == "Deployment" {
 			rsByOwner[owner.UID] = append(rsByOwner[owner.UID], rs)
 		}
 	}
 	podsByOwner := make(map[types.UID][]*corev1.Pod, len(objs.ReplicaSets))
 	for _, pod := range objs.Pods {
-		if owner := metav1.GetControllerOf(pod); owner != nil && owner.Kind == "ReplicaSet" {
+		if owner := metav1.GetControllerOfNoCopy(pod); owner != nil && owner.Kind == "ReplicaSet" {
 			podsByOwner[owner.UID] = append(podsByOwner[owner.UID], pod)
 		}
 	}
@@ -172,7 +174,7 @@ func buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) Rev
 	for _, p := range pods {
 		rev.Pods = append(rev.Pods, BuildPod(p, now))
 	}
-	sort.Slice(rev.Pods, func(i, j int) bool { return rev.Pods[i].Name < rev.Pods[j].Name })
+	slices.SortFunc(rev.Pods, func(a, b Pod) int { return strings.Compare(a.Name, b.Name) })
 	return rev
 }
 
