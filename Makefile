@@ -51,7 +51,7 @@ e2e: build deps tools
 
 ## bench: the figures of DESIGN.md §9 that exist so far
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@hack/bench.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
