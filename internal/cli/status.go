@@ -145,7 +145,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	snapshots := kube.NewWatcher(cluster, kube.WatchOptions{Namespace: namespace, Selector: o.selector, Name: o.Name}).Run(watchCtx)
 	printer := newStatusPrinter(o.Out, o.ErrOut, o.Output, o.AllNamespaces, cluster.Context, namespace)
 
-	var lastState kube.StateKind
+	var lastState rollout.ConnState
 	for {
 		select {
 		case <-ctx.Done():
@@ -159,14 +159,14 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 			if !ok {
 				return &ExitError{Code: ExitFailure, Err: errors.New("interrupted")}
 			}
-			if snap.State.Kind == kube.StateForbidden {
-				return fmt.Errorf("%s; status needs list and watch on deployments, replicasets and pods: ask for them, or pick a namespace you can read with -n", snap.State.Message)
+			if snap.Conn.State == rollout.ConnForbidden {
+				return fmt.Errorf("%s; status needs list and watch on deployments, replicasets and pods: ask for them, or pick a namespace you can read with -n", snap.Conn.Message)
 			}
 			// A watch reports losing and regaining the connection; syncing->live is no news.
-			if o.Watch && snap.State.Kind != lastState && (snap.State.Kind == kube.StateReconnecting || lastState == kube.StateReconnecting) {
-				printer.state(snap.State)
+			if o.Watch && snap.Conn.State != lastState && (snap.Conn.State == rollout.ConnReconnecting || lastState == rollout.ConnReconnecting) {
+				printer.state(snap.Conn)
 			}
-			lastState = snap.State.Kind
+			lastState = snap.Conn.State
 			if !snap.Synced {
 				continue
 			}

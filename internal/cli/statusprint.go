@@ -9,7 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -122,16 +121,16 @@ func (p *statusPrinter) ndjson(r rollout.Rollout, now time.Time) error {
 	return json.NewEncoder(p.out).Encode(StatusLine{Rollout: r, ObservedAt: now.UTC()})
 }
 
-func (p *statusPrinter) state(s kube.State) {
+func (p *statusPrinter) state(s rollout.Connection) {
 	if p.format == "table" {
-		msg := string(s.Kind)
+		msg := string(s.State)
 		if s.Message != "" {
 			msg += ": " + s.Message
 		}
 		fmt.Fprintf(p.errOut, "[%s] %s\n", time.Now().Format("15:04:05"), msg)
 		return
 	}
-	_ = json.NewEncoder(p.out).Encode(WatchStateLine{Kind: "WatchState", State: string(s.Kind), Since: s.Since, Message: s.Message, At: time.Now().UTC()})
+	_ = json.NewEncoder(p.out).Encode(WatchStateLine{Kind: "WatchState", State: string(s.State), Since: s.Since, Message: s.Message, At: time.Now().UTC()})
 }
 
 // The table fits 80 columns: every column as wide as its widest cell (names capped), WHY

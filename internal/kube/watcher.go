@@ -15,35 +15,6 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
-// StateKind is how current the watcher's picture is.
-type StateKind string
-
-const (
-	StateSyncing      StateKind = "syncing"
-	StateLive         StateKind = "live"
-	StateReconnecting StateKind = "reconnecting"
-	StateForbidden    StateKind = "forbidden"
-)
-
-// State is the watcher's connection state as shown in the footer and by `status`.
-type State struct {
-	Kind StateKind
-	// Since is when the state began (for "reconnecting 12s").
-	Since time.Time
-	// Message: for forbidden, what is not allowed ("cannot list pods in namespace demo");
-	// for reconnecting, the last error.
-	Message string
-}
-
-// Snapshot is one immutable picture of the rollouts in scope.
-type Snapshot struct {
-	Rollouts []rollout.Rollout
-	State    State
-	// Synced: every informer has listed once; before that Rollouts may be incomplete.
-	Synced bool
-	At     time.Time
-}
-
 // WatchOptions scope a Watcher.
 type WatchOptions struct {
 	Namespace string // "" for all namespaces
@@ -82,8 +53,8 @@ func NewWatcher(c *Cluster, opts WatchOptions) *Watcher {
 
 // Run watches until ctx ends, sending a snapshot after each burst of changes and whenever
 // the connection state changes. The channel closes when ctx ends.
-func (w *Watcher) Run(ctx context.Context) <-chan Snapshot {
-	out := make(chan Snapshot, 1)
+func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
+	out := make(chan rollout.Snapshot, 1)
 	common := []informers.SharedInformerOption{informers.WithTransform(stripForCache)}
 	if w.opts.Namespace != "" {
 		common = append(common, informers.WithNamespace(w.opts.Namespace))
@@ -135,13 +106,13 @@ func (w *Watcher) Run(ctx context.Context) <-chan Snapshot {
 			return true
 		}
 		lastRV := map[string]string{}
-		var lastState State
+		var lastConn rollout.Connection
 		var lastEmit time.Time
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		emit := func() {
-			snap := Snapshot{Synced: synced(), At: w.opts.Now()}
-			snap.State = w.state(snap.Synced)
+			snap := rollout.Snapshot{Synced: synced(), At: w.opts.Now()}
+			snap.Conn = w.connection(snap.Synced)
 			if snap.Synced {
 				objs := rollout.Objects{}
 				all := labels.Everything()
@@ -151,7 +122,7 @@ func (w *Watcher) Run(ctx context.Context) <-chan Snapshot {
 				objs.Deployments, objs.ReplicaSets, objs.Pods = dl, rl, pl
 				snap.Rollouts = rollout.Build(objs, snap.At)
 			}
-			lastState, lastEmit = snap.State, time.Now()
+			lastConn, lastEmit = snap.Conn, time.Now()
 			select {
 			case out <- snap:
 			case <-ctx.Done():
@@ -185,7 +156,7 @@ func (w *Watcher) Run(ctx context.Context) <-chan Snapshot {
 						w.clearForbidden(wi.resource)
 					}
 				}
-				if s := w.state(synced()); s.Kind != lastState.Kind || s.Message != lastState.Message {
+				if c := w.connection(synced()); c.State != lastConn.State || c.Message != lastConn.Message {
 					emit()
 				}
 			}
@@ -220,20 +191,20 @@ func (w *Watcher) clearForbidden(resource string) {
 	w.mu.Unlock()
 }
 
-func (w *Watcher) state(synced bool) State {
+func (w *Watcher) connection(synced bool) rollout.Connection {
 	w.mu.Lock()
 	for _, resource := range []string{"deployments", "replicasets", "pods"} {
 		if msg, ok := w.forbidden[resource]; ok {
 			w.mu.Unlock()
-			return State{Kind: StateForbidden, Message: msg}
+			return rollout.Connection{State: rollout.ConnForbidden, Message: msg}
 		}
 	}
 	w.mu.Unlock()
 	if since, err := w.cluster.Health.Failing(); !since.IsZero() {
-		return State{Kind: StateReconnecting, Since: since, Message: w.cluster.ExplainError(err).Error()}
+		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: w.cluster.ExplainError(err).Error()}
 	}
 	if !synced {
-		return State{Kind: StateSyncing}
+		return rollout.Connection{State: rollout.ConnSyncing}
 	}
-	return State{Kind: StateLive}
+	return rollout.Connection{State: rollout.ConnLive}
 }

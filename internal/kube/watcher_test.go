@@ -46,7 +46,7 @@ func testPod(i int) *corev1.Pod {
 	}
 }
 
-func nextSynced(t *testing.T, ch <-chan Snapshot, cond func(Snapshot) bool) Snapshot {
+func nextSynced(t *testing.T, ch <-chan rollout.Snapshot, cond func(rollout.Snapshot) bool) rollout.Snapshot {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -69,12 +69,12 @@ func TestWatcherBuildsSnapshotsFromInformers(t *testing.T) {
 	defer cancel()
 	snaps := NewWatcher(cluster, WatchOptions{Namespace: "shop"}).Run(ctx)
 
-	first := nextSynced(t, snaps, func(Snapshot) bool { return true })
+	first := nextSynced(t, snaps, func(rollout.Snapshot) bool { return true })
 	if len(first.Rollouts) != 1 || first.Rollouts[0].Phase != rollout.PhaseComplete || len(first.Rollouts[0].Revisions[0].Pods) != 2 {
 		t.Fatalf("first snapshot: %+v", first.Rollouts)
 	}
-	if first.State.Kind != StateLive {
-		t.Errorf("state %s, want live", first.State.Kind)
+	if first.Conn.State != rollout.ConnLive {
+		t.Errorf("state %s, want live", first.Conn.State)
 	}
 
 	crashing := testPod(1)
@@ -83,7 +83,7 @@ func TestWatcherBuildsSnapshotsFromInformers(t *testing.T) {
 	if _, err := client.CoreV1().Pods("shop").UpdateStatus(ctx, crashing, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	nextSynced(t, snaps, func(s Snapshot) bool {
+	nextSynced(t, snaps, func(s rollout.Snapshot) bool {
 		return len(s.Rollouts) == 1 && s.Rollouts[0].Phase == rollout.PhaseDegraded
 	})
 }
@@ -96,7 +96,7 @@ func TestWatcherCoalescesBursts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	snaps := NewWatcher(cluster, WatchOptions{Namespace: "shop", Coalesce: 200 * time.Millisecond}).Run(ctx)
-	nextSynced(t, snaps, func(Snapshot) bool { return true })
+	nextSynced(t, snaps, func(rollout.Snapshot) bool { return true })
 
 	const burst = 200
 	for i := 0; i < burst; i++ {
@@ -105,7 +105,7 @@ func TestWatcherCoalescesBursts(t *testing.T) {
 		}
 	}
 	count := 0
-	nextSynced(t, snaps, func(s Snapshot) bool {
+	nextSynced(t, snaps, func(s rollout.Snapshot) bool {
 		count++
 		return len(s.Rollouts) == 1 && len(s.Rollouts[0].Revisions[0].Pods) == burst
 	})
