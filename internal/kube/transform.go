@@ -21,6 +21,14 @@ func stripForCache(obj any) (any, error) {
 		o.ManagedFields = nil
 		delete(o.Annotations, lastAppliedAnnotation)
 		return o, nil
+	case *corev1.Event:
+		return &corev1.Event{
+			ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: intern(o.Namespace), UID: o.UID,
+				ResourceVersion: o.ResourceVersion, CreationTimestamp: o.CreationTimestamp},
+			InvolvedObject: corev1.ObjectReference{Kind: intern(o.InvolvedObject.Kind), Name: o.InvolvedObject.Name, UID: o.InvolvedObject.UID},
+			Reason:         o.Reason, Message: o.Message, Type: intern(o.Type), Count: o.Count,
+			LastTimestamp: o.LastTimestamp, EventTime: o.EventTime, Series: o.Series,
+		}, nil
 	case *appsv1.Deployment:
 		o.ManagedFields = nil
 		delete(o.Annotations, lastAppliedAnnotation)

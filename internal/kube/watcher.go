@@ -71,6 +71,11 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	deployments := deployFactory.Apps().V1().Deployments()
 	replicaSets := scoped.Apps().V1().ReplicaSets()
 	pods := scoped.Core().V1().Pods()
+	// Events of Deployments and ReplicaSets only: pod events are most of a busy
+	// namespace's and the views do not show them.
+	eventFactory := informers.NewSharedInformerFactoryWithOptions(w.cluster.Client, 0, append(common,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" }))...)
+	events := eventFactory.Core().V1().Events()
 	watched := []struct {
 		resource string
 		informer cache.SharedIndexInformer
@@ -78,6 +83,7 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 		{"deployments", deployments.Informer()},
 		{"replicasets", replicaSets.Informer()},
 		{"pods", pods.Informer()},
+		{"events", events.Informer()},
 	}
 	for _, wi := range watched {
 		resource := wi.resource
@@ -92,11 +98,13 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	}
 	scoped.Start(ctx.Done())
 	deployFactory.Start(ctx.Done())
+	eventFactory.Start(ctx.Done())
 
 	go func() {
 		defer close(out)
 		defer scoped.Shutdown()
 		defer deployFactory.Shutdown()
+		defer eventFactory.Shutdown()
 		synced := func() bool {
 			for _, wi := range watched {
 				if !wi.informer.HasSynced() {
@@ -119,7 +127,8 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 				dl, _ := deployments.Lister().List(all)
 				rl, _ := replicaSets.Lister().List(all)
 				pl, _ := pods.Lister().List(all)
-				objs.Deployments, objs.ReplicaSets, objs.Pods = dl, rl, pl
+				el, _ := events.Lister().List(all)
+				objs.Deployments, objs.ReplicaSets, objs.Pods, objs.Events = dl, rl, pl, el
 				snap.Rollouts = rollout.Build(objs, snap.At)
 			}
 			lastConn, lastEmit = snap.Conn, time.Now()
@@ -193,6 +202,7 @@ func (w *Watcher) clearForbidden(resource string) {
 
 func (w *Watcher) connection(synced bool) rollout.Connection {
 	w.mu.Lock()
+	// Events are optional: without them the detail shows none, the rest still works.
 	for _, resource := range []string{"deployments", "replicasets", "pods"} {
 		if msg, ok := w.forbidden[resource]; ok {
 			w.mu.Unlock()

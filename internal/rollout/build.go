@@ -26,6 +26,7 @@ type Objects struct {
 	Deployments []*appsv1.Deployment
 	ReplicaSets []*appsv1.ReplicaSet
 	Pods        []*corev1.Pod
+	Events      []*corev1.Event
 }
 
 // Build turns the objects into one Rollout per Deployment, trouble first (Failed,
@@ -43,9 +44,15 @@ func Build(objs Objects, now time.Time) []Rollout {
 			podsByOwner[owner.UID] = append(podsByOwner[owner.UID], pod)
 		}
 	}
+	eventsByObject := make(map[types.UID][]*corev1.Event)
+	for _, e := range objs.Events {
+		eventsByObject[e.InvolvedObject.UID] = append(eventsByObject[e.InvolvedObject.UID], e)
+	}
 	out := make([]Rollout, 0, len(objs.Deployments))
 	for _, d := range objs.Deployments {
-		out = append(out, buildDeployment(d, rsByOwner[d.UID], podsByOwner, now))
+		r := buildDeployment(d, rsByOwner[d.UID], podsByOwner, now)
+		r.Events = recentEvents(d, rsByOwner[d.UID], eventsByObject)
+		out = append(out, r)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -198,4 +205,43 @@ func chooseStable(r *Rollout) *Revision {
 		return newestOlder
 	}
 	return nil
+}
+
+// recentEvents gathers the events about the Deployment and its ReplicaSets, newest first.
+func recentEvents(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, byObject map[types.UID][]*corev1.Event) []Event {
+	var raw []*corev1.Event
+	raw = append(raw, byObject[d.UID]...)
+	for _, rs := range replicaSets {
+		raw = append(raw, byObject[rs.UID]...)
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	events := make([]Event, 0, len(raw))
+	for _, e := range raw {
+		events = append(events, Event{
+			Time: eventTime(e), Type: e.Type, Reason: e.Reason, Count: e.Count,
+			Object:  e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
+			Message: strings.TrimSpace(e.Message),
+		})
+	}
+	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.After(events[j].Time) })
+	if len(events) > MaxEvents {
+		events = events[:MaxEvents]
+	}
+	return events
+}
+
+// eventTime is when the event last happened, whichever API generation wrote it.
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	default:
+		return e.CreationTimestamp.Time
+	}
 }

@@ -75,6 +75,21 @@ type Rollout struct {
 	StartedAt time.Time `json:"startedAt"`
 	// Revisions, newest first.
 	Revisions []Revision `json:"revisions"`
+	// Events of the Deployment and its ReplicaSets, newest first (at most MaxEvents).
+	Events []Event `json:"events,omitempty"`
+}
+
+// MaxEvents is how many recent events a rollout keeps.
+const MaxEvents = 10
+
+// Event is a Kubernetes Event about the Deployment or one of its ReplicaSets.
+type Event struct {
+	Time    time.Time `json:"time"`
+	Type    string    `json:"type"` // Normal or Warning
+	Reason  string    `json:"reason"`
+	Object  string    `json:"object"` // e.g. "ReplicaSet/orders-api-d88898778"
+	Message string    `json:"message"`
+	Count   int32     `json:"count,omitempty"`
 }
 
 // Replicas counts pods of the whole rollout (Deployment status).
