@@ -107,7 +107,8 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 		defer eventFactory.Shutdown()
 		synced := func() bool {
 			for _, wi := range watched {
-				if !wi.informer.HasSynced() {
+				// Events are best-effort: a user who may not list them still sees rollouts.
+				if wi.resource != "events" && !wi.informer.HasSynced() {
 					return false
 				}
 			}
