@@ -35,9 +35,9 @@ sandbox: build deps tools
 sandbox-down:
 	@$(GO) run ./cmd/pyroll-sandbox down --dir $(SANDBOX_DIR)
 
-## demo: the sandbox with its three demo services; prints the kubeconfig and the rollouts
+## demo: the sandbox with its three demo services, and the console on them; quitting the console stops it all
 demo: build deps tools
-	bin/pyroll-sandbox up --dir $(SANDBOX_DIR) --bin $(TOOLS_BIN)
+	bin/pyroll-sandbox run --dir $(SANDBOX_DIR) --bin $(TOOLS_BIN) -- bin/kubectl-pyroll -n demo
 
 ## test: lint, unit tests (-race), then the end-to-end tests against a real sandbox
 test: lint unit e2e

@@ -12,6 +12,9 @@ import (
 type Options struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
+	// NoColor and ASCII change how the console draws (also NO_COLOR).
+	NoColor bool
+	ASCII   bool
 }
 
 // NewOptions returns Options reading kubectl's flags and writing to streams.
@@ -26,24 +29,32 @@ OOMKilled, the Python exception of a crashing pod), how its error rate and laten
 compare with the stable revision, and exactly which build each revision runs; then it
 halts, promotes or rolls back with one key.
 
+Without a command it opens the console on the current namespace (-A: all of them);
+with NAME it opens that rollout. Keys: up/down (j/k) move, enter opens, esc goes back,
+/ filters, ? shows every key, q quits.
+
 It takes kubectl's usual flags (--kubeconfig, --context, -n, --as, ...) and works as
 a kubectl plugin: put kubectl-pyroll on your PATH and run 'kubectl pyroll'.`
 
 // NewRootCommand builds the kubectl-pyroll command tree.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewOptions(streams)
+	console := &ConsoleOptions{Options: o}
 	cmd := &cobra.Command{
-		Use:   "kubectl-pyroll",
+		Use:   "kubectl-pyroll [NAME]",
 		Short: "Roll out Python services on Kubernetes: see, halt, promote, roll back",
 		Long:  rootLong,
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl pyroll",
 		},
-		Args:          usageArgs(cobra.NoArgs),
+		Example: `  kubectl pyroll                  # the console on the current namespace
+  kubectl pyroll -n shop orders-api   # straight to one rollout
+  kubectl pyroll -A -l team=payments  # every namespace, one team's Deployments`,
+		Args:          usageArgs(cobra.MaximumNArgs(1)),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return cmd.Help()
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return console.Run(cmd.Context(), args)
 		},
 	}
 	cmd.SetIn(streams.In)
@@ -53,6 +64,10 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
 	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
+	cmd.PersistentFlags().BoolVar(&o.NoColor, "no-color", false, "draw without colours (also when NO_COLOR is set)")
+	cmd.PersistentFlags().BoolVar(&o.ASCII, "ascii", false, "draw with ASCII only: no Unicode glyphs")
+	cmd.Flags().BoolVarP(&console.AllNamespaces, "all-namespaces", "A", false, "rollouts in every namespace")
+	cmd.Flags().StringVarP(&console.Selector, "selector", "l", "", "label selector for the Deployments (e.g. team=payments)")
 	cmd.AddCommand(newStatusCommand(o), newVersionCommand(o))
 	return cmd
 }

@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"golang.org/x/term"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/ui/app"
+	"github.com/pyroll/kubectl-pyroll/ui/styles"
+)
+
+// ConsoleOptions are the console's (the root command's).
+type ConsoleOptions struct {
+	*Options
+	Name          string
+	AllNamespaces bool
+	Selector      string
+}
+
+// Run authenticates, starts the watcher and runs the console until the user quits.
+func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
+	if len(args) == 1 {
+		o.Name = args[0]
+	}
+	if o.Name != "" && o.AllNamespaces {
+		return usageError("a NAME and -A do not go together: name the namespace with -n")
+	}
+	selector, err := labels.Parse(o.Selector)
+	if err != nil {
+		return usageError("invalid --selector %q: %v", o.Selector, err)
+	}
+	if !isTerminal(o.Out) || !isTerminal(o.In) {
+		return errors.New("the console needs a terminal; in scripts use 'kubectl pyroll status' (see --help)")
+	}
+	cluster, err := kube.Connect(o.ConfigFlags)
+	if err != nil {
+		return err
+	}
+	// Authenticate now, while the terminal is still a plain terminal: an exec credential
+	// plugin may prompt, and must not write over the full-screen console.
+	if err := cluster.Preflight(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	namespace := cluster.Namespace
+	if o.AllNamespaces {
+		namespace = ""
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	snapshots := kube.NewWatcher(cluster, kube.WatchOptions{Namespace: namespace, Selector: selector}).Run(ctx)
+	model := app.New(app.Options{
+		Styles:    styles.New(styles.Options{Color: o.colorEnabled(), ASCII: o.ASCII}),
+		Context:   cluster.Context,
+		Namespace: namespace,
+		Open:      o.Name,
+		Snapshots: snapshots,
+		Now:       time.Now(),
+	})
+	programOpts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)}
+	if !o.colorEnabled() {
+		programOpts = append(programOpts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	_, err = tea.NewProgram(model, programOpts...).Run()
+	if errors.Is(err, tea.ErrProgramKilled) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (o *Options) colorEnabled() bool {
+	return !o.NoColor && os.Getenv("NO_COLOR") == ""
+}
+
+func isTerminal(stream any) bool {
+	f, ok := stream.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
+}

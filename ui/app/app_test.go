@@ -1,0 +1,225 @@
+package app
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/styles"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden screens")
+
+func newConsole(t testing.TB, width, height int, o styles.Options) Model {
+	t.Helper()
+	m := New(Options{Styles: styles.New(o), Context: "pyroll-sandbox", Namespace: "demo", Now: clock})
+	m = send(m, tea.WindowSizeMsg{Width: width, Height: height})
+	return send(m, SnapshotMsg(rollout.Snapshot{Rollouts: demoRollouts(), Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+}
+
+func send(m Model, msgs ...tea.Msg) Model {
+	for _, msg := range msgs {
+		next, _ := m.Update(msg)
+		m = next.(Model)
+	}
+	return m
+}
+
+func press(s string) tea.KeyPressMsg {
+	switch s {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(s)[0]
+	return tea.KeyPressMsg{Code: r, Text: s}
+}
+
+func text(m Model) string { return ansi.Strip(m.View().Content) }
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./ui/app -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("screen %s differs from %s (go test ./ui/app -update rewrites it):\n--- got\n%s\n--- want\n%s", name, path, got, want)
+	}
+}
+
+func TestGoldenScreens(t *testing.T) {
+	for _, size := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		m := newConsole(t, size.w, size.h, styles.Options{Color: true})
+		golden(t, fmt.Sprintf("list-%dx%d", size.w, size.h), text(m))
+		golden(t, fmt.Sprintf("detail-%dx%d", size.w, size.h), text(send(m, press("enter"))))
+	}
+	ascii := newConsole(t, 80, 24, styles.Options{ASCII: true})
+	golden(t, "list-80x24-ascii", text(ascii))
+}
+
+func TestScreenIsExactlyTheWindow(t *testing.T) {
+	m := newConsole(t, 80, 24, styles.Options{Color: true})
+	for _, s := range []string{text(m), text(send(m, press("enter")))} {
+		lines := strings.Split(s, "\n")
+		if len(lines) != 24 {
+			t.Errorf("%d lines, want 24", len(lines))
+		}
+		for _, l := range lines {
+			if w := ansi.StringWidth(l); w > 80 {
+				t.Errorf("line %d cells wide: %q", w, l)
+			}
+		}
+	}
+}
+
+func TestTroubleFirstAndPhasesReadWithoutColour(t *testing.T) {
+	s := text(newConsole(t, 80, 24, styles.Options{}))
+	search, orders, payments := strings.Index(s, "search-api"), strings.Index(s, "orders-api"), strings.Index(s, "payments-api")
+	if !(search < orders && orders < payments) {
+		t.Errorf("rows not in trouble-first order:\n%s", s)
+	}
+	for _, word := range []string{"Degraded", "Halted", "Complete", "1→2", "live"} {
+		if !strings.Contains(s, word) {
+			t.Errorf("screen lacks %q:\n%s", word, s)
+		}
+	}
+}
+
+func TestOpenDetailShowsFailingPodsAndGoesBack(t *testing.T) {
+	m := newConsole(t, 80, 24, styles.Options{})
+	m = send(m, press("enter"))
+	s := text(m)
+	for _, want := range []string{"search-api", "CrashLoopBackOff", "ModuleNotFoundError: No module named 'orjson'", "revision 2 (canary)", "restarts 4"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("detail lacks %q:\n%s", want, s)
+		}
+	}
+	back := text(send(m, press("esc")))
+	if !strings.Contains(back, "payments-api") || !strings.Contains(back, "NAME") {
+		t.Errorf("esc did not go back to the list:\n%s", back)
+	}
+}
+
+func TestMoveAndOpenAnother(t *testing.T) {
+	m := send(newConsole(t, 80, 24, styles.Options{}), press("j"), press("enter"))
+	if s := text(m); !strings.Contains(s, "orders-api  ‖ Halted") {
+		t.Errorf("j then enter should open orders-api:\n%s", s)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	m := send(newConsole(t, 80, 24, styles.Options{}), press("/"), press("p"), press("a"), press("y"))
+	s := text(m)
+	if !strings.Contains(s, "payments-api") || strings.Contains(s, "search-api") || !strings.Contains(s, "/pay") {
+		t.Errorf("filter 'pay' should show only payments-api and the input:\n%s", s)
+	}
+	kept := text(send(m, press("enter")))
+	if strings.Contains(kept, "search-api") || strings.Contains(kept, "/pay") {
+		t.Errorf("enter should keep the filter and close the input:\n%s", kept)
+	}
+	cleared := text(send(m, press("esc")))
+	if !strings.Contains(cleared, "search-api") {
+		t.Errorf("esc should clear the filter:\n%s", cleared)
+	}
+	none := text(send(newConsole(t, 80, 24, styles.Options{}), press("/"), press("z"), press("z")))
+	if !strings.Contains(none, `No rollout matches "zz"`) {
+		t.Errorf("an empty filter result should say so:\n%s", none)
+	}
+}
+
+func TestNewSnapshotKeepsSelectionAndUpdatesWithoutKeys(t *testing.T) {
+	m := send(newConsole(t, 80, 24, styles.Options{}), press("j")) // orders-api selected
+	rollouts := demoRollouts()
+	rollouts[1].Phase, rollouts[1].Why, rollouts[1].Paused = rollout.PhaseProgressing, "2/4 pods updated, 5 available", false
+	m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: rollouts, Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	if s := text(m); !strings.Contains(s, "Progressing") {
+		t.Errorf("new snapshot not shown:\n%s", s)
+	}
+	if s := text(send(m, press("enter"))); !strings.Contains(s, "orders-api  ↻ Progressing") {
+		t.Errorf("selection moved off orders-api:\n%s", s)
+	}
+}
+
+func TestConnectionStates(t *testing.T) {
+	m := newConsole(t, 80, 24, styles.Options{})
+	m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: demoRollouts(), Synced: true, At: clock,
+		Conn: rollout.Connection{State: rollout.ConnReconnecting, Since: clock.Add(-12 * time.Second), Message: "connection refused"}}))
+	if s := text(m); !strings.Contains(s, "reconnecting 12s") || !strings.Contains(s, "search-api") {
+		t.Errorf("reconnecting should show with the last known state:\n%s", s)
+	}
+	forbidden := New(Options{Styles: styles.New(styles.Options{}), Context: "c", Namespace: "demo", Now: clock})
+	forbidden = send(forbidden, tea.WindowSizeMsg{Width: 80, Height: 24}, SnapshotMsg(rollout.Snapshot{At: clock,
+		Conn: rollout.Connection{State: rollout.ConnForbidden, Message: `pods is forbidden: User "viewer" cannot list resource "pods"`}}))
+	if s := text(forbidden); !strings.Contains(s, `User "viewer" cannot list resource "pods"`) {
+		t.Errorf("forbidden should say what is refused:\n%s", s)
+	}
+}
+
+// Ages change at minute granularity: half a minute later, nothing on screen differs, so the
+// renderer writes nothing.
+func TestNothingChangesWithinAMinute(t *testing.T) {
+	m := newConsole(t, 80, 24, styles.Options{Color: true})
+	before := m.View().Content
+	after := send(m, tickMsg{at: clock.Add(30 * time.Second), gen: m.tickGen}).View().Content
+	if before != after {
+		t.Errorf("the screen changed within a minute with no news")
+	}
+}
+
+func TestQuit(t *testing.T) {
+	for _, k := range []string{"q", "ctrl+c"} {
+		_, cmd := newConsole(t, 80, 24, styles.Options{}).Update(press(k))
+		if cmd == nil {
+			t.Fatalf("%s: no command", k)
+		}
+		if _, ok := cmd().(tea.QuitMsg); !ok {
+			t.Errorf("%s did not quit", k)
+		}
+	}
+}
+
+// Any size from 1x1 to 300x100, on every screen, draws without a panic and within the window.
+func TestAnySizeDrawsWithinTheWindow(t *testing.T) {
+	widths := []int{1, 2, 5, 10, 19, 20, 21, 30, 40, 59, 60, 79, 80, 81, 100, 120, 200, 300}
+	heights := []int{1, 2, 3, 4, 5, 6, 10, 23, 24, 40, 100}
+	for _, w := range widths {
+		for _, h := range heights {
+			base := newConsole(t, w, h, styles.Options{Color: true})
+			for name, m := range map[string]Model{
+				"list": base, "detail": send(base, press("enter")), "filter": send(base, press("/"), press("a")),
+				"help": send(base, press("?")), "detail-help": send(base, press("enter"), press("?")),
+			} {
+				lines := strings.Split(m.View().Content, "\n")
+				if len(lines) > h {
+					t.Errorf("%dx%d %s: %d lines", w, h, name, len(lines))
+				}
+				for _, l := range lines {
+					if cw := ansi.StringWidth(l); cw > w {
+						t.Errorf("%dx%d %s: a line %d cells wide", w, h, name, cw)
+						break
+					}
+				}
+			}
+		}
+	}
+}

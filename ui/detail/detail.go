@@ -1,0 +1,79 @@
+// Package detail is the console's second screen: one rollout in full.
+package detail
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/keys"
+	"github.com/pyroll/kubectl-pyroll/ui/styles"
+)
+
+// Model shows one rollout in a scrollable viewport.
+type Model struct {
+	styles   styles.Styles
+	viewport viewport.Model
+	rollout  rollout.Rollout
+	gone     bool
+	now      time.Time
+}
+
+// New returns an empty detail screen.
+func New(s styles.Styles, km keys.Map) Model {
+	vp := viewport.New()
+	// Only scrolling keys: letters are the console's (h halts, d diffs, l shows logs).
+	vp.KeyMap = viewport.KeyMap{
+		Up: km.Up, Down: km.Down, PageUp: km.PageUp, PageDown: km.PageDown,
+		HalfPageUp: key.NewBinding(key.WithDisabled()), HalfPageDown: key.NewBinding(key.WithDisabled()),
+		Left: key.NewBinding(key.WithDisabled()), Right: key.NewBinding(key.WithDisabled()),
+	}
+	vp.MouseWheelEnabled = false
+	return Model{styles: s, viewport: vp}
+}
+
+// SetSize fits the screen into width x height cells.
+func (m *Model) SetSize(width, height int) {
+	m.viewport.SetWidth(max(width, 1))
+	m.viewport.SetHeight(max(height, 1))
+	m.render()
+}
+
+// Show sets the rollout shown (a new snapshot of the same one keeps the scroll position).
+func (m *Model) Show(r rollout.Rollout, now time.Time) {
+	if r.Namespace != m.rollout.Namespace || r.Name != m.rollout.Name {
+		m.viewport.SetYOffset(0)
+	}
+	m.rollout, m.now, m.gone = r, now, false
+	m.render()
+}
+
+// Gone marks the rollout as deleted from the cluster; the last picture stays.
+func (m *Model) Gone() { m.gone = true; m.render() }
+
+// Rollout is the rollout shown.
+func (m Model) Rollout() rollout.Rollout { return m.rollout }
+
+// SetNow moves the clock the ages are computed from.
+func (m *Model) SetNow(now time.Time) { m.now = now; m.render() }
+
+func (m *Model) render() {
+	content := Render(m.styles, m.rollout, m.now, m.viewport.Width())
+	if m.gone {
+		content = m.styles.Error.Render("This Deployment no longer exists; esc goes back.") + "\n" + content
+	}
+	m.viewport.SetContent(content)
+}
+
+// Update scrolls.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	var cmd tea.Cmd
+	m.viewport, cmd = m.viewport.Update(msg)
+	return m, cmd
+}
+
+// View renders the visible part.
+func (m Model) View() string { return m.viewport.View() }

@@ -1,0 +1,118 @@
+package detail
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/list"
+	"github.com/pyroll/kubectl-pyroll/ui/styles"
+)
+
+// Render draws everything known about one rollout, width columns wide: what it is doing
+// and why, its revisions, its pods grouped by revision with their reasons and Python
+// exceptions, and recent events.
+func Render(s styles.Styles, r rollout.Rollout, now time.Time, width int) string {
+	var b strings.Builder
+	line := func(text string) { b.WriteString(ansi.Truncate(text, width, "…") + "\n") }
+	wrap := func(text string, indent int) {
+		for _, l := range strings.Split(ansi.Wordwrap(text, max(width-indent, 10), ""), "\n") {
+			line(strings.Repeat(" ", indent) + l)
+		}
+	}
+
+	line(s.Title.Render(r.Name) + "  " + s.PhaseLabel(r.Phase) + s.Dim.Render(fmt.Sprintf("  %s %s %s rev %s", r.Namespace, s.Glyphs.Dot, r.Kind, list.RevisionLabel(r, s.Glyphs.Arrow))))
+	wrap(s.Phase[r.Phase].Render(r.Why), 0)
+	rep := r.Replicas
+	line(s.Dim.Render(fmt.Sprintf("desired %d %s updated %d %s ready %d %s available %d   started %s ago",
+		rep.Desired, s.Glyphs.Dot, rep.Updated, s.Glyphs.Dot, rep.Ready, s.Glyphs.Dot, rep.Available, list.Age(now.Sub(r.StartedAt)))))
+	line("")
+
+	line(s.Section.Render("REVISIONS"))
+	for _, rev := range r.Revisions {
+		if rev.Role == rollout.RoleOld && rev.Current == 0 && rev.Number < r.StableRevision-3 {
+			continue // long-gone history: `history` shows it
+		}
+		role := string(rev.Role)
+		num := fmt.Sprint(rev.Number)
+		if rev.Number == 0 {
+			num = "?"
+		}
+		line(fmt.Sprintf("  %-4s %-7s %5s  %-5s %s", num, role, fmt.Sprintf("%d/%d", rev.Ready, rev.Desired),
+			list.Age(now.Sub(rev.CreatedAt)), strings.Join(rev.Images, ", ")))
+	}
+	line("")
+
+	line(s.Section.Render("PODS"))
+	nameWidth := 0
+	for _, rev := range r.Revisions {
+		for _, p := range rev.Pods {
+			nameWidth = max(nameWidth, min(len(p.Name), 40))
+		}
+	}
+	anyPods := false
+	for _, rev := range r.Revisions {
+		if len(rev.Pods) == 0 {
+			continue
+		}
+		anyPods = true
+		line(s.Bold.Render(fmt.Sprintf("  revision %d (%s)", rev.Number, rev.Role)))
+		for _, p := range rev.Pods {
+			state := s.Ready.Render(s.Glyphs.PodReady + " Ready")
+			switch {
+			case p.Failing():
+				state = s.Failing.Render(s.Glyphs.PodFailing + " " + p.Reason)
+			case p.Reason != "":
+				state = s.Pending.Render(s.Glyphs.PodPending + " " + p.Reason)
+			}
+			restarts := ""
+			if p.Restarts > 0 {
+				restarts = fmt.Sprintf("restarts %d", p.Restarts)
+				if p.ExitCode != nil {
+					restarts += fmt.Sprintf(", exit %d", *p.ExitCode)
+				}
+			}
+			line(fmt.Sprintf("    %s  %s  %s", padRight(p.Name, nameWidth), padRight(state, 20), restarts))
+			switch {
+			case p.Hint != "":
+				wrap(s.Hint.Render(p.Hint), 6)
+			case p.Detail != "" && p.Reason != "":
+				wrap(s.Dim.Render(p.Detail), 6)
+			}
+		}
+	}
+	if !anyPods {
+		line(s.Dim.Render("  no pods"))
+	}
+	line("")
+
+	line(s.Section.Render("METRICS"))
+	line(s.Dim.Render("  " + s.Glyphs.None + " error rate and latency per revision: not connected to Prometheus yet"))
+	line(s.Section.Render("PROVENANCE"))
+	line(s.Dim.Render("  " + s.Glyphs.None + " git SHA, image digest, lock hash per revision: not read yet"))
+	line("")
+
+	line(s.Section.Render("EVENTS"))
+	if len(r.Events) == 0 {
+		line(s.Dim.Render("  none recent"))
+	}
+	for _, e := range r.Events {
+		style := s.Dim
+		if e.Type == "Warning" {
+			style = s.Warning
+		}
+		wrap(fmt.Sprintf("%s %s %s", style.Render(fmt.Sprintf("%4s", list.Age(now.Sub(e.Time)))), style.Render(e.Reason), e.Message), 2)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// padRight pads to width display cells, styled text included.
+func padRight(s string, width int) string {
+	if w := ansi.StringWidth(s); w < width {
+		return s + strings.Repeat(" ", width-w)
+	}
+	return s
+}

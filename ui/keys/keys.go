@@ -1,0 +1,60 @@
+// Package keys holds the console's key bindings, with their help texts.
+package keys
+
+import "charm.land/bubbles/v2/key"
+
+// Map is every binding of the console. A fresh Map per program: nothing global.
+type Map struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	Open, Back                              key.Binding
+	Filter, ClearFilter, Accept             key.Binding
+	Help, Quit                              key.Binding
+}
+
+// New returns the default bindings (DESIGN.md §3).
+func New() Map {
+	return Map{
+		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:      key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
+		PageDown:    key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
+		Top:         key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "top")),
+		Bottom:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "bottom")),
+		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		Accept:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+	}
+}
+
+// ListHelp is the list screen's help.
+type ListHelp struct{ Map }
+
+func (h ListHelp) ShortHelp() []key.Binding {
+	return []key.Binding{h.Up, h.Down, h.Open, h.Filter, h.Help, h.Quit}
+}
+
+func (h ListHelp) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Open, h.Filter, h.ClearFilter}, {h.Help, h.Quit}}
+}
+
+// DetailHelp is the detail screen's help.
+type DetailHelp struct{ Map }
+
+func (h DetailHelp) ShortHelp() []key.Binding {
+	return []key.Binding{h.Up, h.Down, h.Back, h.Help, h.Quit}
+}
+
+func (h DetailHelp) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Back}, {h.Help, h.Quit}}
+}
+
+// FilterHelp is the help while typing a filter.
+type FilterHelp struct{ Map }
+
+func (h FilterHelp) ShortHelp() []key.Binding { return []key.Binding{h.Accept, h.ClearFilter} }
+
+func (h FilterHelp) FullHelp() [][]key.Binding { return [][]key.Binding{h.ShortHelp()} }

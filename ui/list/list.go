@@ -1,0 +1,333 @@
+// Package list is the console's first screen: one row per rollout, trouble first.
+package list
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/table"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/keys"
+	"github.com/pyroll/kubectl-pyroll/ui/styles"
+)
+
+// Model is the rollout list.
+type Model struct {
+	styles        styles.Styles
+	table         table.Model
+	all           []rollout.Rollout
+	shown         []rollout.Rollout // after the filter, in display order
+	filter        string
+	now           time.Time
+	width, height int
+	columns       []column
+}
+
+type column struct {
+	title string
+	width int
+	cell  func(m *Model, r rollout.Rollout) string
+}
+
+// New returns an empty list.
+func New(s styles.Styles, km keys.Map) Model {
+	t := table.New(table.WithFocused(true))
+	t.KeyMap = table.KeyMap{
+		LineUp: km.Up, LineDown: km.Down, PageUp: km.PageUp, PageDown: km.PageDown,
+		GotoTop: km.Top, GotoBottom: km.Bottom,
+	}
+	t.SetStyles(table.Styles{
+		Header:   s.Header.PaddingRight(1),
+		Cell:     lipgloss.NewStyle().PaddingRight(1),
+		Selected: s.Selected,
+	})
+	return Model{styles: s, table: t}
+}
+
+// Key identifies a rollout across snapshots.
+func Key(r rollout.Rollout) string { return r.Namespace + "/" + r.Name }
+
+// SetSize fits the list into width x height cells.
+func (m *Model) SetSize(width, height int) {
+	m.width, m.height = max(width, 1), max(height, 1)
+	m.columns = m.layout()
+	cols := make([]table.Column, len(m.columns))
+	for i, c := range m.columns {
+		cols[i] = table.Column{Title: c.title, Width: c.width}
+	}
+	// Rows hold the previous layout's cells: drop them before the columns change.
+	m.table.SetRows(nil)
+	m.table.SetColumns(cols)
+	m.table.SetWidth(m.width)
+	m.table.SetHeight(m.height)
+	m.refresh()
+}
+
+// SetRollouts replaces the rollouts, keeping the selection on the same rollout.
+func (m *Model) SetRollouts(rs []rollout.Rollout, now time.Time) {
+	m.all, m.now = rs, now
+	m.refresh()
+}
+
+// SetNow moves the clock the ages are computed from.
+func (m *Model) SetNow(now time.Time) {
+	m.now = now
+	m.refresh()
+}
+
+// SetFilter shows only rollouts whose namespace/name contains f (case-insensitive).
+func (m *Model) SetFilter(f string) {
+	m.filter = f
+	m.refresh()
+}
+
+// Filter is the current filter.
+func (m Model) Filter() string { return m.filter }
+
+// Shown is the number of rollouts shown and in total.
+func (m Model) Shown() (shown, total int) { return len(m.shown), len(m.all) }
+
+// Selected returns the rollout under the cursor.
+func (m Model) Selected() (rollout.Rollout, bool) {
+	i := m.table.Cursor()
+	if i < 0 || i >= len(m.shown) {
+		return rollout.Rollout{}, false
+	}
+	return m.shown[i], true
+}
+
+// Select moves the cursor to the rollout with this key, if shown.
+func (m *Model) Select(key string) bool {
+	for i, r := range m.shown {
+		if Key(r) == key {
+			m.table.SetCursor(i)
+			m.refresh()
+			return true
+		}
+	}
+	return false
+}
+
+// Update handles navigation keys.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	before := m.table.Cursor()
+	var cmd tea.Cmd
+	m.table, cmd = m.table.Update(msg)
+	if m.table.Cursor() != before {
+		m.refresh()
+	}
+	return m, cmd
+}
+
+// View renders the table.
+func (m Model) View() string {
+	if len(m.all) == 0 {
+		return m.styles.Dim.Render("No rollouts (Deployments) here yet.")
+	}
+	if len(m.shown) == 0 {
+		return m.styles.Dim.Render(fmt.Sprintf("No rollout matches %q (esc clears the filter).", m.filter))
+	}
+	return m.table.View()
+}
+
+func (m *Model) refresh() {
+	selected := ""
+	if r, ok := m.Selected(); ok {
+		selected = Key(r)
+	}
+	m.shown = make([]rollout.Rollout, 0, len(m.all))
+	needle := strings.ToLower(m.filter)
+	for _, r := range m.all {
+		if needle == "" || strings.Contains(strings.ToLower(Key(r)), needle) {
+			m.shown = append(m.shown, r)
+		}
+	}
+	cursor := 0
+	for i, r := range m.shown {
+		if Key(r) == selected {
+			cursor = i
+		}
+	}
+	rows := make([]table.Row, len(m.shown))
+	for i, r := range m.shown {
+		row := make(table.Row, len(m.columns))
+		for j, c := range m.columns {
+			row[j] = c.cell(m, r)
+			if i == cursor {
+				// The selected row is drawn in reverse: inner colours would break it.
+				row[j] = ansi.Strip(row[j])
+			}
+		}
+		rows[i] = row
+	}
+	m.table.SetRows(rows)
+	m.table.SetCursor(cursor)
+}
+
+// layout chooses the columns that fit: below 80 columns the reserved metric and build
+// columns go first, then the age, then the health bar.
+func (m *Model) layout() []column {
+	name := column{title: "NAME", cell: (*Model).nameCell}
+	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell}
+	rev := column{title: "REV", width: 6, cell: (*Model).revisionCell}
+	pods := column{title: "PODS", width: 15, cell: (*Model).podsCell}
+	errRate := column{title: "ERR%", width: 5, cell: (*Model).reservedCell}
+	build := column{title: "BUILD", width: 8, cell: (*Model).reservedCell}
+	age := column{title: "AGE", width: 4, cell: (*Model).ageCell}
+	fixed := []column{phase, rev, pods, errRate, build, age}
+	fits := func(cols []column) int {
+		used := 0
+		for _, c := range cols {
+			used += c.width + 1
+		}
+		return m.width - used - 1
+	}
+	for _, drop := range []string{"BUILD", "ERR%", "AGE"} {
+		if fits(fixed) >= 16 {
+			break
+		}
+		fixed = without(fixed, drop)
+	}
+	if fits(fixed) < 16 {
+		for i := range fixed {
+			if fixed[i].title == "PODS" {
+				fixed[i].width = 5
+				fixed[i].cell = (*Model).podsCountCell
+			}
+		}
+	}
+	if fits(fixed) < 10 {
+		fixed = without(fixed, "REV")
+	}
+	name.width = max(fits(fixed), 1)
+	return append([]column{name}, fixed...)
+}
+
+func without(cols []column, title string) []column {
+	out := cols[:0:0]
+	for _, c := range cols {
+		if c.title != title {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (m *Model) nameCell(r rollout.Rollout) string {
+	if m.withNamespaces() {
+		return r.Namespace + "/" + r.Name
+	}
+	return r.Name
+}
+
+func (m *Model) withNamespaces() bool {
+	for _, r := range m.all {
+		if r.Namespace != m.all[0].Namespace {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model) phaseCell(r rollout.Rollout) string { return m.styles.PhaseLabel(r.Phase) }
+
+func (m *Model) revisionCell(r rollout.Rollout) string {
+	return RevisionLabel(r, m.styles.Glyphs.Arrow)
+}
+
+// RevisionLabel is "7" for a settled rollout and "6→7" (stable→canary) during one.
+func RevisionLabel(r rollout.Rollout, arrow string) string {
+	canary := "-"
+	if r.CanaryRevision > 0 {
+		canary = strconv.FormatInt(r.CanaryRevision, 10)
+	}
+	if r.StableRevision > 0 {
+		return strconv.FormatInt(r.StableRevision, 10) + arrow + canary
+	}
+	return canary
+}
+
+func (m *Model) podsCountCell(r rollout.Rollout) string {
+	return fmt.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired)
+}
+
+func (m *Model) podsCell(r rollout.Rollout) string {
+	return fmt.Sprintf("%-5s %s", m.podsCountCell(r), HealthBar(m.styles, r, 8))
+}
+
+// HealthBar draws the stable revision's pods, then the canary's, one cell a pod (scaled
+// down past cells): ready, starting, failing. Glyphs differ, so it reads without colour.
+func HealthBar(s styles.Styles, r rollout.Rollout, cells int) string {
+	var segments []string
+	total := 0
+	for _, role := range []rollout.Role{rollout.RoleStable, rollout.RoleCanary} {
+		for _, rev := range r.Revisions {
+			if rev.Role == role {
+				total += len(rev.Pods)
+			}
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	scale := 1.0
+	if total > cells {
+		scale = float64(cells) / float64(total)
+	}
+	for _, role := range []rollout.Role{rollout.RoleStable, rollout.RoleCanary} {
+		for _, rev := range r.Revisions {
+			if rev.Role != role || len(rev.Pods) == 0 {
+				continue
+			}
+			var ready, failing, pending int
+			for _, p := range rev.Pods {
+				switch {
+				case p.Ready && p.Reason == "":
+					ready++
+				case p.Failing():
+					failing++
+				default:
+					pending++
+				}
+			}
+			n := func(count int) int {
+				if count == 0 {
+					return 0
+				}
+				return max(1, int(float64(count)*scale+0.5))
+			}
+			segments = append(segments,
+				s.Ready.Render(strings.Repeat(s.Glyphs.PodReady, n(ready)))+
+					s.Pending.Render(strings.Repeat(s.Glyphs.PodPending, n(pending)))+
+					s.Failing.Render(strings.Repeat(s.Glyphs.PodFailing, n(failing))))
+		}
+	}
+	return strings.Join(segments, s.Dim.Render(s.Glyphs.RevisionSep))
+}
+
+func (m *Model) reservedCell(rollout.Rollout) string {
+	return m.styles.Dim.Render(m.styles.Glyphs.None)
+}
+
+func (m *Model) ageCell(r rollout.Rollout) string { return Age(m.now.Sub(r.StartedAt)) }
+
+// Age is a duration at minute granularity (so the screen changes once a minute at most):
+// "<1m", "12m", "5h", "3d".
+func Age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "<1m"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
