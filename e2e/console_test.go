@@ -1,0 +1,84 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+)
+
+// The console as a person uses it: in a real terminal (tmux), against the sandbox.
+func TestConsoleInATerminal(t *testing.T) {
+	sb := sandboxtest.Get(t)
+	extra := sandbox.Release{Namespace: sandbox.DemoNamespace, Name: "tmux-api", Image: "ghcr.io/acme/tmux:1.0.0", Version: "1.0.0", GitSHA: "7e57", Replicas: 2}
+	applyComplete(t, extra)
+	t.Cleanup(func() {
+		_ = sb.Client().AppsV1().Deployments(sandbox.DemoNamespace).Delete(context.Background(), "tmux-api", metav1.DeleteOptions{})
+	})
+
+	pane := startTmux(t, 80, 24)
+	pane.keys(pyrollBinary() + " --kubeconfig " + sb.Kubeconfig + " -n demo; echo CONSOLE-EXITED-$?")
+	pane.key("Enter")
+
+	// The three services with their phases, trouble first.
+	s := pane.waitScreen("the demo rollouts", containsAll("search-api", "Degraded", "orders-api", "Halted", "payments-api", "Complete", "tmux-api", "live"))
+	if strings.Index(s, "search-api") > strings.Index(s, "payments-api") {
+		t.Errorf("Degraded search-api should be listed before Complete payments-api:\n%s", s)
+	}
+
+	// Open search-api (first row) and read why its canary fails.
+	pane.key("Enter")
+	pane.waitScreen("search-api's detail with the crashing pod's exception", containsAll("REVISIONS", "CrashLoopBackOff", "ModuleNotFoundError: No module named 'orjson'"))
+	pane.key("Escape")
+	pane.waitScreen("back to the list", containsAll("NAME", "PHASE", "payments-api"))
+
+	// Filter.
+	pane.keys("/pay")
+	pane.waitScreen("only payments-api", func(s string) bool {
+		return strings.Contains(s, "payments-api") && !strings.Contains(s, "search-api")
+	})
+	pane.key("Escape")
+	pane.waitScreen("the filter cleared", containsAll("search-api", "payments-api"))
+
+	// Smaller, then back.
+	pane.tmux("resize-window", "-t", "main", "-x", "60", "-y", "20")
+	s = pane.waitScreen("the list at 60x20 without the reserved columns", func(s string) bool {
+		return strings.Contains(s, "search-api") && !strings.Contains(s, "BUILD")
+	})
+	for _, line := range strings.Split(s, "\n") {
+		if utf8.RuneCountInString(line) > 60 {
+			t.Errorf("line wider than the 60-column window: %q", line)
+		}
+	}
+	pane.tmux("resize-window", "-t", "main", "-x", "80", "-y", "24")
+	pane.waitScreen("the list at 80x24 again", containsAll("BUILD", "search-api"))
+
+	// A new release, started with kubectl, shows without a key press.
+	before := rowOf(pane.screen(), "tmux-api")
+	set := exec.Command("kubectl", "--kubeconfig", sb.Kubeconfig, "-n", "demo", "set", "image", "deployment/tmux-api", "app=ghcr.io/acme/tmux:2.0.0")
+	if out, err := set.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl set image: %v\n%s", err, out)
+	}
+	pane.waitScreen("tmux-api on revision 2", func(s string) bool {
+		fields := strings.Fields(rowOf(s, "tmux-api"))
+		return len(fields) > 3 && (fields[3] == "1→2" || fields[3] == "2")
+	})
+	if before == rowOf(pane.screen(), "tmux-api") {
+		t.Errorf("the tmux-api row did not change")
+	}
+
+	// q quits and gives the terminal back to the shell.
+	pane.keys("q")
+	s = pane.waitScreen("the shell again", containsAll("CONSOLE-EXITED-0", "$ "))
+	if strings.Contains(s, "PHASE") {
+		t.Errorf("the console is still on screen after q:\n%s", s)
+	}
+}
