@@ -223,3 +223,23 @@ func TestAnySizeDrawsWithinTheWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenNameAtStart(t *testing.T) {
+	m := New(Options{Styles: styles.New(styles.Options{}), Context: "c", Namespace: "demo", Open: "orders-api", Now: clock})
+	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24},
+		SnapshotMsg(rollout.Snapshot{Rollouts: demoRollouts(), Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	if s := text(m); !strings.Contains(s, "orders-api  ‖ Halted") || !strings.Contains(s, "REVISIONS") {
+		t.Errorf("kubectl pyroll orders-api should open its detail:\n%s", s)
+	}
+	if s := text(send(m, press("esc"))); !strings.Contains(s, "search-api") {
+		t.Errorf("esc from the opened detail should show the list:\n%s", s)
+	}
+}
+
+func TestWaitingForTheFirstSnapshot(t *testing.T) {
+	m := New(Options{Styles: styles.New(styles.Options{}), Context: "c", Namespace: "demo", Now: clock})
+	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	if s := text(m); !strings.Contains(s, "Reading rollouts from the cluster") {
+		t.Errorf("before the first snapshot the console should say it is reading:\n%s", s)
+	}
+}
