@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 )
 
 // StatusList is the `status -o json` document.
@@ -174,7 +175,7 @@ func (p *statusPrinter) cells(r rollout.Rollout, now time.Time) []string {
 	if p.withNamespace {
 		name = r.Namespace + "/" + r.Name
 	}
-	return []string{name, string(r.Phase), revisionLabel(r), fmt.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired), shortAge(now.Sub(r.StartedAt)), r.Why}
+	return []string{name, string(r.Phase), r.RevisionLabel("→"), fmt.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired), textfmt.Age(now.Sub(r.StartedAt), false), r.Why}
 }
 
 func (p *statusPrinter) row(r rollout.Rollout, now time.Time) string {
@@ -185,7 +186,7 @@ func (p *statusPrinter) columns(cells []string) string {
 	var b strings.Builder
 	used := 0
 	for i, width := range p.widths {
-		b.WriteString(pad(clipRunes(cells[i], width), width+columnSpace))
+		b.WriteString(pad(textfmt.Clip(cells[i], width), width+columnSpace))
 		used += width + columnSpace
 	}
 	// WHY wraps under itself (at most three lines) rather than lose the Python exception.
@@ -204,7 +205,7 @@ func (p *statusPrinter) columns(cells []string) string {
 // clipped with an ellipsis); a word longer than a line is cut.
 func wrapWords(text string, width, maxLines int) []string {
 	if width < 8 {
-		return []string{clipRunes(text, width)}
+		return []string{textfmt.Clip(text, width)}
 	}
 	var lines []string
 	var line []rune
@@ -222,7 +223,7 @@ func wrapWords(text string, width, maxLines int) []string {
 		}
 		if len(lines) == maxLines-1 {
 			rest := strings.Join(append([]string{string(line)}, words[i+1:]...), " ")
-			return append(lines, clipRunes(rest, width))
+			return append(lines, textfmt.Clip(rest, width))
 		}
 		for len(line) > width {
 			lines = append(lines, string(line[:width]))
@@ -236,45 +237,6 @@ func wrapWords(text string, width, maxLines int) []string {
 		lines = lines[:maxLines]
 	}
 	return lines
-}
-
-// revisionLabel is "7" for a settled rollout and "6→7" (stable→canary) during one.
-func revisionLabel(r rollout.Rollout) string {
-	canary := "-"
-	if r.CanaryRevision > 0 {
-		canary = strconv.FormatInt(r.CanaryRevision, 10)
-	}
-	if r.StableRevision > 0 {
-		return strconv.FormatInt(r.StableRevision, 10) + "→" + canary
-	}
-	return canary
-}
-
-// shortAge formats like kubectl: 45s, 12m, 5h, 3d.
-func shortAge(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "0s"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%dd", int(d.Hours()/24))
-	}
-}
-
-func clipRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 func pad(s string, width int) string {

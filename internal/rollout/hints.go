@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 )
 
 // pythonException matches the last line of a Python traceback: the exception type
@@ -40,7 +42,7 @@ func HintFromLog(text string) string {
 	for i := len(lines) - 1; i >= 0; i-- {
 		line := strings.TrimSpace(lines[i])
 		if pythonException.MatchString(line) {
-			return clip(line, 200)
+			return textfmt.Clip(line, 200)
 		}
 	}
 	for i := len(lines) - 1; i >= 0; i-- {
@@ -51,7 +53,7 @@ func HintFromLog(text string) string {
 		case strings.Contains(line, "Worker failed to boot"):
 			return "gunicorn: worker failed to boot"
 		case strings.Contains(line, "Error loading ASGI app"):
-			return "uvicorn: " + clip(strings.TrimSpace(afterLevel(line)), 180)
+			return "uvicorn: " + textfmt.Clip(strings.TrimSpace(afterLevel(line)), 180)
 		case strings.Contains(line, "Application startup failed"):
 			return "uvicorn: application startup failed"
 		}
@@ -65,11 +67,4 @@ func afterLevel(line string) string {
 		return line[i+1:]
 	}
 	return line
-}
-
-func clip(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
 }

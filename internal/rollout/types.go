@@ -4,7 +4,10 @@
 // their JSON form is the documented `status -o json` schema.
 package rollout
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Phase is the one-word state of a rollout.
 type Phase string
@@ -180,4 +183,17 @@ func (r *Rollout) revisionWithRole(role Role) *Revision {
 		}
 	}
 	return nil
+}
+
+// RevisionLabel is "7" for a settled rollout and "6→7" (stable→canary, with the given
+// arrow) during one.
+func (r *Rollout) RevisionLabel(arrow string) string {
+	canary := "-"
+	if r.CanaryRevision > 0 {
+		canary = strconv.FormatInt(r.CanaryRevision, 10)
+	}
+	if r.StableRevision > 0 {
+		return strconv.FormatInt(r.StableRevision, 10) + arrow + canary
+	}
+	return canary
 }

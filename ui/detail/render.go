@@ -8,7 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
-	"github.com/pyroll/kubectl-pyroll/ui/list"
+	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
@@ -24,11 +24,11 @@ func Render(s styles.Styles, r rollout.Rollout, now time.Time, width int) string
 		}
 	}
 
-	line(s.Title.Render(r.Name) + "  " + s.PhaseLabel(r.Phase) + s.Dim.Render(fmt.Sprintf("  %s %s %s rev %s", r.Namespace, s.Glyphs.Dot, r.Kind, list.RevisionLabel(r, s.Glyphs.Arrow))))
+	line(s.Title.Render(r.Name) + "  " + s.PhaseLabel(r.Phase) + s.Dim.Render(fmt.Sprintf("  %s %s %s rev %s", r.Namespace, s.Glyphs.Dot, r.Kind, r.RevisionLabel(s.Glyphs.Arrow))))
 	wrap(s.Phase[r.Phase].Render(r.Why), 0)
 	rep := r.Replicas
 	line(s.Dim.Render(fmt.Sprintf("desired %d %s updated %d %s ready %d %s available %d   started %s ago",
-		rep.Desired, s.Glyphs.Dot, rep.Updated, s.Glyphs.Dot, rep.Ready, s.Glyphs.Dot, rep.Available, list.Age(now.Sub(r.StartedAt)))))
+		rep.Desired, s.Glyphs.Dot, rep.Updated, s.Glyphs.Dot, rep.Ready, s.Glyphs.Dot, rep.Available, textfmt.Age(now.Sub(r.StartedAt), true))))
 	line("")
 
 	line(s.Section.Render("REVISIONS"))
@@ -42,7 +42,7 @@ func Render(s styles.Styles, r rollout.Rollout, now time.Time, width int) string
 			num = "?"
 		}
 		line(fmt.Sprintf("  %-4s %-7s %5s  %-5s %s", num, role, fmt.Sprintf("%d/%d", rev.Ready, rev.Desired),
-			list.Age(now.Sub(rev.CreatedAt)), strings.Join(rev.Images, ", ")))
+			textfmt.Age(now.Sub(rev.CreatedAt), true), strings.Join(rev.Images, ", ")))
 	}
 	line("")
 
@@ -104,7 +104,7 @@ func Render(s styles.Styles, r rollout.Rollout, now time.Time, width int) string
 		if e.Type == "Warning" {
 			style = s.Warning
 		}
-		wrap(fmt.Sprintf("%s %s %s", style.Render(fmt.Sprintf("%4s", list.Age(now.Sub(e.Time)))), style.Render(e.Reason), e.Message), 2)
+		wrap(fmt.Sprintf("%s %s %s", style.Render(fmt.Sprintf("%4s", textfmt.Age(now.Sub(e.Time), true))), style.Render(e.Reason), e.Message), 2)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -3,7 +3,6 @@ package list
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -238,19 +238,7 @@ func (m *Model) withNamespaces() bool {
 func (m *Model) phaseCell(r rollout.Rollout) string { return m.styles.PhaseLabel(r.Phase) }
 
 func (m *Model) revisionCell(r rollout.Rollout) string {
-	return RevisionLabel(r, m.styles.Glyphs.Arrow)
-}
-
-// RevisionLabel is "7" for a settled rollout and "6→7" (stable→canary) during one.
-func RevisionLabel(r rollout.Rollout, arrow string) string {
-	canary := "-"
-	if r.CanaryRevision > 0 {
-		canary = strconv.FormatInt(r.CanaryRevision, 10)
-	}
-	if r.StableRevision > 0 {
-		return strconv.FormatInt(r.StableRevision, 10) + arrow + canary
-	}
-	return canary
+	return r.RevisionLabel(m.styles.Glyphs.Arrow)
 }
 
 func (m *Model) podsCountCell(r rollout.Rollout) string {
@@ -315,19 +303,4 @@ func (m *Model) reservedCell(rollout.Rollout) string {
 	return m.styles.Dim.Render(m.styles.Glyphs.None)
 }
 
-func (m *Model) ageCell(r rollout.Rollout) string { return Age(m.now.Sub(r.StartedAt)) }
-
-// Age is a duration at minute granularity (so the screen changes once a minute at most):
-// "<1m", "12m", "5h", "3d".
-func Age(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "<1m"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%dd", int(d.Hours()/24))
-	}
-}
+func (m *Model) ageCell(r rollout.Rollout) string { return textfmt.Age(m.now.Sub(r.StartedAt), true) }
