@@ -27,6 +27,9 @@ type Model struct {
 	now           time.Time
 	width, height int
 	columns       []column
+	// rendered is the table as last drawn: View is called after every message, the
+	// table changes only with rows, cursor or size.
+	rendered string
 }
 
 type column struct {
@@ -122,6 +125,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if m.table.Cursor() != before {
 		m.refresh()
 	}
+	m.rendered = m.table.View()
 	return m, cmd
 }
 
@@ -133,7 +137,7 @@ func (m Model) View() string {
 	if len(m.shown) == 0 {
 		return m.styles.Dim.Render(fmt.Sprintf("No rollout matches %q (esc clears the filter).", m.filter))
 	}
-	return m.table.View()
+	return m.rendered
 }
 
 func (m *Model) refresh() {
@@ -168,6 +172,7 @@ func (m *Model) refresh() {
 	}
 	m.table.SetRows(rows)
 	m.table.SetCursor(cursor)
+	m.rendered = m.table.View()
 }
 
 // layout chooses the columns that fit: below 80 columns the reserved metric and build
@@ -249,54 +254,84 @@ func (m *Model) podsCell(r rollout.Rollout) string {
 	return fmt.Sprintf("%-5s %s", m.podsCountCell(r), HealthBar(m.styles, r, 8))
 }
 
-// HealthBar draws the stable revision's pods, then the canary's, one cell a pod (scaled
-// down past cells): ready, starting, failing. Glyphs differ, so it reads without colour.
+// HealthBar draws the stable revision's pods, then the canary's, in at most cells cells:
+// ready, starting, failing, one cell a pod, scaled down when there are more pods than
+// cells (every kind present keeps at least one cell, so one failing pod always shows).
+// Glyphs differ, so it reads without colour.
 func HealthBar(s styles.Styles, r rollout.Rollout, cells int) string {
-	var segments []string
-	total := 0
-	for _, role := range []rollout.Role{rollout.RoleStable, rollout.RoleCanary} {
-		for _, rev := range r.Revisions {
-			if rev.Role == role {
-				total += len(rev.Pods)
-			}
-		}
-	}
-	if total == 0 {
-		return ""
-	}
-	scale := 1.0
-	if total > cells {
-		scale = float64(cells) / float64(total)
-	}
+	var counts [][3]int // per revision shown: ready, starting, failing
 	for _, role := range []rollout.Role{rollout.RoleStable, rollout.RoleCanary} {
 		for _, rev := range r.Revisions {
 			if rev.Role != role || len(rev.Pods) == 0 {
 				continue
 			}
-			var ready, failing, pending int
+			var c [3]int
 			for _, p := range rev.Pods {
 				switch {
 				case p.Ready && p.Reason == "":
-					ready++
+					c[0]++
 				case p.Failing():
-					failing++
+					c[2]++
 				default:
-					pending++
+					c[1]++
 				}
 			}
-			n := func(count int) int {
-				if count == 0 {
-					return 0
-				}
-				return max(1, int(float64(count)*scale+0.5))
+			counts = append(counts, c)
+		}
+	}
+	if len(counts) == 0 {
+		return ""
+	}
+	budget := max(cells-(len(counts)-1), len(counts))
+	fitCounts(counts, budget)
+	glyphs := [3]string{s.Glyphs.PodReady, s.Glyphs.PodPending, s.Glyphs.PodFailing}
+	styled := [3]func(...string) string{s.Ready.Render, s.Pending.Render, s.Failing.Render}
+	segments := make([]string, len(counts))
+	for i, c := range counts {
+		for k := range 3 {
+			if c[k] > 0 {
+				segments[i] += styled[k](strings.Repeat(glyphs[k], c[k]))
 			}
-			segments = append(segments,
-				s.Ready.Render(strings.Repeat(s.Glyphs.PodReady, n(ready)))+
-					s.Pending.Render(strings.Repeat(s.Glyphs.PodPending, n(pending)))+
-					s.Failing.Render(strings.Repeat(s.Glyphs.PodFailing, n(failing))))
 		}
 	}
 	return strings.Join(segments, s.Dim.Render(s.Glyphs.RevisionSep))
+}
+
+// fitCounts scales the counts down to budget cells in all, keeping every non-zero count at
+// one cell or more; the largest counts give way first.
+func fitCounts(counts [][3]int, budget int) {
+	total := 0
+	for _, c := range counts {
+		total += c[0] + c[1] + c[2]
+	}
+	if total <= budget {
+		return
+	}
+	scale := float64(budget) / float64(total)
+	sum := 0
+	for i := range counts {
+		for k := range 3 {
+			if counts[i][k] > 0 {
+				counts[i][k] = max(1, int(float64(counts[i][k])*scale))
+				sum += counts[i][k]
+			}
+		}
+	}
+	for sum > budget {
+		bi, bk := -1, -1
+		for i := range counts {
+			for k := range 3 {
+				if counts[i][k] > 1 && (bi < 0 || counts[i][k] > counts[bi][bk]) {
+					bi, bk = i, k
+				}
+			}
+		}
+		if bi < 0 {
+			return
+		}
+		counts[bi][bk]--
+		sum--
+	}
 }
 
 func (m *Model) reservedCell(rollout.Rollout) string {

@@ -1,0 +1,68 @@
+package list
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/keys"
+	"github.com/pyroll/kubectl-pyroll/ui/styles"
+)
+
+func revision(role rollout.Role, ready, starting, failing int) rollout.Revision {
+	rev := rollout.Revision{Role: role}
+	for range ready {
+		rev.Pods = append(rev.Pods, rollout.Pod{Ready: true})
+	}
+	for range starting {
+		rev.Pods = append(rev.Pods, rollout.Pod{Reason: rollout.ReasonPending})
+	}
+	for range failing {
+		rev.Pods = append(rev.Pods, rollout.Pod{Reason: rollout.ReasonCrashLoop})
+	}
+	return rev
+}
+
+func TestHealthBar(t *testing.T) {
+	s := styles.New(styles.Options{ASCII: true})
+	cases := []struct {
+		name string
+		revs []rollout.Revision
+		want string
+	}{
+		{"stable and canary", []rollout.Revision{revision(rollout.RoleCanary, 0, 0, 1), revision(rollout.RoleStable, 3, 0, 0)}, "###|x"},
+		{"one revision", []rollout.Revision{revision(rollout.RoleCanary, 2, 1, 0)}, "##-"},
+		{"scaled, the one failing pod still shows", []rollout.Revision{revision(rollout.RoleStable, 24, 0, 0), revision(rollout.RoleCanary, 0, 0, 1)}, "######|x"},
+		{"scaled, every kind keeps a cell", []rollout.Revision{revision(rollout.RoleCanary, 40, 30, 2)}, "####---x"},
+		{"old revisions are not drawn", []rollout.Revision{revision(rollout.RoleOld, 5, 0, 0), revision(rollout.RoleCanary, 1, 0, 0)}, "#"},
+		{"no pods", nil, ""},
+	}
+	for _, c := range cases {
+		got := ansi.Strip(HealthBar(s, rollout.Rollout{Revisions: c.revs}, 8))
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+		if n := len([]rune(got)); n > 8 {
+			t.Errorf("%s: %d cells, want at most 8", c.name, n)
+		}
+	}
+}
+
+func TestRowsFitTheirColumns(t *testing.T) {
+	s := styles.New(styles.Options{})
+	for _, width := range []int{40, 60, 80, 120} {
+		m := New(s, keys.New())
+		m.SetSize(width, 10)
+		r := rollout.Rollout{Name: "a-service", Namespace: "ns", Phase: rollout.PhaseDegraded, CanaryRevision: 2, StableRevision: 1,
+			Replicas:  rollout.Replicas{Ready: 25, Desired: 25},
+			Revisions: []rollout.Revision{revision(rollout.RoleStable, 24, 0, 0), revision(rollout.RoleCanary, 0, 0, 1)}}
+		m.SetRollouts([]rollout.Rollout{r}, r.StartedAt)
+		for _, line := range strings.Split(ansi.Strip(m.View()), "\n") {
+			if strings.Contains(line, "…") {
+				t.Errorf("width %d: a cell was cut: %q", width, line)
+			}
+		}
+	}
+}
