@@ -6,6 +6,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 )
 
 // Options are shared by every command: kubectl's connection flags and the I/O streams.
@@ -15,6 +17,8 @@ type Options struct {
 	// NoColor and ASCII change how the console draws (also NO_COLOR).
 	NoColor bool
 	ASCII   bool
+	// ReadOnly disables every action (halt, promote, rollback), in the console and out.
+	ReadOnly bool
 }
 
 // NewOptions returns Options reading kubectl's flags and writing to streams.
@@ -66,8 +70,11 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
 	cmd.PersistentFlags().BoolVar(&o.NoColor, "no-color", false, "draw without colours (also when NO_COLOR is set)")
 	cmd.PersistentFlags().BoolVar(&o.ASCII, "ascii", false, "draw with ASCII only: no Unicode glyphs")
+	cmd.PersistentFlags().BoolVar(&o.ReadOnly, "read-only", false, "never change anything: halt, promote and rollback are disabled")
 	cmd.Flags().BoolVarP(&console.AllNamespaces, "all-namespaces", "A", false, "rollouts in every namespace")
 	cmd.Flags().StringVarP(&console.Selector, "selector", "l", "", "label selector for the Deployments (e.g. team=payments)")
-	cmd.AddCommand(newStatusCommand(o), newVersionCommand(o))
+	cmd.AddCommand(newStatusCommand(o),
+		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback),
+		newVersionCommand(o))
 	return cmd
 }

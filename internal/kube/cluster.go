@@ -27,7 +27,9 @@ type Cluster struct {
 	Client    kubernetes.Interface
 	Namespace string // from -n, else the kubeconfig context's, else "default"
 	Context   string
-	Health    *Health
+	// User is the kubeconfig's user name for the context (the API server may know better).
+	User   string
+	Health *Health
 }
 
 // Connect builds a client from kubectl's flags. It does not talk to the server yet.
@@ -61,7 +63,11 @@ func Connect(flags *genericclioptions.ConfigFlags) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create Kubernetes client: %w", err)
 	}
-	return &Cluster{Config: cfg, Client: client, Namespace: ns, Context: ctxName, Health: health}, nil
+	user := ""
+	if c, ok := raw.Contexts[ctxName]; ok {
+		user = c.AuthInfo
+	}
+	return &Cluster{Config: cfg, Client: client, Namespace: ns, Context: ctxName, User: user, Health: health}, nil
 }
 
 // Preflight authenticates (running any exec credential plugin now, before a full-screen

@@ -138,7 +138,7 @@ func findCanary(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet) *appsv1.
 		if !templatesEqualIgnoringHash(&rs.Spec.Template, &d.Spec.Template) {
 			continue
 		}
-		if best == nil || revisionOf(rs) > revisionOf(best) || (revisionOf(rs) == revisionOf(best) && rs.CreationTimestamp.Before(&best.CreationTimestamp)) {
+		if best == nil || RevisionOf(rs) > RevisionOf(best) || (RevisionOf(rs) == RevisionOf(best) && rs.CreationTimestamp.Before(&best.CreationTimestamp)) {
 			best = rs
 		}
 	}
@@ -152,7 +152,8 @@ func templatesEqualIgnoringHash(a, b *corev1.PodTemplateSpec) bool {
 	return equality.Semantic.DeepEqual(a1, b1)
 }
 
-func revisionOf(obj metav1.Object) int64 {
+// RevisionOf reads an object's revision annotation (0 when absent or not a number).
+func RevisionOf(obj metav1.Object) int64 {
 	n, err := strconv.ParseInt(obj.GetAnnotations()[RevisionAnnotation], 10, 64)
 	if err != nil {
 		return 0
@@ -162,7 +163,7 @@ func revisionOf(obj metav1.Object) int64 {
 
 func buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) Revision {
 	rev := Revision{
-		Number:          revisionOf(rs),
+		Number:          RevisionOf(rs),
 		Role:            RoleOld,
 		ReplicaSet:      rs.Name,
 		PodTemplateHash: rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey],

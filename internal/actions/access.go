@@ -1,0 +1,114 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
+)
+
+// Access answers "may I?" for the actions, from SelfSubjectAccessReviews, cached briefly
+// so that the console can grey out keys without asking the API server on every frame.
+type Access struct {
+	Client   kubernetes.Interface
+	ReadOnly bool
+	TTL      time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cachedPermissions
+}
+
+type cachedPermissions struct {
+	at    time.Time
+	perms intent.Permissions
+}
+
+type check struct {
+	verb, group, resource string
+}
+
+// What each action writes: halt and promote patch, rollback replaces the template (update).
+// Each also records an Event, but a refused Event does not stop the action.
+var needs = map[intent.Action]check{
+	intent.Halt:     {"patch", "apps", "deployments"},
+	intent.Promote:  {"patch", "apps", "deployments"},
+	intent.Rollback: {"update", "apps", "deployments"},
+}
+
+// Permissions returns what the user may do in namespace.
+func (a *Access) Permissions(ctx context.Context, namespace string) intent.Permissions {
+	perms := intent.Permissions{Denied: map[intent.Action]string{}}
+	if a.ReadOnly {
+		for action := range needs {
+			perms.Denied[action] = "read-only (--read-only)"
+		}
+		return perms
+	}
+	a.mu.Lock()
+	if c, ok := a.cache[namespace]; ok && time.Since(c.at) < a.ttl() {
+		a.mu.Unlock()
+		return c.perms
+	}
+	a.mu.Unlock()
+	answers := map[check]string{}
+	for action, c := range needs {
+		reason, asked := answers[c]
+		if !asked {
+			reason = a.review(ctx, namespace, c)
+			answers[c] = reason
+		}
+		if reason != "" {
+			perms.Denied[action] = reason
+		}
+	}
+	a.mu.Lock()
+	if a.cache == nil {
+		a.cache = map[string]cachedPermissions{}
+	}
+	a.cache[namespace] = cachedPermissions{at: time.Now(), perms: perms}
+	a.mu.Unlock()
+	return perms
+}
+
+func (a *Access) ttl() time.Duration {
+	if a.TTL > 0 {
+		return a.TTL
+	}
+	return 30 * time.Second
+}
+
+// review returns "" when allowed, else why not.
+func (a *Access) review(ctx context.Context, namespace string, c check) string {
+	review, err := a.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: namespace, Verb: c.verb, Group: c.group, Resource: c.resource,
+		}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return "" // cannot tell: let the API server decide when the action is taken
+	}
+	if !review.Status.Allowed {
+		return fmt.Sprintf("forbidden: cannot %s %s in %s", c.verb, c.resource, namespace)
+	}
+	return ""
+}
+
+// WhoAmI asks the API server who the credentials belong to (SelfSubjectReview); fallback
+// is used when it cannot say.
+func WhoAmI(ctx context.Context, client kubernetes.Interface, fallback string) string {
+	review, err := client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil || review.Status.UserInfo.Username == "" {
+		if fallback == "" {
+			return "unknown"
+		}
+		return fallback
+	}
+	return review.Status.UserInfo.Username
+}

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pyroll/kubectl-pyroll/internal/actions"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
+)
+
+// ActionOptions are halt's, promote's and rollback's.
+type ActionOptions struct {
+	*Options
+	Action     intent.Action
+	Name       string
+	Reason     string
+	ToRevision int64
+	DryRun     string
+	Yes        bool
+}
+
+func newActionCommand(o *Options, action intent.Action) *cobra.Command {
+	ao := &ActionOptions{Options: o, Action: action}
+	cmd := &cobra.Command{
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ao.Name = args[0]
+			if err := ao.Validate(); err != nil {
+				return err
+			}
+			return ao.Run(cmd.Context())
+		},
+	}
+	switch action {
+	case intent.Halt:
+		cmd.Use = "halt NAME"
+		cmd.Short = "Pause a rollout at once (spec.paused=true); promote resumes it"
+		cmd.Long = `Pause the rollout of Deployment NAME where it stands: no more pods are replaced.
+Idempotent: halting a halted rollout says so and succeeds. The emergency brake, so it
+asks no confirmation. Records who, when and why in the annotation pyroll.dev/last-action
+and a PyrollHalt Event on the Deployment.`
+	case intent.Promote:
+		cmd.Use = "promote NAME"
+		cmd.Short = "Resume a halted rollout (spec.paused=false)"
+		cmd.Long = `Resume the rollout of a halted Deployment NAME: the controller goes on replacing
+pods with the new revision. A rollout that is not halted has nothing to promote (exit 0,
+said so). Records pyroll.dev/last-action and a PyrollPromote Event.`
+	case intent.Rollback:
+		cmd.Use = "rollback NAME"
+		cmd.Short = "Roll back to the previous known-good revision (or --to-revision N)"
+		cmd.Long = `Roll Deployment NAME back, as 'kubectl rollout undo' does, to the previous
+known-good revision (the stable one: the newest older revision still serving) or to
+--to-revision N: its pod template is written back into the Deployment, in one request
+guarded by resourceVersion (a newer edit is never overwritten), resuming a halted
+rollout in the same request. Every ReplicaSet is kept. Asks for confirmation, showing
+what changes (revision, image, git SHA), unless --yes. Records
+kubernetes.io/change-cause, pyroll.dev/last-action and a PyrollRollback Event.`
+		cmd.Flags().Int64Var(&ao.ToRevision, "to-revision", 0, "the revision to roll back to (default: the previous known-good one)")
+		cmd.Flags().BoolVarP(&ao.Yes, "yes", "y", false, "do not ask for confirmation")
+	}
+	cmd.Long += "\n\nExit codes: 0 done (or nothing to do), 1 refused or failed (nothing changed), 2 usage error."
+	cmd.Example = fmt.Sprintf("  kubectl pyroll %s orders-api -n shop --reason \"5xx on checkout\"", action)
+	cmd.Flags().StringVar(&ao.Reason, "reason", "", "why, for the audit record")
+	cmd.Flags().StringVar(&ao.DryRun, "dry-run", "none", `"server": let the API server check the change without making it, and print it`)
+	return cmd
+}
+
+// Validate checks the flags.
+func (o *ActionOptions) Validate() error {
+	switch o.DryRun {
+	case "none", "server":
+	case "client":
+		return usageError("--dry-run=client is not supported: use --dry-run=server, which checks the change with the API server")
+	default:
+		return usageError("--dry-run must be server or none, not %q", o.DryRun)
+	}
+	if o.ToRevision < 0 {
+		return usageError("--to-revision must be a positive revision number")
+	}
+	if o.ReadOnly {
+		return fmt.Errorf("%s refused: --read-only is set", o.Action)
+	}
+	return nil
+}
+
+// Run plans, confirms when needed, and applies.
+func (o *ActionOptions) Run(ctx context.Context) error {
+	cluster, err := kube.Connect(o.ConfigFlags)
+	if err != nil {
+		return err
+	}
+	if err := cluster.Preflight(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: o.DryRun == "server"}
+	req := intent.Request{Action: o.Action, Namespace: cluster.Namespace, Name: o.Name, Reason: o.Reason, ToRevision: o.ToRevision}
+	plan, err := driver.Plan(ctx, req)
+	if err != nil {
+		return err
+	}
+	if plan.Noop {
+		fmt.Fprintln(o.Out, plan.Message)
+		return nil
+	}
+	if o.Action == intent.Rollback && !o.Yes && !driver.DryRun {
+		if !isTerminal(o.In) {
+			return usageError("%s; not a terminal to confirm on: add --yes to roll back anyway", plan.Message)
+		}
+		fmt.Fprintf(o.ErrOut, "%s?  [y/N] ", plan.Message)
+		answer, _ := bufio.NewReader(o.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			fmt.Fprintln(o.ErrOut, "Cancelled; nothing changed.")
+			return nil
+		}
+	}
+	result, err := driver.Apply(ctx, plan)
+	if err != nil {
+		if errors.Is(err, actions.ErrChanged) {
+			return fmt.Errorf("%v (nothing was written)", err)
+		}
+		return err
+	}
+	fmt.Fprintln(o.Out, result.Message)
+	if driver.DryRun {
+		fmt.Fprintf(o.Out, "  from rev %d: %s\n  to   rev %d: %s\n", plan.From.Revision, buildLine(plan.From), plan.To.Revision, buildLine(plan.To))
+	}
+	if result.Warning != "" {
+		fmt.Fprintln(o.ErrOut, "warning: "+result.Warning)
+	}
+	return nil
+}
+
+func buildLine(b intent.Build) string {
+	parts := []string{"image " + orNone(b.Image), "sha " + orNone(b.GitSHA)}
+	if b.Version != "" {
+		parts = append(parts, "version "+b.Version)
+	}
+	if b.LockHash != "" {
+		parts = append(parts, "lock "+b.LockHash)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

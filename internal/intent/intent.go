@@ -1,0 +1,86 @@
+// Package intent holds what the console and the commands ask of the actions driver, and
+// what they get back, as plain data: the console never sees a Kubernetes client.
+package intent
+
+import "time"
+
+// Action is one of the three things an on-call engineer does to a rollout.
+type Action string
+
+const (
+	Halt     Action = "halt"
+	Promote  Action = "promote"
+	Rollback Action = "rollback"
+)
+
+// Request asks for an action on one rollout.
+type Request struct {
+	Action    Action
+	Namespace string
+	Name      string
+	Reason    string
+	// ToRevision, for a rollback: 0 means the previous known-good revision.
+	ToRevision int64
+}
+
+// Build is what a revision runs, as far as a confirmation needs to say.
+type Build struct {
+	Revision int64
+	Image    string
+	GitSHA   string
+	Version  string
+	LockHash string
+}
+
+// Plan is what an action would change, decided from the Deployment as it was read
+// (ResourceVersion): applying it fails rather than overwrite a newer edit.
+type Plan struct {
+	Request
+	ResourceVersion string
+	From, To        Build
+	// Noop: nothing to do (already halted, nothing to promote); Message says why.
+	Noop    bool
+	Message string
+}
+
+// Effect is the one line a confirmation shows: what pressing y will do.
+func (p Plan) Effect() string { return p.Message }
+
+// Result is what happened.
+type Result struct {
+	Plan
+	At time.Time
+	// Message is the one line for the footer or the terminal.
+	Message string
+	// Warning is something that went wrong besides (e.g. the audit Event was refused).
+	Warning string
+}
+
+// Permissions say which actions the user may take in a namespace, and why not.
+type Permissions struct {
+	// Denied maps an action to the reason it is not available ("read-only",
+	// "forbidden: cannot patch deployments in demo"); absent means allowed.
+	Denied map[Action]string
+}
+
+// Allowed reports whether the action may be taken, and the reason when not.
+func (p Permissions) Allowed(a Action) (bool, string) {
+	if reason, ok := p.Denied[a]; ok {
+		return false, reason
+	}
+	return true, ""
+}
+
+// LastAction is the audit record kubectl-pyroll leaves on a Deployment (annotation
+// pyroll.dev/last-action).
+type LastAction struct {
+	Action Action    `json:"action"`
+	User   string    `json:"user"`
+	Time   time.Time `json:"time"`
+	Reason string    `json:"reason,omitempty"`
+	From   int64     `json:"fromRevision,omitempty"`
+	To     int64     `json:"toRevision,omitempty"`
+}
+
+// LastActionAnnotation is where LastAction is kept.
+const LastActionAnnotation = "pyroll.dev/last-action"
