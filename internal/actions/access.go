@@ -112,3 +112,14 @@ func WhoAmI(ctx context.Context, client kubernetes.Interface, fallback string) s
 	}
 	return review.Status.UserInfo.Username
 }
+
+// Service is what the console needs to act: plans and writes (Driver) and access checks.
+type Service struct {
+	*Driver
+	Access *Access
+}
+
+// Permissions is Access.Permissions.
+func (s Service) Permissions(ctx context.Context, namespace string) intent.Permissions {
+	return s.Access.Permissions(ctx, namespace)
+}

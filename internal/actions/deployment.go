@@ -304,7 +304,7 @@ func buildOf(revision int64, t *corev1.PodTemplateSpec) intent.Build {
 	return b
 }
 
-// describe is "sha 3f2a9c1, ghcr.io/acme/orders:1.8.0".
+// describe is "sha 3f2a9c1, ghcr.io/acme/orders:1.8.0, lock sha256:7a6b5c4d".
 func describe(b intent.Build) string {
 	var parts []string
 	if b.GitSHA != "" {
@@ -312,6 +312,9 @@ func describe(b intent.Build) string {
 	}
 	if b.Image != "" {
 		parts = append(parts, b.Image)
+	}
+	if b.LockHash != "" {
+		parts = append(parts, "lock "+b.LockHash)
 	}
 	if len(parts) == 0 {
 		return "unknown build"

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/ui/app"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
@@ -55,6 +56,10 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	snapshots := kube.NewWatcher(cluster, kube.WatchOptions{Namespace: namespace, Selector: selector}).Run(ctx)
+	actor := actions.Service{
+		Driver: &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User)},
+		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly},
+	}
 	model := app.New(app.Options{
 		Styles:    styles.New(styles.Options{Color: o.colorEnabled(), ASCII: o.ASCII}),
 		Context:   cluster.Context,
@@ -62,6 +67,7 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 		Open:      o.Name,
 		Snapshots: snapshots,
 		Now:       time.Now(),
+		Actor:     actor,
 	})
 	programOpts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)}
 	if !o.colorEnabled() {

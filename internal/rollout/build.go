@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"encoding/json"
 	"slices"
 	"sort"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 )
 
 // RevisionAnnotation holds a Deployment's and its ReplicaSets' revision number.
@@ -96,6 +99,12 @@ func buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, pod
 	}
 	sort.SliceStable(r.Revisions, func(i, j int) bool { return newerRevision(r.Revisions[i], r.Revisions[j]) })
 
+	if raw := d.Annotations[intent.LastActionAnnotation]; raw != "" {
+		var last intent.LastAction
+		if json.Unmarshal([]byte(raw), &last) == nil {
+			r.LastAction = &last
+		}
+	}
 	r.Phase, r.Why = decidePhase(d, &r, now)
 	if stable := chooseStable(&r); stable != nil {
 		stable.Role = RoleStable

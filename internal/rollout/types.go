@@ -7,6 +7,8 @@ package rollout
 import (
 	"strconv"
 	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 )
 
 // Phase is the one-word state of a rollout.
@@ -80,6 +82,8 @@ type Rollout struct {
 	Revisions []Revision `json:"revisions"`
 	// Events of the Deployment and its ReplicaSets, newest first (at most MaxEvents).
 	Events []Event `json:"events,omitempty"`
+	// LastAction is kubectl-pyroll's audit record on the Deployment, if any.
+	LastAction *intent.LastAction `json:"lastAction,omitempty"`
 }
 
 // MaxEvents is how many recent events a rollout keeps.

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/detail"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
@@ -32,6 +33,14 @@ type Options struct {
 	Snapshots <-chan rollout.Snapshot
 	// Now starts the clock; later times come with snapshots and ticks.
 	Now time.Time
+	// Actor halts, promotes and rolls back; nil disables the actions.
+	Actor Actor
+}
+
+// statusLine is the footer's answer to the last action.
+type statusLine struct {
+	text      string
+	good, bad bool
 }
 
 // SnapshotMsg carries a new picture of the rollouts.
@@ -67,6 +76,10 @@ type Model struct {
 	tickGen  int
 	snap     rollout.Snapshot
 	received bool
+	perms    map[string]intent.Permissions
+	pending  *intent.Plan // a confirmation waiting for y or n
+	busy     bool         // an action is in flight
+	status   statusLine
 	now      time.Time
 	width    int
 	height   int
@@ -86,7 +99,7 @@ func New(o Options) Model {
 	return Model{
 		opts: o, styles: o.Styles, keys: km,
 		list: list.New(o.Styles, km), detail: detail.New(o.Styles, km),
-		help: h, filter: ti, now: o.Now,
+		help: h, filter: ti, now: o.Now, perms: map[string]intent.Permissions{},
 	}
 }
 
@@ -129,11 +142,22 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case SnapshotMsg:
 		before := m.tickInterval()
 		m.applySnapshot(rollout.Snapshot(msg))
+		cmds := []tea.Cmd{waitForSnapshot(m.opts.Snapshots)}
 		if m.tickInterval() != before {
 			m.tickGen++
-			return m, tea.Batch(waitForSnapshot(m.opts.Snapshots), tick(m.tickGen, m.tickInterval()))
+			cmds = append(cmds, tick(m.tickGen, m.tickInterval()))
 		}
-		return m, waitForSnapshot(m.opts.Snapshots)
+		if m.opts.Actor != nil {
+			for _, r := range m.snap.Rollouts {
+				if _, known := m.perms[r.Namespace]; !known {
+					m.perms[r.Namespace] = intent.Permissions{} // asked; allowed until answered
+					cmds = append(cmds, m.fetchPermissions(r.Namespace))
+				}
+			}
+		}
+		return m, tea.Batch(cmds...)
+	case permissionsMsg, planMsg, resultMsg:
+		return m.handleActionMsg(msg)
 	case snapshotsClosedMsg:
 		return m, nil
 	case tickMsg:
@@ -194,6 +218,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if msg.String() == "ctrl+c" {
 		return m, tea.Quit
 	}
+	if m.pending != nil {
+		return m.confirmKey(msg)
+	}
 	if m.filterOn {
 		switch {
 		case key.Matches(msg, m.keys.ClearFilter):
@@ -221,6 +248,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.fullHelp = !m.fullHelp
 		m.resize()
 		return m, nil
+	}
+	if next, cmd, handled := m.actionKey(msg); handled {
+		next.resize()
+		return next, cmd
 	}
 	if m.screen == detailScreen {
 		if key.Matches(msg, m.keys.Back) {
@@ -340,9 +371,24 @@ func (m Model) footerLines() []string {
 	if m.filterOn {
 		lines = append(lines, m.filter.View())
 	}
+	if m.pending != nil {
+		question := m.styles.Warning.Render(m.pending.Message+"?") + "  " + m.styles.Bold.Render("y/n")
+		lines = append(lines, strings.Split(ansi.Wordwrap(question, max(m.width, 10), ""), "\n")...)
+	} else if m.status.text != "" {
+		style := m.styles.Dim
+		switch {
+		case m.status.bad:
+			style = m.styles.Error
+		case m.status.good:
+			style = m.styles.Ready
+		}
+		lines = append(lines, strings.Split(ansi.Wordwrap(style.Render(m.status.text), max(m.width, 10), ""), "\n")...)
+	}
 	lines = append(lines, m.connectionLine())
 	var helpView string
 	switch {
+	case m.pending != nil:
+		helpView = m.helpView(keys.ConfirmHelp{Map: m.keys})
 	case m.filterOn:
 		helpView = m.helpView(keys.FilterHelp{Map: m.keys})
 	case m.screen == detailScreen:
@@ -361,6 +407,19 @@ func (m Model) helpView(k help.KeyMap) string {
 }
 
 func (m Model) connectionLine() string {
+	line := m.connectionState()
+	if r, ok := m.target(); ok && m.opts.Actor != nil {
+		for _, a := range []intent.Action{intent.Halt, intent.Promote, intent.Rollback} {
+			if allowed, why := m.perms[r.Namespace].Allowed(a); !allowed {
+				line += m.styles.Dim.Render("  " + m.styles.Glyphs.Dot + " actions off: " + why)
+				break
+			}
+		}
+	}
+	return line
+}
+
+func (m Model) connectionState() string {
 	c := m.snap.Conn
 	switch c.State {
 	case rollout.ConnLive:

@@ -89,6 +89,18 @@ func Render(s styles.Styles, r rollout.Rollout, now time.Time, width int) string
 	}
 	line("")
 
+	if a := r.LastAction; a != nil {
+		text := fmt.Sprintf("  %s by %s, %s ago", a.Action, a.User, textfmt.Age(now.Sub(a.Time), true))
+		if a.To != 0 && a.To != a.From {
+			text += fmt.Sprintf(": rev %d %s %d", a.From, s.Glyphs.Arrow, a.To)
+		}
+		if a.Reason != "" {
+			text += " (" + a.Reason + ")"
+		}
+		line(s.Section.Render("LAST ACTION"))
+		wrap(text, 0)
+		line("")
+	}
 	line(s.Section.Render("METRICS"))
 	line(s.Dim.Render("  " + s.Glyphs.None + " error rate and latency per revision: not connected to Prometheus yet"))
 	line(s.Section.Render("PROVENANCE"))

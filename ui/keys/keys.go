@@ -6,9 +6,13 @@ import "charm.land/bubbles/v2/key"
 // Map is every binding of the console. A fresh Map per program: nothing global.
 type Map struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
-	Open, Back                              key.Binding
-	Filter, ClearFilter, Accept             key.Binding
-	Help, Quit                              key.Binding
+	// Move is up and down as one entry of the short help.
+	Move                        key.Binding
+	Open, Back                  key.Binding
+	Filter, ClearFilter, Accept key.Binding
+	Halt, Promote, Rollback     key.Binding
+	Confirm, Cancel             key.Binding
+	Help, Quit                  key.Binding
 }
 
 // New returns the default bindings (DESIGN.md §3).
@@ -25,6 +29,11 @@ func New() Map {
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 		Accept:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+		Halt:        key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "halt")),
+		Promote:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "promote")),
+		Rollback:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
+		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
+		Cancel:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
@@ -34,23 +43,31 @@ func New() Map {
 type ListHelp struct{ Map }
 
 func (h ListHelp) ShortHelp() []key.Binding {
-	return []key.Binding{h.Up, h.Down, h.Open, h.Filter, h.Help, h.Quit}
+	return []key.Binding{h.Open, h.Halt, h.Promote, h.Rollback, h.Filter, h.Help, h.Quit}
 }
 
 func (h ListHelp) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Open, h.Filter, h.ClearFilter}, {h.Help, h.Quit}}
+	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Open, h.Filter, h.ClearFilter},
+		{h.Halt, h.Promote, h.Rollback}, {h.Help, h.Quit}}
 }
 
 // DetailHelp is the detail screen's help.
 type DetailHelp struct{ Map }
 
 func (h DetailHelp) ShortHelp() []key.Binding {
-	return []key.Binding{h.Up, h.Down, h.Back, h.Help, h.Quit}
+	return []key.Binding{h.Back, h.Halt, h.Promote, h.Rollback, h.Help, h.Quit}
 }
 
 func (h DetailHelp) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Back}, {h.Help, h.Quit}}
+	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Back}, {h.Halt, h.Promote, h.Rollback}, {h.Help, h.Quit}}
 }
+
+// ConfirmHelp is the help while a confirmation waits.
+type ConfirmHelp struct{ Map }
+
+func (h ConfirmHelp) ShortHelp() []key.Binding { return []key.Binding{h.Confirm, h.Cancel} }
+
+func (h ConfirmHelp) FullHelp() [][]key.Binding { return [][]key.Binding{h.ShortHelp()} }
 
 // FilterHelp is the help while typing a filter.
 type FilterHelp struct{ Map }

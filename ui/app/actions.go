@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// Actor carries out the console's intents (the CLI hands it the actions driver). Its
+// methods do I/O, so the console calls them only inside commands.
+type Actor interface {
+	Permissions(ctx context.Context, namespace string) intent.Permissions
+	Plan(ctx context.Context, req intent.Request) (intent.Plan, error)
+	Apply(ctx context.Context, plan intent.Plan) (intent.Result, error)
+}
+
+type permissionsMsg struct {
+	namespace string
+	perms     intent.Permissions
+}
+
+type planMsg struct {
+	plan intent.Plan
+	err  error
+}
+
+type resultMsg struct {
+	result intent.Result
+	err    error
+}
+
+const actionTimeout = 30 * time.Second
+
+func (m Model) fetchPermissions(namespace string) tea.Cmd {
+	actor := m.opts.Actor
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+		defer cancel()
+		return permissionsMsg{namespace: namespace, perms: actor.Permissions(ctx, namespace)}
+	}
+}
+
+func (m Model) planCmd(req intent.Request) tea.Cmd {
+	actor := m.opts.Actor
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+		defer cancel()
+		plan, err := actor.Plan(ctx, req)
+		return planMsg{plan: plan, err: err}
+	}
+}
+
+func (m Model) applyCmd(plan intent.Plan) tea.Cmd {
+	actor := m.opts.Actor
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+		defer cancel()
+		result, err := actor.Apply(ctx, plan)
+		return resultMsg{result: result, err: err}
+	}
+}
+
+// haltCmd is the emergency brake: decide and apply at once, no confirmation.
+func (m Model) haltCmd(req intent.Request) tea.Cmd {
+	actor := m.opts.Actor
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+		defer cancel()
+		plan, err := actor.Plan(ctx, req)
+		if err != nil || plan.Noop {
+			return resultMsg{result: intent.Result{Plan: plan, Message: plan.Message}, err: err}
+		}
+		result, err := actor.Apply(ctx, plan)
+		return resultMsg{result: result, err: err}
+	}
+}
+
+// target is the rollout an action key applies to: the one open, else the one selected.
+func (m Model) target() (rollout.Rollout, bool) {
+	if m.screen == detailScreen {
+		return m.detail.Rollout(), true
+	}
+	return m.list.Selected()
+}
+
+// actionKey handles h, p and r; ok is false when msg is none of them.
+func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
+	var action intent.Action
+	switch {
+	case key.Matches(msg, m.keys.Halt):
+		action = intent.Halt
+	case key.Matches(msg, m.keys.Promote):
+		action = intent.Promote
+	case key.Matches(msg, m.keys.Rollback):
+		action = intent.Rollback
+	default:
+		return m, nil, false
+	}
+	r, ok := m.target()
+	if !ok {
+		return m, nil, true
+	}
+	if m.opts.Actor == nil {
+		m.status = statusLine{text: fmt.Sprintf("%s is not available here", action), bad: true}
+		return m, nil, true
+	}
+	if m.busy {
+		m.status = statusLine{text: "an action is still running; wait for its result", bad: true}
+		return m, nil, true
+	}
+	if perms, known := m.perms[r.Namespace]; known {
+		if allowed, why := perms.Allowed(action); !allowed {
+			m.status = statusLine{text: fmt.Sprintf("%s not available: %s", action, why), bad: true}
+			return m, nil, true
+		}
+	}
+	req := intent.Request{Action: action, Namespace: r.Namespace, Name: r.Name, Reason: "from the console"}
+	m.busy = true
+	if action == intent.Halt {
+		m.status = statusLine{text: "halting " + r.Name + "…"}
+		return m, m.haltCmd(req), true
+	}
+	m.status = statusLine{text: "checking " + r.Name + "…"}
+	return m, m.planCmd(req), true
+}
+
+// confirmKey handles y / n / esc while a confirmation waits; every other key is ignored
+// so that a stray key never confirms nor silently cancels.
+func (m Model) confirmKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	switch {
+	case key.Matches(msg, m.keys.Confirm):
+		plan := *m.pending
+		m.pending, m.busy = nil, true
+		m.status = statusLine{text: "applying: " + plan.Message + "…"}
+		return m, m.applyCmd(plan)
+	case key.Matches(msg, m.keys.Cancel):
+		m.pending = nil
+		m.status = statusLine{text: "cancelled; nothing changed"}
+	}
+	return m, nil
+}
+
+func (m Model) handleActionMsg(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case permissionsMsg:
+		m.perms[msg.namespace] = msg.perms
+	case planMsg:
+		m.busy = false
+		switch {
+		case msg.err != nil:
+			m.status = statusLine{text: msg.err.Error(), bad: true}
+		case msg.plan.Noop:
+			m.status = statusLine{text: msg.plan.Message}
+		default:
+			plan := msg.plan
+			m.pending = &plan
+			m.status = statusLine{}
+		}
+	case resultMsg:
+		m.busy = false
+		switch {
+		case msg.err != nil:
+			m.status = statusLine{text: msg.err.Error(), bad: true}
+		case msg.result.Warning != "":
+			m.status = statusLine{text: msg.result.Message + " (" + msg.result.Warning + ")", bad: true}
+		default:
+			m.status = statusLine{text: msg.result.Message, good: true}
+		}
+	}
+	m.resize()
+	return m, nil
+}

@@ -1,0 +1,112 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/ui/styles"
+)
+
+type fakeActor struct {
+	perms   intent.Permissions
+	plans   []intent.Request
+	applied []intent.Plan
+	planErr error
+}
+
+func (f *fakeActor) Permissions(context.Context, string) intent.Permissions { return f.perms }
+
+func (f *fakeActor) Plan(_ context.Context, req intent.Request) (intent.Plan, error) {
+	f.plans = append(f.plans, req)
+	if f.planErr != nil {
+		return intent.Plan{}, f.planErr
+	}
+	return intent.Plan{Request: req, Message: string(req.Action) + " " + req.Name + " from rev 2 (sha 3f2a9c1) to rev 1 (sha 9b01d4e)"}, nil
+}
+
+func (f *fakeActor) Apply(_ context.Context, plan intent.Plan) (intent.Result, error) {
+	f.applied = append(f.applied, plan)
+	return intent.Result{Plan: plan, Message: "done: " + string(plan.Action) + " " + plan.Name}, nil
+}
+
+func consoleWith(t *testing.T, actor *fakeActor) Model {
+	t.Helper()
+	m := newConsole(t, 100, 24, styles.Options{})
+	m.opts.Actor = actor
+	return m
+}
+
+// keyAndRun presses a key and runs the command it returns (plan, apply) to completion.
+func keyAndRun(m Model, k string) Model {
+	next, cmd := m.Update(press(k))
+	m = next.(Model)
+	for cmd != nil {
+		msg := cmd()
+		next, cmd = m.Update(msg)
+		m = next.(Model)
+	}
+	return m
+}
+
+func TestRollbackAsksThenApplies(t *testing.T) {
+	actor := &fakeActor{}
+	m := keyAndRun(consoleWith(t, actor), "r") // search-api is selected
+	s := text(m)
+	if !strings.Contains(s, "rollback search-api from rev 2 (sha 3f2a9c1) to rev 1 (sha 9b01d4e)?") || !strings.Contains(s, "y/n") {
+		t.Fatalf("no confirmation naming the target:\n%s", s)
+	}
+	if len(actor.applied) != 0 {
+		t.Fatalf("applied before confirmation")
+	}
+	m = keyAndRun(m, "j") // a stray key neither confirms nor cancels
+	if len(actor.applied) != 0 || !strings.Contains(text(m), "y/n") {
+		t.Fatalf("a stray key changed the pending confirmation")
+	}
+	m = keyAndRun(m, "y")
+	if len(actor.applied) != 1 || actor.applied[0].Name != "search-api" || !strings.Contains(text(m), "done: rollback search-api") {
+		t.Errorf("y did not apply or report: applied %v\n%s", actor.applied, text(m))
+	}
+}
+
+func TestPromoteCancelled(t *testing.T) {
+	actor := &fakeActor{}
+	m := keyAndRun(keyAndRun(consoleWith(t, actor), "j"), "p") // orders-api
+	if !strings.Contains(text(m), "promote orders-api") {
+		t.Fatalf("no promote confirmation:\n%s", text(m))
+	}
+	m = keyAndRun(m, "n")
+	if len(actor.applied) != 0 || !strings.Contains(text(m), "cancelled; nothing changed") {
+		t.Errorf("n should cancel: applied %v\n%s", actor.applied, text(m))
+	}
+}
+
+func TestHaltIsImmediate(t *testing.T) {
+	actor := &fakeActor{}
+	m := keyAndRun(consoleWith(t, actor), "h")
+	if len(actor.applied) != 1 || actor.applied[0].Action != intent.Halt || !strings.Contains(text(m), "done: halt search-api") {
+		t.Errorf("h should halt at once: %v\n%s", actor.applied, text(m))
+	}
+}
+
+func TestForbiddenActionsSayWhy(t *testing.T) {
+	actor := &fakeActor{perms: intent.Permissions{Denied: map[intent.Action]string{
+		intent.Halt: "forbidden: cannot patch deployments in demo", intent.Promote: "forbidden: cannot patch deployments in demo",
+		intent.Rollback: "forbidden: cannot update deployments in demo"}}}
+	m := consoleWith(t, actor)
+	next, _ := m.Update(permissionsMsg{namespace: "demo", perms: actor.perms})
+	m = keyAndRun(next.(Model), "h")
+	s := text(m)
+	if len(actor.plans) != 0 || !strings.Contains(s, "halt not available: forbidden: cannot patch deployments in demo") || !strings.Contains(s, "actions off") {
+		t.Errorf("a forbidden halt should be refused with the reason, without calling the API:\n%s", s)
+	}
+}
+
+func TestActionErrorsShowInTheFooter(t *testing.T) {
+	actor := &fakeActor{planErr: errors.New("search-api has no previous revision to roll back to")}
+	if s := text(keyAndRun(consoleWith(t, actor), "r")); !strings.Contains(s, "no previous revision") {
+		t.Errorf("the error should be shown:\n%s", s)
+	}
+}
