@@ -195,10 +195,9 @@ func buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) Rev
 	return rev
 }
 
-// chooseStable picks the newest older revision that still serves; while the rollout is not
-// complete and none serves any more, the newest older one (it last served).
+// chooseStable picks the newest older revision that still serves (has available pods).
+// A revision that never served (a failed canary being rolled back) is never "stable".
 func chooseStable(r *Rollout) *Revision {
-	var newestOlder *Revision
 	for i := range r.Revisions {
 		rev := &r.Revisions[i]
 		if rev.Role == RoleCanary || (r.CanaryRevision != 0 && rev.Number > r.CanaryRevision) {
@@ -207,51 +206,6 @@ func chooseStable(r *Rollout) *Revision {
 		if rev.Available > 0 {
 			return rev
 		}
-		if newestOlder == nil {
-			newestOlder = rev
-		}
-	}
-	if r.Phase != PhaseComplete && r.Canary() != nil && r.Canary().Available < r.Replicas.Desired {
-		return newestOlder
 	}
 	return nil
-}
-
-// recentEvents gathers the events about the Deployment and its ReplicaSets, newest first.
-func recentEvents(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, byObject map[types.UID][]*corev1.Event) []Event {
-	var raw []*corev1.Event
-	raw = append(raw, byObject[d.UID]...)
-	for _, rs := range replicaSets {
-		raw = append(raw, byObject[rs.UID]...)
-	}
-	if len(raw) == 0 {
-		return nil
-	}
-	events := make([]Event, 0, len(raw))
-	for _, e := range raw {
-		events = append(events, Event{
-			Time: eventTime(e), Type: e.Type, Reason: e.Reason, Count: e.Count,
-			Object:  e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
-			Message: strings.TrimSpace(e.Message),
-		})
-	}
-	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.After(events[j].Time) })
-	if len(events) > MaxEvents {
-		events = events[:MaxEvents]
-	}
-	return events
-}
-
-// eventTime is when the event last happened, whichever API generation wrote it.
-func eventTime(e *corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-		return e.Series.LastObservedTime.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	default:
-		return e.CreationTimestamp.Time
-	}
 }
