@@ -209,3 +209,41 @@ func chooseStable(r *Rollout) *Revision {
 	}
 	return nil
 }
+// recentEvents gathers the events about the Deployment and its ReplicaSets, newest first.
+func recentEvents(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, byObject map[types.UID][]*corev1.Event) []Event {
+	var raw []*corev1.Event
+	raw = append(raw, byObject[d.UID]...)
+	for _, rs := range replicaSets {
+		raw = append(raw, byObject[rs.UID]...)
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	events := make([]Event, 0, len(raw))
+	for _, e := range raw {
+		events = append(events, Event{
+			Time: eventTime(e), Type: e.Type, Reason: e.Reason, Count: e.Count,
+			Object:  e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
+			Message: strings.TrimSpace(e.Message),
+		})
+	}
+	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.After(events[j].Time) })
+	if len(events) > MaxEvents {
+		events = events[:MaxEvents]
+	}
+	return events
+}
+
+// eventTime is when the event last happened, whichever API generation wrote it.
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	default:
+		return e.CreationTimestamp.Time
+	}
+}
