@@ -66,39 +66,46 @@ var (
 // mid-rollout with a canary serving 5% errors, search-api whose new release crash-loops
 // while its previous revision keeps serving.
 func SeedDemo(ctx context.Context, client kubernetes.Interface, log io.Writer) error {
-	if err := EnsureNamespace(ctx, client, DemoNamespace); err != nil {
+	if err := SeedDemoIn(ctx, client, DemoNamespace); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "sandbox: seeded namespace %s: payments-api (complete), orders-api (halted mid-rollout), search-api (new release crash-looping)\n", DemoNamespace)
+	return nil
+}
+
+// SeedDemoIn puts the demo's three services, in their demo states, into namespace ns
+// (tests that act on them use a namespace of their own).
+func SeedDemoIn(ctx context.Context, client kubernetes.Interface, ns string) error {
+	in := func(r Release) Release { r.Namespace = ns; return r }
+	if err := EnsureNamespace(ctx, client, ns); err != nil {
 		return err
 	}
 	for _, r := range []Release{PaymentsV1, OrdersV1, SearchV1} {
-		if _, err := r.Apply(ctx, client); err != nil {
+		if _, err := in(r).Apply(ctx, client); err != nil {
 			return err
 		}
 	}
 	for _, name := range []string{PaymentsV1.Name, OrdersV1.Name, SearchV1.Name} {
-		if err := WaitDeployment(ctx, client, DemoNamespace, name, 2*time.Minute, "complete", DeploymentComplete); err != nil {
+		if err := WaitDeployment(ctx, client, ns, name, 2*time.Minute, "complete", DeploymentComplete); err != nil {
 			return err
 		}
 	}
-	if _, err := OrdersV2.Apply(ctx, client); err != nil {
+	if _, err := in(OrdersV2).Apply(ctx, client); err != nil {
 		return err
 	}
-	if _, err := SearchV2.Apply(ctx, client); err != nil {
+	if _, err := in(SearchV2).Apply(ctx, client); err != nil {
 		return err
 	}
-	if err := WaitDeployment(ctx, client, DemoNamespace, OrdersV2.Name, time.Minute, "canary pod ready",
+	if err := WaitDeployment(ctx, client, ns, OrdersV2.Name, time.Minute, "canary pod ready",
 		func(d *appsv1.Deployment) bool {
 			return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas >= 1 && d.Status.ReadyReplicas > *d.Spec.Replicas
 		}); err != nil {
 		return err
 	}
-	if err := SetPaused(ctx, client, DemoNamespace, OrdersV2.Name, true); err != nil {
+	if err := SetPaused(ctx, client, ns, OrdersV2.Name, true); err != nil {
 		return err
 	}
-	if err := waitCrashLooping(ctx, client, DemoNamespace, SearchV2.Name); err != nil {
-		return err
-	}
-	fmt.Fprintf(log, "sandbox: seeded namespace %s: payments-api (complete), orders-api (halted mid-rollout), search-api (new release crash-looping)\n", DemoNamespace)
-	return nil
+	return waitCrashLooping(ctx, client, ns, SearchV2.Name)
 }
 
 // EnsureNamespace creates ns if needed and waits for its default ServiceAccount, without
