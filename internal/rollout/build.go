@@ -209,6 +209,7 @@ func chooseStable(r *Rollout) *Revision {
 	}
 	return nil
 }
+
 // recentEvents gathers the events about the Deployment and its ReplicaSets, newest first.
 func recentEvents(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, byObject map[types.UID][]*corev1.Event) []Event {
 	var raw []*corev1.Event
