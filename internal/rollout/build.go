@@ -195,15 +195,16 @@ func buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) Rev
 	return rev
 }
 
-// chooseStable picks the newest older revision that still serves (has available pods).
-// A revision that never served (a failed canary being rolled back) is never "stable".
+// chooseStable picks the newest older revision that still serves: ready pods (what a
+// Service sends traffic to) or available ones. A revision that never served (a failed
+// canary being rolled back) is never "stable".
 func chooseStable(r *Rollout) *Revision {
 	for i := range r.Revisions {
 		rev := &r.Revisions[i]
 		if rev.Role == RoleCanary || (r.CanaryRevision != 0 && rev.Number > r.CanaryRevision) {
 			continue
 		}
-		if rev.Available > 0 {
+		if rev.Ready > 0 || rev.Available > 0 {
 			return rev
 		}
 	}

@@ -39,6 +39,8 @@ func decidePhase(d *appsv1.Deployment, r *Rollout, now time.Time) (Phase, string
 		return PhaseDegraded, failing
 	case d.Status.ObservedGeneration < d.Generation:
 		return PhaseProgressing, "waiting for the deployment controller to pick up the change"
+	case rep.Desired == 0 && rep.Current == 0:
+		return PhaseComplete, fmt.Sprintf("scaled to zero on revision %d", r.CanaryRevision)
 	case rep.Updated == rep.Desired && rep.Current == rep.Desired && rep.Available == rep.Desired:
 		return PhaseComplete, fmt.Sprintf("%d/%d available on revision %d", rep.Available, rep.Desired, r.CanaryRevision)
 	case rep.Updated < rep.Desired:
