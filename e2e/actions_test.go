@@ -203,26 +203,29 @@ func TestReadOnlyUserCannotAct(t *testing.T) {
 	}
 }
 
-// readOnlyUser binds get/list/watch on the rollout resources in ns to user and returns
-// a kubeconfig for that user.
+// readOnlyUser lets user get, list and watch the rollout resources in ns and returns a
+// kubeconfig for that user.
 func readOnlyUser(t *testing.T, ns, user string) string {
+	t.Helper()
+	read := []string{"get", "list", "watch"}
+	return userWithRole(t, ns, user, []rbacv1.PolicyRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets"}, Verbs: read},
+		{APIGroups: []string{""}, Resources: []string{"pods", "events"}, Verbs: read},
+	})
+}
+
+// userWithRole binds a Role of these rules in ns to user and returns a kubeconfig for them.
+func userWithRole(t *testing.T, ns, user string, rules []rbacv1.PolicyRule) string {
 	t.Helper()
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
 	rbac := sb.Client().RbacV1()
-	read := []string{"get", "list", "watch"}
-	if _, err := rbac.Roles(ns).Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "read-rollouts"},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets"}, Verbs: read},
-			{APIGroups: []string{""}, Resources: []string{"pods", "events"}, Verbs: read},
-		},
-	}, metav1.CreateOptions{}); err != nil {
+	if _, err := rbac.Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: user}, Rules: rules}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rbac.RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: user + "-reads"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "read-rollouts"},
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: user},
 		Subjects:   []rbacv1.Subject{{Kind: "User", Name: user, APIGroup: "rbac.authorization.k8s.io"}},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

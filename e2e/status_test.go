@@ -167,27 +167,8 @@ func TestStatusWatchExitsDegradedBeforeTheDeadline(t *testing.T) {
 
 // A user allowed only to get Deployments gets one clear line, not a hang.
 func TestStatusForbiddenIsOneLine(t *testing.T) {
-	sb := sandboxtest.Get(t)
 	ns := newNamespace(t)
-	ctx := context.Background()
-	rbac := sb.Client().RbacV1()
-	if _, err := rbac.Roles(ns).Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "get-deployments"},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get"}}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rbac.RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "viewer-get-deployments"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "get-deployments"},
-		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "viewer", APIGroup: "rbac.authorization.k8s.io"}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := sb.UserKubeconfig("viewer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := userWithRole(t, ns, "viewer", []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get"}}})
 	// The 10 s limit is the promise ("within 10 s"), not a performance threshold:
 	// a hang, the failure this guards against, would never end.
 	stdout, stderr, code := runPyroll(t, 10*time.Second, kubeconfig, "-n", ns, "status")

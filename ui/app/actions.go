@@ -37,48 +37,46 @@ type resultMsg struct {
 
 const actionTimeout = 30 * time.Second
 
-func (m Model) fetchPermissions(namespace string) tea.Cmd {
+// call runs one round of I/O with the actor inside a command, under a deadline.
+func (m Model) call(do func(ctx context.Context, actor Actor) tea.Msg) tea.Cmd {
 	actor := m.opts.Actor
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 		defer cancel()
-		return permissionsMsg{namespace: namespace, perms: actor.Permissions(ctx, namespace)}
+		return do(ctx, actor)
 	}
+}
+
+func (m Model) fetchPermissions(namespace string) tea.Cmd {
+	return m.call(func(ctx context.Context, actor Actor) tea.Msg {
+		return permissionsMsg{namespace: namespace, perms: actor.Permissions(ctx, namespace)}
+	})
 }
 
 func (m Model) planCmd(req intent.Request) tea.Cmd {
-	actor := m.opts.Actor
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return m.call(func(ctx context.Context, actor Actor) tea.Msg {
 		plan, err := actor.Plan(ctx, req)
 		return planMsg{plan: plan, err: err}
-	}
+	})
 }
 
 func (m Model) applyCmd(plan intent.Plan) tea.Cmd {
-	actor := m.opts.Actor
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return m.call(func(ctx context.Context, actor Actor) tea.Msg {
 		result, err := actor.Apply(ctx, plan)
 		return resultMsg{result: result, err: err}
-	}
+	})
 }
 
 // haltCmd is the emergency brake: decide and apply at once, no confirmation.
 func (m Model) haltCmd(req intent.Request) tea.Cmd {
-	actor := m.opts.Actor
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return m.call(func(ctx context.Context, actor Actor) tea.Msg {
 		plan, err := actor.Plan(ctx, req)
 		if err != nil || plan.Noop {
 			return resultMsg{result: intent.Result{Plan: plan, Message: plan.Message}, err: err}
 		}
 		result, err := actor.Apply(ctx, plan)
 		return resultMsg{result: result, err: err}
-	}
+	})
 }
 
 // target is the rollout an action key applies to: the one open, else the one selected.

@@ -67,19 +67,21 @@ func BenchmarkTerminalBytes(b *testing.B) {
 	go func() { _, _ = p.Run(); close(done) }()
 	snapshots <- snap
 
-	settle := func() int64 { // until nothing more is written for a second
+	settle := func() int64 { // until a second passes with nothing more written
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
 		last := out.n.Load()
-		for {
-			time.Sleep(time.Second)
-			if now := out.n.Load(); now == last {
-				return now
-			} else {
-				last = now
+		for range tick.C {
+			now := out.n.Load()
+			if now == last {
+				break
 			}
+			last = now
 		}
+		return last
 	}
 	start := settle()
-	time.Sleep(idle)
+	<-time.After(idle) // the window being measured, not a wait for something
 	idleBytes := out.n.Load() - start
 
 	changed := bigSnapshot()
