@@ -6,8 +6,6 @@ import (
 	"os"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -60,7 +58,7 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 		Driver: &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User)},
 		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly},
 	}
-	model := app.New(app.Options{
+	return app.Run(ctx, app.Options{
 		Styles:    styles.New(styles.Options{Color: o.colorEnabled(), ASCII: o.ASCII}),
 		Context:   cluster.Context,
 		Namespace: namespace,
@@ -68,16 +66,7 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 		Snapshots: snapshots,
 		Now:       time.Now(),
 		Actor:     actor,
-	})
-	programOpts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)}
-	if !o.colorEnabled() {
-		programOpts = append(programOpts, tea.WithColorProfile(colorprofile.Ascii))
-	}
-	_, err = tea.NewProgram(model, programOpts...).Run()
-	if errors.Is(err, tea.ErrProgramKilled) || errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	}, o.In, o.Out)
 }
 
 func (o *Options) colorEnabled() bool {
