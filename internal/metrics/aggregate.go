@@ -1,0 +1,97 @@
+package metrics
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// PodKey names a pod by Prometheus' labels.
+type PodKey struct{ Namespace, Pod string }
+
+// Samples are the raw per-pod results of one round of queries.
+type Samples struct {
+	Requests map[PodKey]float64
+	Errors   map[PodKey]float64
+	// Buckets maps a pod to its bucket rates by upper bound (le).
+	Buckets map[PodKey]map[float64]float64
+}
+
+// PerRevision sums the per-pod samples into revisions through the pods the rollouts hold.
+func PerRevision(rollouts []rollout.Rollout, s Samples) map[Key]Revision {
+	out := map[Key]Revision{}
+	for _, r := range rollouts {
+		for _, rev := range r.Revisions {
+			if len(rev.Pods) == 0 {
+				continue
+			}
+			key := Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}
+			var requests, errors float64
+			seen := false
+			buckets := map[float64]float64{}
+			for _, p := range rev.Pods {
+				pk := PodKey{Namespace: r.Namespace, Pod: p.Name}
+				if v, ok := s.Requests[pk]; ok && !math.IsNaN(v) {
+					requests += v
+					seen = true
+				}
+				if v, ok := s.Errors[pk]; ok && !math.IsNaN(v) {
+					errors += v
+				}
+				for le, v := range s.Buckets[pk] {
+					if !math.IsNaN(v) {
+						buckets[le] += v
+					}
+				}
+			}
+			m := Revision{State: StateNoData}
+			switch {
+			case !seen:
+			case requests == 0:
+				m.State = StateNoTraffic
+			default:
+				m.State, m.RequestRate, m.ErrorRate = StateOK, requests, math.Min(errors/requests, 1)
+				m.P95 = quantile(0.95, buckets)
+			}
+			out[key] = m
+		}
+	}
+	return out
+}
+
+// quantile estimates a quantile from cumulative bucket rates by upper bound, as
+// Prometheus' histogram_quantile does (linear interpolation inside the bucket).
+func quantile(q float64, buckets map[float64]float64) time.Duration {
+	if len(buckets) == 0 {
+		return 0
+	}
+	bounds := make([]float64, 0, len(buckets))
+	for le := range buckets {
+		bounds = append(bounds, le)
+	}
+	sort.Float64s(bounds)
+	total := buckets[bounds[len(bounds)-1]]
+	if total <= 0 || !math.IsInf(bounds[len(bounds)-1], 1) {
+		return 0
+	}
+	rank := q * total
+	lower, lowerCount := 0.0, 0.0
+	for _, le := range bounds {
+		count := buckets[le]
+		if count >= rank {
+			if math.IsInf(le, 1) {
+				return seconds(lower)
+			}
+			if count == lowerCount {
+				return seconds(le)
+			}
+			return seconds(lower + (le-lower)*(rank-lowerCount)/(count-lowerCount))
+		}
+		lower, lowerCount = le, count
+	}
+	return seconds(lower)
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -1,0 +1,157 @@
+package promclient
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+type series struct {
+	labels map[string]string
+	value  string
+}
+
+// fakePrometheus answers /api/v1/query like Prometheus does, from canned vectors chosen by
+// a substring of the query, and counts the queries.
+func fakePrometheus(t *testing.T, answers map[string][]series, status int) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var count atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		count.Add(1)
+		if status != http.StatusOK {
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"status":"error","errorType":"internal","error":"boom"}`))
+			return
+		}
+		_ = r.ParseForm()
+		q := r.Form.Get("query")
+		var result []map[string]any
+		for needle, ss := range answers {
+			if strings.Contains(q, needle) {
+				for _, s := range ss {
+					result = append(result, map[string]any{"metric": s.labels, "value": []any{1.0, s.value}})
+				}
+				break
+			}
+		}
+		if result == nil {
+			result = []map[string]any{}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &count
+}
+
+func pod(name string) map[string]string { return map[string]string{"namespace": "shop", "pod": name} }
+
+func bucket(name, le string) map[string]string {
+	return map[string]string{"namespace": "shop", "pod": name, "le": le}
+}
+
+func twoRevisions() []rollout.Rollout {
+	return []rollout.Rollout{{Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
+		{Number: 2, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-new-a"}}},
+		{Number: 1, Role: rollout.RoleStable, Pods: []rollout.Pod{{Name: "orders-old-a"}, {Name: "orders-old-b"}}},
+	}}, {Namespace: "shop", Name: "quiet", Revisions: []rollout.Revision{
+		{Number: 1, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "quiet-a"}}},
+	}}, {Namespace: "shop", Name: "unscraped", Revisions: []rollout.Revision{
+		{Number: 3, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "unscraped-a"}}},
+	}}}
+}
+
+func TestPrometheusClientPresetPerRevision(t *testing.T) {
+	srv, count := fakePrometheus(t, map[string][]series{
+		`status=~"5.."`: {{pod("orders-new-a"), "0.5"}, {pod("orders-old-a"), "0.05"}, {pod("quiet-a"), "NaN"}},
+		`http_request_duration_seconds_bucket`: {
+			{bucket("orders-new-a", "0.1"), "5"}, {bucket("orders-new-a", "0.25"), "9"}, {bucket("orders-new-a", "+Inf"), "10"},
+		},
+		`http_requests_total`: {{pod("orders-new-a"), "10"}, {pod("orders-old-a"), "10"}, {pod("orders-old-b"), "10"}, {pod("quiet-a"), "0"}},
+	}, http.StatusOK)
+	c, err := New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := c.Report(context.Background(), "shop", twoRevisions(), time.Now())
+	if report.Err != nil {
+		t.Fatal(report.Err)
+	}
+	canary := report.Revisions[key("orders", 2)]
+	stable := report.Revisions[key("orders", 1)]
+	if canary.State != metrics.StateOK || math.Abs(canary.ErrorRate-0.05) > 1e-9 || canary.RequestRate != 10 {
+		t.Errorf("canary %+v, want 5%% of 10 req/s", canary)
+	}
+	if stable.State != metrics.StateOK || math.Abs(stable.ErrorRate-0.0025) > 1e-9 || stable.RequestRate != 20 {
+		t.Errorf("stable %+v, want 0.25%% of 20 req/s summed over two pods", stable)
+	}
+	// 95% of 10 = 9.5, between the 0.25 (9) and +Inf (10) buckets: the upper finite bound.
+	if canary.P95 != 250*time.Millisecond {
+		t.Errorf("canary p95 %s, want 250ms", canary.P95)
+	}
+	if q := report.Revisions[key("quiet", 1)]; q.State != metrics.StateNoTraffic {
+		t.Errorf("a revision with 0 req/s: %+v, want no traffic (never 0%%)", q)
+	}
+	if u := report.Revisions[key("unscraped", 3)]; u.State != metrics.StateNoData {
+		t.Errorf("a revision without series: %+v, want no data", u)
+	}
+	if n := count.Load(); n != 3 {
+		t.Errorf("%d queries, want 3 (requests, errors, buckets)", n)
+	}
+}
+
+// One query per metric whatever the number of services.
+func TestQueryCountDoesNotGrowWithServices(t *testing.T) {
+	srv, count := fakePrometheus(t, nil, http.StatusOK)
+	c, _ := New(srv.URL)
+	var many []rollout.Rollout
+	for i := 0; i < 50; i++ {
+		many = append(many, twoRevisions()...)
+	}
+	c.Report(context.Background(), "shop", twoRevisions()[:1], time.Now())
+	one := count.Swap(0)
+	c.Report(context.Background(), "shop", many, time.Now())
+	if fifty := count.Load(); fifty != one {
+		t.Errorf("%d queries for 50 services, %d for one", fifty, one)
+	}
+}
+
+func TestUnreachableIsNotZero(t *testing.T) {
+	srv, _ := fakePrometheus(t, nil, http.StatusInternalServerError)
+	c, _ := New(srv.URL)
+	report := c.Report(context.Background(), "shop", twoRevisions(), time.Now())
+	if report.Err == nil || report.Revisions[key("orders", 2)].State != metrics.StateUnreachable {
+		t.Errorf("a failing Prometheus: %+v", report)
+	}
+	down, _ := New("http://127.0.0.1:1")
+	if r := down.Report(context.Background(), "shop", twoRevisions(), time.Now()); r.Err == nil {
+		t.Errorf("nothing listening should be an error")
+	}
+}
+
+func TestHistoryKeepsTheLastValues(t *testing.T) {
+	srv, _ := fakePrometheus(t, map[string][]series{
+		`status=~"5.."`:       {{pod("orders-new-a"), "1"}},
+		`http_requests_total`: {{pod("orders-new-a"), "10"}},
+	}, http.StatusOK)
+	c, _ := New(srv.URL)
+	var last metrics.Revision
+	for i := 0; i < metrics.HistoryLength+5; i++ {
+		last = c.Report(context.Background(), "shop", twoRevisions(), time.Now()).Revisions[key("orders", 2)]
+	}
+	if len(last.History) != metrics.HistoryLength || last.History[0] != 0.1 {
+		t.Errorf("history %v, want %d values of 0.1", last.History, metrics.HistoryLength)
+	}
+}
+
+func key(name string, revision int64) metrics.Key {
+	return metrics.Key{Namespace: "shop", Name: name, Revision: revision}
+}

@@ -1,0 +1,50 @@
+// Package metrics reads error rate, request rate and latency per revision from Prometheus:
+// one instant query per metric per namespace, grouped by pod, then summed per revision
+// through the pods the informers already hold, so the cost does not grow with the number
+// of services.
+package metrics
+
+import "time"
+
+// State says whether a revision's numbers can be trusted, and never shows a missing value
+// as 0%.
+type State string
+
+const (
+	StateOK          State = "ok"
+	StateNoData      State = "no data"    // no series for the revision's pods
+	StateNoTraffic   State = "no traffic" // series, but no requests in the window
+	StateUnreachable State = "unreachable"
+)
+
+// Revision is one revision's numbers at one moment.
+type Revision struct {
+	State State `json:"state"`
+	// ErrorRate is the fraction of requests answered 5xx (0..1); valid when State is ok.
+	ErrorRate float64 `json:"errorRate"`
+	// RequestRate is requests per second over the window.
+	RequestRate float64 `json:"requestRate"`
+	// P95 is the 95th percentile latency; 0 when the histogram is absent.
+	P95 time.Duration `json:"p95"`
+	// History holds the last error rates (oldest first) for a sparkline; NaN marks a gap.
+	History []float64 `json:"history,omitempty"`
+}
+
+// Key names a revision across snapshots.
+type Key struct {
+	Namespace, Name string
+	Revision        int64
+}
+
+// Report is the numbers of every revision in scope at one moment.
+type Report struct {
+	At        time.Time
+	Revisions map[Key]Revision
+	// Err is why Prometheus could not be read (then every revision is unreachable).
+	Err error
+	// Preset is the exporter family the queries were written for.
+	Preset string
+}
+
+// HistoryLength is how many past values a sparkline shows.
+const HistoryLength = 30
