@@ -5,6 +5,8 @@ package e2e
 import (
 	"context"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -25,7 +27,7 @@ func TestConsoleInATerminal(t *testing.T) {
 	})
 
 	pane := startTmux(t, 80, 24)
-	pane.keys(pyrollBinary() + " --kubeconfig " + sb.Kubeconfig + " -n demo; echo CONSOLE-EXITED-$?")
+	pane.keys(pyrollBinary() + " --kubeconfig " + sb.Kubeconfig + " --prometheus-url " + sb.PrometheusURL + " --metrics-interval 2s -n demo; echo CONSOLE-EXITED-$?")
 	pane.key("Enter")
 
 	// The three services with their phases, trouble first.
@@ -33,6 +35,13 @@ func TestConsoleInATerminal(t *testing.T) {
 	if strings.Index(s, "search-api") > strings.Index(s, "payments-api") {
 		t.Errorf("Degraded search-api should be listed before Complete payments-api:\n%s", s)
 	}
+
+	// The error rates from the real Prometheus and Python pods: orders-api's canary serves
+	// 5% errors, its stable 0.5% (within one percentage point).
+	pane.waitScreen("orders-api's canary and stable error rates", func(s string) bool {
+		canary, stable, ok := errorRates(rowOf(s, "orders-api"))
+		return ok && canary >= 4 && canary <= 6 && stable >= 0 && stable <= 1.5
+	})
 
 	// Open search-api (first row) and read why its canary fails.
 	pane.key("Enter")
@@ -81,4 +90,15 @@ func TestConsoleInATerminal(t *testing.T) {
 	if strings.Contains(s, "PHASE") {
 		t.Errorf("the console is still on screen after q:\n%s", s)
 	}
+}
+
+// errorRates reads the ERR% cell ("5.0/0.5") of a list row.
+func errorRates(row string) (canary, stable float64, ok bool) {
+	m := regexp.MustCompile(`\s(\d+\.\d)/(\d+\.\d)\s`).FindStringSubmatch(row)
+	if m == nil {
+		return 0, 0, false
+	}
+	canary, _ = strconv.ParseFloat(m[1], 64)
+	stable, _ = strconv.ParseFloat(m[2], 64)
+	return canary, stable, true
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics/promclient"
 	"github.com/pyroll/kubectl-pyroll/ui/app"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -58,6 +59,14 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 		Driver: &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User)},
 		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly},
 	}
+	var source app.MetricsSource
+	if o.PrometheusURL != "" {
+		client, err := promclient.New(o.PrometheusURL)
+		if err != nil {
+			return usageError("--prometheus-url: %v", err)
+		}
+		source = client
+	}
 	return app.Run(ctx, app.Options{
 		Styles:    styles.New(styles.Options{Color: o.colorEnabled(), ASCII: o.ASCII}),
 		Context:   cluster.Context,
@@ -66,6 +75,9 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 		Snapshots: snapshots,
 		Now:       time.Now(),
 		Actor:     actor,
+		Metrics:   source,
+
+		MetricsInterval: o.MetricsInterval,
 	}, o.In, o.Out)
 }
 

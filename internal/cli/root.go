@@ -3,6 +3,9 @@
 package cli
 
 import (
+	"os"
+	"time"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -19,6 +22,9 @@ type Options struct {
 	ASCII   bool
 	// ReadOnly disables every action (halt, promote, rollback), in the console and out.
 	ReadOnly bool
+	// PrometheusURL is where error rates come from (also PYROLL_PROMETHEUS_URL).
+	PrometheusURL   string
+	MetricsInterval time.Duration
 }
 
 // NewOptions returns Options reading kubectl's flags and writing to streams.
@@ -71,6 +77,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.PersistentFlags().BoolVar(&o.NoColor, "no-color", false, "draw without colours (also when NO_COLOR is set)")
 	cmd.PersistentFlags().BoolVar(&o.ASCII, "ascii", false, "draw with ASCII only: no Unicode glyphs")
 	cmd.PersistentFlags().BoolVar(&o.ReadOnly, "read-only", false, "never change anything: halt, promote and rollback are disabled")
+	cmd.PersistentFlags().StringVar(&o.PrometheusURL, "prometheus-url", os.Getenv("PYROLL_PROMETHEUS_URL"), "Prometheus to read error rates and latency from (default $PYROLL_PROMETHEUS_URL)")
+	cmd.PersistentFlags().DurationVar(&o.MetricsInterval, "metrics-interval", 10*time.Second, "how often to read the metrics")
 	cmd.Flags().BoolVarP(&console.AllNamespaces, "all-namespaces", "A", false, "rollouts in every namespace")
 	cmd.Flags().StringVarP(&console.Selector, "selector", "l", "", "label selector for the Deployments (e.g. team=payments)")
 	cmd.AddCommand(newStatusCommand(o),

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/detail"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
@@ -35,6 +36,9 @@ type Options struct {
 	Now time.Time
 	// Actor halts, promotes and rolls back; nil disables the actions.
 	Actor Actor
+	// Metrics reads error rates per revision; nil leaves the metric columns empty.
+	Metrics         MetricsSource
+	MetricsInterval time.Duration
 }
 
 // statusLine is the footer's answer to the last action.
@@ -80,6 +84,8 @@ type Model struct {
 	pending  *intent.Plan // a confirmation waiting for y or n
 	busy     bool         // an action is in flight
 	status   statusLine
+	metrics  metrics.Report
+	polling  bool // the metrics poll loop has started
 	now      time.Time
 	width    int
 	height   int
@@ -147,6 +153,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.tickGen++
 			cmds = append(cmds, tick(m.tickGen, m.tickInterval()))
 		}
+		if m.opts.Metrics != nil && m.snap.Synced && !m.polling {
+			m.polling = true
+			cmds = append(cmds, m.pollMetrics())
+		}
 		if m.opts.Actor != nil {
 			for _, r := range m.snap.Rollouts {
 				if _, known := m.perms[r.Namespace]; !known {
@@ -158,6 +168,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case permissionsMsg, planMsg, resultMsg:
 		return m.handleActionMsg(msg)
+	case metricsMsg, metricsTickMsg:
+		return m.handleMetricsMsg(msg)
 	case snapshotsClosedMsg:
 		return m, nil
 	case tickMsg:
@@ -407,7 +419,7 @@ func (m Model) helpView(k help.KeyMap) string {
 }
 
 func (m Model) connectionLine() string {
-	line := m.connectionState()
+	line := m.connectionState() + m.styles.Dim.Render("  "+m.styles.Glyphs.Dot+" ") + m.metricsState()
 	if r, ok := m.target(); ok && m.opts.Actor != nil {
 		for _, a := range []intent.Action{intent.Halt, intent.Promote, intent.Rollback} {
 			if allowed, why := m.perms[r.Namespace].Allowed(a); !allowed {

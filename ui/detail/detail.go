@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
@@ -20,6 +21,7 @@ type Model struct {
 	rollout  rollout.Rollout
 	gone     bool
 	now      time.Time
+	metrics  metrics.Report
 }
 
 // New returns an empty detail screen.
@@ -54,6 +56,9 @@ func (m *Model) Show(r rollout.Rollout, now time.Time) {
 // Gone marks the rollout as deleted from the cluster; the last picture stays.
 func (m *Model) Gone() { m.gone = true; m.render() }
 
+// SetMetrics shows a new round of error rates.
+func (m *Model) SetMetrics(r metrics.Report) { m.metrics = r; m.render() }
+
 // Rollout is the rollout shown.
 func (m Model) Rollout() rollout.Rollout { return m.rollout }
 
@@ -61,7 +66,7 @@ func (m Model) Rollout() rollout.Rollout { return m.rollout }
 func (m *Model) SetNow(now time.Time) { m.now = now; m.render() }
 
 func (m *Model) render() {
-	content := Render(m.styles, m.rollout, m.now, m.viewport.Width())
+	content := Render(m.styles, m.rollout, m.metrics, m.now, m.viewport.Width())
 	if m.gone {
 		content = m.styles.Error.Render("This Deployment no longer exists; esc goes back.") + "\n" + content
 	}

@@ -2,11 +2,13 @@ package detail
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
@@ -15,7 +17,7 @@ import (
 // Render draws everything known about one rollout, width columns wide: what it is doing
 // and why, its revisions, its pods grouped by revision with their reasons and Python
 // exceptions, and recent events.
-func Render(s styles.Styles, r rollout.Rollout, now time.Time, width int) string {
+func Render(s styles.Styles, r rollout.Rollout, report metrics.Report, now time.Time, width int) string {
 	var b strings.Builder
 	line := func(text string) { b.WriteString(ansi.Truncate(text, width, "…") + "\n") }
 	wrap := func(text string, indent int) {
@@ -102,7 +104,9 @@ func Render(s styles.Styles, r rollout.Rollout, now time.Time, width int) string
 		line("")
 	}
 	line(s.Section.Render("METRICS"))
-	line(s.Dim.Render("  " + s.Glyphs.None + " error rate and latency per revision: not connected to Prometheus yet"))
+	for _, l := range metricLines(s, r, report) {
+		line(l)
+	}
 	line(s.Section.Render("PROVENANCE"))
 	line(s.Dim.Render("  " + s.Glyphs.None + " git SHA, image digest, lock hash per revision: not read yet"))
 	line("")
@@ -127,4 +131,61 @@ func padRight(s string, width int) string {
 		return s + strings.Repeat(" ", width-w)
 	}
 	return s
+}
+
+// metricLines are the error rate, request rate, p95 and error-rate sparkline per revision.
+func metricLines(s styles.Styles, r rollout.Rollout, report metrics.Report) []string {
+	switch {
+	case report.At.IsZero():
+		return []string{s.Dim.Render("  " + s.Glyphs.None + " no metrics (start with --prometheus-url, or set PYROLL_PROMETHEUS_URL)")}
+	case report.Err != nil:
+		return []string{s.Warning.Render("  unreachable: " + report.Err.Error())}
+	}
+	var lines []string
+	for _, rev := range r.Revisions {
+		v, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]
+		if !ok || (rev.Role == rollout.RoleOld && len(rev.Pods) == 0) {
+			continue
+		}
+		label := fmt.Sprintf("  rev %-3d %-7s", rev.Number, rev.Role)
+		if v.State != metrics.StateOK {
+			lines = append(lines, label+" "+s.Dim.Render(string(v.State)))
+			continue
+		}
+		text := fmt.Sprintf("%s %5.1f%% errors  %6.1f req/s", label, v.ErrorRate*100, v.RequestRate)
+		if v.P95 > 0 {
+			text += fmt.Sprintf("  p95 %s", v.P95.Round(time.Millisecond))
+		}
+		lines = append(lines, text+"  "+Sparkline(s, v.History))
+	}
+	if len(lines) == 0 {
+		lines = append(lines, s.Dim.Render("  no data for these pods"))
+	}
+	return lines
+}
+
+// Sparkline draws values (NaN: a gap) scaled to their own maximum.
+func Sparkline(s styles.Styles, values []float64) string {
+	bars := []rune("▁▂▃▄▅▆▇█")
+	if s.ASCII {
+		bars = []rune("_.-=+*#")
+	}
+	top := 0.0
+	for _, v := range values {
+		if !math.IsNaN(v) && v > top {
+			top = v
+		}
+	}
+	out := make([]rune, 0, len(values))
+	for _, v := range values {
+		switch {
+		case math.IsNaN(v):
+			out = append(out, ' ')
+		case top == 0:
+			out = append(out, bars[0])
+		default:
+			out = append(out, bars[int(v/top*float64(len(bars)-1)+0.5)])
+		}
+	}
+	return string(out)
 }

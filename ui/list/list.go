@@ -3,6 +3,7 @@ package list
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
@@ -27,6 +29,7 @@ type Model struct {
 	now           time.Time
 	width, height int
 	columns       []column
+	metrics       metrics.Report
 	// rendered is the table as last drawn: View is called after every message, the
 	// table changes only with rows, cursor or size.
 	rendered string
@@ -75,6 +78,12 @@ func (m *Model) SetSize(width, height int) {
 // SetRollouts replaces the rollouts, keeping the selection on the same rollout.
 func (m *Model) SetRollouts(rs []rollout.Rollout, now time.Time) {
 	m.all, m.now = rs, now
+	m.refresh()
+}
+
+// SetMetrics shows a new round of error rates.
+func (m *Model) SetMetrics(r metrics.Report) {
+	m.metrics = r
 	m.refresh()
 }
 
@@ -182,7 +191,7 @@ func (m *Model) layout() []column {
 	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell}
 	rev := column{title: "REV", width: 6, cell: (*Model).revisionCell}
 	pods := column{title: "PODS", width: 15, cell: (*Model).podsCell}
-	errRate := column{title: "ERR%", width: 5, cell: (*Model).reservedCell}
+	errRate := column{title: "ERR%", width: 9, cell: (*Model).errorRateCell}
 	build := column{title: "BUILD", width: 8, cell: (*Model).reservedCell}
 	age := column{title: "AGE", width: 4, cell: (*Model).ageCell}
 	fixed := []column{phase, rev, pods, errRate, build, age}
@@ -336,6 +345,49 @@ func fitCounts(counts [][3]int, budget int) {
 
 func (m *Model) reservedCell(rollout.Rollout) string {
 	return m.styles.Dim.Render(m.styles.Glyphs.None)
+}
+
+// errorRateCell is the canary's error rate, then the stable's: "5.0/0.5". A canary
+// erring well above its stable (twice, and over 1%) stands out.
+func (m *Model) errorRateCell(r rollout.Rollout) string {
+	if m.metrics.Revisions == nil {
+		return m.styles.Dim.Render(m.styles.Glyphs.None)
+	}
+	value := func(rev *rollout.Revision) (string, float64, bool) {
+		if rev == nil {
+			return "", 0, false
+		}
+		v, ok := m.metrics.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]
+		if !ok {
+			return m.styles.Glyphs.None, 0, false
+		}
+		return FormatRate(v), v.ErrorRate, v.State == metrics.StateOK
+	}
+	canary, c, cOK := value(r.Canary())
+	stable, s, sOK := value(r.Stable())
+	text := canary
+	if stable != "" {
+		text += "/" + stable
+	}
+	if cOK && c > 0.01 && (!sOK || c > 2*s) {
+		return m.styles.Failing.Render(text)
+	}
+	return text
+}
+
+// FormatRate is an error rate in percent ("5.0"), or what stands for none: "n/a" (no
+// series), "idle" (no traffic), "?" (Prometheus unreachable). Never 0 for missing data.
+func FormatRate(v metrics.Revision) string {
+	switch v.State {
+	case metrics.StateOK:
+		return strconv.FormatFloat(v.ErrorRate*100, 'f', 1, 64)
+	case metrics.StateNoTraffic:
+		return "idle"
+	case metrics.StateUnreachable:
+		return "?"
+	default:
+		return "n/a"
+	}
 }
 
 func (m *Model) ageCell(r rollout.Rollout) string { return textfmt.Age(m.now.Sub(r.StartedAt), true) }

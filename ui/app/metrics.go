@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// MetricsSource reads error rates per revision (the CLI hands it the Prometheus client).
+// It does I/O, so the console calls it only inside commands.
+type MetricsSource interface {
+	Report(ctx context.Context, namespace string, rollouts []rollout.Rollout, now time.Time) metrics.Report
+}
+
+type metricsMsg metrics.Report
+
+type metricsTickMsg struct{}
+
+// pollMetrics reads one round of metrics for the rollouts on screen.
+func (m Model) pollMetrics() tea.Cmd {
+	source, namespace, rollouts := m.opts.Metrics, m.opts.Namespace, m.snap.Rollouts
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*metricsTimeout)
+		defer cancel()
+		return metricsMsg(source.Report(ctx, namespace, rollouts, time.Now()))
+	}
+}
+
+const metricsTimeout = 5 * time.Second
+
+func (m Model) metricsInterval() time.Duration {
+	if m.opts.MetricsInterval > 0 {
+		return m.opts.MetricsInterval
+	}
+	return 10 * time.Second
+}
+
+func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case metricsMsg:
+		m.metrics = metrics.Report(msg)
+		m.list.SetMetrics(m.metrics)
+		m.detail.SetMetrics(m.metrics)
+		return m, tea.Tick(m.metricsInterval(), func(time.Time) tea.Msg { return metricsTickMsg{} })
+	case metricsTickMsg:
+		return m, m.pollMetrics()
+	}
+	return m, nil
+}
+
+// metricsState is the footer's word on the metrics.
+func (m Model) metricsState() string {
+	switch {
+	case m.opts.Metrics == nil:
+		return m.styles.Dim.Render("metrics off (no --prometheus-url)")
+	case m.metrics.At.IsZero():
+		return m.styles.Dim.Render("metrics: reading…")
+	case m.metrics.Err != nil:
+		return m.styles.Warning.Render("metrics unreachable: " + m.metrics.Err.Error())
+	default:
+		return m.styles.Dim.Render("metrics " + m.metrics.Preset)
+	}
+}
