@@ -20,9 +20,15 @@ type series struct {
 	value  string
 }
 
+// answer is a canned vector for the queries that contain needle.
+type answer struct {
+	needle string
+	series []series
+}
+
 // fakePrometheus answers /api/v1/query like Prometheus does, from canned vectors chosen by
-// a substring of the query, and counts the queries.
-func fakePrometheus(t *testing.T, answers map[string][]series, status int) (*httptest.Server, *atomic.Int64) {
+// the first needle the query contains, and counts the queries.
+func fakePrometheus(t *testing.T, answers []answer, status int) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var count atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,9 +41,9 @@ func fakePrometheus(t *testing.T, answers map[string][]series, status int) (*htt
 		_ = r.ParseForm()
 		q := r.Form.Get("query")
 		var result []map[string]any
-		for needle, ss := range answers {
-			if strings.Contains(q, needle) {
-				for _, s := range ss {
+		for _, a := range answers {
+			if strings.Contains(q, a.needle) {
+				for _, s := range a.series {
 					result = append(result, map[string]any{"metric": s.labels, "value": []any{1.0, s.value}})
 				}
 				break
@@ -70,12 +76,12 @@ func twoRevisions() []rollout.Rollout {
 }
 
 func TestPrometheusClientPresetPerRevision(t *testing.T) {
-	srv, count := fakePrometheus(t, map[string][]series{
-		`status=~"5.."`: {{pod("orders-new-a"), "0.5"}, {pod("orders-old-a"), "0.05"}, {pod("quiet-a"), "NaN"}},
-		`http_request_duration_seconds_bucket`: {
+	srv, count := fakePrometheus(t, []answer{
+		{`status=~"5.."`, []series{{pod("orders-new-a"), "0.5"}, {pod("orders-old-a"), "0.05"}, {pod("quiet-a"), "NaN"}}},
+		{`http_request_duration_seconds_bucket`, []series{
 			{bucket("orders-new-a", "0.1"), "5"}, {bucket("orders-new-a", "0.25"), "9"}, {bucket("orders-new-a", "+Inf"), "10"},
-		},
-		`http_requests_total`: {{pod("orders-new-a"), "10"}, {pod("orders-old-a"), "10"}, {pod("orders-old-b"), "10"}, {pod("quiet-a"), "0"}},
+		}},
+		{`http_requests_total`, []series{{pod("orders-new-a"), "10"}, {pod("orders-old-a"), "10"}, {pod("orders-old-b"), "10"}, {pod("quiet-a"), "0"}}},
 	}, http.StatusOK)
 	c, err := New(srv.URL)
 	if err != nil {
@@ -138,9 +144,9 @@ func TestUnreachableIsNotZero(t *testing.T) {
 }
 
 func TestHistoryKeepsTheLastValues(t *testing.T) {
-	srv, _ := fakePrometheus(t, map[string][]series{
-		`status=~"5.."`:       {{pod("orders-new-a"), "1"}},
-		`http_requests_total`: {{pod("orders-new-a"), "10"}},
+	srv, _ := fakePrometheus(t, []answer{
+		{`status=~"5.."`, []series{{pod("orders-new-a"), "1"}}},
+		{`http_requests_total`, []series{{pod("orders-new-a"), "10"}}},
 	}, http.StatusOK)
 	c, _ := New(srv.URL)
 	var last metrics.Revision
