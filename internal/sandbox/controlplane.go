@@ -171,21 +171,24 @@ func (s *Sandbox) StartAPIServer(ctx context.Context) error {
 
 // StopAPIServer stops kube-apiserver, leaving everything else running: for tests of how
 // clients live through an API server restart.
-func (s *Sandbox) StopAPIServer() {
+func (s *Sandbox) StopAPIServer() { s.stopComponent("kube-apiserver") }
+
+// stopComponent stops the running process of that name.
+func (s *Sandbox) stopComponent(name string) {
 	s.mu.Lock()
-	var apiserver *process
+	var target *process
 	kept := s.procs[:0]
 	for _, p := range s.procs {
-		if p.name == "kube-apiserver" && !p.exited() {
-			apiserver = p
+		if p.name == name && !p.exited() {
+			target = p
 			continue
 		}
 		kept = append(kept, p)
 	}
 	s.procs = kept
 	s.mu.Unlock()
-	if apiserver != nil {
-		apiserver.stop(10 * time.Second)
+	if target != nil {
+		target.stop(10 * time.Second)
 	}
 	s.recordPIDs()
 }

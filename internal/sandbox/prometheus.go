@@ -30,13 +30,20 @@ scrape_configs:
 		return err
 	}
 	s.PrometheusURL = "http://" + hostPort(p.prometheus)
-	proc, err := s.launch("prometheus", prometheusBin, []string{
+	s.prometheusArgs = []string{
 		"--config.file=" + config,
 		"--storage.tsdb.path=" + s.path("prometheus", "data"),
 		"--storage.tsdb.retention.time=6h",
 		"--web.listen-address=" + hostPort(p.prometheus),
 		"--log.level=warn",
-	})
+	}
+	return s.StartPrometheus(ctx)
+}
+
+// StartPrometheus starts Prometheus (again, after StopPrometheus) on the same port and
+// data, and waits until it is ready.
+func (s *Sandbox) StartPrometheus(ctx context.Context) error {
+	proc, err := s.launch("prometheus", prometheusBin, s.prometheusArgs)
 	if err != nil {
 		return err
 	}
@@ -48,6 +55,9 @@ scrape_configs:
 	}
 	return err
 }
+
+// StopPrometheus stops Prometheus, leaving everything else running.
+func (s *Sandbox) StopPrometheus() { s.stopComponent("prometheus") }
 
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"

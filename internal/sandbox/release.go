@@ -43,6 +43,8 @@ type Release struct {
 	ErrorRate  float64 // fraction of requests answered 500
 	LatencyMS  int
 	TrafficRPS int // self-generated requests per second (default 5)
+	// NoTraffic makes the service generate none: it is up, scraped, and idle.
+	NoTraffic bool
 
 	// CrashMessage, when set, makes the pods crash-loop with this as their last
 	// termination message (a Python traceback, typically).
@@ -74,7 +76,10 @@ func (r Release) Deployment() *appsv1.Deployment {
 		deadline = 600
 	}
 	rps := r.TrafficRPS
-	if rps == 0 {
+	switch {
+	case r.NoTraffic:
+		rps = 0
+	case rps == 0:
 		rps = 5
 	}
 	latency := r.LatencyMS

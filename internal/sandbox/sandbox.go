@@ -62,8 +62,9 @@ type Sandbox struct {
 	pods       *podRunner
 	stateLock  *os.File
 
-	apiserverArgs []string
-	adminHTTP     *http.Client
+	apiserverArgs  []string
+	prometheusArgs []string
+	adminHTTP      *http.Client
 
 	mu    sync.Mutex
 	procs []*process
