@@ -22,15 +22,29 @@ import (
 
 func TestStatusOfSeededServices(t *testing.T) {
 	sb := sandboxtest.Get(t)
-	stdout, stderr, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", "demo", "status", "-o", "json")
+	// The error rates come along: orders-api's canary (revision 2) serves 5% errors (the
+	// first scrapes may not be in yet: ask again until they are).
+	var list cli.StatusList
+	var stderr string
+	var code int
+	eventually(t, 2*time.Minute, "status -o json with orders-api's canary at ~5% errors", func(context.Context) error {
+		var stdout string
+		stdout, stderr, code = runPyroll(t, time.Minute, sb.Kubeconfig, "-n", "demo", "status", "-o", "json", "--prometheus-url", sb.PrometheusURL)
+		list = cli.StatusList{}
+		if err := json.Unmarshal([]byte(stdout), &list); err != nil {
+			return errorf("status -o json: %v\n%s", err, stdout)
+		}
+		for _, item := range list.Items {
+			if m, ok := item.Metrics["2"]; item.Name == "orders-api" && ok && m.State == "ok" && m.ErrorRate > 0.03 && m.ErrorRate < 0.07 && m.RequestRate > 0 {
+				return nil
+			}
+		}
+		return errorf("orders-api canary metrics not there yet: %s", stdout[:min(len(stdout), 300)])
+	})
 	if code != cli.ExitFailure {
 		t.Errorf("exit code %d with a Degraded rollout in the namespace; want 1 (stderr: %s)", code, stderr)
 	}
-	var list cli.StatusList
-	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
-		t.Fatalf("status -o json: %v\n%s", err, stdout)
-	}
-	got := map[string]rollout.Rollout{}
+	got := map[string]cli.StatusItem{}
 	for _, r := range list.Items {
 		got[r.Name] = r
 	}

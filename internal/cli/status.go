@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics/promclient"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -144,6 +145,25 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	defer cancel()
 	snapshots := kube.NewWatcher(cluster, kube.WatchOptions{Namespace: namespace, Selector: o.selector, Name: o.Name}).Run(watchCtx)
 	printer := newStatusPrinter(o.Out, o.ErrOut, o.Output, o.AllNamespaces, cluster.Context, namespace)
+	var prom *promclient.Client
+	if o.PrometheusURL != "" && o.Output != "table" {
+		if prom, err = promclient.New(o.PrometheusURL); err != nil {
+			return usageError("--prometheus-url: %v", err)
+		}
+	}
+	var metricsAt time.Time
+	// refreshMetrics reads the error rates at most once per --metrics-interval.
+	refreshMetrics := func(rollouts []rollout.Rollout) {
+		if prom == nil || time.Since(metricsAt) < o.MetricsInterval {
+			return
+		}
+		metricsAt = time.Now()
+		report := prom.Report(ctx, namespace, rollouts, metricsAt)
+		if report.Err != nil {
+			fmt.Fprintf(o.ErrOut, "warning: metrics: %v\n", report.Err)
+		}
+		printer.metrics = report.Revisions
+	}
 
 	var lastState rollout.ConnState
 	for {
@@ -174,6 +194,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 			if o.Name != "" && len(rollouts) == 0 {
 				return fmt.Errorf("deployment %q not found in namespace %q", o.Name, namespace)
 			}
+			refreshMetrics(rollouts)
 			if !o.Watch {
 				if err := printer.all(rollouts, snap.At); err != nil {
 					return err

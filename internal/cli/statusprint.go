@@ -9,23 +9,31 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 )
 
 // StatusList is the `status -o json` document.
 type StatusList struct {
-	APIVersion string            `json:"apiVersion"`
-	Kind       string            `json:"kind"`
-	Context    string            `json:"context"`
-	Namespace  string            `json:"namespace"` // "" with -A
-	ObservedAt time.Time         `json:"observedAt"`
-	Items      []rollout.Rollout `json:"items"`
+	APIVersion string       `json:"apiVersion"`
+	Kind       string       `json:"kind"`
+	Context    string       `json:"context"`
+	Namespace  string       `json:"namespace"` // "" with -A
+	ObservedAt time.Time    `json:"observedAt"`
+	Items      []StatusItem `json:"items"`
+}
+
+// StatusItem is one rollout, with its revisions' error rates and latency (keyed by
+// revision number) when --prometheus-url is given.
+type StatusItem struct {
+	rollout.Rollout
+	Metrics map[string]metrics.Revision `json:"metrics,omitempty"`
 }
 
 // StatusLine is one `status -o ndjson` line about a rollout.
 type StatusLine struct {
-	rollout.Rollout
+	StatusItem
 	ObservedAt time.Time `json:"observedAt"`
 }
 
@@ -48,7 +56,9 @@ type statusPrinter struct {
 	namespace     string
 	headerDone    bool
 	widths        []int
-	last          map[string]string // rollout key -> last printed form
+	// metrics, when set, go with each rollout in JSON output.
+	metrics map[metrics.Key]metrics.Revision
+	last    map[string]string // rollout key -> last printed form
 }
 
 func newStatusPrinter(out, errOut io.Writer, format string, withNamespace bool, context, namespace string) *statusPrinter {
@@ -58,12 +68,13 @@ func newStatusPrinter(out, errOut io.Writer, format string, withNamespace bool, 
 func (p *statusPrinter) all(rollouts []rollout.Rollout, now time.Time) error {
 	switch p.format {
 	case "json":
-		if rollouts == nil {
-			rollouts = []rollout.Rollout{}
+		items := make([]StatusItem, 0, len(rollouts))
+		for _, r := range rollouts {
+			items = append(items, p.item(r))
 		}
 		enc := json.NewEncoder(p.out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(StatusList{APIVersion: statusAPIVersion, Kind: "RolloutStatusList", Context: p.context, Namespace: p.namespace, ObservedAt: now.UTC(), Items: rollouts})
+		return enc.Encode(StatusList{APIVersion: statusAPIVersion, Kind: "RolloutStatusList", Context: p.context, Namespace: p.namespace, ObservedAt: now.UTC(), Items: items})
 	case "ndjson":
 		for _, r := range rollouts {
 			if err := p.ndjson(r, now); err != nil {
@@ -98,7 +109,7 @@ func (p *statusPrinter) changes(rollouts []rollout.Rollout, now time.Time) error
 		if p.format == "table" {
 			form = p.row(r, r.StartedAt) // the age alone is no change
 		} else {
-			data, err := json.Marshal(r)
+			data, err := json.Marshal(p.item(r))
 			if err != nil {
 				return err
 			}
@@ -119,7 +130,21 @@ func (p *statusPrinter) changes(rollouts []rollout.Rollout, now time.Time) error
 }
 
 func (p *statusPrinter) ndjson(r rollout.Rollout, now time.Time) error {
-	return json.NewEncoder(p.out).Encode(StatusLine{Rollout: r, ObservedAt: now.UTC()})
+	return json.NewEncoder(p.out).Encode(StatusLine{StatusItem: p.item(r), ObservedAt: now.UTC()})
+}
+
+func (p *statusPrinter) item(r rollout.Rollout) StatusItem {
+	item := StatusItem{Rollout: r}
+	for _, rev := range r.Revisions {
+		if m, ok := p.metrics[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok {
+			if item.Metrics == nil {
+				item.Metrics = map[string]metrics.Revision{}
+			}
+			m.History = nil // a one-shot document has no use for the sparkline
+			item.Metrics[strconv.FormatInt(rev.Number, 10)] = m
+		}
+	}
+	return item
 }
 
 func (p *statusPrinter) state(s rollout.Connection) {
