@@ -99,6 +99,14 @@ func buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, pod
 	}
 	sort.SliceStable(r.Revisions, func(i, j int) bool { return newerRevision(r.Revisions[i], r.Revisions[j]) })
 
+	for k, v := range d.Annotations {
+		if strings.HasPrefix(k, "pyroll.dev/") && k != intent.LastActionAnnotation {
+			if r.Settings == nil {
+				r.Settings = map[string]string{}
+			}
+			r.Settings[k] = v
+		}
+	}
 	if raw := d.Annotations[intent.LastActionAnnotation]; raw != "" {
 		var last intent.LastAction
 		if json.Unmarshal([]byte(raw), &last) == nil {

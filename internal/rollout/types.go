@@ -84,6 +84,8 @@ type Rollout struct {
 	Events []Event `json:"events,omitempty"`
 	// LastAction is kubectl-pyroll's audit record on the Deployment, if any.
 	LastAction *intent.LastAction `json:"lastAction,omitempty"`
+	// Settings are the Deployment's pyroll.dev/ annotations (thresholds, presets).
+	Settings map[string]string `json:"settings,omitempty"`
 }
 
 // MaxEvents is how many recent events a rollout keeps.

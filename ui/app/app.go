@@ -85,7 +85,8 @@ type Model struct {
 	busy     bool         // an action is in flight
 	status   statusLine
 	metrics  metrics.Report
-	polling  bool // the metrics poll loop has started
+	polling  bool              // the metrics poll loop has started
+	breaches map[string]string // rollout key -> why its canary breaches
 	now      time.Time
 	width    int
 	height   int
@@ -380,6 +381,9 @@ func (m Model) headerLine() string {
 
 func (m Model) footerLines() []string {
 	var lines []string
+	if banner := m.breachBanner(); banner != "" {
+		lines = append(lines, strings.Split(ansi.Wordwrap(banner, max(m.width, 10), ""), "\n")...)
+	}
 	if m.filterOn {
 		lines = append(lines, m.filter.View())
 	}

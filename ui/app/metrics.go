@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/list"
 )
 
 // MetricsSource reads error rates per revision (the CLI hands it the Prometheus client).
@@ -45,7 +49,14 @@ func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
 		m.metrics = metrics.Report(msg)
 		m.list.SetMetrics(m.metrics)
 		m.detail.SetMetrics(m.metrics)
-		return m, tea.Tick(m.metricsInterval(), func(time.Time) tea.Msg { return metricsTickMsg{} })
+		next := tea.Tick(m.metricsInterval(), func(time.Time) tea.Msg { return metricsTickMsg{} })
+		before := m.breaches
+		m.breaches = breaches(m.snap.Rollouts, m.metrics)
+		m.resize()
+		if anyNew(before, m.breaches) {
+			return m, tea.Batch(next, tea.Raw("\a")) // a new breach rings the bell, once
+		}
+		return m, next
 	case metricsTickMsg:
 		return m, m.pollMetrics()
 	}
@@ -64,4 +75,38 @@ func (m Model) metricsState() string {
 	default:
 		return m.styles.Dim.Render("metrics " + m.metrics.Preset)
 	}
+}
+
+// breaches are the rollouts whose canary is past a threshold, with why.
+func breaches(rollouts []rollout.Rollout, report metrics.Report) map[string]string {
+	out := map[string]string{}
+	for _, r := range rollouts {
+		if j := list.Judge(r, report); j.Verdict == guard.Breach {
+			out[list.Key(r)] = r.Name + ": " + j.Why
+		}
+	}
+	return out
+}
+
+// breachBanner is the loud line shown while any canary breaches its thresholds.
+func (m Model) breachBanner() string {
+	if len(m.breaches) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(m.breaches))
+	for _, why := range m.breaches {
+		names = append(names, why)
+	}
+	sort.Strings(names)
+	return m.styles.Error.Render("BREACH " + strings.Join(names, "; "))
+}
+
+// anyNew reports whether after holds a breach that before did not.
+func anyNew(before, after map[string]string) bool {
+	for name := range after {
+		if _, known := before[name]; !known {
+			return true
+		}
+	}
+	return false
 }

@@ -65,3 +65,29 @@ func rowIn(screen, name string) string {
 	}
 	return ""
 }
+
+func TestBreachIsLoud(t *testing.T) {
+	m := newConsole(t, 100, 30, styles.Options{})
+	rollouts := demoRollouts()
+	rollouts[1].Settings = map[string]string{"pyroll.dev/max-error-rate": "0.01"}
+	m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: rollouts, Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	m.opts.Metrics = fakeMetrics{metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
+		revKey("orders-api", 2): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5},
+		revKey("orders-api", 1): {State: metrics.StateOK, ErrorRate: 0.005, RequestRate: 20},
+	}}}
+	next, cmd := m.Update(m.pollMetrics()())
+	m = next.(Model)
+	s := text(m)
+	if !strings.Contains(rowIn(s, "orders-api"), "5.0/0.5!") || !strings.Contains(s, "BREACH orders-api: canary errors 5.0% > max 1.0%") {
+		t.Errorf("a breach should be marked in the row and in a banner:\n%s", s)
+	}
+	if cmd == nil {
+		t.Fatal("no command after a new breach")
+	}
+	if !anyNew(nil, m.breaches) || anyNew(m.breaches, m.breaches) {
+		t.Errorf("the bell rings for a new breach only")
+	}
+	if len(m.breaches) != 1 {
+		t.Errorf("breaches %v, want orders-api", m.breaches)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
@@ -347,32 +348,50 @@ func (m *Model) reservedCell(rollout.Rollout) string {
 	return m.styles.Dim.Render(m.styles.Glyphs.None)
 }
 
-// errorRateCell is the canary's error rate, then the stable's: "5.0/0.5". A canary
-// erring well above its stable (twice, and over 1%) stands out.
+// errorRateCell is the canary's error rate, then the stable's: "5.0/0.5", in red with a
+// "!" when the canary breaches its thresholds, in yellow when the guard warns.
 func (m *Model) errorRateCell(r rollout.Rollout) string {
 	if m.metrics.Revisions == nil {
 		return m.styles.Dim.Render(m.styles.Glyphs.None)
 	}
-	value := func(rev *rollout.Revision) (string, float64, bool) {
+	value := func(rev *rollout.Revision) string {
 		if rev == nil {
-			return "", 0, false
+			return ""
 		}
 		v, ok := m.metrics.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]
 		if !ok {
-			return m.styles.Glyphs.None, 0, false
+			return m.styles.Glyphs.None
 		}
-		return FormatRate(v), v.ErrorRate, v.State == metrics.StateOK
+		return FormatRate(v)
 	}
-	canary, c, cOK := value(r.Canary())
-	stable, s, sOK := value(r.Stable())
+	canary := value(r.Canary())
 	text := canary
-	if stable != "" {
+	if stable := value(r.Stable()); stable != "" {
 		text += "/" + stable
 	}
-	if cOK && c > 0.01 && (!sOK || c > 2*s) {
-		return m.styles.Failing.Render(text)
+	switch Judge(r, m.metrics).Verdict {
+	case guard.Breach:
+		return m.styles.Failing.Render(text + "!")
+	case guard.Warn:
+		return m.styles.Warning.Render(text)
 	}
 	return text
+}
+
+// Judge is the guard's verdict on the rollout's canary, with the thresholds from its
+// annotations (a threshold that does not parse is left out).
+func Judge(r rollout.Rollout, report metrics.Report) guard.Judgement {
+	thresholds, _ := guard.ThresholdsFrom(r.Settings)
+	lookup := func(rev *rollout.Revision) *metrics.Revision {
+		if rev == nil {
+			return nil
+		}
+		if v, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok {
+			return &v
+		}
+		return nil
+	}
+	return guard.Evaluate(thresholds, lookup(r.Canary()), lookup(r.Stable()))
 }
 
 // FormatRate is an error rate in percent ("5.0"), or what stands for none: "n/a" (no

@@ -1,0 +1,82 @@
+// Package guard turns a revision's numbers and the rollout's thresholds into a verdict:
+// OK, WARN, BREACH or NO DATA, the canary judged against its limits and its stable.
+package guard
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+)
+
+// Verdict is the guard's word on a revision.
+type Verdict string
+
+const (
+	OK     Verdict = "OK"
+	Warn   Verdict = "WARN"
+	Breach Verdict = "BREACH"
+	NoData Verdict = "NO DATA"
+)
+
+// Threshold annotations on a Deployment.
+const (
+	MaxErrorRateAnnotation = "pyroll.dev/max-error-rate"  // e.g. "0.01"
+	MaxP95Annotation       = "pyroll.dev/max-p95-latency" // e.g. "300ms"
+)
+
+// Thresholds are a rollout's limits; zero means none.
+type Thresholds struct {
+	MaxErrorRate float64
+	MaxP95       time.Duration
+}
+
+// ThresholdsFrom reads the threshold annotations; a value that does not parse is reported
+// (and ignored) rather than guessed.
+func ThresholdsFrom(annotations map[string]string) (Thresholds, error) {
+	var t Thresholds
+	if v, ok := annotations[MaxErrorRateAnnotation]; ok {
+		rate, err := strconv.ParseFloat(v, 64)
+		if err != nil || rate <= 0 || rate > 1 {
+			return t, fmt.Errorf("%s=%q: want a fraction between 0 and 1, e.g. \"0.01\" for 1%%", MaxErrorRateAnnotation, v)
+		}
+		t.MaxErrorRate = rate
+	}
+	if v, ok := annotations[MaxP95Annotation]; ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return t, fmt.Errorf("%s=%q: want a duration, e.g. \"300ms\"", MaxP95Annotation, v)
+		}
+		t.MaxP95 = d
+	}
+	return t, nil
+}
+
+// Judgement is a verdict with the one line that explains it.
+type Judgement struct {
+	Verdict Verdict
+	Why     string
+}
+
+// Evaluate judges the canary: BREACH past a threshold; WARN close to one (80%), or, with
+// no threshold, erring over 1% and twice its stable; NO DATA without numbers.
+func Evaluate(t Thresholds, canary, stable *metrics.Revision) Judgement {
+	if canary == nil || canary.State != metrics.StateOK {
+		return Judgement{Verdict: NoData, Why: "no numbers for the canary"}
+	}
+	pct := func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
+	switch {
+	case t.MaxErrorRate > 0 && canary.ErrorRate > t.MaxErrorRate:
+		return Judgement{Breach, fmt.Sprintf("canary errors %s > max %s", pct(canary.ErrorRate), pct(t.MaxErrorRate))}
+	case t.MaxP95 > 0 && canary.P95 > t.MaxP95:
+		return Judgement{Breach, fmt.Sprintf("canary p95 %s > max %s", canary.P95.Round(time.Millisecond), t.MaxP95)}
+	case t.MaxErrorRate > 0 && canary.ErrorRate > 0.8*t.MaxErrorRate:
+		return Judgement{Warn, fmt.Sprintf("canary errors %s near max %s", pct(canary.ErrorRate), pct(t.MaxErrorRate))}
+	case t.MaxP95 > 0 && canary.P95 > t.MaxP95*8/10:
+		return Judgement{Warn, fmt.Sprintf("canary p95 %s near max %s", canary.P95.Round(time.Millisecond), t.MaxP95)}
+	case stable != nil && stable.State == metrics.StateOK && canary.ErrorRate > 0.01 && canary.ErrorRate > 2*stable.ErrorRate:
+		return Judgement{Warn, fmt.Sprintf("canary errors %s vs stable %s", pct(canary.ErrorRate), pct(stable.ErrorRate))}
+	}
+	return Judgement{Verdict: OK}
+}
