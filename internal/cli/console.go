@@ -22,6 +22,8 @@ type ConsoleOptions struct {
 	Name          string
 	AllNamespaces bool
 	Selector      string
+	AutoHalt      bool
+	AutoHaltAfter int
 }
 
 // Run authenticates, starts the watcher and runs the console until the user quits.
@@ -35,6 +37,12 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 	selector, err := labels.Parse(o.Selector)
 	if err != nil {
 		return usageError("invalid --selector %q: %v", o.Selector, err)
+	}
+	if o.AutoHalt && o.PrometheusURL == "" {
+		return usageError("--auto-halt needs error rates: give --prometheus-url (or PYROLL_PROMETHEUS_URL)")
+	}
+	if o.AutoHalt && o.ReadOnly {
+		return usageError("--auto-halt and --read-only contradict each other")
 	}
 	if !isTerminal(o.Out) || !isTerminal(o.In) {
 		return errors.New("the console needs a terminal; in scripts use 'kubectl pyroll status' (see --help)")
@@ -78,6 +86,8 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 		Metrics:   source,
 
 		MetricsInterval: o.MetricsInterval,
+		AutoHalt:        o.AutoHalt,
+		AutoHaltAfter:   o.AutoHaltAfter,
 	}, o.In, o.Out)
 }
 

@@ -81,6 +81,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.PersistentFlags().DurationVar(&o.MetricsInterval, "metrics-interval", 10*time.Second, "how often to read the metrics")
 	cmd.Flags().BoolVarP(&console.AllNamespaces, "all-namespaces", "A", false, "rollouts in every namespace")
 	cmd.Flags().StringVarP(&console.Selector, "selector", "l", "", "label selector for the Deployments (e.g. team=payments)")
+	cmd.Flags().BoolVar(&console.AutoHalt, "auto-halt", false, "halt a rollout whose canary breaches its thresholds (pyroll.dev/max-error-rate, max-p95-latency) for --auto-halt-after rounds in a row")
+	cmd.Flags().IntVar(&console.AutoHaltAfter, "auto-halt-after", 3, "consecutive breaching metric rounds before --auto-halt halts")
 	cmd.AddCommand(newStatusCommand(o),
 		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback),
 		newVersionCommand(o))

@@ -39,6 +39,10 @@ type Options struct {
 	// Metrics reads error rates per revision; nil leaves the metric columns empty.
 	Metrics         MetricsSource
 	MetricsInterval time.Duration
+	// AutoHalt halts a rollout whose canary breaches its thresholds AutoHaltAfter metric
+	// rounds in a row (off by default).
+	AutoHalt      bool
+	AutoHaltAfter int
 }
 
 // statusLine is the footer's answer to the last action.
@@ -87,9 +91,11 @@ type Model struct {
 	metrics  metrics.Report
 	polling  bool              // the metrics poll loop has started
 	breaches map[string]string // rollout key -> why its canary breaches
-	now      time.Time
-	width    int
-	height   int
+	// breachStreak counts consecutive breaching metric rounds per rollout key.
+	breachStreak map[string]int
+	now          time.Time
+	width        int
+	height       int
 }
 
 // New builds the console.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/list"
@@ -53,10 +55,13 @@ func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
 		before := m.breaches
 		m.breaches = breaches(m.snap.Rollouts, m.metrics)
 		m.resize()
+		cmds := []tea.Cmd{next}
 		if anyNew(before, m.breaches) {
-			return m, tea.Batch(next, tea.Raw("\a")) // a new breach rings the bell, once
+			cmds = append(cmds, tea.Raw("\a")) // a new breach rings the bell, once
 		}
-		return m, next
+		var halt tea.Cmd
+		m, halt = m.autoHalt()
+		return m, tea.Batch(append(cmds, halt)...)
 	case metricsTickMsg:
 		return m, m.pollMetrics()
 	}
@@ -109,4 +114,32 @@ func anyNew(before, after map[string]string) bool {
 		}
 	}
 	return false
+}
+
+// autoHalt counts each rollout's consecutive breaching rounds and, with --auto-halt, halts
+// one that has breached for AutoHaltAfter rounds in a row, saying why in the audit record.
+func (m Model) autoHalt() (Model, tea.Cmd) {
+	streaks := map[string]int{}
+	for key := range m.breaches {
+		streaks[key] = m.breachStreak[key] + 1
+	}
+	m.breachStreak = streaks
+	if !m.opts.AutoHalt || m.opts.Actor == nil || m.busy {
+		return m, nil
+	}
+	after := max(m.opts.AutoHaltAfter, 1)
+	for _, r := range m.snap.Rollouts {
+		key := list.Key(r)
+		if r.Paused || streaks[key] < after {
+			continue
+		}
+		if allowed, _ := m.perms[r.Namespace].Allowed(intent.Halt); !allowed {
+			continue
+		}
+		reason := fmt.Sprintf("auto-halt: %s for %d intervals", list.Judge(r, m.metrics).Why, streaks[key])
+		m.busy = true
+		m.status = statusLine{text: "auto-halting " + r.Name + " (" + reason + ")…", bad: true}
+		return m, m.haltCmd(intent.Request{Action: intent.Halt, Namespace: r.Namespace, Name: r.Name, Reason: reason})
+	}
+	return m, nil
 }

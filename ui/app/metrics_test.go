@@ -1,12 +1,14 @@
 package app
 
 import (
+	tea "charm.land/bubbletea/v2"
 	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
@@ -90,4 +92,53 @@ func TestBreachIsLoud(t *testing.T) {
 	if len(m.breaches) != 1 {
 		t.Errorf("breaches %v, want orders-api", m.breaches)
 	}
+}
+
+func TestAutoHaltAfterConsecutiveBreaches(t *testing.T) {
+	actor := &fakeActor{}
+	m := newConsole(t, 100, 30, styles.Options{})
+	rollouts := demoRollouts()
+	rollouts[0].Settings = map[string]string{"pyroll.dev/max-error-rate": "0.01"} // search-api, not paused
+	m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: rollouts, Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	m.opts.Actor, m.opts.AutoHalt, m.opts.AutoHaltAfter = actor, true, 3
+	m.opts.Metrics = fakeMetrics{metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
+		revKey("search-api", 2): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5},
+	}}}
+	m.opts.MetricsInterval = time.Nanosecond // the next-round tick returns at once
+	var round3 tea.Cmd
+	for round := 1; round <= 3; round++ {
+		next, cmd := m.Update(m.pollMetrics()())
+		m, round3 = next.(Model), cmd
+		if round < 3 && m.busy {
+			t.Fatalf("halting after %d breaching rounds, want 3", round)
+		}
+	}
+	if !m.busy || !strings.Contains(text(m), "auto-halting search-api") {
+		t.Fatalf("no auto-halt after 3 breaching rounds:\n%s", text(m))
+	}
+	for _, msg := range runAll(round3) {
+		if _, tick := msg.(metricsTickMsg); !tick {
+			m = send(m, msg)
+		}
+	}
+	if len(actor.applied) != 1 || actor.applied[0].Action != intent.Halt || !strings.Contains(actor.applied[0].Reason, "auto-halt: canary errors 5.0% > max 1.0% for 3 intervals") {
+		t.Errorf("auto-halt applied %+v", actor.applied)
+	}
+}
+
+// runAll runs a command and every command a batch holds, and returns the messages.
+func runAll(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	msg := cmd()
+	batch, ok := msg.(tea.BatchMsg)
+	if !ok {
+		return []tea.Msg{msg}
+	}
+	var msgs []tea.Msg
+	for _, c := range batch {
+		msgs = append(msgs, runAll(c)...)
+	}
+	return msgs
 }
