@@ -8,6 +8,7 @@ bin=${1:-$top/.cache/bin}
 kube_version=v1.36.3
 kwok_version=v0.8.0
 mkdir -p "$bin"
+bin=$(cd "$bin" && pwd) # go install wants an absolute GOBIN
 # A copy kept per machine outside any checkout, so a fresh clone (CI) does not rebuild.
 machine_cache=${PYROLL_MACHINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-pyroll/kube-$kube_version-kwok-$kwok_version}
 all=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
-	"github.com/pyroll/kubectl-pyroll/internal/metrics/promclient"
 	"github.com/pyroll/kubectl-pyroll/ui/app"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -38,8 +37,8 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError("invalid --selector %q: %v", o.Selector, err)
 	}
-	if o.AutoHalt && o.PrometheusURL == "" {
-		return usageError("--auto-halt needs error rates: give --prometheus-url (or PYROLL_PROMETHEUS_URL)")
+	if o.AutoHalt && !o.hasPrometheus() {
+		return usageError("--auto-halt needs error rates: give --prometheus-url, --prometheus-service or a config file that names Prometheus")
 	}
 	if o.AutoHalt && o.ReadOnly {
 		return usageError("--auto-halt and --read-only contradict each other")
@@ -68,11 +67,11 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly},
 	}
 	var source app.MetricsSource
-	if o.PrometheusURL != "" {
-		client, err := promclient.New(o.PrometheusURL)
-		if err != nil {
-			return usageError("--prometheus-url: %v", err)
-		}
+	client, err := o.prometheus(cluster)
+	if err != nil {
+		return err
+	}
+	if client != nil {
 		source = client
 	}
 	return app.Run(ctx, app.Options{
@@ -88,6 +87,7 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 		MetricsInterval: o.MetricsInterval,
 		AutoHalt:        o.AutoHalt,
 		AutoHaltAfter:   o.AutoHaltAfter,
+		Thresholds:      o.Config.Thresholds,
 	}, o.In, o.Out)
 }
 

@@ -4,12 +4,14 @@ package cli
 
 import (
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/pyroll/kubectl-pyroll/internal/config"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 )
 
@@ -23,8 +25,13 @@ type Options struct {
 	// ReadOnly disables every action (halt, promote, rollback), in the console and out.
 	ReadOnly bool
 	// PrometheusURL is where error rates come from (also PYROLL_PROMETHEUS_URL).
-	PrometheusURL   string
-	MetricsInterval time.Duration
+	PrometheusURL string
+	// PrometheusService reaches Prometheus through the API server: NAMESPACE/NAME:PORT.
+	PrometheusService string
+	MetricsInterval   time.Duration
+	// ConfigPath is --config; Config is the file read from it (or the default path).
+	ConfigPath string
+	Config     config.Config
 }
 
 // NewOptions returns Options reading kubectl's flags and writing to streams.
@@ -78,7 +85,15 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.PersistentFlags().BoolVar(&o.ASCII, "ascii", false, "draw with ASCII only: no Unicode glyphs")
 	cmd.PersistentFlags().BoolVar(&o.ReadOnly, "read-only", false, "never change anything: halt, promote and rollback are disabled")
 	cmd.PersistentFlags().StringVar(&o.PrometheusURL, "prometheus-url", os.Getenv("PYROLL_PROMETHEUS_URL"), "Prometheus to read error rates and latency from (default $PYROLL_PROMETHEUS_URL)")
+	cmd.PersistentFlags().StringVar(&o.PrometheusService, "prometheus-service", "", "reach Prometheus through the API server's service proxy, as NAMESPACE/NAME:PORT (for hosts that reach only the API server)")
 	cmd.PersistentFlags().DurationVar(&o.MetricsInterval, "metrics-interval", 10*time.Second, "how often to read the metrics")
+	cmd.PersistentFlags().StringVar(&o.ConfigPath, "config", "", "config file (default $PYROLL_CONFIG, else "+configDefaultHint()+")")
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if c.Name() == "version" {
+			return nil // a broken config file must not hide the version
+		}
+		return o.loadConfig(c.Flags().Changed("metrics-interval"))
+	}
 	cmd.Flags().BoolVarP(&console.AllNamespaces, "all-namespaces", "A", false, "rollouts in every namespace")
 	cmd.Flags().StringVarP(&console.Selector, "selector", "l", "", "label selector for the Deployments (e.g. team=payments)")
 	cmd.Flags().BoolVar(&console.AutoHalt, "auto-halt", false, "halt a rollout whose canary breaches its thresholds (pyroll.dev/max-error-rate, max-p95-latency) for --auto-halt-after rounds in a row")
@@ -87,4 +102,13 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback),
 		newVersionCommand(o))
 	return cmd
+}
+
+// configDefaultHint is the default config path with the home directory as ~.
+func configDefaultHint() string {
+	path := config.DefaultPath()
+	if home, err := os.UserHomeDir(); err == nil && home != "" && strings.HasPrefix(path, home) {
+		return "~" + strings.TrimPrefix(path, home)
+	}
+	return path
 }

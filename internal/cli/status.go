@@ -145,13 +145,15 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	defer cancel()
 	snapshots := kube.NewWatcher(cluster, kube.WatchOptions{Namespace: namespace, Selector: o.selector, Name: o.Name}).Run(watchCtx)
 	printer := newStatusPrinter(o.Out, o.ErrOut, o.Output, o.AllNamespaces, cluster.Context, namespace)
+	printer.thresholds = o.Config.Thresholds
 	var prom *promclient.Client
-	if o.PrometheusURL != "" && o.Output != "table" {
-		if prom, err = promclient.New(o.PrometheusURL); err != nil {
-			return usageError("--prometheus-url: %v", err)
+	if o.Output != "table" {
+		if prom, err = o.prometheus(cluster); err != nil {
+			return err
 		}
 	}
 	var metricsAt time.Time
+	warned := map[string]bool{}
 	// refreshMetrics reads the error rates at most once per --metrics-interval.
 	refreshMetrics := func(rollouts []rollout.Rollout) {
 		if prom == nil || time.Since(metricsAt) < o.MetricsInterval {
@@ -162,7 +164,13 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		if report.Err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: metrics: %v\n", report.Err)
 		}
-		printer.metrics = report.Revisions
+		for _, w := range report.Warnings {
+			if !warned[w] { // once each, not every interval of a --watch
+				warned[w] = true
+				fmt.Fprintf(o.ErrOut, "warning: metrics: %s\n", w)
+			}
+		}
+		printer.metrics = report
 	}
 
 	var lastState rollout.ConnState

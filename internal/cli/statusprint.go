@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
@@ -29,6 +30,16 @@ type StatusList struct {
 type StatusItem struct {
 	rollout.Rollout
 	Metrics map[string]metrics.Revision `json:"metrics,omitempty"`
+	// Guard is the verdict on the canary with the thresholds it was judged by (with metrics).
+	Guard *GuardVerdict `json:"guard,omitempty"`
+}
+
+// GuardVerdict is the guard's word on a rollout's canary.
+type GuardVerdict struct {
+	Verdict      guard.Verdict `json:"verdict"` // OK, WARN, BREACH, NO DATA
+	Why          string        `json:"why"`
+	MaxErrorRate float64       `json:"maxErrorRate,omitempty"`
+	MaxP95       string        `json:"maxP95Latency,omitempty"`
 }
 
 // StatusLine is one `status -o ndjson` line about a rollout.
@@ -56,9 +67,10 @@ type statusPrinter struct {
 	namespace     string
 	headerDone    bool
 	widths        []int
-	// metrics, when set, go with each rollout in JSON output.
-	metrics map[metrics.Key]metrics.Revision
-	last    map[string]string // rollout key -> last printed form
+	// metrics, when read, go with each rollout in JSON output, judged by the thresholds.
+	metrics    metrics.Report
+	thresholds guard.Thresholds
+	last       map[string]string // rollout key -> last printed form
 }
 
 func newStatusPrinter(out, errOut io.Writer, format string, withNamespace bool, context, namespace string) *statusPrinter {
@@ -136,12 +148,23 @@ func (p *statusPrinter) ndjson(r rollout.Rollout, now time.Time) error {
 func (p *statusPrinter) item(r rollout.Rollout) StatusItem {
 	item := StatusItem{Rollout: r}
 	for _, rev := range r.Revisions {
-		if m, ok := p.metrics[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok {
+		if m, ok := p.metrics.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok {
 			if item.Metrics == nil {
 				item.Metrics = map[string]metrics.Revision{}
 			}
-			m.History = nil // a one-shot document has no use for the sparkline
+			m.History, m.P95History = nil, nil // a one-shot document has no use for sparklines
 			item.Metrics[strconv.FormatInt(rev.Number, 10)] = m
+		}
+	}
+	if !p.metrics.At.IsZero() {
+		t, err := p.thresholds.With(r.Settings)
+		if err != nil {
+			t = p.thresholds
+		}
+		j := guard.Judge(r, p.metrics, p.thresholds)
+		item.Guard = &GuardVerdict{Verdict: j.Verdict, Why: j.Why, MaxErrorRate: t.MaxErrorRate}
+		if t.MaxP95 > 0 {
+			item.Guard.MaxP95 = t.MaxP95.String()
 		}
 	}
 	return item

@@ -3,11 +3,13 @@
 package guard
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
 // Verdict is the guard's word on a revision.
@@ -35,22 +37,44 @@ type Thresholds struct {
 // ThresholdsFrom reads the threshold annotations; a value that does not parse is reported
 // (and ignored) rather than guessed.
 func ThresholdsFrom(annotations map[string]string) (Thresholds, error) {
-	var t Thresholds
+	return Thresholds{}.With(annotations)
+}
+
+// With returns the thresholds with the annotations' values in place of these defaults.
+func (t Thresholds) With(annotations map[string]string) (Thresholds, error) {
 	if v, ok := annotations[MaxErrorRateAnnotation]; ok {
-		rate, err := strconv.ParseFloat(v, 64)
-		if err != nil || rate <= 0 || rate > 1 {
-			return t, fmt.Errorf("%s=%q: want a fraction between 0 and 1, e.g. \"0.01\" for 1%%", MaxErrorRateAnnotation, v)
+		rate, err := ParseErrorRate(v)
+		if err != nil {
+			return t, fmt.Errorf("%s=%q: %w", MaxErrorRateAnnotation, v, err)
 		}
 		t.MaxErrorRate = rate
 	}
 	if v, ok := annotations[MaxP95Annotation]; ok {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return t, fmt.Errorf("%s=%q: want a duration, e.g. \"300ms\"", MaxP95Annotation, v)
+		d, err := ParseLatency(v)
+		if err != nil {
+			return t, fmt.Errorf("%s=%q: %w", MaxP95Annotation, v, err)
 		}
 		t.MaxP95 = d
 	}
 	return t, nil
+}
+
+// ParseErrorRate reads a maximum error rate: a fraction in (0, 1].
+func ParseErrorRate(v string) (float64, error) {
+	rate, err := strconv.ParseFloat(v, 64)
+	if err != nil || rate <= 0 || rate > 1 {
+		return 0, errors.New(`want a fraction between 0 and 1, e.g. "0.01" for 1%`)
+	}
+	return rate, nil
+}
+
+// ParseLatency reads a maximum latency: a positive duration.
+func ParseLatency(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, errors.New(`want a duration, e.g. "300ms"`)
+	}
+	return d, nil
 }
 
 // Judgement is a verdict with the one line that explains it.
@@ -79,4 +103,23 @@ func Evaluate(t Thresholds, canary, stable *metrics.Revision) Judgement {
 		return Judgement{Warn, fmt.Sprintf("canary errors %s vs stable %s", pct(canary.ErrorRate), pct(stable.ErrorRate))}
 	}
 	return Judgement{Verdict: OK}
+}
+
+// Judge is the verdict on a rollout's canary, with the thresholds of its annotations over
+// the defaults (a threshold that does not parse is left out).
+func Judge(r rollout.Rollout, report metrics.Report, defaults Thresholds) Judgement {
+	thresholds, err := defaults.With(r.Settings)
+	if err != nil {
+		thresholds = defaults
+	}
+	lookup := func(rev *rollout.Revision) *metrics.Revision {
+		if rev == nil {
+			return nil
+		}
+		if v, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok {
+			return &v
+		}
+		return nil
+	}
+	return Evaluate(thresholds, lookup(r.Canary()), lookup(r.Stable()))
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"math"
 	"sort"
 	"time"
@@ -95,3 +96,40 @@ func quantile(q float64, buckets map[float64]float64) time.Duration {
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// Round is one round of samples, per preset queried, in detection order.
+type Round struct {
+	Presets []string
+	Samples map[string]Samples
+}
+
+// PresetFor is the preset a rollout is read with: the one its Deployment names in
+// pyroll.dev/metrics-preset, else the first preset with series for one of its pods.
+func (rd Round) PresetFor(r rollout.Rollout) string {
+	if name := r.Settings[PresetAnnotation]; name != "" {
+		return name
+	}
+	for _, name := range rd.Presets {
+		requests := rd.Samples[name].Requests
+		for _, rev := range r.Revisions {
+			for _, p := range rev.Pods {
+				if _, ok := requests[PodKey{Namespace: r.Namespace, Pod: p.Name}]; ok {
+					return name
+				}
+			}
+		}
+	}
+	if len(rd.Presets) > 0 {
+		return rd.Presets[0]
+	}
+	return ""
+}
+
+// PerRevision sums each rollout's samples of its preset into revisions.
+func (rd Round) PerRevision(rollouts []rollout.Rollout) map[Key]Revision {
+	out := map[Key]Revision{}
+	for _, r := range rollouts {
+		maps.Copy(out, PerRevision([]rollout.Rollout{r}, rd.Samples[rd.PresetFor(r)]))
+	}
+	return out
+}

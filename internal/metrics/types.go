@@ -28,6 +28,8 @@ type Revision struct {
 	P95 time.Duration `json:"p95"`
 	// History holds the last error rates (oldest first) for a sparkline; NaN marks a gap.
 	History []float64 `json:"history,omitempty"`
+	// P95History holds the last p95 latencies in seconds, like History.
+	P95History []float64 `json:"p95History,omitempty"`
 }
 
 // Key names a revision across snapshots.
@@ -42,8 +44,11 @@ type Report struct {
 	Revisions map[Key]Revision
 	// Err is why Prometheus could not be read (then every revision is unreachable).
 	Err error
-	// Preset is the exporter family the queries were written for.
+	// Preset names the exporter families the queries were written for ("a,b").
 	Preset string
+	// Warnings are Prometheus' own (e.g. partial answers) and configuration mistakes
+	// found while reading, e.g. an unknown preset named in an annotation.
+	Warnings []string
 }
 
 // HistoryLength is how many past values a sparkline shows.

@@ -63,3 +63,12 @@ func (b loopbackBlock) dialAddress(hostPort string) (string, error) {
 	}
 	return net.JoinHostPort(serving, port), nil
 }
+
+// servingIPMust is servingIP for an address known to be in podCIDR.
+func (b loopbackBlock) servingIPMust(podIP string) string {
+	ip, err := b.servingIP(podIP)
+	if err != nil {
+		panic(err)
+	}
+	return ip
+}

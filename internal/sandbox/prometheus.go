@@ -3,9 +3,17 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // ScrapeInterval is how often the sandbox's Prometheus scrapes the sample pods: short, so
@@ -29,12 +37,16 @@ scrape_configs:
 `, ScrapeInterval, targets)), 0o644); err != nil {
 		return err
 	}
-	s.PrometheusURL = "http://" + hostPort(p.prometheus)
+	// Prometheus listens where the egress proxy sends the in-cluster Service's endpoint
+	// (see exposePrometheus), so the API server's service proxy reaches it too.
+	listen := net.JoinHostPort(s.loopback.servingIPMust(prometheusPodIP), strconv.Itoa(p.prometheus))
+	s.PrometheusURL = "http://" + listen
+	s.prometheusPort = p.prometheus
 	s.prometheusArgs = []string{
 		"--config.file=" + config,
 		"--storage.tsdb.path=" + s.path("prometheus", "data"),
 		"--storage.tsdb.retention.time=6h",
-		"--web.listen-address=" + hostPort(p.prometheus),
+		"--web.listen-address=" + listen,
 		"--log.level=warn",
 	}
 	return s.StartPrometheus(ctx)
@@ -65,4 +77,48 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// The in-cluster address of the sandbox's Prometheus: kwok hands out pod IPs from the bottom
+// of podCIDR, so the top address is never a pod's.
+const prometheusPodIP = "10.244.255.254"
+
+// PrometheusService is the Service in front of the sandbox's Prometheus, as
+// --prometheus-service takes it: what a jump host that reaches only the API server uses.
+const PrometheusService = "monitoring/prometheus:9090"
+
+// exposePrometheus creates monitoring/prometheus (port 9090) with an endpoint at
+// prometheusPodIP, which the API server reaches through the egress proxy.
+func (s *Sandbox) exposePrometheus(ctx context.Context) error {
+	const ns, name = "monitoring", "prometheus"
+	if _, err := s.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("namespace %s: %w", ns, err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "web", Port: 9090, TargetPort: intstr.FromInt32(int32(s.prometheusPort))}}},
+	}
+	if _, err := s.client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("service %s/%s: %w", ns, name, err)
+	}
+	port := int32(s.prometheusPort)
+	// The API server's service proxy resolves a Service through its Endpoints.
+	endpoints := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Subsets:    []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: prometheusPodIP}}, Ports: []corev1.EndpointPort{{Name: "web", Port: port}}}},
+	}
+	if _, err := s.client.CoreV1().Endpoints(ns).Create(ctx, endpoints, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("endpoints %s/%s: %w", ns, name, err)
+	}
+	portName := "web"
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{prometheusPodIP}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: &portName, Port: &port}},
+	}
+	if _, err := s.client.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("endpointslice %s/%s: %w", ns, name, err)
+	}
+	return nil
 }

@@ -51,7 +51,8 @@ type Sandbox struct {
 	Kubeconfig string
 	// APIServerURL is https://127.0.0.1:PORT.
 	APIServerURL string
-	// PrometheusURL is http://127.0.0.1:PORT.
+	// PrometheusURL is http://127.N.255.254:PORT (a loopback address of this sandbox's block);
+	// in the cluster it is the Service PrometheusService.
 	PrometheusURL string
 
 	restConfig *rest.Config
@@ -64,6 +65,7 @@ type Sandbox struct {
 
 	apiserverArgs  []string
 	prometheusArgs []string
+	prometheusPort int
 	adminHTTP      *http.Client
 
 	mu    sync.Mutex
@@ -179,6 +181,9 @@ func (s *Sandbox) start(ctx context.Context) error {
 		return err
 	}
 	if err := s.createNodes(ctx); err != nil {
+		return err
+	}
+	if err := s.exposePrometheus(ctx); err != nil {
 		return err
 	}
 	if s.pods, err = startPodRunner(s.client, s.loopback, s.path("sample-service"), s.path("prometheus", "targets.json"), s.path("logs", "pods"), s.opts.Log); err != nil {

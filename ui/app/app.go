@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -43,6 +44,8 @@ type Options struct {
 	// rounds in a row (off by default).
 	AutoHalt      bool
 	AutoHaltAfter int
+	// Thresholds are the defaults (config file) under each Deployment's annotations.
+	Thresholds guard.Thresholds
 }
 
 // statusLine is the footer's answer to the last action.
@@ -109,11 +112,14 @@ func New(o Options) Model {
 	ti := textinput.New()
 	ti.Prompt = "/"
 	ti.Placeholder = "name"
-	return Model{
+	m := Model{
 		opts: o, styles: o.Styles, keys: km,
 		list: list.New(o.Styles, km), detail: detail.New(o.Styles, km),
 		help: h, filter: ti, now: o.Now, perms: map[string]intent.Permissions{},
 	}
+	m.list.SetThresholds(o.Thresholds)
+	m.detail.SetThresholds(o.Thresholds)
+	return m
 }
 
 // Init starts waiting for snapshots and the clock.

@@ -53,7 +53,7 @@ func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
 		m.detail.SetMetrics(m.metrics)
 		next := tea.Tick(m.metricsInterval(), func(time.Time) tea.Msg { return metricsTickMsg{} })
 		before := m.breaches
-		m.breaches = breaches(m.snap.Rollouts, m.metrics)
+		m.breaches = breaches(m.snap.Rollouts, m.metrics, m.opts.Thresholds)
 		m.resize()
 		cmds := []tea.Cmd{next}
 		if anyNew(before, m.breaches) {
@@ -77,16 +77,18 @@ func (m Model) metricsState() string {
 		return m.styles.Dim.Render("metrics: reading…")
 	case m.metrics.Err != nil:
 		return m.styles.Warning.Render("metrics unreachable: " + m.metrics.Err.Error())
+	case len(m.metrics.Warnings) > 0:
+		return m.styles.Warning.Render("metrics " + m.metrics.Preset + ", warning: " + m.metrics.Warnings[0])
 	default:
 		return m.styles.Dim.Render("metrics " + m.metrics.Preset)
 	}
 }
 
 // breaches are the rollouts whose canary is past a threshold, with why.
-func breaches(rollouts []rollout.Rollout, report metrics.Report) map[string]string {
+func breaches(rollouts []rollout.Rollout, report metrics.Report, thresholds guard.Thresholds) map[string]string {
 	out := map[string]string{}
 	for _, r := range rollouts {
-		if j := list.Judge(r, report); j.Verdict == guard.Breach {
+		if j := guard.Judge(r, report, thresholds); j.Verdict == guard.Breach {
 			out[list.Key(r)] = r.Name + ": " + j.Why
 		}
 	}
@@ -136,7 +138,7 @@ func (m Model) autoHalt() (Model, tea.Cmd) {
 		if allowed, _ := m.perms[r.Namespace].Allowed(intent.Halt); !allowed {
 			continue
 		}
-		reason := fmt.Sprintf("auto-halt: %s for %d intervals", list.Judge(r, m.metrics).Why, streaks[key])
+		reason := fmt.Sprintf("auto-halt: %s for %d intervals", guard.Judge(r, m.metrics, m.opts.Thresholds).Why, streaks[key])
 		m.busy = true
 		m.status = statusLine{text: "auto-halting " + r.Name + " (" + reason + ")…", bad: true}
 		return m, m.haltCmd(intent.Request{Action: intent.Halt, Namespace: r.Namespace, Name: r.Name, Reason: reason})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -33,7 +34,7 @@ func revKey(name string, rev int64) metrics.Key {
 
 func TestErrorRatesCanaryAgainstStable(t *testing.T) {
 	m := withMetrics(t, metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
-		revKey("orders-api", 2):   {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5, P95: 140 * time.Millisecond, History: []float64{0.01, 0.03, 0.05}},
+		revKey("orders-api", 2):   {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5, P95: 140 * time.Millisecond, History: []float64{0.01, 0.03, 0.05}, P95History: []float64{0.1, 0.14}},
 		revKey("orders-api", 1):   {State: metrics.StateOK, ErrorRate: 0.005, RequestRate: 20},
 		revKey("search-api", 2):   {State: metrics.StateNoData},
 		revKey("search-api", 1):   {State: metrics.StateOK, ErrorRate: 0.002, RequestRate: 15},
@@ -46,8 +47,28 @@ func TestErrorRatesCanaryAgainstStable(t *testing.T) {
 		}
 	}
 	detail := text(send(m, press("j"), press("enter")))
-	if !strings.Contains(detail, "5.0% errors") || !strings.Contains(detail, "p95 140ms") || !strings.Contains(detail, "▂▅█") {
-		t.Errorf("detail lacks the canary's numbers and sparkline:\n%s", detail)
+	if !strings.Contains(detail, "5.0% err ▂▅█") || !strings.Contains(detail, "140ms p95 ▆█") || !strings.Contains(detail, "WARN canary errors 5.0% vs stable 0.5%") {
+		t.Errorf("detail lacks the canary's numbers, sparklines and verdict:\n%s", detail)
+	}
+}
+
+// The config file's thresholds judge Deployments without annotations, and show beside
+// the sparklines.
+func TestDefaultThresholds(t *testing.T) {
+	m := New(Options{Styles: styles.New(styles.Options{}), Context: "pyroll-sandbox", Namespace: "demo", Now: clock,
+		Thresholds: guard.Thresholds{MaxErrorRate: 0.01, MaxP95: 300 * time.Millisecond},
+		Metrics: fakeMetrics{metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
+			revKey("orders-api", 2): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5, P95: 140 * time.Millisecond, History: []float64{0.05}, P95History: []float64{0.14}},
+		}}}})
+	m = send(m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: demoRollouts(), Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	m = send(m, m.pollMetrics()())
+	if !strings.Contains(text(m), "orders-api: canary errors 5.0% > max 1.0%") {
+		t.Errorf("no breach banner from the default threshold:\n%s", text(m))
+	}
+	detail := text(send(m, press("j"), press("enter")))
+	if !strings.Contains(detail, "max 1.0%") || !strings.Contains(detail, "max 300ms") || !strings.Contains(detail, "BREACH canary errors 5.0% > max 1.0%") {
+		t.Errorf("detail lacks the thresholds beside the sparklines:\n%s", detail)
 	}
 }
 

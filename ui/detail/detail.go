@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
@@ -22,6 +23,16 @@ type Model struct {
 	gone     bool
 	now      time.Time
 	metrics  metrics.Report
+	// thresholds are the config file's defaults under each rollout's annotations.
+	thresholds guard.Thresholds
+}
+
+// Facts are what the detail screen shows about one rollout.
+type Facts struct {
+	Rollout    rollout.Rollout
+	Metrics    metrics.Report
+	Thresholds guard.Thresholds
+	Now        time.Time
 }
 
 // New returns an empty detail screen.
@@ -59,6 +70,9 @@ func (m *Model) Gone() { m.gone = true; m.render() }
 // SetMetrics shows a new round of error rates.
 func (m *Model) SetMetrics(r metrics.Report) { m.metrics = r; m.render() }
 
+// SetThresholds sets the default thresholds (the config file's).
+func (m *Model) SetThresholds(t guard.Thresholds) { m.thresholds = t; m.render() }
+
 // Rollout is the rollout shown.
 func (m Model) Rollout() rollout.Rollout { return m.rollout }
 
@@ -66,7 +80,7 @@ func (m Model) Rollout() rollout.Rollout { return m.rollout }
 func (m *Model) SetNow(now time.Time) { m.now = now; m.render() }
 
 func (m *Model) render() {
-	content := Render(m.styles, m.rollout, m.metrics, m.now, m.viewport.Width())
+	content := Render(m.styles, Facts{Rollout: m.rollout, Metrics: m.metrics, Thresholds: m.thresholds, Now: m.now}, m.viewport.Width())
 	if m.gone {
 		content = m.styles.Error.Render("This Deployment no longer exists; esc goes back.") + "\n" + content
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
@@ -17,7 +18,8 @@ import (
 // Render draws everything known about one rollout, width columns wide: what it is doing
 // and why, its revisions, its pods grouped by revision with their reasons and Python
 // exceptions, and recent events.
-func Render(s styles.Styles, r rollout.Rollout, report metrics.Report, now time.Time, width int) string {
+func Render(s styles.Styles, f Facts, width int) string {
+	r, report, now := f.Rollout, f.Metrics, f.Now
 	var b strings.Builder
 	line := func(text string) { b.WriteString(ansi.Truncate(text, width, "…") + "\n") }
 	wrap := func(text string, indent int) {
@@ -104,7 +106,7 @@ func Render(s styles.Styles, r rollout.Rollout, report metrics.Report, now time.
 		line("")
 	}
 	line(s.Section.Render("METRICS"))
-	for _, l := range metricLines(s, r, report) {
+	for _, l := range metricLines(s, r, report, f.Thresholds) {
 		line(l)
 	}
 	line(s.Section.Render("PROVENANCE"))
@@ -133,15 +135,29 @@ func padRight(s string, width int) string {
 	return s
 }
 
-// metricLines are the error rate, request rate, p95 and error-rate sparkline per revision.
-func metricLines(s styles.Styles, r rollout.Rollout, report metrics.Report) []string {
+// metricLines are, per revision, the error rate and p95 with their sparklines and the
+// thresholds beside them, and the guard's verdict on the canary.
+func metricLines(s styles.Styles, r rollout.Rollout, report metrics.Report, defaults guard.Thresholds) []string {
 	switch {
 	case report.At.IsZero():
 		return []string{s.Dim.Render("  " + s.Glyphs.None + " no metrics (start with --prometheus-url, or set PYROLL_PROMETHEUS_URL)")}
 	case report.Err != nil:
 		return []string{s.Warning.Render("  unreachable: " + report.Err.Error())}
 	}
+	thresholds, err := defaults.With(r.Settings)
 	var lines []string
+	if err != nil {
+		lines = append(lines, s.Warning.Render("  "+err.Error()))
+		thresholds = defaults
+	}
+	maxErrors, maxP95 := "", ""
+	if thresholds.MaxErrorRate > 0 {
+		maxErrors = fmt.Sprintf("max %.1f%%", thresholds.MaxErrorRate*100)
+	}
+	if thresholds.MaxP95 > 0 {
+		maxP95 = "max " + thresholds.MaxP95.String()
+	}
+	judgement := guard.Judge(r, report, defaults)
 	for _, rev := range r.Revisions {
 		v, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]
 		if !ok || (rev.Role == rollout.RoleOld && len(rev.Pods) == 0) {
@@ -152,11 +168,23 @@ func metricLines(s styles.Styles, r rollout.Rollout, report metrics.Report) []st
 			lines = append(lines, label+" "+s.Dim.Render(string(v.State)))
 			continue
 		}
-		text := fmt.Sprintf("%s %5.1f%% errors  %6.1f req/s", label, v.ErrorRate*100, v.RequestRate)
-		if v.P95 > 0 {
-			text += fmt.Sprintf("  p95 %s", v.P95.Round(time.Millisecond))
+		verdict := ""
+		if rev.Role == rollout.RoleCanary {
+			switch judgement.Verdict {
+			case guard.Breach:
+				verdict = "  " + s.Failing.Render("BREACH "+judgement.Why)
+			case guard.Warn:
+				verdict = "  " + s.Warning.Render("WARN "+judgement.Why)
+			case guard.OK:
+				verdict = "  " + s.Ready.Render("OK")
+			}
 		}
-		lines = append(lines, text+"  "+Sparkline(s, v.History))
+		lines = append(lines, fmt.Sprintf("%s %5.1f%% err %s %s  %.1f req/s%s", label, v.ErrorRate*100,
+			Sparkline(s, v.History), s.Dim.Render(fmt.Sprintf("%-9s", maxErrors)), v.RequestRate, verdict))
+		if v.P95 > 0 {
+			lines = append(lines, fmt.Sprintf("%s %6s p95 %s %s", strings.Repeat(" ", len(label)),
+				v.P95.Round(time.Millisecond), Sparkline(s, v.P95History), s.Dim.Render(maxP95)))
+		}
 	}
 	if len(lines) == 0 {
 		lines = append(lines, s.Dim.Render("  no data for these pods"))

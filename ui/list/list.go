@@ -31,6 +31,7 @@ type Model struct {
 	width, height int
 	columns       []column
 	metrics       metrics.Report
+	thresholds    guard.Thresholds // the config file's, under each rollout's annotations
 	// rendered is the table as last drawn: View is called after every message, the
 	// table changes only with rows, cursor or size.
 	rendered string
@@ -85,6 +86,12 @@ func (m *Model) SetRollouts(rs []rollout.Rollout, now time.Time) {
 // SetMetrics shows a new round of error rates.
 func (m *Model) SetMetrics(r metrics.Report) {
 	m.metrics = r
+	m.refresh()
+}
+
+// SetThresholds sets the default thresholds (the config file's).
+func (m *Model) SetThresholds(t guard.Thresholds) {
+	m.thresholds = t
 	m.refresh()
 }
 
@@ -369,29 +376,13 @@ func (m *Model) errorRateCell(r rollout.Rollout) string {
 	if stable := value(r.Stable()); stable != "" {
 		text += "/" + stable
 	}
-	switch Judge(r, m.metrics).Verdict {
+	switch guard.Judge(r, m.metrics, m.thresholds).Verdict {
 	case guard.Breach:
 		return m.styles.Failing.Render(text + "!")
 	case guard.Warn:
 		return m.styles.Warning.Render(text)
 	}
 	return text
-}
-
-// Judge is the guard's verdict on the rollout's canary, with the thresholds from its
-// annotations (a threshold that does not parse is left out).
-func Judge(r rollout.Rollout, report metrics.Report) guard.Judgement {
-	thresholds, _ := guard.ThresholdsFrom(r.Settings)
-	lookup := func(rev *rollout.Revision) *metrics.Revision {
-		if rev == nil {
-			return nil
-		}
-		if v, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok {
-			return &v
-		}
-		return nil
-	}
-	return guard.Evaluate(thresholds, lookup(r.Canary()), lookup(r.Stable()))
 }
 
 // FormatRate is an error rate in percent ("5.0"), or what stands for none: "n/a" (no

@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,49 +25,211 @@ const QueryTimeout = 5 * time.Second
 
 // Client reads Prometheus for one scope (a namespace, or all).
 type Client struct {
-	api    promv1.API
-	url    string
-	Preset metrics.Preset
+	api     promv1.API
+	url     string
+	presets metrics.Presets
+	// preset forces one preset for every rollout ("" detects them per namespace).
+	preset string
 
-	mu      sync.Mutex
-	history map[metrics.Key][]float64
+	mu         sync.Mutex
+	history    map[metrics.Key][]float64
+	p95History map[metrics.Key][]float64 // seconds
+	detected   map[string]detection      // by namespace
 }
 
-// New connects to Prometheus' HTTP API at url (nothing is sent yet).
-func New(url string) (*Client, error) {
-	c, err := promapi.NewClient(promapi.Config{Address: url})
-	if err != nil {
-		return nil, fmt.Errorf("prometheus at %q: %w", url, err)
+// detection is which presets' series a namespace had, and how many rounds ago.
+type detection struct {
+	presets []string
+	age     int
+}
+
+// redetectEvery is how many rounds a detection is trusted before it is asked again (about
+// five minutes at the default interval): a new exporter in the namespace shows up then.
+const redetectEvery = 30
+
+// Options say where Prometheus is and how to read it.
+type Options struct {
+	// URL is Prometheus' base URL, e.g. http://prometheus.monitoring:9090, or the API
+	// server's service proxy path to it.
+	URL string
+	// Transport carries the requests; nil is a plain HTTP client. The service proxy hands
+	// in the API server's authenticated transport.
+	Transport http.RoundTripper
+	// Presets are the built-in and custom presets; zero is the built-in ones.
+	Presets metrics.Presets
+	// Preset forces one preset by name; "" or "auto" detects per namespace.
+	Preset string
+}
+
+// New connects to Prometheus' HTTP API at url with the built-in presets (nothing is sent yet).
+func New(url string) (*Client, error) { return NewWithOptions(Options{URL: url}) }
+
+// NewWithOptions connects to Prometheus as the options say (nothing is sent yet).
+func NewWithOptions(o Options) (*Client, error) {
+	cfg := promapi.Config{Address: o.URL}
+	if o.Transport != nil {
+		cfg.RoundTripper = o.Transport
 	}
-	return &Client{api: promv1.NewAPI(c), url: url, Preset: metrics.PrometheusClient, history: map[metrics.Key][]float64{}}, nil
+	c, err := promapi.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("prometheus at %q: %w", o.URL, err)
+	}
+	presets := o.Presets
+	if len(presets.Names()) == 0 {
+		presets = metrics.Builtin()
+	}
+	preset := o.Preset
+	if preset == "auto" {
+		preset = ""
+	}
+	if _, ok := presets.Get(preset); preset != "" && !ok {
+		return nil, fmt.Errorf("metrics preset %q is not known; known: %s", preset, strings.Join(presets.Names(), ", "))
+	}
+	return &Client{api: promv1.NewAPI(c), url: o.URL, presets: presets, preset: preset,
+		history: map[metrics.Key][]float64{}, p95History: map[metrics.Key][]float64{}, detected: map[string]detection{}}, nil
 }
+
+// maxInFlight bounds the queries a round sends at once, so a slow Prometheus is not
+// piled on.
+const maxInFlight = 2
 
 // Report queries the namespace ("" for all) and sums per revision of the rollouts: one
-// query per metric, at most two in flight.
+// query per metric per preset in use, at most two in flight.
 func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollout.Rollout, now time.Time) metrics.Report {
-	report := metrics.Report{At: now, Preset: c.Preset.Name}
-	requests, errors, buckets := c.Preset.Queries(namespace)
-	var s metrics.Samples
-	var errReq, errErr, errBuckets error
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.Requests, errReq = c.byPod(ctx, requests) }()
-	go func() { defer wg.Done(); s.Errors, errErr = c.byPod(ctx, errors) }()
-	wg.Wait()
-	if buckets != "" && errReq == nil {
-		s.Buckets, errBuckets = c.bucketsByPod(ctx, buckets)
+	report := metrics.Report{At: now}
+	fail := func(err error) metrics.Report {
+		report.Err = fmt.Errorf("prometheus at %s: %w", c.url, err)
+		report.Revisions = unreachable(rollouts)
+		c.remember(report.Revisions)
+		return report
 	}
-	for _, err := range []error{errReq, errErr, errBuckets} {
-		if err != nil {
-			report.Err = fmt.Errorf("prometheus at %s: %w", c.url, err)
-			report.Revisions = unreachable(rollouts)
-			c.remember(report.Revisions)
-			return report
+	names, err := c.presetsInUse(ctx, namespace, rollouts, &report)
+	if err != nil {
+		return fail(err)
+	}
+	round := metrics.Round{Presets: names, Samples: map[string]metrics.Samples{}}
+	var (
+		mu    sync.Mutex
+		errs  []error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, maxInFlight)
+	)
+	// run sends one query; a failed latency query costs the p95, not the error rates.
+	run := func(q string, optional bool, store func(model.Vector)) {
+		defer wg.Done()
+		slots <- struct{}{}
+		defer func() { <-slots }()
+		vector, warnings, err := c.query(ctx, q)
+		mu.Lock()
+		defer mu.Unlock()
+		report.Warnings = appendNew(report.Warnings, warnings...)
+		switch {
+		case err != nil && optional:
+			report.Warnings = appendNew(report.Warnings, "latency: "+err.Error())
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			store(vector)
 		}
 	}
-	report.Revisions = metrics.PerRevision(rollouts, s)
+	samples := make([]metrics.Samples, len(names))
+	for i, name := range names {
+		preset, _ := c.presets.Get(name)
+		requests, errors, buckets := preset.Queries(namespace)
+		s := &samples[i]
+		wg.Add(2)
+		go run(requests, false, func(v model.Vector) { s.Requests = byPod(v) })
+		go run(errors, false, func(v model.Vector) { s.Errors = byPod(v) })
+		if buckets != "" {
+			wg.Add(1)
+			go run(buckets, true, func(v model.Vector) { s.Buckets = bucketsByPod(v) })
+		}
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return fail(errs[0])
+	}
+	for i, name := range names {
+		round.Samples[name] = samples[i]
+	}
+	report.Preset = strings.Join(names, ",")
+	if report.Preset == "" {
+		report.Preset = "no exporter found"
+	}
+	report.Revisions = round.PerRevision(rollouts)
 	c.remember(report.Revisions)
 	return report
+}
+
+// presetsInUse are the presets this round queries: the forced one, or those detected in
+// the namespace, plus any a Deployment names in its annotation.
+func (c *Client) presetsInUse(ctx context.Context, namespace string, rollouts []rollout.Rollout, report *metrics.Report) ([]string, error) {
+	var names []string
+	if c.preset != "" {
+		names = []string{c.preset}
+	} else {
+		detected, err := c.detect(ctx, namespace, report)
+		if err != nil {
+			return nil, err
+		}
+		names = detected
+	}
+	for _, r := range rollouts {
+		name := r.Settings[metrics.PresetAnnotation]
+		if name == "" || slices.Contains(names, name) {
+			continue
+		}
+		if _, ok := c.presets.Get(name); !ok {
+			report.Warnings = appendNew(report.Warnings, fmt.Sprintf("%s/%s: %s=%q is not a known preset (known: %s)",
+				r.Namespace, r.Name, metrics.PresetAnnotation, name, strings.Join(c.presets.Names(), ", ")))
+			continue
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// detect asks which presets' series exist in the namespace, once per redetectEvery rounds
+// (every round while none is found).
+func (c *Client) detect(ctx context.Context, namespace string, report *metrics.Report) ([]string, error) {
+	c.mu.Lock()
+	d, ok := c.detected[namespace]
+	if ok && len(d.presets) > 0 && d.age < redetectEvery {
+		d.age++
+		c.detected[namespace] = d
+		c.mu.Unlock()
+		return d.presets, nil
+	}
+	c.mu.Unlock()
+	candidates := c.presets.Detectable()
+	vector, warnings, err := c.query(ctx, metrics.DetectionQuery(candidates, namespace))
+	report.Warnings = appendNew(report.Warnings, warnings...)
+	if err != nil {
+		return nil, err
+	}
+	present := map[string]bool{}
+	for _, s := range vector {
+		present[string(s.Metric[model.MetricNameLabel])] = true
+	}
+	var names []string
+	for _, p := range candidates {
+		if present[p.Series] {
+			names = append(names, p.Name)
+		}
+	}
+	c.mu.Lock()
+	c.detected[namespace] = detection{presets: names}
+	c.mu.Unlock()
+	return names, nil
+}
+
+func appendNew(list []string, items ...string) []string {
+	for _, item := range items {
+		if !slices.Contains(list, item) {
+			list = append(list, item)
+		}
+	}
+	return list
 }
 
 func unreachable(rollouts []rollout.Rollout) map[metrics.Key]metrics.Revision {
@@ -79,60 +244,62 @@ func unreachable(rollouts []rollout.Rollout) map[metrics.Key]metrics.Revision {
 	return out
 }
 
-// remember appends each revision's error rate to its history (NaN when not ok).
+// remember appends each revision's error rate and p95 to its history (NaN when not ok).
 func (c *Client) remember(revisions map[metrics.Key]metrics.Revision) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for key, m := range revisions {
-		v := m.ErrorRate
+		errorRate, p95 := m.ErrorRate, m.P95.Seconds()
 		if m.State != metrics.StateOK {
-			v = math.NaN()
+			errorRate = math.NaN()
 		}
-		h := append(c.history[key], v)
-		if len(h) > metrics.HistoryLength {
-			h = h[len(h)-metrics.HistoryLength:]
+		if m.State != metrics.StateOK || m.P95 <= 0 {
+			p95 = math.NaN()
 		}
-		c.history[key] = h
-		m.History = append([]float64(nil), h...)
+		c.history[key] = lastValues(c.history[key], errorRate)
+		c.p95History[key] = lastValues(c.p95History[key], p95)
+		m.History = slices.Clone(c.history[key])
+		m.P95History = slices.Clone(c.p95History[key])
 		revisions[key] = m
 	}
 }
 
-func (c *Client) query(ctx context.Context, q string) (model.Vector, error) {
+// lastValues appends v and keeps the last HistoryLength values.
+func lastValues(h []float64, v float64) []float64 {
+	h = append(h, v)
+	if len(h) > metrics.HistoryLength {
+		h = h[len(h)-metrics.HistoryLength:]
+	}
+	return h
+}
+
+func (c *Client) query(ctx context.Context, q string) (model.Vector, []string, error) {
 	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 	defer cancel()
-	value, _, _, err := c.api.Query(ctx, q, time.Now())
+	value, warnings, _, err := c.api.Query(ctx, q, time.Now())
 	if err != nil {
-		return nil, err
+		return nil, warnings, err
 	}
 	vector, ok := value.(model.Vector)
 	if !ok {
-		return nil, fmt.Errorf("query %q returned a %s, not a vector", q, value.Type())
+		return nil, warnings, fmt.Errorf("query %q returned a %s, not a vector", q, value.Type())
 	}
-	return vector, nil
+	return vector, warnings, nil
 }
 
 func podKey(m model.Metric) metrics.PodKey {
 	return metrics.PodKey{Namespace: string(m["namespace"]), Pod: string(m["pod"])}
 }
 
-func (c *Client) byPod(ctx context.Context, q string) (map[metrics.PodKey]float64, error) {
-	vector, err := c.query(ctx, q)
-	if err != nil {
-		return nil, err
-	}
+func byPod(vector model.Vector) map[metrics.PodKey]float64 {
 	out := make(map[metrics.PodKey]float64, len(vector))
 	for _, s := range vector {
 		out[podKey(s.Metric)] = float64(s.Value)
 	}
-	return out, nil
+	return out
 }
 
-func (c *Client) bucketsByPod(ctx context.Context, q string) (map[metrics.PodKey]map[float64]float64, error) {
-	vector, err := c.query(ctx, q)
-	if err != nil {
-		return nil, err
-	}
+func bucketsByPod(vector model.Vector) map[metrics.PodKey]map[float64]float64 {
 	out := map[metrics.PodKey]map[float64]float64{}
 	for _, s := range vector {
 		le, err := strconv.ParseFloat(string(s.Metric["le"]), 64)
@@ -145,5 +312,5 @@ func (c *Client) bucketsByPod(ctx context.Context, q string) (map[metrics.PodKey
 		}
 		out[pk][le] = float64(s.Value)
 	}
-	return out, nil
+	return out
 }

@@ -58,6 +58,15 @@ func fakePrometheus(t *testing.T, answers []answer, status int) (*httptest.Serve
 	return srv, &count
 }
 
+// detected answers the detection query: these exporters' series exist.
+func detected(names ...string) answer {
+	a := answer{needle: "count by (__name__)"}
+	for _, n := range names {
+		a.series = append(a.series, series{map[string]string{"__name__": n}, "1"})
+	}
+	return a
+}
+
 func pod(name string) map[string]string { return map[string]string{"namespace": "shop", "pod": name} }
 
 func bucket(name, le string) map[string]string {
@@ -77,6 +86,7 @@ func twoRevisions() []rollout.Rollout {
 
 func TestPrometheusClientPresetPerRevision(t *testing.T) {
 	srv, count := fakePrometheus(t, []answer{
+		detected("http_requests_total"),
 		{`status=~"5.."`, []series{{pod("orders-new-a"), "0.5"}, {pod("orders-old-a"), "0.05"}, {pod("quiet-a"), "NaN"}}},
 		{`http_request_duration_seconds_bucket`, []series{
 			{bucket("orders-new-a", "0.1"), "5"}, {bucket("orders-new-a", "0.25"), "9"}, {bucket("orders-new-a", "+Inf"), "10"},
@@ -109,14 +119,19 @@ func TestPrometheusClientPresetPerRevision(t *testing.T) {
 	if u := report.Revisions[key("unscraped", 3)]; u.State != metrics.StateNoData {
 		t.Errorf("a revision without series: %+v, want no data", u)
 	}
+	if n := count.Load(); n != 4 {
+		t.Errorf("%d queries, want 4 (detection, requests, errors, buckets)", n)
+	}
+	count.Store(0)
+	c.Report(context.Background(), "shop", twoRevisions(), time.Now())
 	if n := count.Load(); n != 3 {
-		t.Errorf("%d queries, want 3 (requests, errors, buckets)", n)
+		t.Errorf("%d queries in the second round, want 3 (the detection is kept)", n)
 	}
 }
 
 // One query per metric whatever the number of services.
 func TestQueryCountDoesNotGrowWithServices(t *testing.T) {
-	srv, count := fakePrometheus(t, nil, http.StatusOK)
+	srv, count := fakePrometheus(t, []answer{detected("http_requests_total")}, http.StatusOK)
 	c, _ := New(srv.URL)
 	var many []rollout.Rollout
 	for i := 0; i < 50; i++ {
@@ -124,7 +139,8 @@ func TestQueryCountDoesNotGrowWithServices(t *testing.T) {
 	}
 	c.Report(context.Background(), "shop", twoRevisions()[:1], time.Now())
 	one := count.Swap(0)
-	c.Report(context.Background(), "shop", many, time.Now())
+	fresh, _ := New(srv.URL)
+	fresh.Report(context.Background(), "shop", many, time.Now())
 	if fifty := count.Load(); fifty != one {
 		t.Errorf("%d queries for 50 services, %d for one", fifty, one)
 	}
@@ -145,6 +161,7 @@ func TestUnreachableIsNotZero(t *testing.T) {
 
 func TestHistoryKeepsTheLastValues(t *testing.T) {
 	srv, _ := fakePrometheus(t, []answer{
+		detected("http_requests_total"),
 		{`status=~"5.."`, []series{{pod("orders-new-a"), "1"}}},
 		{`http_requests_total`, []series{{pod("orders-new-a"), "10"}}},
 	}, http.StatusOK)

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readmeExample is the config file example of the README, so the documentation stays true.
+func readmeExample(t *testing.T) []byte {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "#### The config file")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	example, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no yaml block under '#### The config file'")
+	}
+	return []byte(example)
+}
+
+func TestParseExample(t *testing.T) {
+	cfg, err := Parse(readmeExample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Prometheus.URL != "http://prometheus.monitoring:9090" || cfg.Interval != 15*time.Second {
+		t.Errorf("prometheus %+v interval %s", cfg.Prometheus, cfg.Interval)
+	}
+	if cfg.Thresholds.MaxErrorRate != 0.01 || cfg.Thresholds.MaxP95 != 300*time.Millisecond {
+		t.Errorf("thresholds %+v", cfg.Thresholds)
+	}
+	if _, ok := cfg.Presets.Get("gateway"); !ok {
+		t.Errorf("custom preset missing from %v", cfg.Presets.Names())
+	}
+	if _, ok := cfg.Presets.Get("django_prometheus"); !ok {
+		t.Errorf("built-in presets missing from %v", cfg.Presets.Names())
+	}
+}
+
+func TestParseErrorsNameTheField(t *testing.T) {
+	cases := map[string]string{
+		"prometheus:\n  ulr: http://x\n":                            `unknown field "ulr"`,
+		"prometheus:\n  url: http://x\n  service: a/b:9090\n":        "url or service, not both",
+		"prometheus:\n  interval: soon\n":                            "prometheus.interval",
+		"prometheus:\n  preset: statsd\n":                            `prometheus.preset "statsd" is not known`,
+		"thresholds:\n  maxErrorRate: 5\n":                           "thresholds.maxErrorRate 5: want a fraction",
+		"thresholds:\n  maxP95Latency: fast\n":                       `thresholds.maxP95Latency "fast"`,
+		"presets:\n  mine:\n    requests: sum(x)\n    errors: y\n": `presets: preset "mine": requests must group by pod`,
+		"prometheus: [":                                             "converting YAML",
+	}
+	for text, want := range cases {
+		if _, err := Parse([]byte(text)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", text, err, want)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv(EnvPath, "")
+	if cfg, err := Load(""); err != nil || cfg.Path != "" || len(cfg.Presets.Names()) != 4 {
+		t.Errorf("no file at the default path: %+v, %v; want defaults and no error", cfg, err)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("a named file that is missing: %v", err)
+	}
+	path := filepath.Join(dir, "kubectl-pyroll", "config.yaml")
+	_ = os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte("thresholds:\n  maxErrorRate: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(""); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("a broken default file must be reported with its path: %v", err)
+	}
+	t.Setenv(EnvPath, filepath.Join(dir, "env.yaml"))
+	_ = os.WriteFile(filepath.Join(dir, "env.yaml"), []byte("prometheus:\n  service: monitoring/prometheus:9090\n"), 0o644)
+	if cfg, err := Load(""); err != nil || cfg.Prometheus.Service != "monitoring/prometheus:9090" {
+		t.Errorf("$PYROLL_CONFIG: %+v, %v", cfg, err)
+	}
+}

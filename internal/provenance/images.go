@@ -1,0 +1,144 @@
+package provenance
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+const digestPrefix = "sha256:"
+
+// maxNamedPods bounds the unreadable-image-ID warnings: one per pod reads well
+// for a few pods, but a broken runtime on a big ReplicaSet would flood the list.
+const maxNamedPods = 3
+
+// maxListedDigests bounds the digests quoted in one moved-tag warning.
+const maxListedDigests = 3
+
+// readImages pairs each template container with the digests its pods run, and
+// warns when those digests show the revision is not reproducible.
+func readImages(containers []corev1.Container, running []RunningImage) ([]Image, []string) {
+	if len(containers) == 0 {
+		return nil, nil
+	}
+	digestsByContainer := map[string][]string{}
+	unreadableByPod := map[string]bool{}
+	for _, r := range running {
+		digest, reported, ok := digestOf(r.ImageID)
+		switch {
+		case !reported:
+			// Containers still being created have no image ID yet.
+		case !ok:
+			unreadableByPod[sanitize(r.Pod, valueLimit)] = true
+		case !slices.Contains(digestsByContainer[r.Container], digest):
+			digestsByContainer[r.Container] = append(digestsByContainer[r.Container], digest)
+		}
+	}
+
+	var warnings []string
+	images := make([]Image, 0, len(containers))
+	for _, c := range containers {
+		digests := slices.Clone(digestsByContainer[c.Name])
+		slices.Sort(digests)
+		ref := sanitize(c.Image, urlLimit)
+		images = append(images, Image{Container: sanitize(c.Name, valueLimit), Ref: ref, Digests: digests})
+		if len(digests) > 1 && !pinsDigest(c.Image) {
+			warnings = append(warnings, movedTagWarning(c.Image, digests))
+		}
+	}
+	return images, append(warnings, unreadableWarnings(unreadableByPod)...)
+}
+
+// digestOf extracts the digest from a container status image ID. reported is
+// false for a blank ID; ok is false when the ID holds no well-formed digest.
+func digestOf(imageID string) (digest string, reported, ok bool) {
+	id := strings.TrimSpace(imageID)
+	if id == "" {
+		return "", false, false
+	}
+	if _, rest, found := strings.Cut(id, "://"); found {
+		id = rest
+	}
+	if at := strings.LastIndexByte(id, '@'); at >= 0 {
+		id = id[at+1:]
+	}
+	return id, true, isDigest(id)
+}
+
+func isDigest(s string) bool {
+	hex, ok := strings.CutPrefix(s, digestPrefix)
+	if !ok || len(hex) != 64 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// pinsDigest reports a reference such as repo@sha256:…, which cannot move, so
+// pods disagreeing about its digest are not evidence of a moved tag.
+func pinsDigest(ref string) bool {
+	at := strings.LastIndexByte(ref, '@')
+	return at >= 0 && strings.Contains(ref[at+1:], ":")
+}
+
+func movedTagWarning(ref string, digests []string) string {
+	listed := make([]string, 0, maxListedDigests+1)
+	for i, d := range digests {
+		if i == maxListedDigests {
+			listed = append(listed, "…")
+			break
+		}
+		listed = append(listed, shortDigest(d))
+	}
+	w := fmt.Sprintf("tag %s runs %s digests (%s): the tag moved; not reproducible",
+		sanitize(ref, valueLimit), countWord(len(digests)), strings.Join(listed, ", "))
+	return sanitize(w, urlLimit)
+}
+
+// shortDigest keeps 12 hex digits, the length container tools print, so that
+// two digests in one warning are still told apart.
+func shortDigest(d string) string {
+	const keep = len(digestPrefix) + 12
+	if len(d) <= keep {
+		return d
+	}
+	return d[:keep] + "…"
+}
+
+func countWord(n int) string {
+	words := []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+	if n >= 0 && n < len(words) {
+		return words[n]
+	}
+	return fmt.Sprint(n)
+}
+
+func unreadableWarnings(pods map[string]bool) []string {
+	names := make([]string, 0, len(pods))
+	for name := range pods {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	named := names
+	if len(names) > maxNamedPods+1 {
+		named = names[:maxNamedPods]
+	}
+	var warnings []string
+	for _, name := range named {
+		pod := "pod " + name
+		if name == "" {
+			pod = "a pod"
+		}
+		warnings = append(warnings, sanitize(pod+" reports an unreadable image ID", urlLimit))
+	}
+	if rest := len(names) - len(named); rest > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d more pods report an unreadable image ID", rest))
+	}
+	return warnings
+}

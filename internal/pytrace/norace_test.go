@@ -1,0 +1,5 @@
+//go:build !race
+
+package pytrace
+
+const raceDetector = false
