@@ -45,14 +45,14 @@ func TestParseExample(t *testing.T) {
 
 func TestParseErrorsNameTheField(t *testing.T) {
 	cases := map[string]string{
-		"prometheus:\n  ulr: http://x\n":                            `unknown field "ulr"`,
-		"prometheus:\n  url: http://x\n  service: a/b:9090\n":        "url or service, not both",
-		"prometheus:\n  interval: soon\n":                            "prometheus.interval",
-		"prometheus:\n  preset: statsd\n":                            `prometheus.preset "statsd" is not known`,
-		"thresholds:\n  maxErrorRate: 5\n":                           "thresholds.maxErrorRate 5: want a fraction",
-		"thresholds:\n  maxP95Latency: fast\n":                       `thresholds.maxP95Latency "fast"`,
+		"prometheus:\n  ulr: http://x\n":                           `unknown field "ulr"`,
+		"prometheus:\n  url: http://x\n  service: a/b:9090\n":      "url or service, not both",
+		"prometheus:\n  interval: soon\n":                          "prometheus.interval",
+		"prometheus:\n  preset: statsd\n":                          `prometheus.preset "statsd" is not known`,
+		"thresholds:\n  maxErrorRate: 5\n":                         "thresholds.maxErrorRate 5: want a fraction",
+		"thresholds:\n  maxP95Latency: fast\n":                     `thresholds.maxP95Latency "fast"`,
 		"presets:\n  mine:\n    requests: sum(x)\n    errors: y\n": `presets: preset "mine": requests must group by pod`,
-		"prometheus: [":                                             "converting YAML",
+		"prometheus: [": "converting YAML",
 	}
 	for text, want := range cases {
 		if _, err := Parse([]byte(text)); err == nil || !strings.Contains(err.Error(), want) {
