@@ -33,7 +33,7 @@ func TestAutoHaltOnBreach(t *testing.T) {
 	applyComplete(t, v1)
 	// The canary's pods serve but never become available: the rollout stays mid-way,
 	// one canary pod next to the stable ones, as a real canary under observation.
-	v2.ErrorRate, v2.MinReadySeconds = 0.05, 3600
+	v2.ErrorRate, v2.MinReadySeconds, v2.ProgressDeadlineSeconds = 0.05, 3600, 7200
 	if _, err := v2.Apply(ctx, sb.Client()); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/provenance"
+	"github.com/pyroll/kubectl-pyroll/internal/revisions"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -116,21 +118,7 @@ func (d *Driver) now() time.Time {
 }
 
 func (d *Driver) replicaSets(ctx context.Context, dep *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
-	selector, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("deployment %s/%s has an invalid selector: %w", dep.Namespace, dep.Name, err)
-	}
-	list, err := d.Client.AppsV1().ReplicaSets(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
-	if err != nil {
-		return nil, err
-	}
-	var owned []*appsv1.ReplicaSet
-	for i := range list.Items {
-		if owner := metav1.GetControllerOfNoCopy(&list.Items[i]); owner != nil && owner.UID == dep.UID {
-			owned = append(owned, &list.Items[i])
-		}
-	}
-	return owned, nil
+	return revisions.OwnedReplicaSets(ctx, d.Client, dep)
 }
 
 // decide makes the plan for req against the Deployment and its ReplicaSets as read, and
@@ -296,10 +284,10 @@ func doneMessage(plan intent.Plan, dryRun bool) string {
 }
 
 func buildOf(revision int64, t *corev1.PodTemplateSpec) intent.Build {
-	b := intent.Build{Revision: revision, GitSHA: t.Annotations["org.opencontainers.image.revision"],
-		Version: t.Annotations["org.opencontainers.image.version"], LockHash: t.Annotations["pyroll.dev/lock-hash"]}
-	if len(t.Spec.Containers) > 0 {
-		b.Image = t.Spec.Containers[0].Image
+	p := provenance.FromTemplate(t, nil)
+	b := intent.Build{Revision: revision, GitSHA: p.GitSHA, Version: p.Version, LockHash: p.LockHash}
+	if len(p.Images) > 0 {
+		b.Image = p.Images[0].Ref
 	}
 	return b
 }

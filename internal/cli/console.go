@@ -88,6 +88,7 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 		AutoHalt:        o.AutoHalt,
 		AutoHaltAfter:   o.AutoHaltAfter,
 		Thresholds:      o.Config.Thresholds,
+		Inspector:       inspector{cluster: cluster, thresholds: o.Config.Thresholds},
 	}, o.In, o.Out)
 }
 

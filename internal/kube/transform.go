@@ -90,7 +90,7 @@ func slimStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus {
 	for i, cs := range in {
 		out[i] = corev1.ContainerStatus{
 			Name: intern(cs.Name), Ready: cs.Ready, RestartCount: cs.RestartCount,
-			State: cs.State, LastTerminationState: cs.LastTerminationState, ImageID: cs.ImageID,
+			State: cs.State, LastTerminationState: cs.LastTerminationState, ImageID: intern(cs.ImageID),
 		}
 		// When it started is not shown; one shared value saves an allocation per pod.
 		if cs.State.Running != nil {

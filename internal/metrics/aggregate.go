@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"sort"
@@ -101,6 +102,14 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 type Round struct {
 	Presets []string
 	Samples map[string]Samples
+	// Python is the version python_info reports per pod (any preset: prometheus_client
+	// exports it by default).
+	Python map[PodKey]string
+}
+
+// PythonQuery reads python_info's version per pod.
+func PythonQuery(namespace string) string {
+	return fmt.Sprintf(`max by (namespace, pod, version) (python_info{ %s })`, Selector(namespace))
 }
 
 // PresetFor is the preset a rollout is read with: the one its Deployment names in
@@ -130,6 +139,30 @@ func (rd Round) PerRevision(rollouts []rollout.Rollout) map[Key]Revision {
 	out := map[Key]Revision{}
 	for _, r := range rollouts {
 		maps.Copy(out, PerRevision([]rollout.Rollout{r}, rd.Samples[rd.PresetFor(r)]))
+		for _, rev := range r.Revisions {
+			key := Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}
+			if m, ok := out[key]; ok {
+				m.Python = commonVersion(r.Namespace, rev.Pods, rd.Python)
+				out[key] = m
+			}
+		}
 	}
 	return out
+}
+
+// commonVersion is the version most of the pods report ("" when none does).
+func commonVersion(namespace string, pods []rollout.Pod, versions map[PodKey]string) string {
+	counts := map[string]int{}
+	best := ""
+	for _, p := range pods {
+		v := versions[PodKey{Namespace: namespace, Pod: p.Name}]
+		if v == "" {
+			continue
+		}
+		counts[v]++
+		if counts[v] > counts[best] || (counts[v] == counts[best] && v < best) {
+			best = v
+		}
+	}
+	return best
 }

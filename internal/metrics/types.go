@@ -28,6 +28,9 @@ type Revision struct {
 	P95 time.Duration `json:"p95"`
 	// History holds the last error rates (oldest first) for a sparkline; NaN marks a gap.
 	History []float64 `json:"history,omitempty"`
+	// Python is the version python_info reports for the revision's pods ("" when not
+	// exported; the most common one when pods disagree).
+	Python string `json:"python,omitempty"`
 	// P95History holds the last p95 latencies in seconds, like History.
 	P95History []float64 `json:"p95History,omitempty"`
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 )
 
 // RevisionAnnotation holds a Deployment's and its ReplicaSets' revision number.
@@ -200,7 +201,21 @@ func buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) Rev
 		rev.Pods = append(rev.Pods, BuildPod(p, now))
 	}
 	slices.SortFunc(rev.Pods, func(a, b Pod) int { return strings.Compare(a.Name, b.Name) })
+	rev.Provenance = revisionProvenance(rs, pods)
 	return rev
+}
+
+// RunningImages are the image IDs the pods report for their containers.
+func RunningImages(pods []*corev1.Pod) []provenance.RunningImage {
+	var out []provenance.RunningImage
+	for _, p := range pods {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.ImageID != "" {
+				out = append(out, provenance.RunningImage{Pod: p.Name, Container: cs.Name, ImageID: cs.ImageID})
+			}
+		}
+	}
+	return out
 }
 
 // chooseStable picks the newest older revision that still serves: ready pods (what a

@@ -81,7 +81,7 @@ func TestBuildOverCapturedRollouts(t *testing.T) {
 		{"paused", rollout.PhaseHalted, 2, 1, 2, false, pods{1, map[string]int{"": 1}}, "halted with 1/4 pods on the new revision"},
 		{"complete", rollout.PhaseComplete, 2, 0, 2, false, pods{3, map[string]int{"": 3}}, "3/3 available on revision 2"},
 		{"progress-deadline-exceeded", rollout.PhaseFailed, 2, 1, 2, false, pods{1, map[string]int{rollout.ReasonCrashLoop: 1}},
-			"progress deadline exceeded): 1/1 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'"},
+			"1/1 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'; no progress for 10s (progress deadline exceeded)"},
 		{"crashloop-canary", rollout.PhaseDegraded, 2, 1, 2, false, pods{1, map[string]int{rollout.ReasonCrashLoop: 1}},
 			"1/1 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'"},
 		{"oomkilled", rollout.PhaseDegraded, 2, 1, 2, false, pods{1, map[string]int{rollout.ReasonOOMKilled: 1}},

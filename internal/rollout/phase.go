@@ -32,7 +32,8 @@ func decidePhase(d *appsv1.Deployment, r *Rollout, now time.Time) (Phase, string
 			why = fmt.Sprintf("no progress for %ds (progress deadline exceeded)", *d.Spec.ProgressDeadlineSeconds)
 		}
 		if failing != "" {
-			why += ": " + failing
+			// The cause first: a narrow table clips the end of the line.
+			why = failing + "; " + why
 		}
 		return PhaseFailed, why
 	case failing != "":

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 )
 
 // Phase is the one-word state of a rollout.
@@ -124,6 +125,9 @@ type Revision struct {
 	Available       int32     `json:"available"`
 	CreatedAt       time.Time `json:"createdAt"`
 	Pods            []Pod     `json:"pods"`
+	// Provenance is the build this revision runs: git SHA, version, lock hash, Python,
+	// pipeline run, image references and the digests its pods report.
+	Provenance provenance.Provenance `json:"provenance"`
 }
 
 // Pod is one pod's health.

@@ -81,7 +81,7 @@ func (m Model) haltCmd(req intent.Request) tea.Cmd {
 
 // target is the rollout an action key applies to: the one open, else the one selected.
 func (m Model) target() (rollout.Rollout, bool) {
-	if m.screen == detailScreen {
+	if m.screen == detailScreen || (m.screen == paneScreen && m.paneReturn == detailScreen) {
 		return m.detail.Rollout(), true
 	}
 	return m.list.Selected()

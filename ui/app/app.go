@@ -20,6 +20,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/ui/detail"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
 	"github.com/pyroll/kubectl-pyroll/ui/list"
+	"github.com/pyroll/kubectl-pyroll/ui/pane"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
@@ -46,6 +47,8 @@ type Options struct {
 	AutoHaltAfter int
 	// Thresholds are the defaults (config file) under each Deployment's annotations.
 	Thresholds guard.Thresholds
+	// Inspector reads diffs and logs and writes snapshots; nil disables d, l and x.
+	Inspector Inspector
 }
 
 // statusLine is the footer's answer to the last action.
@@ -70,6 +73,7 @@ type screen int
 const (
 	listScreen screen = iota
 	detailScreen
+	paneScreen // the diff or a pod's logs, over the list or the detail
 )
 
 // Model is the console.
@@ -79,21 +83,26 @@ type Model struct {
 	keys     keys.Map
 	list     list.Model
 	detail   detail.Model
-	help     help.Model
-	filter   textinput.Model
-	screen   screen
-	filterOn bool
-	fullHelp bool
-	tickGen  int
-	snap     rollout.Snapshot
-	received bool
-	perms    map[string]intent.Permissions
-	pending  *intent.Plan // a confirmation waiting for y or n
-	busy     bool         // an action is in flight
-	status   statusLine
-	metrics  metrics.Report
-	polling  bool              // the metrics poll loop has started
-	breaches map[string]string // rollout key -> why its canary breaches
+	paneView pane.Model
+	pane     paneKind
+	// paneReturn is the screen esc returns to from the pane, whose rollout the keys act on.
+	paneReturn screen
+	logsPod    string // the pod whose logs are shown
+	help       help.Model
+	filter     textinput.Model
+	screen     screen
+	filterOn   bool
+	fullHelp   bool
+	tickGen    int
+	snap       rollout.Snapshot
+	received   bool
+	perms      map[string]intent.Permissions
+	pending    *intent.Plan // a confirmation waiting for y or n
+	busy       bool         // an action is in flight
+	status     statusLine
+	metrics    metrics.Report
+	polling    bool              // the metrics poll loop has started
+	breaches   map[string]string // rollout key -> why its canary breaches
 	// breachStreak counts consecutive breaching metric rounds per rollout key.
 	breachStreak map[string]int
 	now          time.Time
@@ -114,7 +123,7 @@ func New(o Options) Model {
 	ti.Placeholder = "name"
 	m := Model{
 		opts: o, styles: o.Styles, keys: km,
-		list: list.New(o.Styles, km), detail: detail.New(o.Styles, km),
+		list: list.New(o.Styles, km), detail: detail.New(o.Styles, km), paneView: pane.New(o.Styles, km),
 		help: h, filter: ti, now: o.Now, perms: map[string]intent.Permissions{},
 	}
 	m.list.SetThresholds(o.Thresholds)
@@ -181,6 +190,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case permissionsMsg, planMsg, resultMsg:
 		return m.handleActionMsg(msg)
+	case diffMsg, logsMsg, snapshotMsg:
+		next, cmd := m.handleInspectMsg(msg)
+		next.resize()
+		return next, cmd
 	case metricsMsg, metricsTickMsg:
 		return m.handleMetricsMsg(msg)
 	case snapshotsClosedMsg:
@@ -278,6 +291,19 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		next.resize()
 		return next, cmd
 	}
+	if next, cmd, handled := m.inspectKey(msg); handled {
+		next.resize()
+		return next, cmd
+	}
+	if m.screen == paneScreen {
+		if key.Matches(msg, m.keys.Back) {
+			m.screen = m.paneReturn
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.paneView, cmd = m.paneView.Update(msg)
+		return m, cmd
+	}
 	if m.screen == detailScreen {
 		if key.Matches(msg, m.keys.Back) {
 			m.screen = listScreen
@@ -329,6 +355,7 @@ func (m *Model) resize() {
 	m.filter.SetWidth(max(m.width-2, 1))
 	m.list.SetSize(m.width, m.bodyHeight())
 	m.detail.SetSize(m.width, m.bodyHeight())
+	m.paneView.SetSize(m.width, m.bodyHeight())
 }
 
 // View draws the whole screen: header, body, footer; exactly width x height cells.
@@ -362,6 +389,8 @@ func (m Model) bodyView() string {
 	case m.snap.Conn.State == rollout.ConnForbidden && !m.snap.Synced:
 		return m.styles.Error.Render("Forbidden: "+m.snap.Conn.Message) + "\n" +
 			"The console needs list and watch on deployments, replicasets and pods here;\nask for them, or start it on another namespace with -n. q quits."
+	case m.screen == paneScreen:
+		return m.paneView.View()
 	case m.screen == detailScreen:
 		return m.detail.View()
 	default:
@@ -419,6 +448,8 @@ func (m Model) footerLines() []string {
 		helpView = m.helpView(keys.ConfirmHelp{Map: m.keys})
 	case m.filterOn:
 		helpView = m.helpView(keys.FilterHelp{Map: m.keys})
+	case m.screen == paneScreen:
+		helpView = m.helpView(keys.PaneHelp{Map: m.keys, Logs: m.pane == logsPane})
 	case m.screen == detailScreen:
 		helpView = m.helpView(keys.DetailHelp{Map: m.keys})
 	default:

@@ -45,8 +45,12 @@ func Render(s styles.Styles, f Facts, width int) string {
 		if rev.Number == 0 {
 			num = "?"
 		}
-		line(fmt.Sprintf("  %-4s %-7s %5s  %-5s %s", num, role, fmt.Sprintf("%d/%d", rev.Ready, rev.Desired),
-			textfmt.Age(now.Sub(rev.CreatedAt), true), strings.Join(rev.Images, ", ")))
+		sha := rev.Provenance.ShortSHA()
+		if sha == "" {
+			sha = s.Glyphs.None
+		}
+		line(fmt.Sprintf("  %-4s %-7s %5s  %-5s %s  %s", num, role, fmt.Sprintf("%d/%d", rev.Ready, rev.Desired),
+			textfmt.Age(now.Sub(rev.CreatedAt), true), padRight(sha, 7), strings.Join(rev.Images, ", ")))
 	}
 	line("")
 
@@ -110,7 +114,9 @@ func Render(s styles.Styles, f Facts, width int) string {
 		line(l)
 	}
 	line(s.Section.Render("PROVENANCE"))
-	line(s.Dim.Render("  " + s.Glyphs.None + " git SHA, image digest, lock hash per revision: not read yet"))
+	for _, l := range provenanceLines(s, r, report) {
+		wrap(l, 0)
+	}
 	line("")
 
 	line(s.Section.Render("EVENTS"))
@@ -216,4 +222,50 @@ func Sparkline(s styles.Styles, values []float64) string {
 		}
 	}
 	return string(out)
+}
+
+// provenanceLines are, per serving revision (canary, stable, and any old one with pods),
+// the build it runs; then its warnings (a tag that moved, a Python that differs from the
+// annotation).
+func provenanceLines(s styles.Styles, r rollout.Rollout, report metrics.Report) []string {
+	var lines []string
+	for _, rev := range r.Revisions {
+		if rev.Role == rollout.RoleOld && len(rev.Pods) == 0 {
+			continue
+		}
+		p := rev.Provenance
+		field := func(name, value string) string {
+			if value == "" {
+				return ""
+			}
+			return "  " + s.Dim.Render(name) + " " + value
+		}
+		head := fmt.Sprintf("  rev %-3d %-7s", rev.Number, rev.Role)
+		text := head + field("sha", p.ShortSHA()) + field("version", p.Version) + field("lock", p.LockHash) + field("python", p.Python)
+		if p.GitSHA == "" && p.Version == "" && p.LockHash == "" {
+			text = head + "  " + s.Dim.Render("no build metadata on the pod template (see the README: annotations CI should set)")
+		}
+		lines = append(lines, text)
+		for _, img := range p.Images {
+			digest := s.Dim.Render("digest not reported yet")
+			if len(img.Digests) > 0 {
+				digest = strings.Join(img.Digests, ", ")
+			}
+			lines = append(lines, fmt.Sprintf("%s  %s %s", strings.Repeat(" ", len(head)), img.Ref, digest))
+		}
+		if p.PipelineRun != "" {
+			lines = append(lines, strings.Repeat(" ", len(head))+"  "+s.Dim.Render("ci")+" "+p.PipelineRun)
+		}
+		warnings := p.Warnings
+		if v, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok && v.Python != "" && p.Python != "" && v.Python != p.Python {
+			warnings = append(warnings, fmt.Sprintf("runs Python %s (python_info), the annotation says %s", v.Python, p.Python))
+		}
+		for _, w := range warnings {
+			lines = append(lines, strings.Repeat(" ", len(head))+"  "+s.Warning.Render("! "+w))
+		}
+	}
+	if len(lines) == 0 {
+		lines = append(lines, s.Dim.Render("  no revisions"))
+	}
+	return lines
 }

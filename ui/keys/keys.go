@@ -11,6 +11,8 @@ type Map struct {
 	Open, Back                  key.Binding
 	Filter, ClearFilter, Accept key.Binding
 	Halt, Promote, Rollback     key.Binding
+	Diff, Logs, Snapshot        key.Binding
+	NextPod                     key.Binding
 	Confirm, Cancel             key.Binding
 	Help, Quit                  key.Binding
 }
@@ -24,6 +26,7 @@ func New() Map {
 		PageDown:    key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
 		Top:         key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "top")),
 		Bottom:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "bottom")),
+		Move:        key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "scroll")),
 		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
@@ -32,6 +35,10 @@ func New() Map {
 		Halt:        key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "halt")),
 		Promote:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "promote")),
 		Rollback:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
+		Diff:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "what changed")),
+		Logs:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "logs")),
+		Snapshot:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "snapshot")),
+		NextPod:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pod")),
 		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
 		Cancel:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
@@ -43,23 +50,41 @@ func New() Map {
 type ListHelp struct{ Map }
 
 func (h ListHelp) ShortHelp() []key.Binding {
-	return []key.Binding{h.Open, h.Halt, h.Promote, h.Rollback, h.Filter, h.Help, h.Quit}
+	return []key.Binding{h.Open, h.Halt, h.Promote, h.Rollback, h.Diff, h.Logs, h.Filter, h.Help, h.Quit}
 }
 
 func (h ListHelp) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Open, h.Filter, h.ClearFilter},
-		{h.Halt, h.Promote, h.Rollback}, {h.Help, h.Quit}}
+		{h.Halt, h.Promote, h.Rollback}, {h.Diff, h.Logs, h.Snapshot}, {h.Help, h.Quit}}
 }
 
 // DetailHelp is the detail screen's help.
 type DetailHelp struct{ Map }
 
 func (h DetailHelp) ShortHelp() []key.Binding {
-	return []key.Binding{h.Back, h.Halt, h.Promote, h.Rollback, h.Help, h.Quit}
+	return []key.Binding{h.Back, h.Halt, h.Promote, h.Rollback, h.Diff, h.Logs, h.Snapshot, h.Help, h.Quit}
 }
 
 func (h DetailHelp) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Back}, {h.Halt, h.Promote, h.Rollback}, {h.Help, h.Quit}}
+	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Back}, {h.Halt, h.Promote, h.Rollback},
+		{h.Diff, h.Logs, h.Snapshot}, {h.Help, h.Quit}}
+}
+
+// PaneHelp is the help of the diff and logs pages.
+type PaneHelp struct {
+	Map
+	Logs bool // tab moves to the next pod
+}
+
+func (h PaneHelp) ShortHelp() []key.Binding {
+	if h.Logs {
+		return []key.Binding{h.Back, h.NextPod, h.Move, h.Help, h.Quit}
+	}
+	return []key.Binding{h.Back, h.Move, h.Help, h.Quit}
+}
+
+func (h PaneHelp) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown}, h.ShortHelp()}
 }
 
 // ConfirmHelp is the help while a confirmation waits.

@@ -200,7 +200,7 @@ func (m *Model) layout() []column {
 	rev := column{title: "REV", width: 6, cell: (*Model).revisionCell}
 	pods := column{title: "PODS", width: 15, cell: (*Model).podsCell}
 	errRate := column{title: "ERR%", width: 9, cell: (*Model).errorRateCell}
-	build := column{title: "BUILD", width: 8, cell: (*Model).reservedCell}
+	build := column{title: "BUILD", width: 8, cell: (*Model).buildCell}
 	age := column{title: "AGE", width: 4, cell: (*Model).ageCell}
 	fixed := []column{phase, rev, pods, errRate, build, age}
 	fits := func(cols []column) int {
@@ -351,8 +351,24 @@ func fitCounts(counts [][3]int, budget int) {
 	}
 }
 
-func (m *Model) reservedCell(rollout.Rollout) string {
-	return m.styles.Dim.Render(m.styles.Glyphs.None)
+// buildCell is the canary's short git SHA (else its version), with a "!" when its
+// provenance cannot be trusted (a tag that runs two digests).
+func (m *Model) buildCell(r rollout.Rollout) string {
+	canary := r.Canary()
+	if canary == nil {
+		return m.styles.Dim.Render(m.styles.Glyphs.None)
+	}
+	text := canary.Provenance.ShortSHA()
+	if text == "" {
+		text = textfmt.Clip(canary.Provenance.Version, 7)
+	}
+	if text == "" {
+		return m.styles.Dim.Render(m.styles.Glyphs.None)
+	}
+	if len(canary.Provenance.Warnings) > 0 {
+		return m.styles.Warning.Render(text + "!")
+	}
+	return text
 }
 
 // errorRateCell is the canary's error rate, then the stable's: "5.0/0.5", in red with a

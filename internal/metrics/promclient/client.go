@@ -125,7 +125,7 @@ func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollou
 		report.Warnings = appendNew(report.Warnings, warnings...)
 		switch {
 		case err != nil && optional:
-			report.Warnings = appendNew(report.Warnings, "latency: "+err.Error())
+			report.Warnings = appendNew(report.Warnings, "optional query: "+err.Error())
 		case err != nil:
 			errs = append(errs, err)
 		default:
@@ -144,6 +144,15 @@ func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollou
 			wg.Add(1)
 			go run(buckets, true, func(v model.Vector) { s.Buckets = bucketsByPod(v) })
 		}
+	}
+	if len(names) > 0 {
+		wg.Add(1)
+		go run(metrics.PythonQuery(namespace), true, func(v model.Vector) {
+			round.Python = map[metrics.PodKey]string{}
+			for _, s := range v {
+				round.Python[podKey(s.Metric)] = string(s.Metric["version"])
+			}
+		})
 	}
 	wg.Wait()
 	if len(errs) > 0 {

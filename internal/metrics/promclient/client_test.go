@@ -119,13 +119,13 @@ func TestPrometheusClientPresetPerRevision(t *testing.T) {
 	if u := report.Revisions[key("unscraped", 3)]; u.State != metrics.StateNoData {
 		t.Errorf("a revision without series: %+v, want no data", u)
 	}
-	if n := count.Load(); n != 4 {
-		t.Errorf("%d queries, want 4 (detection, requests, errors, buckets)", n)
+	if n := count.Load(); n != 5 {
+		t.Errorf("%d queries, want 5 (detection, requests, errors, buckets, python_info)", n)
 	}
 	count.Store(0)
 	c.Report(context.Background(), "shop", twoRevisions(), time.Now())
-	if n := count.Load(); n != 3 {
-		t.Errorf("%d queries in the second round, want 3 (the detection is kept)", n)
+	if n := count.Load(); n != 4 {
+		t.Errorf("%d queries in the second round, want 4 (the detection is kept)", n)
 	}
 }
 

@@ -45,6 +45,8 @@ func (rec *recorded) serve(t *testing.T) *httptest.Server {
 			}
 			_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": append([]map[string]any{}, result...)}})
 			return
+		case strings.HasPrefix(q, "max by (namespace, pod, version) (python_info"):
+			file = "python.json"
 		case strings.Contains(q, "le)"):
 			file = rec.buckets
 			if rec.bucketsStatus != 0 {
@@ -87,6 +89,9 @@ func TestEachPresetAgainstRecordedAnswers(t *testing.T) {
 			if stable.State != metrics.StateOK || math.Abs(stable.ErrorRate-0.0025) > 1e-9 {
 				t.Errorf("stable %+v, want 0.25%%", stable)
 			}
+			if canary.Python != "3.12.8" || stable.Python != "3.12.7" {
+				t.Errorf("python_info per revision: canary %q stable %q", canary.Python, stable.Python)
+			}
 			if q := report.Revisions[key("quiet", 1)]; q.State != metrics.StateNoTraffic {
 				t.Errorf("quiet (0 req/s, NaN errors) %+v, want no traffic", q)
 			}
@@ -97,6 +102,9 @@ func TestEachPresetAgainstRecordedAnswers(t *testing.T) {
 			wantErrors := statusLabel[b.Name] + `=~"5.."`
 			var sawErrors bool
 			for _, q := range rec.queries[1:] {
+				if strings.Contains(q, "python_info") {
+					continue
+				}
 				if (!strings.Contains(q, "le)") && !strings.Contains(q, metric)) || !strings.Contains(q, `namespace="shop"`) {
 					t.Errorf("query %q does not read %s in shop", q, metric)
 				}
@@ -136,7 +144,7 @@ func TestPartialAnswersAndFailedLatency(t *testing.T) {
 		t.Errorf("canary %+v, want 0%% of 10 req/s without p95", canary)
 	}
 	joined := strings.Join(report.Warnings, "\n")
-	if !strings.Contains(joined, "partial response") || !strings.Contains(joined, "latency: bad_data") {
+	if !strings.Contains(joined, "partial response") || !strings.Contains(joined, "optional query: bad_data") {
 		t.Errorf("warnings %q, want the partial answer and the failed latency query", report.Warnings)
 	}
 }
@@ -192,8 +200,8 @@ func TestForcedAndCustomPresets(t *testing.T) {
 	if report.Preset != "gateway" || report.Revisions[key("orders", 2)].State != metrics.StateOK {
 		t.Errorf("report %+v", report)
 	}
-	if len(rec.queries) != 2 || !strings.Contains(rec.queries[0]+rec.queries[1], `gateway_requests_total{ namespace="shop", code=~"5.." }`) {
-		t.Errorf("queries %q, want the two gateway queries and no detection", rec.queries)
+	if len(rec.queries) != 3 || !strings.Contains(strings.Join(rec.queries, "\n"), `gateway_requests_total{ namespace="shop", code=~"5.." }`) {
+		t.Errorf("queries %q, want the two gateway queries, python_info and no detection", rec.queries)
 	}
 	if _, err := NewWithOptions(Options{URL: "http://x", Preset: "nope"}); err == nil || !strings.Contains(err.Error(), "known: prometheus_client") {
 		t.Errorf("unknown forced preset: %v", err)

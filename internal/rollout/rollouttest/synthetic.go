@@ -65,7 +65,7 @@ func replicaSet(d *appsv1.Deployment, revision int, hash, version string, replic
 	return &appsv1.ReplicaSet{
 		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "ReplicaSet"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: d.Namespace, UID: types.UID(d.Namespace + "/" + name),
+			Name: name, Namespace: d.Namespace, UID: types.UID(d.Namespace + "/" + name), ResourceVersion: "4242",
 			CreationTimestamp: metav1.NewTime(Epoch.Add(time.Duration(revision) * time.Minute)),
 			Labels:            map[string]string{"app": d.Name, appsv1.DefaultDeploymentUniqueLabelKey: hash},
 			Annotations:       map[string]string{rollout.RevisionAnnotation: fmt.Sprint(revision)},

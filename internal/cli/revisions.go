@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/provenance"
+	"github.com/pyroll/kubectl-pyroll/internal/revisions"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
+)
+
+// RevisionsOptions are `history`'s and `diff`'s.
+type RevisionsOptions struct {
+	*Options
+	Name     string
+	Output   string
+	From, To int64
+}
+
+func newHistoryCommand(o *Options) *cobra.Command {
+	ro := &RevisionsOptions{Options: o}
+	cmd := &cobra.Command{
+		Use:   "history NAME",
+		Short: "List a rollout's revisions with the build each runs (SHA, version, lock hash, Python, image)",
+		Long: `List a Deployment's revisions, newest first, with what each one runs: git SHA,
+version, dependency-lock hash, Python version, CI pipeline run, image and the digest its
+pods report, and its role (canary, stable, old). Like 'kubectl rollout history', but it
+answers "which build is that?" without reading YAML.
+
+The build metadata comes from the pod template's annotations (or labels) that CI stamps:
+org.opencontainers.image.revision/source/version/created, pyroll.dev/lock-hash,
+pyroll.dev/python-version, pyroll.dev/pipeline-run (see the README).`,
+		Example: `  kubectl pyroll history orders-api -n shop
+  kubectl pyroll history orders-api -o json | jq '.revisions[0].provenance.gitSHA'`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ro.Name = args[0]
+			if err := ro.validateOutput("table"); err != nil {
+				return err
+			}
+			return ro.history(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&ro.Output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+func newDiffCommand(o *Options) *cobra.Command {
+	ro := &RevisionsOptions{Options: o}
+	cmd := &cobra.Command{
+		Use:   "diff NAME",
+		Short: "What changed between two revisions: build (SHA, image, digest, lock hash, Python) and pod template",
+		Long: `Show what changed between two revisions of a Deployment: git SHA (with the
+forge's compare link), version, image and running digest, dependency-lock hash, Python
+version, pipeline run, then the pod template: env vars added, removed or changed (values
+of secret-looking names masked), resources, probes, command and args.
+
+Without --from/--to it compares the stable revision with the canary (the rollout in
+progress), else the previous revision with the current one.`,
+		Example: `  kubectl pyroll diff orders-api -n shop
+  kubectl pyroll diff orders-api --from 5 --to 7
+  kubectl pyroll diff orders-api -o json | jq .build`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ro.Name = args[0]
+			if err := ro.validateOutput("text"); err != nil {
+				return err
+			}
+			if (ro.From == 0) != (ro.To == 0) {
+				return usageError("give both --from and --to, or neither (stable to canary)")
+			}
+			return ro.diff(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&ro.Output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().Int64Var(&ro.From, "from", 0, "the older revision")
+	cmd.Flags().Int64Var(&ro.To, "to", 0, "the newer revision")
+	return cmd
+}
+
+// validateOutput accepts the command's own format (table or text) and json.
+func (o *RevisionsOptions) validateOutput(own string) error {
+	if o.Output == own || o.Output == "json" {
+		return nil
+	}
+	return usageError("unknown output format %q: use %s or json", o.Output, own)
+}
+
+// load connects and reads the Deployment's revisions.
+func (o *RevisionsOptions) load(ctx context.Context) (*revisions.History, *kube.Cluster, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cluster, err := kube.Connect(o.ConfigFlags)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cluster.Preflight(ctx, 30*time.Second); err != nil {
+		return nil, nil, err
+	}
+	h, err := revisions.Load(ctx, cluster.Client, cluster.Namespace, o.Name, time.Now())
+	return h, cluster, err
+}
+
+// HistoryDocument is `history -o json`.
+type HistoryDocument struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"` // RolloutHistory
+	Namespace  string             `json:"namespace"`
+	Name       string             `json:"name"`
+	Revisions  []rollout.Revision `json:"revisions"`
+}
+
+func (o *RevisionsOptions) history(ctx context.Context) error {
+	h, _, err := o.load(ctx)
+	if err != nil {
+		return err
+	}
+	r := h.Rollout
+	if o.Output == "json" {
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(HistoryDocument{APIVersion: statusAPIVersion, Kind: "RolloutHistory", Namespace: r.Namespace, Name: r.Name, Revisions: r.Revisions})
+	}
+	return writeHistoryTable(o.Out, r, time.Now())
+}
+
+// writeHistoryTable is one line per revision, 80 columns for the usual values; the
+// warnings (a moved tag) follow the table.
+func writeHistoryTable(out io.Writer, r rollout.Rollout, now time.Time) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REV\tROLE\tAGE\tPODS\tSHA\tVERSION\tLOCK\tPYTHON\tIMAGE")
+	var warnings []string
+	for _, rev := range r.Revisions {
+		p := rev.Provenance
+		image := strings.Join(rev.Images, ",")
+		if d := p.Digest(); d != "" {
+			image += "@" + textfmt.Clip(d, 19)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", rev.Number, rev.Role, textfmt.Age(now.Sub(rev.CreatedAt), true),
+			rev.Ready, rev.Desired, orDash(p.ShortSHA()), orDash(textfmt.Clip(p.Version, 12)), orDash(textfmt.Clip(p.LockHash, 14)), orDash(p.Python), image)
+		for _, w := range p.Warnings {
+			warnings = append(warnings, fmt.Sprintf("rev %d: %s", rev.Number, w))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(out, "warning: "+w)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// DiffDocument is `diff -o json`.
+type DiffDocument struct {
+	APIVersion   string `json:"apiVersion"`
+	Kind         string `json:"kind"` // RevisionDiff
+	Namespace    string `json:"namespace"`
+	Name         string `json:"name"`
+	FromRevision int64  `json:"fromRevision"`
+	ToRevision   int64  `json:"toRevision"`
+	provenance.Diff
+}
+
+func (o *RevisionsOptions) diff(ctx context.Context) error {
+	h, _, err := o.load(ctx)
+	if err != nil {
+		return err
+	}
+	from, to := o.From, o.To
+	if from == 0 {
+		if from, to, err = h.DefaultPair(); err != nil {
+			return err
+		}
+	}
+	d, err := h.Diff(from, to)
+	if err != nil {
+		return err
+	}
+	if o.Output == "json" {
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(DiffDocument{APIVersion: statusAPIVersion, Kind: "RevisionDiff", Namespace: h.Rollout.Namespace, Name: h.Rollout.Name, FromRevision: from, ToRevision: to, Diff: d})
+	}
+	arrows := provenance.UnicodeArrows
+	if o.ASCII {
+		arrows = provenance.ASCIIArrows
+	}
+	for _, l := range d.Lines(from, to, arrows) {
+		fmt.Fprintln(o.Out, l.Text)
+	}
+	return nil
+}

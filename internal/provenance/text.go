@@ -1,0 +1,50 @@
+package provenance
+
+import "fmt"
+
+// Arrows are the glyphs a text diff uses; ASCII terminals get "->".
+type Arrows struct{ To string }
+
+// Unicode and ASCII arrows.
+var (
+	UnicodeArrows = Arrows{To: "→"}
+	ASCIIArrows   = Arrows{To: "->"}
+)
+
+// Line is one line of a text diff; Kind says how to colour it ("" for headings).
+type Line struct {
+	Text string
+	Kind string
+}
+
+// Lines renders the diff as text, the same in the `diff` command, the console and the
+// incident snapshot: the build first (what CI produced), then the rest of the template.
+func (d Diff) Lines(fromRev, toRev int64, a Arrows) []Line {
+	lines := []Line{{Text: fmt.Sprintf("what changed from rev %d to rev %d", fromRev, toRev)}}
+	section := func(title string, changes []Change) {
+		lines = append(lines, Line{Text: title})
+		if len(changes) == 0 {
+			lines = append(lines, Line{Text: "  (no change)"})
+		}
+		for _, c := range changes {
+			lines = append(lines, Line{Text: c.Text(a), Kind: c.Kind})
+		}
+	}
+	section("build", d.Build)
+	if d.CompareURL != "" {
+		lines = append(lines, Line{Text: "  code: " + d.CompareURL})
+	}
+	section("pod template", d.Template)
+	return lines
+}
+
+// Text is "~ version: 1.7.3 → 1.8.0", "+ env PROFILE (app): on" or "- ...".
+func (c Change) Text(a Arrows) string {
+	switch c.Kind {
+	case KindAdded:
+		return fmt.Sprintf("  + %s: %s", c.Field, c.To)
+	case KindRemoved:
+		return fmt.Sprintf("  - %s: %s", c.Field, c.From)
+	}
+	return fmt.Sprintf("  ~ %s: %s %s %s", c.Field, c.From, a.To, c.To)
+}

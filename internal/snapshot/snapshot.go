@@ -1,0 +1,180 @@
+// Package snapshot writes the incident report of one rollout: its state, revisions with
+// provenance, what changed, metrics and verdicts at that moment, pods, events and the last
+// action, as Markdown to paste into an incident channel or ticket.
+package snapshot
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/provenance"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// Facts are what a snapshot reports.
+type Facts struct {
+	Context  string
+	Rollout  rollout.Rollout
+	Metrics  metrics.Report // zero: Prometheus not configured
+	Defaults guard.Thresholds
+	// Diff is what changed from FromRevision to ToRevision; nil when there is one revision.
+	Diff                     *provenance.Diff
+	FromRevision, ToRevision int64
+	// DiffError says why there is no diff, if reading it failed.
+	DiffError string
+	Taken     time.Time
+	Version   string // kubectl-pyroll's
+}
+
+// Markdown renders the report.
+func Markdown(f Facts) string {
+	var b strings.Builder
+	r := f.Rollout
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# Incident snapshot: %s/%s\n\n", r.Namespace, r.Name)
+	p("Taken %s by kubectl-pyroll %s, context `%s`.\n\n", f.Taken.UTC().Format("2006-01-02 15:04:05 MST"), f.Version, f.Context)
+
+	p("## State\n\n")
+	p("- Phase: **%s**: %s\n", r.Phase, cell(r.Why))
+	p("- Revisions: stable %s, canary %s; paused: %t\n", revision(r.StableRevision), revision(r.CanaryRevision), r.Paused)
+	rep := r.Replicas
+	p("- Replicas: desired %d, updated %d, ready %d, available %d, unavailable %d\n", rep.Desired, rep.Updated, rep.Ready, rep.Available, rep.Unavailable)
+	if a := r.LastAction; a != nil {
+		p("- Last action: %s by %s at %s, rev %d to %d", a.Action, cell(a.User), a.Time.UTC().Format(time.RFC3339), a.From, a.To)
+		if a.Reason != "" {
+			p(" (%s)", cell(a.Reason))
+		}
+		p("\n")
+	}
+	p("\n## Revisions\n\n")
+	p("| rev | role | ready | git SHA | version | lock hash | Python | pipeline run | image | digest |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	var warnings []string
+	for _, rev := range r.Revisions {
+		pv := rev.Provenance
+		var images, digests []string
+		for _, img := range pv.Images {
+			images = append(images, img.Ref)
+			digests = append(digests, img.Digests...)
+		}
+		p("| %d | %s | %d/%d | %s | %s | %s | %s | %s | %s | %s |\n", rev.Number, rev.Role, rev.Ready, rev.Desired,
+			code(pv.GitSHA), cell(pv.Version), code(pv.LockHash), cell(pv.Python), cell(pv.PipelineRun), code(strings.Join(images, ", ")), code(strings.Join(digests, ", ")))
+		for _, w := range pv.Warnings {
+			warnings = append(warnings, fmt.Sprintf("rev %d: %s", rev.Number, w))
+		}
+	}
+	for _, w := range warnings {
+		p("\n**Warning:** %s\n", cell(w))
+	}
+
+	p("\n## What changed\n\n")
+	switch {
+	case f.Diff != nil:
+		p("```text\n")
+		for _, l := range f.Diff.Lines(f.FromRevision, f.ToRevision, provenance.UnicodeArrows) {
+			p("%s\n", l.Text)
+		}
+		p("```\n")
+	case f.DiffError != "":
+		p("Not read: %s\n", cell(f.DiffError))
+	default:
+		p("Only one revision: nothing to compare.\n")
+	}
+
+	p("\n## Metrics\n\n")
+	writeMetrics(&b, f)
+
+	p("\n## Pods\n\n| pod | rev | ready | reason | restarts | Python exception / detail |\n|---|---|---|---|---|---|\n")
+	for _, rev := range r.Revisions {
+		for _, pod := range rev.Pods {
+			detail := pod.Hint
+			if detail == "" {
+				detail = pod.Detail
+			}
+			p("| %s | %d | %t | %s | %d | %s |\n", pod.Name, rev.Number, pod.Ready, cell(pod.Reason), pod.Restarts, cell(detail))
+		}
+	}
+
+	p("\n## Recent events\n\n")
+	if len(r.Events) == 0 {
+		p("None recent.\n")
+	} else {
+		p("| time | type | reason | object | message |\n|---|---|---|---|---|\n")
+		for _, e := range r.Events {
+			p("| %s | %s | %s | %s | %s |\n", e.Time.UTC().Format("15:04:05"), e.Type, cell(e.Reason), cell(e.Object), cell(e.Message))
+		}
+	}
+	return b.String()
+}
+
+func writeMetrics(b *strings.Builder, f Facts) {
+	r, report := f.Rollout, f.Metrics
+	switch {
+	case report.At.IsZero():
+		b.WriteString("Not read (no Prometheus configured).\n")
+		return
+	case report.Err != nil:
+		fmt.Fprintf(b, "Prometheus unreachable at %s: %s\n", report.At.UTC().Format("15:04:05"), cell(report.Err.Error()))
+		return
+	}
+	j := guard.Judge(r, report, f.Defaults)
+	fmt.Fprintf(b, "At %s (preset %s). Canary verdict: **%s**", report.At.UTC().Format("15:04:05 MST"), report.Preset, j.Verdict)
+	if j.Why != "" {
+		fmt.Fprintf(b, ": %s", cell(j.Why))
+	}
+	b.WriteString("\n\n| rev | role | state | errors | requests/s | p95 |\n|---|---|---|---|---|---|\n")
+	for _, rev := range r.Revisions {
+		m, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]
+		if !ok {
+			continue
+		}
+		errors, rate, p95 := "-", "-", "-"
+		if m.State == metrics.StateOK {
+			errors, rate = fmt.Sprintf("%.2f%%", m.ErrorRate*100), fmt.Sprintf("%.1f", m.RequestRate)
+			if m.P95 > 0 {
+				p95 = m.P95.Round(time.Millisecond).String()
+			}
+		}
+		fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s |\n", rev.Number, rev.Role, m.State, errors, rate, p95)
+	}
+}
+
+func revision(n int64) string {
+	if n == 0 {
+		return "none"
+	}
+	return fmt.Sprint(n)
+}
+
+// cell keeps a value on one table row: no newlines, no column breaks.
+func cell(s string) string {
+	s = strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`).Replace(s)
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func code(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return "`" + strings.ReplaceAll(cell(s), "`", "'") + "`"
+}
+
+// Write saves the report in dir as pyroll-snapshot-NAMESPACE-NAME-TIME.md and returns its path.
+func Write(dir string, f Facts, markdown string) (string, error) {
+	name := fmt.Sprintf("pyroll-snapshot-%s-%s-%s.md", f.Rollout.Namespace, f.Rollout.Name, f.Taken.UTC().Format("20060102-150405"))
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(markdown), 0o644); err != nil {
+		return "", fmt.Errorf("write snapshot: %w", err)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return path, nil
+}
