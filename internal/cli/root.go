@@ -48,7 +48,9 @@ halts, promotes or rolls back with one key.
 
 Without a command it opens the console on the current namespace (-A: all of them);
 with NAME it opens that rollout. Keys: up/down (j/k) move, enter opens, esc goes back,
-/ filters, ? shows every key, q quits.
+/ filters; on a rollout h halts, p promotes, r rolls back, d shows what changed, l shows
+the logs of its most troubled pod, x writes an incident snapshot; ? shows every key,
+q quits.
 
 It takes kubectl's usual flags (--kubeconfig, --context, -n, --as, ...) and works as
 a kubectl plugin: put kubectl-pyroll on your PATH and run 'kubectl pyroll'.`
