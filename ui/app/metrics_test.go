@@ -163,3 +163,19 @@ func runAll(cmd tea.Cmd) []tea.Msg {
 	}
 	return msgs
 }
+
+// The Python version the pods export (python_info) is checked against the annotation.
+func TestPythonInfoDisagreeingWithTheAnnotation(t *testing.T) {
+	m := withMetrics(t, metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
+		revKey("orders-api", 2): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5, Python: "3.11.2"},
+		revKey("orders-api", 1): {State: metrics.StateOK, ErrorRate: 0.005, RequestRate: 20, Python: "3.11.10"},
+	}})
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 60}, press("j"), press("enter"))
+	s := text(m)
+	if !strings.Contains(s, "runs Python 3.11.2 (python_info), the annotation says 3.11.10") {
+		t.Errorf("no warning for a canary running another Python than its annotation says:\n%s", s)
+	}
+	if strings.Count(s, "runs Python") != 1 {
+		t.Errorf("only the disagreeing revision should warn:\n%s", s)
+	}
+}
