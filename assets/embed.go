@@ -1,5 +1,5 @@
 // Package assets holds the data the binaries embed: the sandbox's sample Python service,
-// its kwok stages and, later, PromQL presets.
+// its kwok stages and kwok's Logs CRD and, later, PromQL presets.
 package assets
 
 import (
@@ -15,6 +15,9 @@ var kwokStockStages []byte
 
 //go:embed kwok/pyroll-stages.yaml
 var kwokPyrollStages []byte
+
+//go:embed kwok/logs-crd.yaml
+var kwokLogsCRD []byte
 
 // SampleService is the Flask + prometheus_client service the sandbox runs for every
 // Running sample pod; app.py sits at its root.
@@ -32,3 +35,7 @@ func KwokStages() []byte {
 	out = append(out, "\n---\n"...)
 	return append(out, kwokPyrollStages...)
 }
+
+// KwokLogsCRD is kwok's Logs CustomResourceDefinition (kwok.x-k8s.io/v1alpha1): per-pod
+// objects that tell kwok's kubelet API which files hold a pod's container logs.
+func KwokLogsCRD() []byte { return append([]byte{}, kwokLogsCRD...) }

@@ -11,16 +11,25 @@ sandbox's pod runner):
   PYROLL_LATENCY_MS    time spent per request in milliseconds (default 20)
   PYROLL_TRAFFIC_RPS   self-generated requests per second (default 5; 0 = none)
   PYROLL_SELF_URL      where this instance listens, for the traffic loop
+  PYROLL_IMPORT        extra modules the build imports at start, comma-separated: one the
+                       image lacks (orjson is not in Debian's python3) fails the worker at
+                       import, and gunicorn exits with "Worker failed to boot", as a release
+                       whose lock file lost a dependency does
   BUILD_GIT_SHA, BUILD_LOCK_HASH, BUILD_PIPELINE_RUN, BUILD_VERSION  -> /buildinfo
 """
 
 import json
+import logging
 import os
 import platform
 import threading
 import time
 import urllib.error
 import urllib.request
+
+for _module in os.environ.get("PYROLL_IMPORT", "").split(","):
+    if _module.strip():
+        __import__(_module.strip())
 
 from flask import Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -125,3 +134,13 @@ def _traffic_loop():
 
 if TRAFFIC_RPS > 0 and SELF_URL:
     threading.Thread(target=_traffic_loop, name="traffic", daemon=True).start()
+
+# gunicorn's own logger, so the line lands in the container log with gunicorn's.
+logging.getLogger("gunicorn.error").info(
+    "sample service %s (git %s) ready: error rate %g, latency %g ms, self traffic %g rps",
+    os.environ.get("BUILD_VERSION", "dev"),
+    os.environ.get("BUILD_GIT_SHA", "")[:12] or "unknown",
+    ERROR_RATE,
+    LATENCY_SECONDS * 1000,
+    TRAFFIC_RPS,
+)

@@ -22,6 +22,7 @@ import (
 
 type pkiFiles struct {
 	caCert, caKey, serverCert, serverKey, adminCert, adminKey, kubeletClientCert, kubeletClientKey, serviceAccountKey string
+	kwokCert, kwokKey                                                                                                 string
 	admin                                                                                                             keyPair
 }
 
@@ -64,6 +65,15 @@ func (s *Sandbox) writePKI() (pkiFiles, error) {
 		return f, err
 	}
 	if f.kubeletClientCert, f.kubeletClientKey, err = kubeletClient.write(dir, "kubelet-client"); err != nil {
+		return f, err
+	}
+	// kwok's kubelet API (container logs) serves HTTPS with this, on 127.0.0.1, the nodes'
+	// InternalIP: the API server checks it against --kubelet-certificate-authority.
+	kwokServing, err := ca.issue("kwok-kubelet", nil, []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"})
+	if err != nil {
+		return f, err
+	}
+	if f.kwokCert, f.kwokKey, err = kwokServing.write(dir, "kwok"); err != nil {
 		return f, err
 	}
 	// The service-account signing key: an EC key, which the API server and the
@@ -135,6 +145,9 @@ egressSelections:
 		"--kubelet-client-certificate=" + f.kubeletClientCert,
 		"--kubelet-client-key=" + f.kubeletClientKey,
 		"--kubelet-certificate-authority=" + f.caCert,
+		// kwok's nodes report Hostname kwok-node-N, which nothing resolves, and InternalIP
+		// 127.0.0.1, where kwok serves the kubelet API (container logs).
+		"--kubelet-preferred-address-types=InternalIP",
 		"--egress-selector-config-file=" + egressConfig,
 		// The endpoint reconciler would publish 127.0.0.1 for the kubernetes Service,
 		// which Endpoints validation rejects; nothing in the sandbox needs that Service.
@@ -266,6 +279,10 @@ func (s *Sandbox) startControllers(ctx context.Context, p ports, f pkiFiles) err
 	if err != nil {
 		return err
 	}
+	// kwok's Logs objects say which files hold a pod's container logs (see containerlog.go).
+	if err := installKwokLogsCRD(ctx, s.dynamic); err != nil {
+		return err
+	}
 	kwokConfig := s.path("kwok.yaml")
 	if err := os.WriteFile(kwokConfig, assets.KwokStages(), 0o644); err != nil {
 		return err
@@ -277,7 +294,13 @@ func (s *Sandbox) startControllers(ctx context.Context, p ports, f pkiFiles) err
 		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 		"--cidr=" + podCIDR,
 		"--node-ip=127.0.0.1",
+		// kwok's kubelet API: the nodes advertise this port (daemonEndpoints), the API server
+		// reaches it over HTTPS for `kubectl logs`; plain HTTP (healthz) shares the port.
 		"--server-address=" + hostPort(p.kwok),
+		fmt.Sprintf("--node-port=%d", p.kwok),
+		"--tls-cert-file=" + f.kwokCert,
+		"--tls-private-key-file=" + f.kwokKey,
+		"--enable-crds=Logs",
 	})
 	if err != nil {
 		return err

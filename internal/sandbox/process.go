@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,19 +30,34 @@ func startProcess(name, bin string, args, env []string, logDir string) (*process
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
+	return spawn(name, bin, args, env, logFile, logFile, logPath, logFile.Close)
+}
+
+// spawn starts bin with its stdout and stderr going to the given writers (logPath is where
+// they end up, for error messages); closeOutput, if not nil, runs once the process exited
+// and its output was drained, or when it could not start.
+func spawn(name, bin string, args, env []string, stdout, stderr io.Writer, logPath string, closeOutput func() error) (*process, error) {
+	closeOut := func() {
+		if closeOutput != nil {
+			_ = closeOutput()
+		}
+	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Writers that are not files are fed through pipes: should something of the process
+	// group outlive its leader and hold them open, stop waiting for it after a while.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
-		logFile.Close()
+		closeOut()
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}
 	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
-		logFile.Close()
+		closeOut()
 		close(p.done)
 	}()
 	return p, nil

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // ScrapeInterval is how often the sandbox's Prometheus scrapes the sample pods: short, so
@@ -83,6 +84,8 @@ func writeFileAtomic(path string, data []byte) error {
 // of podCIDR, so the top address is never a pod's.
 const prometheusPodIP = "10.244.255.254"
 
+const prometheusPodName = "prometheus-0"
+
 // PrometheusService is the Service in front of the sandbox's Prometheus, as
 // --prometheus-service takes it: what a jump host that reaches only the API server uses.
 const PrometheusService = "monitoring/prometheus:9090"
@@ -101,11 +104,38 @@ func (s *Sandbox) exposePrometheus(ctx context.Context) error {
 	if _, err := s.client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("service %s/%s: %w", ns, name, err)
 	}
+	// The service proxy forwards only to addresses that are pods' IPs, so Prometheus gets a
+	// pod: bound to a node no kwok manages, its status written here, never run by anyone.
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: prometheusPodName, Namespace: ns, Labels: map[string]string{"app": name}},
+		Spec: corev1.PodSpec{NodeName: "sandbox-host", AutomountServiceAccountToken: new(bool), Containers: []corev1.Container{{
+			Name: "prometheus", Image: "debian/prometheus (runs on the sandbox host)",
+		}}},
+	}
+	var created *corev1.Pod
+	// Until the serviceaccount controller has made the namespace's default account, the
+	// admission plugin refuses pods.
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		var err error
+		created, err = s.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		return err == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("pod %s/%s: %w", ns, prometheusPodName, err)
+	}
+	created.Status = corev1.PodStatus{
+		Phase: corev1.PodRunning, PodIP: prometheusPodIP, PodIPs: []corev1.PodIP{{IP: prometheusPodIP}},
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+	}
+	if _, err := s.client.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("pod %s/%s status: %w", ns, prometheusPodName, err)
+	}
 	port := int32(s.prometheusPort)
+	target := &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: prometheusPodName, UID: created.UID}
 	// The API server's service proxy resolves a Service through its Endpoints.
 	endpoints := &corev1.Endpoints{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Subsets:    []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: prometheusPodIP}}, Ports: []corev1.EndpointPort{{Name: "web", Port: port}}}},
+		Subsets:    []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: prometheusPodIP, TargetRef: target}}, Ports: []corev1.EndpointPort{{Name: "web", Port: port}}}},
 	}
 	if _, err := s.client.CoreV1().Endpoints(ns).Create(ctx, endpoints, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("endpoints %s/%s: %w", ns, name, err)
@@ -114,7 +144,7 @@ func (s *Sandbox) exposePrometheus(ctx context.Context) error {
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: name}},
 		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{prometheusPodIP}}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{prometheusPodIP}, TargetRef: target}},
 		Ports:       []discoveryv1.EndpointPort{{Name: &portName, Port: &port}},
 	}
 	if _, err := s.client.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -47,8 +47,16 @@ type Release struct {
 	NoTraffic bool
 
 	// CrashMessage, when set, makes the pods crash-loop with this as their last
-	// termination message (a Python traceback, typically).
+	// termination message (a Python traceback, typically). Alone, the crash is only
+	// simulated (by kwok's stages): nothing runs, and the pods' logs are empty.
 	CrashMessage string
+	// MissingModule is a Python module this build imports at start but does not ship (e.g.
+	// "orjson", which Debian's python3 lacks): the pods crash-loop, and the pod runner
+	// really runs the service once per pod, so their logs (`kubectl logs`, also with
+	// --previous) hold gunicorn's real "Worker failed to boot" and the ModuleNotFoundError
+	// traceback. CrashMessage, by default a short traceback naming the module, stays their
+	// termination message.
+	MissingModule string
 
 	MinReadySeconds         int32
 	ProgressDeadlineSeconds int32 // default 600, as Kubernetes'
@@ -97,9 +105,13 @@ func (r Release) Deployment() *appsv1.Deployment {
 		"pyroll.dev/pipeline-run":           r.Pipeline,
 		ImageDigestAnnotation:               r.ImageDigest(),
 	}
-	if r.CrashMessage != "" {
+	crashMessage := r.CrashMessage
+	if crashMessage == "" && r.MissingModule != "" {
+		crashMessage = pythonTraceback("/app/app.py", "import "+r.MissingModule, fmt.Sprintf("ModuleNotFoundError: No module named '%s'", r.MissingModule))
+	}
+	if crashMessage != "" {
 		labels[CrashLabel] = "true"
-		annotations[CrashMessageAnnotation] = r.CrashMessage
+		annotations[CrashMessageAnnotation] = crashMessage
 		annotations[CrashExitCodeAnnotation] = "1"
 	}
 	for k, v := range annotations {
@@ -130,7 +142,7 @@ func (r Release) Deployment() *appsv1.Deployment {
 						Name:  "app",
 						Image: r.Image,
 						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-						Env: []corev1.EnvVar{
+						Env: append([]corev1.EnvVar{
 							{Name: "PYROLL_ERROR_RATE", Value: strconv.FormatFloat(r.ErrorRate, 'f', -1, 64)},
 							{Name: "PYROLL_LATENCY_MS", Value: strconv.Itoa(latency)},
 							{Name: "PYROLL_TRAFFIC_RPS", Value: strconv.Itoa(rps)},
@@ -138,7 +150,7 @@ func (r Release) Deployment() *appsv1.Deployment {
 							{Name: "BUILD_LOCK_HASH", Value: r.LockHash},
 							{Name: "BUILD_PIPELINE_RUN", Value: r.Pipeline},
 							{Name: "BUILD_VERSION", Value: r.Version},
-						},
+						}, r.importEnv()...),
 						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 							HTTPGet: &corev1.HTTPGetAction{Path: "/health/ready", Port: intstr.FromString("http")},
 						}},
@@ -180,6 +192,14 @@ func (r Release) Apply(ctx context.Context, client kubernetes.Interface) (*appsv
 		return nil, fmt.Errorf("apply release %s/%s %s: %w", r.Namespace, r.Name, r.Version, err)
 	}
 	return applied, nil
+}
+
+// importEnv makes the sample service import MissingModule at start.
+func (r Release) importEnv() []corev1.EnvVar {
+	if r.MissingModule == "" {
+		return nil
+	}
+	return []corev1.EnvVar{{Name: importEnv, Value: r.MissingModule}}
 }
 
 // pythonTraceback formats a short Python traceback ending in the given exception line.

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -57,6 +58,7 @@ type Sandbox struct {
 
 	restConfig *rest.Config
 	client     kubernetes.Interface
+	dynamic    dynamic.Interface
 	ca         *authority
 	loopback   loopbackBlock
 	egress     *egressProxy
@@ -186,7 +188,7 @@ func (s *Sandbox) start(ctx context.Context) error {
 	if err := s.exposePrometheus(ctx); err != nil {
 		return err
 	}
-	if s.pods, err = startPodRunner(s.client, s.loopback, s.path("sample-service"), s.path("prometheus", "targets.json"), s.path("logs", "pods"), s.opts.Log); err != nil {
+	if s.pods, err = startPodRunner(s.client, s.dynamic, s.loopback, s.path("sample-service"), s.path("prometheus", "targets.json"), s.path("logs", "pods"), s.opts.Log); err != nil {
 		return err
 	}
 	if err := s.writeEnvFile(); err != nil {
@@ -340,7 +342,11 @@ func (s *Sandbox) loadClient() error {
 		return fmt.Errorf("load sandbox kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = 100, 200
+	cfg.WarningHandler = rest.NoWarnings{} // e.g. "v1 Endpoints is deprecated": the sandbox means it
 	s.restConfig = cfg
-	s.client, err = kubernetes.NewForConfig(cfg)
+	if s.client, err = kubernetes.NewForConfig(cfg); err != nil {
+		return err
+	}
+	s.dynamic, err = dynamic.NewForConfig(cfg)
 	return err
 }

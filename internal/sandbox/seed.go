@@ -19,7 +19,7 @@ import (
 const DemoNamespace = "demo"
 
 // The demo's releases. orders-api v1.8.0 serves 5% errors against 0.5% for v1.7.3;
-// search-api v3.3.0 imports a module its lock file lost.
+// search-api v3.3.0 imports a module its lock file lost, and really fails at import.
 var (
 	PaymentsV1 = Release{
 		Namespace: DemoNamespace, Name: "payments-api", Image: "ghcr.io/acme/payments:2.4.1",
@@ -57,6 +57,7 @@ var (
 		GitSHA: "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", LockHash: "sha256:e8d7c6b5a4f3",
 		Python: "3.11.10", Pipeline: "https://github.com/acme/search/actions/runs/9121502",
 		Replicas: 3, ErrorRate: 0.002, LatencyMS: 25,
+		MissingModule:   "orjson",
 		CrashMessage:    pythonTraceback("/app/search/serializers.py", "import orjson", "ModuleNotFoundError: No module named 'orjson'"),
 		MinReadySeconds: 10, ProgressDeadlineSeconds: 120,
 	}

@@ -3,6 +3,7 @@ package promclient
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -28,7 +29,7 @@ type answer struct {
 
 // fakePrometheus answers /api/v1/query like Prometheus does, from canned vectors chosen by
 // the first needle the query contains, and counts the queries.
-func fakePrometheus(t *testing.T, answers []answer, status int) (*httptest.Server, *atomic.Int64) {
+func fakePrometheus(t testing.TB, answers []answer, status int) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var count atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -177,4 +178,24 @@ func TestHistoryKeepsTheLastValues(t *testing.T) {
 
 func key(name string, revision int64) metrics.Key {
 	return metrics.Key{Namespace: "shop", Name: name, Revision: revision}
+}
+
+// DESIGN.md §9: the queries per metrics interval do not grow with the services in scope.
+func BenchmarkQueriesPerInterval(b *testing.B) {
+	for _, services := range []int{1, 200} {
+		b.Run(fmt.Sprintf("services=%d", services), func(b *testing.B) {
+			srv, count := fakePrometheus(b, []answer{detected("http_requests_total")}, http.StatusOK)
+			var rollouts []rollout.Rollout
+			for i := 0; i < services; i++ {
+				rollouts = append(rollouts, twoRevisions()[0])
+			}
+			c, _ := New(srv.URL)
+			c.Report(context.Background(), "shop", rollouts, time.Now()) // the first round also detects the exporter
+			count.Store(0)
+			for b.Loop() {
+				c.Report(context.Background(), "shop", rollouts, time.Now())
+			}
+			b.ReportMetric(float64(count.Load())/float64(b.N), "queries/interval")
+		})
+	}
 }
