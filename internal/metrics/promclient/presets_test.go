@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
 // recorded serves Prometheus API answers kept in testdata, chosen by what a query asks
@@ -22,6 +23,7 @@ import (
 type recorded struct {
 	detect                    []string // exporter series present
 	requests, errors, buckets string   // testdata files
+	python                    string   // testdata file for python_info (default python.json)
 	bucketsStatus             int
 	mu                        sync.Mutex
 	queries                   []string
@@ -46,7 +48,10 @@ func (rec *recorded) serve(t *testing.T) *httptest.Server {
 			_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": append([]map[string]any{}, result...)}})
 			return
 		case strings.HasPrefix(q, "max by (namespace, pod, version) (python_info"):
-			file = "python.json"
+			file = rec.python
+			if file == "" {
+				file = "python.json"
+			}
 		case strings.Contains(q, "le)"):
 			file = rec.buckets
 			if rec.bucketsStatus != 0 {
@@ -205,5 +210,27 @@ func TestForcedAndCustomPresets(t *testing.T) {
 	}
 	if _, err := NewWithOptions(Options{URL: "http://x", Preset: "nope"}); err == nil || !strings.Contains(err.Error(), "known: prometheus_client") {
 		t.Errorf("unknown forced preset: %v", err)
+	}
+}
+
+// Answers recorded from the sandbox's real Prometheus scraping the demo's Python pods:
+// orders-api's canary serves 5% errors, its stable 0.5%.
+func TestRecordedFromTheSandbox(t *testing.T) {
+	rec := &recorded{detect: []string{"http_requests_total"}, requests: "recorded-demo-requests.json", errors: "recorded-demo-errors.json",
+		buckets: "recorded-demo-buckets.json", python: "recorded-demo-python.json"}
+	c, _ := New(rec.serve(t).URL)
+	orders := []rollout.Rollout{{Namespace: "demo", Name: "orders-api", Revisions: []rollout.Revision{
+		{Number: 2, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-api-d88898778-qg2gk"}}},
+		{Number: 1, Role: rollout.RoleStable, Pods: []rollout.Pod{{Name: "orders-api-64476c9df5-42cg2"}, {Name: "orders-api-64476c9df5-dzstn"},
+			{Name: "orders-api-64476c9df5-g2tdl"}, {Name: "orders-api-64476c9df5-tkjqv"}}},
+	}}}
+	report := c.Report(context.Background(), "demo", orders, time.Now())
+	key := func(rev int64) metrics.Key { return metrics.Key{Namespace: "demo", Name: "orders-api", Revision: rev} }
+	canary, stable := report.Revisions[key(2)], report.Revisions[key(1)]
+	if canary.State != metrics.StateOK || math.Abs(canary.ErrorRate-0.05) > 0.01 || canary.P95 <= 0 || canary.Python == "" {
+		t.Errorf("canary %+v, want ~5%% errors, a p95 and a Python version", canary)
+	}
+	if stable.State != metrics.StateOK || math.Abs(stable.ErrorRate-0.005) > 0.01 || stable.RequestRate <= 0 {
+		t.Errorf("stable %+v, want ~0.5%% errors", stable)
 	}
 }
