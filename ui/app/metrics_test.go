@@ -63,8 +63,8 @@ func TestDefaultThresholds(t *testing.T) {
 	m = send(m, tea.WindowSizeMsg{Width: 100, Height: 30})
 	m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: demoRollouts(), Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
 	m = send(m, m.pollMetrics()())
-	if !strings.Contains(text(m), "orders-api: canary errors 5.0% > max 1.0%") {
-		t.Errorf("no breach banner from the default threshold:\n%s", text(m))
+	if !strings.Contains(text(m), "orders-api: canary errors 5.0% > max 1.0%") || !strings.Contains(rowIn(text(m), "orders-api"), "BREACH") {
+		t.Errorf("no breach banner and GUARD word from the default threshold:\n%s", text(m))
 	}
 	detail := text(send(m, press("j"), press("enter")))
 	if !strings.Contains(detail, "max 1.0%") || !strings.Contains(detail, "max 300ms") || !strings.Contains(detail, "BREACH canary errors 5.0% > max 1.0%") {

@@ -200,9 +200,10 @@ func (m *Model) layout() []column {
 	rev := column{title: "REV", width: 6, cell: (*Model).revisionCell}
 	pods := column{title: "PODS", width: 15, cell: (*Model).podsCell}
 	errRate := column{title: "ERR%", width: 9, cell: (*Model).errorRateCell}
+	verdict := column{title: "GUARD", width: 7, cell: (*Model).verdictCell}
 	build := column{title: "BUILD", width: 8, cell: (*Model).buildCell}
 	age := column{title: "AGE", width: 4, cell: (*Model).ageCell}
-	fixed := []column{phase, rev, pods, errRate, build, age}
+	fixed := []column{phase, rev, pods, errRate, verdict, build, age}
 	fits := func(cols []column) int {
 		used := 0
 		for _, c := range cols {
@@ -210,7 +211,7 @@ func (m *Model) layout() []column {
 		}
 		return m.width - used - 1
 	}
-	for _, drop := range []string{"BUILD", "ERR%", "AGE"} {
+	for _, drop := range []string{"GUARD", "BUILD", "ERR%", "AGE"} {
 		if fits(fixed) >= 16 {
 			break
 		}
@@ -242,10 +243,31 @@ func without(cols []column, title string) []column {
 }
 
 func (m *Model) nameCell(r rollout.Rollout) string {
+	name := r.Name
 	if m.withNamespaces() {
-		return r.Namespace + "/" + r.Name
+		name = r.Namespace + "/" + r.Name
 	}
-	return r.Name
+	if !m.metrics.At.IsZero() && guard.Judge(r, m.metrics, m.thresholds).Verdict == guard.Breach {
+		return m.styles.Failing.Render(name) // a breaching canary marks its whole row
+	}
+	return name
+}
+
+// verdictCell is the guard's word on the canary: OK, WARN, BREACH or NO DATA.
+func (m *Model) verdictCell(r rollout.Rollout) string {
+	if m.metrics.At.IsZero() {
+		return m.styles.Dim.Render(m.styles.Glyphs.None)
+	}
+	j := guard.Judge(r, m.metrics, m.thresholds)
+	switch j.Verdict {
+	case guard.Breach:
+		return m.styles.Failing.Render(string(j.Verdict))
+	case guard.Warn:
+		return m.styles.Warning.Render(string(j.Verdict))
+	case guard.NoData:
+		return m.styles.Dim.Render(string(j.Verdict))
+	}
+	return string(j.Verdict)
 }
 
 func (m *Model) withNamespaces() bool {
