@@ -51,7 +51,12 @@ and a PyrollHalt Event on the Deployment.`
 		cmd.Short = "Resume a halted rollout (spec.paused=false)"
 		cmd.Long = `Resume the rollout of a halted Deployment NAME: the controller goes on replacing
 pods with the new revision. A rollout that is not halted has nothing to promote (exit 0,
-said so). Records pyroll.dev/last-action and a PyrollPromote Event.`
+said so). Records pyroll.dev/last-action and a PyrollPromote Event.
+
+A Deployment has no canary steps: promoting resumes the whole rollout, so --full (for
+Argo Rollouts, skip the remaining steps) changes nothing for it.`
+		var full bool
+		cmd.Flags().BoolVar(&full, "full", false, "promote to the end at once (what a Deployment always does)")
 	case intent.Rollback:
 		cmd.Use = "rollback NAME"
 		cmd.Short = "Roll back to the previous known-good revision (or --to-revision N)"

@@ -56,13 +56,14 @@ type Config struct {
 	Presets    metrics.Presets
 }
 
-// DefaultPath is $XDG_CONFIG_HOME/kubectl-pyroll/config.yaml (~/.config/... without it).
+// DefaultPath is $XDG_CONFIG_HOME/pyroll/config.yaml (~/.config/... without it), as
+// DESIGN.md §2 says.
 func DefaultPath() string {
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return ""
 	}
-	return filepath.Join(dir, "kubectl-pyroll", "config.yaml")
+	return filepath.Join(dir, "pyroll", "config.yaml")
 }
 
 // Load reads the config file at path; with path "" it reads $PYROLL_CONFIG or the default

@@ -71,7 +71,7 @@ func TestLoad(t *testing.T) {
 	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("a named file that is missing: %v", err)
 	}
-	path := filepath.Join(dir, "kubectl-pyroll", "config.yaml")
+	path := filepath.Join(dir, "pyroll", "config.yaml")
 	_ = os.MkdirAll(filepath.Dir(path), 0o755)
 	if err := os.WriteFile(path, []byte("thresholds:\n  maxErrorRate: 2\n"), 0o644); err != nil {
 		t.Fatal(err)
