@@ -1,0 +1,84 @@
+package snapshot
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/provenance"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+var taken = time.Date(2026, 11, 23, 3, 15, 0, 0, time.UTC)
+
+func facts() Facts {
+	r := rollout.Rollout{Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseDegraded, Why: "1/1 canary pods CrashLoopBackOff",
+		CanaryRevision: 2, StableRevision: 1,
+		Revisions: []rollout.Revision{
+			{Number: 2, Role: rollout.RoleCanary, Provenance: provenance.Provenance{GitSHA: "3f2a9c1b7e5d", LockHash: "sha256:7a6b"},
+				Pods: []rollout.Pod{{Name: "orders-api-new-a", Reason: rollout.ReasonCrashLoop, Restarts: 4, Hint: "ModuleNotFoundError: No module named 'orjson'"}}},
+			{Number: 1, Role: rollout.RoleStable, Provenance: provenance.Provenance{GitSHA: "9b01d4e6a2c8", Warnings: []string{"tag | moved"}}},
+		},
+		Events: []rollout.Event{{Time: taken, Type: "Warning", Reason: "BackOff", Object: "Pod/orders-api-new-a", Message: "line one\nline | two"}},
+	}
+	d := provenance.Diff{Build: []provenance.Change{{Field: "git SHA", From: "9b01d4e6a2c8", To: "3f2a9c1b7e5d", Kind: provenance.KindChanged}}}
+	return Facts{Context: "prod", Rollout: r, Diff: &d, FromRevision: 1, ToRevision: 2, Taken: taken, Version: "v1.0.0",
+		Defaults: guard.Thresholds{MaxErrorRate: 0.01},
+		Metrics: metrics.Report{At: taken, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
+			{Namespace: "shop", Name: "orders-api", Revision: 2}: {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 4},
+		}}}
+}
+
+func TestMarkdownHoldsWhatAnIncidentNeeds(t *testing.T) {
+	md := Markdown(facts())
+	for _, want := range []string{
+		"# Incident snapshot: shop/orders-api",
+		"Phase: **Degraded**",
+		"| 2 | canary | 0/0 | `3f2a9c1b7e5d` |",
+		"~ git SHA: 9b01d4e6a2c8 → 3f2a9c1b7e5d",
+		"Canary verdict: **BREACH**: canary errors 5.0% > max 1.0%",
+		"| 2 | canary | ok | 5.00% | 4.0 | - |",
+		"ModuleNotFoundError: No module named 'orjson'",
+		`**Warning:** rev 1: tag \| moved`,
+		`line one line \| two`, // one table row, its bar escaped
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("snapshot lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestMarkdownWithoutMetricsOrDiff(t *testing.T) {
+	f := facts()
+	f.Metrics, f.Diff, f.DiffError = metrics.Report{}, nil, "forbidden: list replicasets"
+	md := Markdown(f)
+	if !strings.Contains(md, "Not read (no Prometheus configured).") || !strings.Contains(md, "Not read: forbidden: list replicasets") {
+		t.Errorf("missing parts must say why:\n%s", md)
+	}
+	f.Metrics = metrics.Report{At: taken, Err: errors.New("connection refused")}
+	if md := Markdown(f); !strings.Contains(md, "Prometheus unreachable at 03:15:00: connection refused") {
+		t.Errorf("unreachable Prometheus must be said:\n%s", md)
+	}
+}
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	path, err := Write(dir, facts(), "# x\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(path) != "pyroll-snapshot-shop-orders-api-20261123-031500.md" {
+		t.Errorf("path %s", path)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "# x\n" {
+		t.Errorf("content %q", data)
+	}
+	if _, err := Write(filepath.Join(dir, "missing"), facts(), "x"); err == nil || !strings.Contains(err.Error(), "write snapshot") {
+		t.Errorf("unwritable dir: %v", err)
+	}
+}
