@@ -186,10 +186,10 @@ func metricLines(s styles.Styles, r rollout.Rollout, report metrics.Report, defa
 			}
 		}
 		lines = append(lines, fmt.Sprintf("%s %5.1f%% err %s %s  %.1f req/s%s", label, v.ErrorRate*100,
-			Sparkline(s, v.History), s.Dim.Render(fmt.Sprintf("%-9s", maxErrors)), v.RequestRate, verdict))
+			Sparkline(s, v.History, errorScale(thresholds)), s.Dim.Render(fmt.Sprintf("%-9s", maxErrors)), v.RequestRate, verdict))
 		if v.P95 > 0 {
 			lines = append(lines, fmt.Sprintf("%s %6s p95 %s %s", strings.Repeat(" ", len(label)),
-				v.P95.Round(time.Millisecond), Sparkline(s, v.P95History), s.Dim.Render(maxP95)))
+				v.P95.Round(time.Millisecond), Sparkline(s, v.P95History, latencyScale(thresholds)), s.Dim.Render(maxP95)))
 		}
 	}
 	if len(lines) == 0 {
@@ -198,13 +198,30 @@ func metricLines(s styles.Styles, r rollout.Rollout, report metrics.Report, defa
 	return lines
 }
 
-// Sparkline draws values (NaN: a gap) scaled to their own maximum.
-func Sparkline(s styles.Styles, values []float64) string {
+// Sparklines share a scale that starts at zero and reaches at least the threshold (else a
+// level that is bad in itself), so a flat 0.3% does not look as high as a flat 5%.
+func errorScale(t guard.Thresholds) float64 {
+	if t.MaxErrorRate > 0 {
+		return t.MaxErrorRate
+	}
+	return 0.05
+}
+
+func latencyScale(t guard.Thresholds) float64 {
+	if t.MaxP95 > 0 {
+		return t.MaxP95.Seconds()
+	}
+	return 1
+}
+
+// Sparkline draws values (NaN: a gap) from zero up to the larger of their maximum and
+// floor.
+func Sparkline(s styles.Styles, values []float64, floor float64) string {
 	bars := []rune("▁▂▃▄▅▆▇█")
 	if s.ASCII {
 		bars = []rune("_.-=+*#")
 	}
-	top := 0.0
+	top := floor
 	for _, v := range values {
 		if !math.IsNaN(v) && v > top {
 			top = v
@@ -215,7 +232,7 @@ func Sparkline(s styles.Styles, values []float64) string {
 		switch {
 		case math.IsNaN(v):
 			out = append(out, ' ')
-		case top == 0:
+		case top <= 0 || v <= 0:
 			out = append(out, bars[0])
 		default:
 			out = append(out, bars[int(v/top*float64(len(bars)-1)+0.5)])
