@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
-	"github.com/pyroll/kubectl-pyroll/internal/kube"
 )
 
 // ActionOptions are halt's, promote's and rollback's.
@@ -97,11 +95,8 @@ func (o *ActionOptions) Validate() error {
 
 // Run plans, confirms when needed, and applies.
 func (o *ActionOptions) Run(ctx context.Context) error {
-	cluster, err := kube.Connect(o.ConfigFlags)
+	cluster, err := o.connect(ctx, connectTimeout)
 	if err != nil {
-		return err
-	}
-	if err := cluster.Preflight(ctx, 30*time.Second); err != nil {
 		return err
 	}
 	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: o.DryRun == "server"}

@@ -46,13 +46,8 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 	if !isTerminal(o.Out) || !isTerminal(o.In) {
 		return errors.New("the console needs a terminal; in scripts use 'kubectl pyroll status' (see --help)")
 	}
-	cluster, err := kube.Connect(o.ConfigFlags)
+	cluster, err := o.connect(ctx, connectTimeout)
 	if err != nil {
-		return err
-	}
-	// Authenticate now, while the terminal is still a plain terminal: an exec credential
-	// plugin may prompt, and must not write over the full-screen console.
-	if err := cluster.Preflight(ctx, 30*time.Second); err != nil {
 		return err
 	}
 	namespace := cluster.Namespace

@@ -100,11 +100,8 @@ func (o *RevisionsOptions) load(ctx context.Context) (*revisions.History, *kube.
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cluster, err := kube.Connect(o.ConfigFlags)
+	cluster, err := o.connect(ctx, connectTimeout)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := cluster.Preflight(ctx, 30*time.Second); err != nil {
 		return nil, nil, err
 	}
 	h, err := revisions.Load(ctx, cluster.Client, cluster.Namespace, o.Name, time.Now())

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/config"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
 )
 
 // Options are shared by every command: kubectl's connection flags and the I/O streams.
@@ -113,4 +115,24 @@ func configDefaultHint() string {
 		return "~" + strings.TrimPrefix(path, home)
 	}
 	return path
+}
+
+// connectTimeout bounds the first contact with the API server (authentication included).
+const connectTimeout = 30 * time.Second
+
+// connect builds the client from kubectl's flags and authenticates now, while the
+// terminal is still a plain terminal: an exec credential plugin may prompt, and must not
+// write over a full-screen console.
+func (o *Options) connect(ctx context.Context, timeout time.Duration) (*kube.Cluster, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cluster, err := kube.Connect(o.ConfigFlags)
+	if err != nil {
+		return nil, err
+	}
+	if err := cluster.Preflight(ctx, timeout); err != nil {
+		return nil, err
+	}
+	return cluster, nil
 }

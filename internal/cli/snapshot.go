@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/snapshot"
@@ -49,11 +48,8 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cluster, err := kube.Connect(o.ConfigFlags)
+	cluster, err := o.connect(ctx, connectTimeout)
 	if err != nil {
-		return err
-	}
-	if err := cluster.Preflight(ctx, 30*time.Second); err != nil {
 		return err
 	}
 	prom, err := o.prometheus(cluster)

@@ -117,18 +117,15 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cluster, err := kube.Connect(o.ConfigFlags)
+	timeout := connectTimeout
+	if o.Timeout > 0 && (!o.Watch || o.Timeout < timeout) {
+		timeout = o.Timeout
+	}
+	cluster, err := o.connect(ctx, timeout)
 	if err != nil {
 		return err
 	}
 	o.cluster = cluster
-	connectTimeout := 30 * time.Second
-	if o.Timeout > 0 && (!o.Watch || o.Timeout < connectTimeout) {
-		connectTimeout = o.Timeout
-	}
-	if err := cluster.Preflight(ctx, connectTimeout); err != nil {
-		return err
-	}
 	namespace := cluster.Namespace
 	if o.AllNamespaces {
 		namespace = ""
@@ -139,7 +136,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	case o.Watch && o.Timeout > 0:
 		deadline = time.After(o.Timeout)
 	case !o.Watch:
-		deadline = time.After(connectTimeout)
+		deadline = time.After(timeout)
 	}
 	watchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

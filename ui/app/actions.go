@@ -37,14 +37,20 @@ type resultMsg struct {
 
 const actionTimeout = 30 * time.Second
 
-// call runs one round of I/O with the actor inside a command, under a deadline.
+// withDeadline runs one round of I/O inside a command, under a deadline: the console
+// never does I/O in Update or View.
+func withDeadline(timeout time.Duration, do func(ctx context.Context) tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return do(ctx)
+	}
+}
+
+// call runs one round of I/O with the actor.
 func (m Model) call(do func(ctx context.Context, actor Actor) tea.Msg) tea.Cmd {
 	actor := m.opts.Actor
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
-		return do(ctx, actor)
-	}
+	return withDeadline(actionTimeout, func(ctx context.Context) tea.Msg { return do(ctx, actor) })
 }
 
 func (m Model) fetchPermissions(namespace string) tea.Cmd {

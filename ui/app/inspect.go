@@ -64,11 +64,7 @@ const inspectTimeout = 20 * time.Second
 
 func (m Model) inspect(do func(ctx context.Context, in Inspector) tea.Msg) tea.Cmd {
 	in := m.opts.Inspector
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), inspectTimeout)
-		defer cancel()
-		return do(ctx, in)
-	}
+	return withDeadline(inspectTimeout, func(ctx context.Context) tea.Msg { return do(ctx, in) })
 }
 
 // inspectKey handles d, l, x and, on the logs page, tab; ok is false for other keys.

@@ -29,11 +29,9 @@ type metricsTickMsg struct{}
 // pollMetrics reads one round of metrics for the rollouts on screen.
 func (m Model) pollMetrics() tea.Cmd {
 	source, namespace, rollouts := m.opts.Metrics, m.opts.Namespace, m.snap.Rollouts
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*metricsTimeout)
-		defer cancel()
+	return withDeadline(2*metricsTimeout, func(ctx context.Context) tea.Msg {
 		return metricsMsg(source.Report(ctx, namespace, rollouts, time.Now()))
-	}
+	})
 }
 
 const metricsTimeout = 5 * time.Second

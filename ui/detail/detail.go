@@ -4,7 +4,6 @@ package detail
 import (
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
@@ -38,12 +37,7 @@ type Facts struct {
 // New returns an empty detail screen.
 func New(s styles.Styles, km keys.Map) Model {
 	vp := viewport.New()
-	// Only scrolling keys: letters are the console's (h halts, d diffs, l shows logs).
-	vp.KeyMap = viewport.KeyMap{
-		Up: km.Up, Down: km.Down, PageUp: km.PageUp, PageDown: km.PageDown,
-		HalfPageUp: key.NewBinding(key.WithDisabled()), HalfPageDown: key.NewBinding(key.WithDisabled()),
-		Left: key.NewBinding(key.WithDisabled()), Right: key.NewBinding(key.WithDisabled()),
-	}
+	vp.KeyMap = km.Viewport()
 	vp.MouseWheelEnabled = false
 	return Model{styles: s, viewport: vp}
 }

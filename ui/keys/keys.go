@@ -1,7 +1,10 @@
 // Package keys holds the console's key bindings, with their help texts.
 package keys
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+)
 
 // Map is every binding of the console. A fresh Map per program: nothing global.
 type Map struct {
@@ -100,3 +103,11 @@ type FilterHelp struct{ Map }
 func (h FilterHelp) ShortHelp() []key.Binding { return []key.Binding{h.Accept, h.ClearFilter} }
 
 func (h FilterHelp) FullHelp() [][]key.Binding { return [][]key.Binding{h.ShortHelp()} }
+
+// Viewport is the scrolling keys of a page (detail, diff, logs): only movement, since
+// letters are the console's (h halts, d diffs, l shows logs).
+func (m Map) Viewport() viewport.KeyMap {
+	off := key.NewBinding(key.WithDisabled())
+	return viewport.KeyMap{Up: m.Up, Down: m.Down, PageUp: m.PageUp, PageDown: m.PageDown,
+		HalfPageUp: off, HalfPageDown: off, Left: off, Right: off}
+}

@@ -5,7 +5,6 @@ package pane
 import (
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -28,11 +27,7 @@ type Model struct {
 // New returns an empty pane scrolled by the console's movement keys.
 func New(s styles.Styles, km keys.Map) Model {
 	vp := viewport.New()
-	vp.KeyMap = viewport.KeyMap{
-		Up: km.Up, Down: km.Down, PageUp: km.PageUp, PageDown: km.PageDown,
-		HalfPageUp: key.NewBinding(key.WithDisabled()), HalfPageDown: key.NewBinding(key.WithDisabled()),
-		Left: key.NewBinding(key.WithDisabled()), Right: key.NewBinding(key.WithDisabled()),
-	}
+	vp.KeyMap = km.Viewport()
 	vp.MouseWheelEnabled = false
 	return Model{styles: s, viewport: vp}
 }
