@@ -49,9 +49,14 @@ e2e: build deps tools
 	PYROLL_TOOLS_BIN=$(abspath $(TOOLS_BIN)) PYROLL_BIN=$(abspath bin) \
 		$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./e2e/...
 
-## bench: the figures of DESIGN.md §9 that exist so far
-bench:
+## bench: every figure of DESIGN.md §9 with its target: the Go benchmarks, then a sandbox scaled to 10,000 kwok pods (~8 min on 2 cores; BENCH_SCALE=0 skips the sandbox part)
+bench: build deps tools
 	@hack/bench.sh
+
+## bench-scale: only the sandbox-at-scale figures (BENCH_PODS=N for another size than 10,000)
+.PHONY: bench-scale
+bench-scale: build deps tools
+	@BENCH_GO=0 hack/bench.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -20,7 +20,7 @@ import (
 const usage = `pyroll-sandbox: a local Kubernetes control plane with sample Python services.
 
 Usage:
-  pyroll-sandbox up   [--dir DIR] [--bin DIR] [--nodes N] [--seed=false]
+  pyroll-sandbox up   [--dir DIR] [--bin DIR] [--nodes N] [--seed=false] [--scale]
         start it and keep it running until Ctrl-C (or 'pyroll-sandbox down')
   pyroll-sandbox run  [flags] -- COMMAND [ARGS...]
         start it, run COMMAND with KUBECONFIG and PYROLL_PROMETHEUS_URL set, stop it after
@@ -30,6 +30,8 @@ Usage:
         print the exports that point kubectl and kubectl-pyroll at the running sandbox
 
 Defaults: --dir .sandbox, --bin .cache/bin (built by 'make tools').
+--scale sets the control plane up for thousands of pods (with e.g. --nodes 20), as
+'make bench' does for its 10,000-pod run; without it, the small quick demo sandbox.
 `
 
 func main() {
@@ -51,17 +53,18 @@ func run(args []string) error {
 	bin := flags.String("bin", ".cache/bin", "directory with etcd, kube-* and kwok")
 	nodes := flags.Int("nodes", 3, "kwok nodes")
 	seed := flags.Bool("seed", true, "seed the demo namespace")
+	scale := flags.Bool("scale", false, "set the control plane up for thousands of pods")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
 	switch verb {
 	case "up":
-		return up(*dir, *bin, *nodes, *seed, nil)
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, SeedDemo: *seed, Scale: *scale}, nil)
 	case "run":
 		if flags.NArg() == 0 {
 			return errors.New("run needs a command: pyroll-sandbox run -- COMMAND [ARGS...]")
 		}
-		return up(*dir, *bin, *nodes, *seed, flags.Args())
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, SeedDemo: *seed, Scale: *scale}, flags.Args())
 	case "down":
 		stopped, err := sandbox.StopRecorded(*dir)
 		if err != nil {
@@ -85,10 +88,12 @@ func run(args []string) error {
 	}
 }
 
-func up(dir, bin string, nodes int, seed bool, command []string) error {
+func up(opts sandbox.Options, command []string) error {
+	dir, seed := opts.Dir, opts.SeedDemo
+	opts.Log = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir, BinDir: bin, Nodes: nodes, SeedDemo: seed, Log: os.Stderr})
+	sb, err := sandbox.Start(ctx, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return errors.New("interrupted during start; everything started so far was stopped")

@@ -155,6 +155,14 @@ egressSelections:
 		"--profiling=false",
 		"--v=1",
 	}
+	audit, err := s.auditArgs()
+	if err != nil {
+		return err
+	}
+	s.apiserverArgs = append(s.apiserverArgs, audit...)
+	if s.opts.Scale {
+		s.apiserverArgs = append(s.apiserverArgs, scaleAPIServerArgs...)
+	}
 	s.APIServerURL = "https://" + hostPort(p.apiserver)
 	cert, err := tls.X509KeyPair(f.admin.CertPEM, f.admin.KeyPEM)
 	if err != nil {
@@ -253,8 +261,37 @@ var controllers = []string{
 	"node-lifecycle-controller",
 }
 
+// With Options.Scale, the components are set for thousands of pods: the defaults (the
+// controller-manager's 20 requests per second, 5 ReplicaSets synced at a time, kwok's 4
+// stage workers) would take many minutes to create and start 10,000 pods on their own.
+var (
+	scaleAPIServerArgs = []string{
+		"--max-requests-inflight=1000",
+		"--max-mutating-requests-inflight=500",
+	}
+	scaleControllerManagerArgs = []string{
+		"--kube-api-qps=400",
+		"--kube-api-burst=800",
+		"--concurrent-deployment-syncs=20",
+		"--concurrent-replicaset-syncs=20",
+	}
+	scaleSchedulerArgs = []string{
+		"--kube-api-qps=400",
+		"--kube-api-burst=800",
+	}
+)
+
+// scaleKwokConfig raises kwok's parallelism (it has no client rate limit of its own).
+const scaleKwokConfig = `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  podPlayStageParallelism: 16
+  nodePlayStageParallelism: 8
+  nodeLeaseParallelism: 8
+`
+
 func (s *Sandbox) startControllers(ctx context.Context, p ports, f pkiFiles) error {
-	kcm, err := s.launch("kube-controller-manager", s.bin("kube-controller-manager"), []string{
+	kcmArgs := []string{
 		"--kubeconfig=" + s.Kubeconfig,
 		"--controllers=" + strings.Join(controllers, ","),
 		"--service-account-private-key-file=" + f.serviceAccountKey,
@@ -264,18 +301,24 @@ func (s *Sandbox) startControllers(ctx context.Context, p ports, f pkiFiles) err
 		"--leader-elect=false",
 		"--profiling=false",
 		"--v=1",
-	})
-	if err != nil {
-		return err
 	}
-	scheduler, err := s.launch("kube-scheduler", s.bin("kube-scheduler"), []string{
+	schedulerArgs := []string{
 		"--kubeconfig=" + s.Kubeconfig,
 		"--bind-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", p.scheduler),
 		"--leader-elect=false",
 		"--profiling=false",
 		"--v=1",
-	})
+	}
+	if s.opts.Scale {
+		kcmArgs = append(kcmArgs, scaleControllerManagerArgs...)
+		schedulerArgs = append(schedulerArgs, scaleSchedulerArgs...)
+	}
+	kcm, err := s.launch("kube-controller-manager", s.bin("kube-controller-manager"), kcmArgs)
+	if err != nil {
+		return err
+	}
+	scheduler, err := s.launch("kube-scheduler", s.bin("kube-scheduler"), schedulerArgs)
 	if err != nil {
 		return err
 	}
@@ -284,7 +327,11 @@ func (s *Sandbox) startControllers(ctx context.Context, p ports, f pkiFiles) err
 		return err
 	}
 	kwokConfig := s.path("kwok.yaml")
-	if err := os.WriteFile(kwokConfig, assets.KwokStages(), 0o644); err != nil {
+	stages := assets.KwokStages()
+	if s.opts.Scale {
+		stages = append(append(stages, "\n---\n"...), scaleKwokConfig...)
+	}
+	if err := os.WriteFile(kwokConfig, stages, 0o644); err != nil {
 		return err
 	}
 	kwok, err := s.launch("kwok", s.bin("kwok"), []string{

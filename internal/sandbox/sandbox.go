@@ -40,6 +40,12 @@ type Options struct {
 	Nodes int
 	// SeedDemo creates the demo namespace with its three services.
 	SeedDemo bool
+	// Scale sets the control plane up for thousands of pods (hack/scalebench runs 10,000 on
+	// 20 nodes): higher client rates and more concurrent syncs for the controller-manager and
+	// the scheduler, more requests in flight for the API server, more stage workers for
+	// kwok. kwok's nodes have room for any number of pods either way (capacity pods: 1M, cpu:
+	// 1k, memory: 1Ti). Off, the sandbox is the small, quick one of the demo and the tests.
+	Scale bool
 	// Log receives one line per step; nil discards.
 	Log io.Writer
 }

@@ -1,0 +1,560 @@
+// Command scalebench measures kubectl-pyroll against a sandbox scaled to 10,000 kwok pods in
+// 200 Deployments across 5 namespaces: the figures of DESIGN.md §9 that need a cluster (RSS,
+// time to the first full frame, API requests after sync, Prometheus queries per interval,
+// terminal bytes, event -> screen latency). `make bench` runs it after the Go benchmarks;
+// it prints one line per figure with its target and writes them to .cache/bench-scale.txt.
+//
+//	go run ./hack/scalebench [-pods 10000] [-namespaces 5] [-deployments 200] [-nodes 20]
+//
+// It starts its own sandbox (internal/sandbox, Options.Scale) in a temporary directory and
+// stops it, with every process it started, when it ends or is interrupted.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"k8s.io/klog/v2"
+
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+)
+
+type config struct {
+	pods, namespaces, deployments, nodes int
+	binDir, pyroll, out                  string
+	window                               time.Duration
+	changes                              int
+	readyTimeout                         time.Duration
+	keep, hold                           bool
+}
+
+func numCPU() int { return runtime.NumCPU() }
+
+func main() {
+	// client-go's own warnings (a watch the busy API server cut short, retried) are noise
+	// here: what matters is measured.
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
+	var cfg config
+	flag.IntVar(&cfg.pods, "pods", 10000, "pods in all (kwok pods, no process runs for them)")
+	flag.IntVar(&cfg.namespaces, "namespaces", 5, "namespaces")
+	flag.IntVar(&cfg.deployments, "deployments", 200, "Deployments in all, spread evenly over the namespaces")
+	flag.IntVar(&cfg.nodes, "nodes", 20, "kwok nodes")
+	flag.StringVar(&cfg.binDir, "bin", ".cache/bin", "directory with etcd, kube-* and kwok (make tools)")
+	flag.StringVar(&cfg.pyroll, "pyroll", "bin/kubectl-pyroll", "the kubectl-pyroll binary to measure (make build)")
+	flag.StringVar(&cfg.out, "out", ".cache/bench-scale.txt", "where to write the figures too")
+	flag.DurationVar(&cfg.window, "window", time.Minute, "steady-state window (API requests, idle terminal bytes)")
+	flag.IntVar(&cfg.changes, "changes", 100, "pod changes timed from the API write to the screen")
+	flag.DurationVar(&cfg.readyTimeout, "ready-timeout", 12*time.Minute, "how long the pods may take to be all Ready")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the sandbox's directory (logs, audit log) afterwards")
+	flag.BoolVar(&cfg.hold, "hold", false, "after measuring (or failing), keep the scaled sandbox running until Ctrl-C")
+	flag.Parse()
+	if cfg.namespaces < 1 || cfg.deployments < cfg.namespaces || cfg.deployments%cfg.namespaces != 0 || cfg.pods < cfg.deployments || cfg.pods%cfg.deployments != 0 {
+		fmt.Fprintln(os.Stderr, "scalebench: -deployments must be a multiple of -namespaces, and -pods a multiple of -deployments")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	err := run(ctx, cfg)
+	interrupted := ctx.Err() != nil
+	stop()
+	if err != nil {
+		if interrupted {
+			err = errors.New("interrupted; the sandbox and everything it started were stopped")
+		}
+		fmt.Fprintf(os.Stderr, "scalebench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "scalebench: "+format+"\n", args...)
+}
+
+// figures collects the result lines.
+type figures struct{ lines []string }
+
+func (f *figures) add(format string, args ...any) {
+	f.lines = append(f.lines, "  "+fmt.Sprintf(format, args...))
+}
+
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func run(ctx context.Context, cfg config) (err error) {
+	pyroll, err := filepath.Abs(cfg.pyroll)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(pyroll); err != nil {
+		return fmt.Errorf("%s: %w (make build)", pyroll, err)
+	}
+	binDir, err := filepath.Abs(cfg.binDir)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "pyroll-scalebench-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cfg.keep || (err != nil && ctx.Err() == nil) {
+			logf("files kept in %s", dir)
+			return
+		}
+		_ = os.RemoveAll(dir)
+	}()
+	home := filepath.Join(dir, "home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return err
+	}
+
+	wl := workload{namespaces: cfg.namespaces, perNamespace: cfg.deployments / cfg.namespaces, replicas: int32(cfg.pods / cfg.deployments)}
+	var figs figures
+	defer func() {
+		if err != nil && len(figs.lines) > 0 {
+			fmt.Printf("Scale run stopped early; the figures measured so far:\n%s\n", strings.Join(figs.lines, "\n"))
+		}
+	}()
+	began := time.Now()
+	logf("starting a sandbox scaled for %d pods (%d kwok nodes) in %s", wl.pods(), cfg.nodes, dir)
+	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: filepath.Join(dir, "sandbox"), BinDir: binDir, Nodes: cfg.nodes, Scale: true, Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	defer sb.Stop()
+	if cfg.hold {
+		defer func() {
+			if err != nil {
+				logf("failed: %v", err)
+			}
+			logf("holding the sandbox until Ctrl-C: export KUBECONFIG=%s", sb.Kubeconfig)
+			<-ctx.Done()
+		}()
+	}
+	client := sb.Client()
+
+	logf("creating %d Deployments x %d replicas in %d namespaces", wl.deployments(), wl.replicas, wl.namespaces)
+	created := time.Now()
+	if err := wl.create(ctx, client); err != nil {
+		return err
+	}
+	if err := wl.waitReady(ctx, client, cfg.readyTimeout, logf); err != nil {
+		return err
+	}
+	readyIn := time.Since(created)
+	logf("all %d pods Ready in %s", wl.pods(), readyIn.Round(time.Second))
+	// One slow rollout in progress, so that `status --watch` keeps watching.
+	slowNS, slowName := wl.namespace(0), wl.name(0, 0)
+	if err := holdProgressing(ctx, client, slowNS, slowName); err != nil {
+		return err
+	}
+
+	statusKubeconfig, err := sb.UserKubeconfig("bench-status", "system:masters")
+	if err != nil {
+		return err
+	}
+	consoleKubeconfig, err := sb.UserKubeconfig("bench-console", "system:masters")
+	if err != nil {
+		return err
+	}
+	// The exporter's preset is named (as a team that knows its exporter would), so each
+	// interval sends exactly the preset's queries: no series exist for kwok pods.
+	pyrollConfig := filepath.Join(dir, "pyroll.yaml")
+	if err := os.WriteFile(pyrollConfig, []byte("prometheus:\n  preset: prometheus_client\n"), 0o644); err != nil {
+		return err
+	}
+	env := childEnv(home)
+
+	figs.add("setup: %d pods in %d Deployments created and all Ready in %s   (setup, no target)", wl.pods(), wl.deployments(), readyIn.Round(time.Second))
+	if err := measureStatus(ctx, cfg, wl, sb, pyroll, statusKubeconfig, env, &figs); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		figs.add("console figures skipped: tmux is not installed (make deps)")
+	} else if err := measureConsole(ctx, cfg, wl, sb, pyroll, consoleKubeconfig, pyrollConfig, home, &figs); err != nil {
+		return err
+	}
+
+	header := fmt.Sprintf("Scale run (%s): %d kwok pods in %d Deployments x %d replicas across %d namespaces, %d kwok nodes; %s; %s in %s",
+		time.Now().Format("2006-01-02"), wl.pods(), wl.deployments(), wl.replicas, wl.namespaces, cfg.nodes, machine(), versionOf(pyroll), time.Since(began).Round(time.Second))
+	out := header + "\n" + strings.Join(figs.lines, "\n") + "\n"
+	fmt.Print(out)
+	if cfg.out != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err == nil {
+			_ = os.WriteFile(cfg.out, []byte(out), 0o644)
+		}
+	}
+	return nil
+}
+
+// childEnv is the environment of the measured processes: no KUBECONFIG or PYROLL_* from the
+// caller, and a HOME of their own (no user config file).
+func childEnv(home string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "KUBECONFIG" || strings.HasPrefix(k, "PYROLL_") || k == "HOME" || k == "XDG_CONFIG_HOME" || k == "NO_COLOR" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
+}
+
+// lastLines is the end of a command's stderr, without the GC trace.
+func lastLines(s string) string {
+	var keep []string
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		if !strings.HasPrefix(line, "gc ") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep[max(0, len(keep)-5):], "\n")
+}
+
+func versionOf(pyroll string) string {
+	out, err := exec.Command(pyroll, "version").Output()
+	if err != nil {
+		return "kubectl-pyroll"
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
+}
+
+// measureStatus: RSS of `status --watch -A -o ndjson` once it printed every rollout, its
+// API requests after that (LISTs must be 0).
+func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.Sandbox, pyroll, kubeconfig string, env []string, figs *figures) error {
+	logf("status --watch -A -o ndjson: until every rollout is printed, then %s of steady state", cfg.window)
+	cmd := exec.Command(pyroll, "--kubeconfig", kubeconfig, "status", "--watch", "-A", "-o", "ndjson")
+	cmd.Env = append(env, "GODEBUG=gctrace=1") // its heap after each GC, on stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}()
+	full := make(chan time.Time, 1)
+	var mu sync.Mutex
+	linesAfter := 0
+	go func() {
+		defer close(exited)
+		seen := map[string]bool{}
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			var line struct{ Namespace, Name string }
+			if json.Unmarshal(sc.Bytes(), &line) != nil || line.Name == "" {
+				continue
+			}
+			mu.Lock()
+			if len(seen) >= wl.deployments() {
+				linesAfter++
+			} else if seen[line.Namespace+"/"+line.Name] = true; len(seen) == wl.deployments() {
+				full <- time.Now()
+			}
+			mu.Unlock()
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		_ = cmd.Wait()
+	}()
+	var firstAt time.Time
+	select {
+	case firstAt = <-full:
+	case <-exited:
+		return fmt.Errorf("status --watch ended before printing every rollout: %s", lastLines(stderr.String()))
+	case <-time.After(5 * time.Minute):
+		return errors.New("status --watch printed fewer rollouts than exist after 5 minutes")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	pid := cmd.Process.Pid
+	rssFirst, err := rssBytes(pid)
+	if err != nil {
+		return err
+	}
+	cpu0, _ := cpuSeconds(pid)
+	select {
+	case <-time.After(cfg.window): // the steady state being measured
+	case <-exited:
+		return fmt.Errorf("status --watch ended during the steady state: %s", lastLines(stderr.String()))
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	end := time.Now()
+	rssLater, _ := rssBytes(pid)
+	cpu1, _ := cpuSeconds(pid)
+	all, err := requests(sb, "bench-status", started.Add(-time.Second), end)
+	if err != nil {
+		return err
+	}
+	var startup, after []sandbox.AuditRequest
+	for _, r := range all {
+		if r.Time.Before(firstAt) {
+			startup = append(startup, r)
+		} else {
+			after = append(after, r)
+		}
+	}
+	byVerb := sandbox.CountByVerb(after)
+	mu.Lock()
+	changed := linesAfter
+	mu.Unlock()
+	worst := max(rssFirst, rssLater)
+	figs.add("status --watch -A -o ndjson RSS: %s after every rollout was printed (%.1f s after start), %s after %s more; %s   (target < 60 MB: %s)",
+		mb(rssFirst), firstAt.Sub(started).Seconds(), rssFigure(pid, rssLater), cfg.window, liveHeap(stderr.String()), verdict(worst < 60e6))
+	figs.add("status --watch API requests: at start %s; in the %s after: %d (%s), %d lines printed, %.2f CPU-s   (target 0 LISTs after sync: %s)",
+		verbSummary(sandbox.CountByVerb(startup), 0), cfg.window, total(byVerb), verbSummary(byVerb, 0), changed, cpu1-cpu0, verdict(byVerb["list"] == 0))
+	return nil
+}
+
+// measureConsole runs the console in tmux: time to the first full frame, RSS, API requests
+// and Prometheus queries in steady state, terminal bytes idle and per pod change, and the
+// event -> screen latency.
+func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, figs *figures) error {
+	tm := &tmux{socket: fmt.Sprintf("pyroll-scalebench-%d", os.Getpid())}
+	if _, err := tm.run("new-session", "-d", "-s", "main", "-x", "200", "-y", "50",
+		"env", "-i", "PATH=/usr/bin:/bin", "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "TERM=xterm-256color", "LANG=C.UTF-8", "PS1=$ ", "bash", "--norc", "--noprofile"); err != nil {
+		return err
+	}
+	defer tm.kill()
+	if out, err := tm.run("display-message", "-p", "#{socket_path}"); err == nil {
+		tm.path = strings.TrimSpace(out)
+	}
+	if _, _, err := tm.waitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the shell prompt", func(s string) bool { return strings.Contains(s, "$") }); err != nil {
+		return err
+	}
+	const metricsInterval = 10 * time.Second // the console's default --metrics-interval
+	// Its heap after each GC goes to a file (stderr), not to the terminal being measured.
+	gcLog := filepath.Join(home, "console-gctrace.log")
+	command := fmt.Sprintf("exec env GODEBUG=gctrace=1 %s --kubeconfig %s -A --prometheus-url %s --config %s 2>%s", pyroll, kubeconfig, sb.PrometheusURL, pyrollConfig, gcLog)
+	if _, err := tm.run("send-keys", "-t", "main", "-l", command); err != nil {
+		return err
+	}
+	logf("console -A in tmux (200x50): until the header counts every rollout")
+	started := time.Now()
+	if _, err := tm.run("send-keys", "-t", "main", "Enter"); err != nil {
+		return err
+	}
+	_, firstFrame, err := tm.waitScreen(ctx, 5*time.Minute, 10*time.Millisecond, "the header counting every rollout", func(s string) bool {
+		return headerRollouts(s) >= wl.deployments()
+	})
+	if err != nil {
+		return err
+	}
+	out, err := tm.run("display-message", "-p", "-t", "main", "#{pane_pid}")
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		return fmt.Errorf("console pid: %q", out)
+	}
+	rssFirst, err := rssBytes(pid)
+	if err != nil {
+		return err
+	}
+	figs.add("console -A: first fully populated frame (header counts all %d rollouts) %.2f s after start   (no target)", wl.deployments(), firstFrame.Sub(started).Seconds())
+
+	// Everything the console writes to its terminal from now on.
+	raw := filepath.Join(filepath.Dir(pyrollConfig), "terminal.raw")
+	if _, err := tm.run("pipe-pane", "-t", "main", "cat >> "+raw); err != nil {
+		return err
+	}
+	// Let the first metrics round land and the screen settle.
+	if _, _, err := tm.waitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
+		return strings.Contains(s, "n/a")
+	}); err != nil {
+		return err
+	}
+	waitQuiet(ctx, raw, 2*time.Second, 30*time.Second)
+
+	logf("console: %s idle (terminal bytes, API requests, Prometheus queries)", cfg.window)
+	screenBefore, _ := tm.screen()
+	cpu0, _ := cpuSeconds(pid)
+	type promCount struct {
+		queries float64
+		rounds  int
+		err     error
+	}
+	promCtx, promStop := context.WithCancel(ctx)
+	promDone := make(chan promCount, 1)
+	go func() {
+		q, r, err := promRounds(promCtx, sb.PrometheusURL)
+		promDone <- promCount{q, r, err}
+	}()
+	windowStart := time.Now()
+	idleBytes, bursts := watchBytes(ctx, raw, cfg.window, started)
+	windowEnd := time.Now()
+	promStop()
+	prom := <-promDone
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if prom.err != nil {
+		return prom.err
+	}
+	cpu1, _ := cpuSeconds(pid)
+	rssIdle, _ := rssBytes(pid)
+	screenAfter, _ := tm.screen()
+	idleReqs, err := requests(sb, "bench-console", windowStart, windowEnd)
+	if err != nil {
+		return err
+	}
+
+	worst := max(rssFirst, rssIdle)
+	gctrace, _ := os.ReadFile(gcLog)
+	figs.add("console -A RSS: %s after the first full frame, %s after %s idle; %s   (target < 60 MB: %s)",
+		mb(rssFirst), rssFigure(pid, rssIdle), cfg.window, liveHeap(string(gctrace)), verdict(worst < 60e6))
+	perMinute := float64(time.Minute) / float64(windowEnd.Sub(windowStart))
+	idleVerbs := sandbox.CountByVerb(idleReqs)
+	figs.add("console API requests per minute in steady state (%s idle): %.1f (%s)   (target 0 LISTs, only the open WATCHes: %s)",
+		cfg.window, float64(len(idleReqs))*perMinute, verbSummary(idleVerbs, perMinute), verdict(idleVerbs["list"] == 0))
+	perInterval := prom.queries / float64(max(prom.rounds, 1))
+	figs.add("Prometheus queries per %s interval, console -A on %d services in %d namespaces: %.1f (%.0f queries in %d rounds in %s)   (target one per metric per namespace whatever the number of services, <= 4 x %d: %s)",
+		metricsInterval, wl.deployments(), wl.namespaces, perInterval, prom.queries, prom.rounds, cfg.window, wl.namespaces, verdict(prom.rounds > 0 && perInterval <= float64(4*wl.namespaces)))
+	var tickBytes, otherBytes int64
+	var times []string
+	for _, b := range bursts {
+		times = append(times, fmt.Sprintf("%d B at %.1f s", b.bytes, b.at.Seconds()))
+		// The console redraws ages once a minute after it started (its own tick).
+		sinceTick := b.at - b.at.Truncate(time.Minute)
+		if b.at >= time.Minute && (sinceTick < 3*time.Second || sinceTick > time.Minute-500*time.Millisecond) {
+			tickBytes += b.bytes
+		} else {
+			otherBytes += b.bytes
+		}
+	}
+	detail := "nothing written"
+	if len(bursts) > 0 {
+		detail = strings.Join(times, ", ") + " after start"
+		if otherBytes == 0 && onlyAgesDiffer(screenBefore, screenAfter) {
+			detail += ": the once-a-minute AGE redraw only (ages move at minute granularity)"
+		}
+	}
+	figs.add("terminal bytes in %s idle: %d B, %d B besides the minute AGE redraw (%s)   (target 0 while nothing changes: %s)",
+		cfg.window, idleBytes, otherBytes, detail, verdict(otherBytes == 0))
+	figs.add("console CPU in %s idle: %.2f CPU-s   (no target; k9s: ~20 CPU-s per idle minute at this scale)", cfg.window, cpu1-cpu0)
+
+	// One rollout on screen (filtered), one of its pods turned not Ready and Ready again.
+	n, k := min(1, wl.namespaces-1), min(7, wl.perNamespace-1)
+	ns, name := wl.namespace(n), wl.name(n, k)
+	if n == 0 && k == 0 {
+		return errors.New("need at least two Deployments to time pod changes")
+	}
+	if _, err := tm.run("send-keys", "-t", "main", "-l", "/"+name); err != nil {
+		return err
+	}
+	if _, err := tm.run("send-keys", "-t", "main", "Enter"); err != nil {
+		return err
+	}
+	if _, _, err := tm.waitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the list filtered to "+name, func(s string) bool {
+		return rowOf(s, name) != "" && strings.Contains(s, "1 of ")
+	}); err != nil {
+		return err
+	}
+	flip, err := newPodFlipper(ctx, sb.Client(), ns, name)
+	if err != nil {
+		return err
+	}
+	waitQuiet(ctx, raw, time.Second, 10*time.Second)
+	logf("console: %d pod changes of %s/%s, each timed from the API write to the screen", cfg.changes, ns, name)
+	clock, err := flip.watchEvents(ctx)
+	if err != nil {
+		return err
+	}
+	defer clock.stop()
+	const pendingGlyph = "░"
+	var latencies, delivery []time.Duration
+	var changeBytes []int64
+	for i := 0; i < cfg.changes; i++ {
+		ready := i%2 == 1
+		before := fileSize(raw)
+		at, rv, err := flip.set(ctx, ready)
+		if err != nil {
+			return err
+		}
+		// On screen: the console's first write after the change (it writes nothing else
+		// meanwhile), as tmux receives it; then checked on tmux's screen.
+		written, err := waitGrowth(ctx, raw, before, 30*time.Second)
+		if err != nil {
+			return fmt.Errorf("change %d (pod ready=%t): %w", i+1, ready, err)
+		}
+		if _, _, err := tm.waitScreen(ctx, 30*time.Second, 10*time.Millisecond, fmt.Sprintf("change %d (pod ready=%t) in the pod bar", i+1, ready), func(s string) bool {
+			return strings.Contains(rowOf(s, name), pendingGlyph) == !ready
+		}); err != nil {
+			return err
+		}
+		latencies = append(latencies, written.Sub(at))
+		if t := clock.at(rv); !t.IsZero() {
+			delivery = append(delivery, t.Sub(at))
+		}
+		// Then the ReplicaSet's and the Deployment's status follow (the READY count).
+		want := fmt.Sprintf("%d/%d", wl.replicas, wl.replicas)
+		if !ready {
+			want = fmt.Sprintf("%d/%d", wl.replicas-1, wl.replicas)
+		}
+		if _, _, err := tm.waitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the ready count "+want, func(s string) bool {
+			return strings.Contains(rowOf(s, name), want)
+		}); err != nil {
+			return err
+		}
+		changeBytes = append(changeBytes, waitQuiet(ctx, raw, 700*time.Millisecond, 10*time.Second)-before)
+	}
+	end := time.Now()
+	afterSync, err := requests(sb, "bench-console", firstFrame, end)
+	if err != nil {
+		return err
+	}
+	sinceStart, err := requests(sb, "bench-console", started.Add(-time.Second), end)
+	if err != nil {
+		return err
+	}
+	slices.Sort(latencies)
+	slices.Sort(delivery)
+	slices.Sort(changeBytes)
+	figs.add("terminal bytes per single pod change (one pod Ready <-> not Ready, then its ReplicaSet's and Deployment's status), list filtered to one rollout: median %d B, min %d, max %d (n=%d)   (no target)",
+		changeBytes[len(changeBytes)/2], changeBytes[0], changeBytes[len(changeBytes)-1], len(changeBytes))
+	p99 := percentile(latencies, 99)
+	figs.add("event -> screen latency (pod status write sent to the API -> the console's frame reaching tmux): p50 %s, p99 %s, max %s (n=%d); of which API write -> watch event at another client: p50 %s, p99 %s   (target p99 < 100 ms: %s)",
+		ms(percentile(latencies, 50)), ms(p99), ms(latencies[len(latencies)-1]), len(latencies), ms(percentile(delivery, 50)), ms(percentile(delivery, 99)), verdict(p99 < 100*time.Millisecond))
+	listsAfter := sandbox.CountByVerb(afterSync)["list"]
+	watches := watchesByResource(sinceStart)
+	onePerResource := len(watches) > 0
+	for _, n := range watches {
+		onePerResource = onePerResource && n == 1
+	}
+	figs.add("console LISTs after sync: %d over %s (idle, then %d pod changes); all requests since start: %s   (target 0: %s)",
+		listsAfter, end.Sub(firstFrame).Round(time.Second), cfg.changes, verbSummary(sandbox.CountByVerb(sinceStart), 0), verdict(listsAfter == 0))
+	figs.add("console WATCHes since start (%s): %s   (target one per resource type in scope: %s)", end.Sub(started).Round(time.Second), keyedSummary(watches), verdict(onePerResource))
+	return nil
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+)
+
+// workload is the scaled cluster: namespaces bench-0..N-1, each with Deployments
+// api-<ns>-<k> (names unique across namespaces, so a filter finds exactly one).
+type workload struct {
+	namespaces, perNamespace int
+	replicas                 int32
+}
+
+func (w workload) deployments() int { return w.namespaces * w.perNamespace }
+func (w workload) pods() int        { return w.deployments() * int(w.replicas) }
+
+func (w workload) namespace(n int) string { return fmt.Sprintf("bench-%d", n) }
+func (w workload) name(n, k int) string   { return fmt.Sprintf("api-%d-%02d", n, k) }
+
+// deployment is a plain Deployment of a tiny container: no sandbox run label, so no Python
+// process starts; kwok makes its pods Running and Ready.
+func (w workload) deployment(n, k int) *appsv1.Deployment {
+	name := w.name(n, k)
+	labels := map[string]string{"app": name}
+	replicas := w.replicas
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.namespace(n), Labels: map[string]string{"app": name, "app.kubernetes.io/part-of": "pyroll-scalebench"}},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{
+					"org.opencontainers.image.revision": fmt.Sprintf("%07x", 0xb00000+n*1000+k),
+					"org.opencontainers.image.version":  "1.0.0",
+				}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name:  "app",
+					Image: "registry.example/bench/" + name + ":1.0.0",
+					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+						corev1.ResourceCPU:    resource.MustParse("10m"),
+						corev1.ResourceMemory: resource.MustParse("16Mi"),
+					}},
+				}}},
+			},
+		},
+	}
+}
+
+// create makes the namespaces and Deployments.
+func (w workload) create(ctx context.Context, client kubernetes.Interface) error {
+	for n := 0; n < w.namespaces; n++ {
+		if err := sandbox.EnsureNamespace(ctx, client, w.namespace(n)); err != nil {
+			return err
+		}
+	}
+	for k := 0; k < w.perNamespace; k++ {
+		for n := 0; n < w.namespaces; n++ {
+			if _, err := client.AppsV1().Deployments(w.namespace(n)).Create(ctx, w.deployment(n, k), metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("create deployment %s/%s: %w", w.namespace(n), w.name(n, k), err)
+			}
+		}
+	}
+	return nil
+}
+
+// waitReady waits until every Deployment is complete (all pods Ready and available),
+// logging progress every 15 s.
+func (w workload) waitReady(ctx context.Context, client kubernetes.Interface, timeout time.Duration, logf func(string, ...any)) error {
+	began := time.Now()
+	lastLog := began
+	var available, complete int
+	err := wait.PollUntilContextTimeout(ctx, 3*time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		available, complete = 0, 0
+		for n := 0; n < w.namespaces; n++ {
+			list, err := client.AppsV1().Deployments(w.namespace(n)).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for i := range list.Items {
+				d := &list.Items[i]
+				available += int(d.Status.AvailableReplicas)
+				if sandbox.DeploymentComplete(d) {
+					complete++
+				}
+			}
+		}
+		if time.Since(lastLog) >= 15*time.Second {
+			lastLog = time.Now()
+			logf("%d/%d pods available, %d/%d Deployments complete (%s)", available, w.pods(), complete, w.deployments(), time.Since(began).Round(time.Second))
+		}
+		return complete == w.deployments(), nil
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("after %s only %d/%d pods available, %d/%d Deployments complete: raise -ready-timeout or lower -pods", timeout, available, w.pods(), complete, w.deployments())
+	}
+	return err
+}
+
+// holdProgressing starts a new revision of one Deployment that stays Progressing for an
+// hour (its one surge pod becomes Ready but counts as available only after
+// minReadySeconds), as a slow rollout would: `status --watch` keeps watching while a
+// rollout is in progress.
+func holdProgressing(ctx context.Context, client kubernetes.Interface, ns, name string) error {
+	patch := `{"spec":{"minReadySeconds":3600,"progressDeadlineSeconds":7200,` +
+		`"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1,"maxUnavailable":0}},` +
+		`"template":{"metadata":{"annotations":{"org.opencontainers.image.version":"1.1.0"}}}}}`
+	if _, err := client.AppsV1().Deployments(ns).Patch(ctx, name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("start a slow rollout of %s/%s: %w", ns, name, err)
+	}
+	return sandbox.WaitDeployment(ctx, client, ns, name, 3*time.Minute, "rolling out (1 new pod Ready)", func(d *appsv1.Deployment) bool {
+		return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas >= 1 && d.Status.ReadyReplicas > *d.Spec.Replicas
+	})
+}
+
+// podFlipper turns one pod's readiness off and on through the API (its status, as a kubelet
+// would write it): one pod event per change, which the console shows in the pod bar.
+type podFlipper struct {
+	client kubernetes.Interface
+	pod    *corev1.Pod
+}
+
+func newPodFlipper(ctx context.Context, client kubernetes.Interface, ns, app string) (*podFlipper, error) {
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+	if err != nil {
+		return nil, err
+	}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && podReady(p) {
+			return &podFlipper{client: client, pod: p.DeepCopy()}, nil
+		}
+	}
+	return nil, fmt.Errorf("no Ready pod of %s/%s", ns, app)
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// set writes the pod's readiness; it returns when the API server answered, with the time
+// just before the request was sent and the pod's new resourceVersion.
+func (f *podFlipper) set(ctx context.Context, ready bool) (time.Time, string, error) {
+	p := f.pod.DeepCopy()
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	now := metav1.Now()
+	for i := range p.Status.Conditions {
+		c := &p.Status.Conditions[i]
+		if c.Type == corev1.PodReady || c.Type == corev1.ContainersReady {
+			c.Status, c.LastTransitionTime = status, now
+		}
+	}
+	for i := range p.Status.ContainerStatuses {
+		p.Status.ContainerStatuses[i].Ready = ready
+	}
+	at := time.Now()
+	updated, err := f.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	if err != nil {
+		return at, "", fmt.Errorf("set pod %s/%s ready=%t: %w", p.Namespace, p.Name, ready, err)
+	}
+	f.pod = updated
+	return at, updated.ResourceVersion, nil
+}
+
+// eventClock watches the flipped pod from a client of its own and notes when each version of
+// it arrives: how long the API server takes to deliver a change to any watcher.
+type eventClock struct {
+	mu      sync.Mutex
+	arrived map[string]time.Time // resourceVersion -> arrival
+	stop    func()
+}
+
+func (f *podFlipper) watchEvents(ctx context.Context) (*eventClock, error) {
+	w, err := f.client.CoreV1().Pods(f.pod.Namespace).Watch(ctx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("metadata.name", f.pod.Name).String(), ResourceVersion: f.pod.ResourceVersion,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := &eventClock{arrived: map[string]time.Time{}, stop: w.Stop}
+	go func() {
+		for ev := range w.ResultChan() {
+			now := time.Now()
+			if p, ok := ev.Object.(*corev1.Pod); ok {
+				c.mu.Lock()
+				c.arrived[p.ResourceVersion] = now
+				c.mu.Unlock()
+			}
+		}
+	}()
+	return c, nil
+}
+
+// at is when the version arrived (zero if it did not within a few seconds).
+func (c *eventClock) at(rv string) time.Time {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		t, ok := c.arrived[rv]
+		c.mu.Unlock()
+		if ok {
+			return t
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Time{}
+}
