@@ -119,6 +119,7 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 		var lastEmit time.Time
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
+		builder := rollout.NewBuilder()
 		emit := func() {
 			snap := rollout.Snapshot{Synced: synced(), At: w.opts.Now()}
 			snap.Conn = w.connection(snap.Synced)
@@ -130,7 +131,7 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 				pl, _ := pods.Lister().List(all)
 				el, _ := events.Lister().List(all)
 				objs.Deployments, objs.ReplicaSets, objs.Pods, objs.Events = dl, rl, pl, el
-				snap.Rollouts = rollout.Build(objs, snap.At)
+				snap.Rollouts = builder.Build(objs, snap.At)
 			}
 			lastConn, lastEmit = snap.Conn, time.Now()
 			select {

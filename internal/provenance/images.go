@@ -25,8 +25,15 @@ func readImages(containers []corev1.Container, running []RunningImage) ([]Image,
 	}
 	digestsByContainer := map[string][]string{}
 	unreadableByPod := map[string]bool{}
+	// Pods of one revision almost always report the same image ID (the watch cache even
+	// shares the string): parse it once, not once per pod.
+	var lastID, digest string
+	var reported, ok, parsed bool
 	for _, r := range running {
-		digest, reported, ok := digestOf(r.ImageID)
+		if !parsed || r.ImageID != lastID {
+			digest, reported, ok = digestOf(r.ImageID)
+			lastID, parsed = r.ImageID, true
+		}
 		switch {
 		case !reported:
 			// Containers still being created have no image ID yet.

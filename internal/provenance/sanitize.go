@@ -26,6 +26,9 @@ func sanitize(s string, limit int) string {
 	if limit < 1 {
 		return ""
 	}
+	if plainASCII(s, limit) {
+		return s // the usual value: nothing to clean, no copy to make
+	}
 	out := make([]rune, 0, min(len(s), limit))
 	truncated := false
 scan:
@@ -178,6 +181,20 @@ func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// plainASCII reports whether s is printable ASCII, fits in limit, and has no blank at
+// either end: a value sanitize would return unchanged.
+func plainASCII(s string, limit int) bool {
+	if len(s) > limit || (len(s) > 0 && (s[0] == ' ' || s[len(s)-1] == ' ')) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
 			return false
 		}
 	}

@@ -36,6 +36,14 @@ type Objects struct {
 // Build turns the objects into one Rollout per Deployment, trouble first (Failed,
 // Degraded, Halted, Progressing, Complete), then by namespace and name.
 func Build(objs Objects, now time.Time) []Rollout {
+	var b Builder
+	return b.Build(objs, now)
+}
+
+// Build is the package's Build, reusing what did not change since the previous call.
+func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
+	b.begin(len(objs.ReplicaSets))
+	defer b.end()
 	rsByOwner := make(map[types.UID][]*appsv1.ReplicaSet, len(objs.Deployments))
 	for _, rs := range objs.ReplicaSets {
 		if owner := metav1.GetControllerOfNoCopy(rs); owner != nil && owner.Kind == "Deployment" {
@@ -54,7 +62,7 @@ func Build(objs Objects, now time.Time) []Rollout {
 	}
 	out := make([]Rollout, 0, len(objs.Deployments))
 	for _, d := range objs.Deployments {
-		r := buildDeployment(d, rsByOwner[d.UID], podsByOwner, now)
+		r := b.buildDeployment(d, rsByOwner[d.UID], podsByOwner, now)
 		r.Events = recentEvents(d, rsByOwner[d.UID], eventsByObject)
 		out = append(out, r)
 	}
@@ -71,7 +79,7 @@ func Build(objs Objects, now time.Time) []Rollout {
 	return out
 }
 
-func buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*corev1.Pod, now time.Time) Rollout {
+func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*corev1.Pod, now time.Time) Rollout {
 	r := Rollout{
 		Kind:      "Deployment",
 		Namespace: d.Namespace,
@@ -90,7 +98,7 @@ func buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, pod
 	canaryRS := findCanary(d, replicaSets)
 	r.Revisions = make([]Revision, 0, len(replicaSets))
 	for _, rs := range replicaSets {
-		rev := buildRevision(rs, podsByOwner[rs.UID], now)
+		rev := b.buildRevision(rs, podsByOwner[rs.UID])
 		if rs == canaryRS {
 			rev.Role = RoleCanary
 			r.CanaryRevision = rev.Number
@@ -179,7 +187,7 @@ func RevisionOf(obj metav1.Object) int64 {
 	return n
 }
 
-func buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) Revision {
+func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod) Revision {
 	rev := Revision{
 		Number:          RevisionOf(rs),
 		Role:            RoleOld,
@@ -198,10 +206,10 @@ func buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) Rev
 	}
 	rev.Pods = make([]Pod, 0, len(pods))
 	for _, p := range pods {
-		rev.Pods = append(rev.Pods, BuildPod(p, now))
+		rev.Pods = append(rev.Pods, BuildPod(p))
 	}
 	slices.SortFunc(rev.Pods, func(a, b Pod) int { return strings.Compare(a.Name, b.Name) })
-	rev.Provenance = revisionProvenance(rs, pods)
+	rev.Provenance = b.revisionProvenance(rs, pods)
 	return rev
 }
 

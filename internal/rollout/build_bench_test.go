@@ -1,6 +1,8 @@
 package rollout_test
 
 import (
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -35,5 +37,42 @@ func TestSyntheticObjectsBuildAsExpected(t *testing.T) {
 	}
 	if degraded != 2 || rollouts[0].Phase != rollout.PhaseDegraded {
 		t.Errorf("%d Degraded (first: %s), want 2 sorted first", degraded, rollouts[0].Phase)
+	}
+}
+
+// The watcher's path: a Builder rebuilds the snapshot after one pod changed, reusing the
+// views of the 4,999 others.
+func BenchmarkRebuild200Deployments5000PodsOnePodChanged(b *testing.B) {
+	objs := rollouttest.Synthetic(200, 25)
+	now := rollouttest.Epoch.Add(time.Hour)
+	builder := rollout.NewBuilder()
+	builder.Build(objs, now)
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		changed := objs.Pods[i%len(objs.Pods)].DeepCopy()
+		changed.ResourceVersion = fmt.Sprint(i)
+		objs.Pods[i%len(objs.Pods)] = changed
+		i++
+		if rollouts := builder.Build(objs, now); len(rollouts) != 200 {
+			b.Fatalf("%d rollouts", len(rollouts))
+		}
+	}
+}
+
+// A Builder gives the same snapshot as a fresh Build.
+func TestBuilderReusesWithoutChangingTheAnswer(t *testing.T) {
+	objs := rollouttest.Synthetic(20, 5)
+	now := rollouttest.Epoch.Add(time.Hour)
+	builder := rollout.NewBuilder()
+	builder.Build(objs, now)
+	changed := objs.Pods[3].DeepCopy()
+	changed.ResourceVersion = "changed"
+	changed.Status.Conditions = nil // no longer ready
+	objs.Pods[3] = changed
+	got, want := builder.Build(objs, now), rollout.Build(objs, now)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("a Builder's snapshot differs from a fresh Build's")
 	}
 }

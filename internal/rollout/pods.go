@@ -1,8 +1,6 @@
 package rollout
 
 import (
-	"time"
-
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -10,7 +8,7 @@ import (
 var waitingReasonsThatAreNormal = map[string]bool{"ContainerCreating": true, "PodInitializing": true}
 
 // BuildPod reads one pod's health.
-func BuildPod(p *corev1.Pod, now time.Time) Pod {
+func BuildPod(p *corev1.Pod) Pod {
 	view := Pod{
 		Name:      p.Name,
 		Phase:     string(p.Status.Phase),

@@ -98,7 +98,7 @@ func TestBuildPod(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := BuildPod(c.pod, t0.Add(time.Minute))
+			got := BuildPod(c.pod)
 			if got.Reason != c.reason || got.Ready != c.ready || got.Hint != c.hint || got.Restarts != c.restarts || got.Failing() != c.failing {
 				t.Errorf("got reason %q ready %v hint %q restarts %d failing %v; want %q %v %q %d %v",
 					got.Reason, got.Ready, got.Hint, got.Restarts, got.Failing(), c.reason, c.ready, c.hint, c.restarts, c.failing)

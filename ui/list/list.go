@@ -188,7 +188,10 @@ func (m *Model) refresh() {
 		rows[i] = row
 	}
 	m.table.SetRows(rows)
-	m.table.SetCursor(cursor)
+	// Each of SetRows and SetCursor re-renders every row: the second only when it moves.
+	if m.table.Cursor() != cursor {
+		m.table.SetCursor(cursor)
+	}
 	m.rendered = m.table.View()
 }
 
