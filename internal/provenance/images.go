@@ -23,8 +23,18 @@ func readImages(containers []corev1.Container, running []RunningImage) ([]Image,
 	if len(containers) == 0 {
 		return nil, nil
 	}
-	digestsByContainer := map[string][]string{}
-	unreadableByPod := map[string]bool{}
+	// A slice, not a map: templates have one or two containers, and this runs for every
+	// revision of every snapshot.
+	digests := make([][]string, len(containers))
+	containerIndex := func(name string) int {
+		for i := range containers {
+			if containers[i].Name == name {
+				return i
+			}
+		}
+		return -1
+	}
+	var unreadableByPod map[string]bool
 	// Pods of one revision almost always report the same image ID (the watch cache even
 	// shares the string): parse it once, not once per pod.
 	var lastID, digest string
@@ -38,21 +48,26 @@ func readImages(containers []corev1.Container, running []RunningImage) ([]Image,
 		case !reported:
 			// Containers still being created have no image ID yet.
 		case !ok:
+			if unreadableByPod == nil {
+				unreadableByPod = map[string]bool{}
+			}
 			unreadableByPod[sanitize(r.Pod, valueLimit)] = true
-		case !slices.Contains(digestsByContainer[r.Container], digest):
-			digestsByContainer[r.Container] = append(digestsByContainer[r.Container], digest)
+		default:
+			if i := containerIndex(r.Container); i >= 0 && !slices.Contains(digests[i], digest) {
+				digests[i] = append(digests[i], digest)
+			}
 		}
 	}
 
 	var warnings []string
 	images := make([]Image, 0, len(containers))
-	for _, c := range containers {
-		digests := slices.Clone(digestsByContainer[c.Name])
-		slices.Sort(digests)
+	for i, c := range containers {
+		running := digests[i]
+		slices.Sort(running)
 		ref := sanitize(c.Image, urlLimit)
-		images = append(images, Image{Container: sanitize(c.Name, valueLimit), Ref: ref, Digests: digests})
-		if len(digests) > 1 && !pinsDigest(c.Image) {
-			warnings = append(warnings, movedTagWarning(c.Image, digests))
+		images = append(images, Image{Container: sanitize(c.Name, valueLimit), Ref: ref, Digests: running})
+		if len(running) > 1 && !pinsDigest(c.Image) {
+			warnings = append(warnings, movedTagWarning(c.Image, running))
 		}
 	}
 	return images, append(warnings, unreadableWarnings(unreadableByPod)...)
