@@ -49,4 +49,21 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func(ctx 
 	}
 }
 
+// consistently checks cond every 200ms for the whole window and fails the test at the
+// first error: how a test says "nothing happens" without sleeping blind.
+func consistently(t *testing.T, window time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(window)
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+	for now := time.Now(); now.Before(deadline); now = <-ticker.C {
+		if err := cond(); err != nil {
+			t.Fatalf("%s: not true after %s: %v", what, window-time.Until(deadline), err)
+		}
+	}
+	if err := cond(); err != nil {
+		t.Fatalf("%s: not true at the end of %s: %v", what, window, err)
+	}
+}
+
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

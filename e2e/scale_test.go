@@ -179,15 +179,21 @@ func TestScaleConsoleIdleWritesNothing(t *testing.T) {
 	// once a minute after it started): keep that tick out of the window.
 	const idle = 20 * time.Second
 	if tick := started.Add(time.Minute); time.Now().Add(idle + 2*time.Second).After(tick) {
-		time.Sleep(time.Until(tick.Add(3 * time.Second)))
+		eventually(t, 2*time.Minute, "past the minute age tick", func(context.Context) error {
+			if left := time.Until(tick.Add(3 * time.Second)); left > 0 {
+				return errorf("%s to go", left.Round(time.Second))
+			}
+			return nil
+		})
 	}
 	before := size()
-	time.Sleep(idle) // observing that nothing happens, not waiting for something
-	written := size() - before
-	if written != 0 {
-		data, _ := os.ReadFile(raw)
-		t.Errorf("the console wrote %d bytes to its terminal in %s while nothing changed: %q", written, idle, data[before:])
-	}
+	consistently(t, idle, "the console writes nothing to its terminal while nothing changes", func() error {
+		if written := size() - before; written != 0 {
+			data, _ := os.ReadFile(raw)
+			return errorf("%d bytes written: %q", written, data[before:])
+		}
+		return nil
+	})
 	// Still alive and on the same screen.
 	pane.waitScreen("the console still showing both rollouts", containsAll("still-api", "quiet-api", "live"))
 }
