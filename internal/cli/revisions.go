@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/revisions"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -96,16 +95,15 @@ func (o *RevisionsOptions) validateOutput(own string) error {
 }
 
 // load connects and reads the Deployment's revisions.
-func (o *RevisionsOptions) load(ctx context.Context) (*revisions.History, *kube.Cluster, error) {
+func (o *RevisionsOptions) load(ctx context.Context) (*revisions.History, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	cluster, err := o.connect(ctx, connectTimeout)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	h, err := revisions.Load(ctx, cluster.Client, cluster.Namespace, o.Name, time.Now())
-	return h, cluster, err
+	return revisions.Load(ctx, cluster.Client, cluster.Namespace, o.Name, time.Now())
 }
 
 // HistoryDocument is `history -o json`.
@@ -118,7 +116,7 @@ type HistoryDocument struct {
 }
 
 func (o *RevisionsOptions) history(ctx context.Context) error {
-	h, _, err := o.load(ctx)
+	h, err := o.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -177,7 +175,7 @@ type DiffDocument struct {
 }
 
 func (o *RevisionsOptions) diff(ctx context.Context) error {
-	h, _, err := o.load(ctx)
+	h, err := o.load(ctx)
 	if err != nil {
 		return err
 	}
