@@ -18,6 +18,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 )
@@ -164,7 +165,7 @@ func TestEditBetweenConfirmationAndApplyIsKept(t *testing.T) {
 	v1, v2 := releaseV1V2(ns, "race-api")
 	applyComplete(t, v1)
 	applyComplete(t, v2)
-	driver := &actions.Driver{Client: sb.Client(), User: "e2e"}
+	driver := &actions.Driver{Client: kubeapitest.FromClientset(sb.Client()), User: "e2e"}
 	plan, err := driver.Plan(ctx, intent.Request{Action: intent.Rollback, Namespace: ns, Name: "race-api"})
 	if err != nil {
 		t.Fatal(err)

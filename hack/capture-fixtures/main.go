@@ -29,6 +29,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 )
 
@@ -261,7 +262,7 @@ var scenarios = []scenario{
 		if _, err := c.client.AppsV1().Deployments(ns).Patch(c.ctx, "api", types.MergePatchType, []byte(`{"spec":{"minReadySeconds":300}}`), metav1.PatchOptions{}); err != nil {
 			return err
 		}
-		driver := &actions.Driver{Client: c.client, User: "fixture"}
+		driver := &actions.Driver{Client: kubeapitest.FromClientset(c.client), User: "fixture"}
 		if _, err := driver.Do(c.ctx, intent.Request{Action: intent.Rollback, Namespace: ns, Name: "api", ToRevision: 1}); err != nil {
 			return err
 		}

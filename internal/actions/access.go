@@ -6,18 +6,16 @@ import (
 	"sync"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 )
 
 // Access answers "may I?" for the actions, from SelfSubjectAccessReviews, cached briefly
 // so that the console can grey out keys without asking the API server on every frame.
 type Access struct {
-	Client   kubernetes.Interface
+	Client   kubeapi.API
 	ReadOnly bool
 	TTL      time.Duration
 
@@ -86,11 +84,11 @@ func (a *Access) ttl() time.Duration {
 
 // review returns "" when allowed, else why not.
 func (a *Access) review(ctx context.Context, namespace string, c check) string {
-	review, err := a.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+	review, err := a.Client.ReviewAccess(ctx, &authorizationv1.SelfSubjectAccessReview{
 		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
 			Namespace: namespace, Verb: c.verb, Group: c.group, Resource: c.resource,
 		}},
-	}, metav1.CreateOptions{})
+	})
 	if err != nil {
 		return "" // cannot tell: let the API server decide when the action is taken
 	}
@@ -102,8 +100,8 @@ func (a *Access) review(ctx context.Context, namespace string, c check) string {
 
 // WhoAmI asks the API server who the credentials belong to (SelfSubjectReview); fallback
 // is used when it cannot say.
-func WhoAmI(ctx context.Context, client kubernetes.Interface, fallback string) string {
-	review, err := client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+func WhoAmI(ctx context.Context, client kubeapi.API, fallback string) string {
+	review, err := client.WhoAmI(ctx)
 	if err != nil || review.Status.UserInfo.Username == "" {
 		if fallback == "" {
 			return "unknown"

@@ -17,9 +17,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/revisions"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -37,7 +37,7 @@ var ErrChanged = errors.New("changed since the plan was made")
 
 // Driver acts on Deployments.
 type Driver struct {
-	Client kubernetes.Interface
+	Client kubeapi.API
 	// User is who acts, for the audit record (SelfSubjectReview, or the kubeconfig's user).
 	User string
 	Now  func() time.Time
@@ -47,7 +47,7 @@ type Driver struct {
 
 // Plan decides what the request would change, from the Deployment as it is now.
 func (d *Driver) Plan(ctx context.Context, req intent.Request) (intent.Plan, error) {
-	dep, err := d.Client.AppsV1().Deployments(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
+	dep, err := d.Client.Deployments(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
 	if err != nil {
 		return intent.Plan{}, d.explain(req, err)
 	}
@@ -66,7 +66,7 @@ func (d *Driver) Plan(ctx context.Context, req intent.Request) (intent.Plan, err
 func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, error) {
 	req := plan.Request
 	for attempt := 0; ; attempt++ {
-		dep, err := d.Client.AppsV1().Deployments(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
+		dep, err := d.Client.Deployments(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
 		if err != nil {
 			return intent.Result{}, d.explain(req, err)
 		}
@@ -209,7 +209,7 @@ func (d *Driver) write(ctx context.Context, plan intent.Plan, dep *appsv1.Deploy
 	if d.DryRun {
 		dryRun = []string{metav1.DryRunAll}
 	}
-	deployments := d.Client.AppsV1().Deployments(dep.Namespace)
+	deployments := d.Client.Deployments(dep.Namespace)
 	switch plan.Action {
 	case intent.Halt, intent.Promote:
 		patch, err := json.Marshal(map[string]any{
@@ -254,7 +254,7 @@ func (d *Driver) recordEvent(ctx context.Context, plan intent.Plan, dep *appsv1.
 	if plan.Reason != "" {
 		message += ": " + plan.Reason
 	}
-	_, err := d.Client.CoreV1().Events(dep.Namespace).Create(ctx, &corev1.Event{
+	_, err := d.Client.Events(dep.Namespace).Create(ctx, &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: dep.Name + ".pyroll-", Namespace: dep.Namespace},
 		InvolvedObject: corev1.ObjectReference{
 			APIVersion: "apps/v1", Kind: "Deployment", Namespace: dep.Namespace, Name: dep.Name, UID: dep.UID,

@@ -19,6 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
 )
 
 func template(image, sha string) corev1.PodTemplateSpec {
@@ -60,7 +61,7 @@ func fixture(paused bool) (*fake.Clientset, *appsv1.Deployment) {
 }
 
 func driver(client *fake.Clientset) *Driver {
-	return &Driver{Client: client, User: "alice", Now: func() time.Time { return time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC) }}
+	return &Driver{Client: kubeapitest.FromClientset(client), User: "alice", Now: func() time.Time { return time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC) }}
 }
 
 func get(t *testing.T, client *fake.Clientset) *appsv1.Deployment {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/pyroll/kubectl-pyroll/internal/config"
@@ -19,7 +18,7 @@ import (
 
 // Options are shared by every command: kubectl's connection flags and the I/O streams.
 type Options struct {
-	ConfigFlags *genericclioptions.ConfigFlags
+	ConfigFlags *kube.Flags
 	genericiooptions.IOStreams
 	// NoColor and ASCII change how the console draws (also NO_COLOR).
 	NoColor bool
@@ -38,7 +37,7 @@ type Options struct {
 
 // NewOptions returns Options reading kubectl's flags and writing to streams.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{ConfigFlags: genericclioptions.NewConfigFlags(true), IOStreams: streams}
+	return &Options{ConfigFlags: kube.NewFlags(), IOStreams: streams}
 }
 
 const rootLong = `kubectl pyroll: the rollout console for Python services on Kubernetes.

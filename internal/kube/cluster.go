@@ -13,18 +13,17 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/version"
 )
 
 // Cluster is a connection to one cluster, as kubectl's flags select it.
 type Cluster struct {
 	Config    *rest.Config
-	Client    kubernetes.Interface
+	Client    kubeapi.API
 	Namespace string // from -n, else the kubeconfig context's, else "default"
 	Context   string
 	// User is the kubeconfig's user name for the context (the API server may know better).
@@ -33,10 +32,10 @@ type Cluster struct {
 }
 
 // Connect builds a client from kubectl's flags. It does not talk to the server yet.
-func Connect(flags *genericclioptions.ConfigFlags) (*Cluster, error) {
+func Connect(flags *Flags) (*Cluster, error) {
 	silenceClientLogs()
-	loader := flags.ToRawKubeConfigLoader()
-	cfg, err := flags.ToRESTConfig()
+	loader := flags.ClientConfig()
+	cfg, err := loader.ClientConfig()
 	if err != nil {
 		return nil, explainConfigError(err)
 	}
@@ -45,12 +44,12 @@ func Connect(flags *genericclioptions.ConfigFlags) (*Cluster, error) {
 		return nil, explainConfigError(err)
 	}
 	raw, _ := loader.RawConfig()
-	if len(raw.Clusters) == 0 && (flags.APIServer == nil || *flags.APIServer == "") {
+	if len(raw.Clusters) == 0 && flags.Overrides.ClusterInfo.Server == "" {
 		return nil, errors.New("no kubeconfig found (looked at --kubeconfig, $KUBECONFIG and ~/.kube/config): point one of them at your cluster's kubeconfig")
 	}
 	ctxName := raw.CurrentContext
-	if flags.Context != nil && *flags.Context != "" {
-		ctxName = *flags.Context
+	if flags.Overrides.CurrentContext != "" {
+		ctxName = flags.Overrides.CurrentContext
 	}
 	cfg = rest.CopyConfig(cfg)
 	// Interactive use: a burst of reads on start, then watches; kubectl's 5 QPS would
@@ -59,9 +58,9 @@ func Connect(flags *genericclioptions.ConfigFlags) (*Cluster, error) {
 	cfg.UserAgent = "kubectl-pyroll/" + version.Version
 	health := &Health{}
 	cfg.Wrap(health.wrap)
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := kubeapi.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("create Kubernetes client: %w", err)
+		return nil, err
 	}
 	user := ""
 	if c, ok := raw.Contexts[ctxName]; ok {
@@ -75,7 +74,7 @@ func Connect(flags *genericclioptions.ConfigFlags) (*Cluster, error) {
 func (c *Cluster) Preflight(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := c.Client.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	_, err := c.Client.ServerVersion(ctx)
 	if err != nil {
 		return c.ExplainError(err)
 	}

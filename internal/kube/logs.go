@@ -6,7 +6,8 @@ import (
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 )
 
 // maxLogBytes bounds what one request reads: the end of a log is what explains a crash.
@@ -14,11 +15,11 @@ const maxLogBytes = 512 << 10
 
 // PodLogs reads the last tail lines of a pod's container ("" for its only or first one);
 // with previous, of the container that ran before the last restart.
-func PodLogs(ctx context.Context, client kubernetes.Interface, namespace, pod, container string, previous bool, tail int64) (string, error) {
+func PodLogs(ctx context.Context, client kubeapi.API, namespace, pod, container string, previous bool, tail int64) (string, error) {
 	opts := &corev1.PodLogOptions{Container: container, Previous: previous, TailLines: &tail}
 	limit := int64(maxLogBytes)
 	opts.LimitBytes = &limit
-	stream, err := client.CoreV1().Pods(namespace).GetLogs(pod, opts).Stream(ctx)
+	stream, err := client.PodLogs(ctx, namespace, pod, opts)
 	if err != nil {
 		return "", fmt.Errorf("logs of %s/%s: %w", namespace, pod, err)
 	}

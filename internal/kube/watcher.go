@@ -5,13 +5,17 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -55,35 +59,26 @@ func NewWatcher(c *Cluster, opts WatchOptions) *Watcher {
 // the connection state changes. The channel closes when ctx ends.
 func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	out := make(chan rollout.Snapshot, 1)
-	common := []informers.SharedInformerOption{informers.WithTransform(stripForCache)}
-	if w.opts.Namespace != "" {
-		common = append(common, informers.WithNamespace(w.opts.Namespace))
-	}
-	scoped := informers.NewSharedInformerFactoryWithOptions(w.cluster.Client, 0, common...)
-	deployFactory := informers.NewSharedInformerFactoryWithOptions(w.cluster.Client, 0, append(common,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.LabelSelector = w.opts.Selector.String()
-			if w.opts.Name != "" {
-				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.opts.Name).String()
-			}
-		}))...)
-
-	deployments := deployFactory.Apps().V1().Deployments()
-	replicaSets := scoped.Apps().V1().ReplicaSets()
-	pods := scoped.Core().V1().Pods()
+	api, ns := w.cluster.Client, w.opts.Namespace
+	deployments := newInformer(api, api.Deployments(ns), &appsv1.Deployment{}, func(o *metav1.ListOptions) {
+		o.LabelSelector = w.opts.Selector.String()
+		if w.opts.Name != "" {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.opts.Name).String()
+		}
+	})
+	replicaSets := newInformer(api, api.ReplicaSets(ns), &appsv1.ReplicaSet{}, nil)
+	pods := newInformer(api, api.Pods(ns), &corev1.Pod{}, nil)
 	// Events of Deployments and ReplicaSets only: pod events are most of a busy
 	// namespace's and the views do not show them.
-	eventFactory := informers.NewSharedInformerFactoryWithOptions(w.cluster.Client, 0, append(common,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" }))...)
-	events := eventFactory.Core().V1().Events()
+	events := newInformer(api, api.Events(ns), &corev1.Event{}, func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" })
 	watched := []struct {
 		resource string
 		informer cache.SharedIndexInformer
 	}{
-		{"deployments", deployments.Informer()},
-		{"replicasets", replicaSets.Informer()},
-		{"pods", pods.Informer()},
-		{"events", events.Informer()},
+		{"deployments", deployments},
+		{"replicasets", replicaSets},
+		{"pods", pods},
+		{"events", events},
 	}
 	for _, wi := range watched {
 		resource := wi.resource
@@ -96,15 +91,14 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 			w.watchFailed(resource, err)
 		})
 	}
-	scoped.Start(ctx.Done())
-	deployFactory.Start(ctx.Done())
-	eventFactory.Start(ctx.Done())
+	var running sync.WaitGroup
+	for _, wi := range watched {
+		running.Go(func() { wi.informer.RunWithContext(ctx) })
+	}
 
 	go func() {
 		defer close(out)
-		defer scoped.Shutdown()
-		defer deployFactory.Shutdown()
-		defer eventFactory.Shutdown()
+		defer running.Wait()
 		synced := func() bool {
 			for _, wi := range watched {
 				// Events are best-effort: a user who may not list them still sees rollouts.
@@ -125,12 +119,10 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 			snap.Conn = w.connection(snap.Synced)
 			if snap.Synced {
 				objs := rollout.Objects{}
-				all := labels.Everything()
-				dl, _ := deployments.Lister().List(all)
-				rl, _ := replicaSets.Lister().List(all)
-				pl, _ := pods.Lister().List(all)
-				el, _ := events.Lister().List(all)
-				objs.Deployments, objs.ReplicaSets, objs.Pods, objs.Events = dl, rl, pl, el
+				objs.Deployments = cached[*appsv1.Deployment](deployments)
+				objs.ReplicaSets = cached[*appsv1.ReplicaSet](replicaSets)
+				objs.PodFacts = cached[*rollout.PodFacts](pods)
+				objs.Events = cached[*corev1.Event](events)
 				snap.Rollouts = builder.Build(objs, snap.At)
 			}
 			lastConn, lastEmit = snap.Conn, time.Now()
@@ -219,4 +211,37 @@ func (w *Watcher) connection(synced bool) rollout.Connection {
 		return rollout.Connection{State: rollout.ConnSyncing}
 	}
 	return rollout.Connection{State: rollout.ConnLive}
+}
+
+// newInformer caches one kind of object in the watched namespace (all when ""), slimmed
+// by stripForCache. tweak narrows what is listed and watched.
+func newInformer[T, L runtime.Object](api kubeapi.API, res kubeapi.Resource[T, L], example T, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer {
+	if tweak == nil {
+		tweak = func(*metav1.ListOptions) {}
+	}
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			tweak(&opts)
+			return res.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			tweak(&opts)
+			return res.Watch(ctx, opts)
+		},
+	}
+	informer := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, api), example, cache.SharedIndexInformerOptions{})
+	_ = informer.SetTransform(stripForCache)
+	return informer
+}
+
+// cached lists an informer's objects as their type.
+func cached[T any](informer cache.SharedIndexInformer) []T {
+	items := informer.GetStore().List()
+	out := make([]T, 0, len(items))
+	for _, item := range items {
+		if t, ok := item.(T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -11,7 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -64,7 +66,7 @@ func nextSynced(t *testing.T, ch <-chan rollout.Snapshot, cond func(rollout.Snap
 func TestWatcherBuildsSnapshotsFromInformers(t *testing.T) {
 	d, rs := testDeployment()
 	client := fake.NewClientset(d, rs, testPod(0), testPod(1))
-	cluster := &Cluster{Client: client, Namespace: "shop", Health: &Health{}}
+	cluster := &Cluster{Client: kubeapitest.FromClientset(client), Namespace: "shop", Health: &Health{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	snaps := NewWatcher(cluster, WatchOptions{Namespace: "shop"}).Run(ctx)
@@ -92,7 +94,7 @@ func TestWatcherBuildsSnapshotsFromInformers(t *testing.T) {
 func TestWatcherCoalescesBursts(t *testing.T) {
 	d, rs := testDeployment()
 	client := fake.NewClientset(d, rs)
-	cluster := &Cluster{Client: client, Namespace: "shop", Health: &Health{}}
+	cluster := &Cluster{Client: kubeapitest.FromClientset(client), Namespace: "shop", Health: &Health{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	snaps := NewWatcher(cluster, WatchOptions{Namespace: "shop", Coalesce: 200 * time.Millisecond}).Run(ctx)
@@ -120,15 +122,22 @@ func TestStripForCacheKeepsWhatViewsRead(t *testing.T) {
 	p.Annotations = map[string]string{"big": string(make([]byte, 10000))}
 	p.Spec.Volumes = []corev1.Volume{{Name: "token"}}
 	p.Spec.Containers = []corev1.Container{{Name: "app", Image: "api:1", Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", Ready: true, ImageID: "api@sha256:1"}}
 	out, err := stripForCache(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slim := out.(*corev1.Pod)
-	if slim.ManagedFields != nil || slim.Annotations != nil || slim.Spec.Volumes != nil || slim.Spec.Containers != nil {
-		t.Errorf("transform kept fields no view reads: %+v", slim)
+	facts := out.(*rollout.PodFacts)
+	if key, err := cache.MetaNamespaceKeyFunc(facts); err != nil || key != "shop/"+p.Name {
+		t.Errorf("a watch cache keys the pod as %q (%v), want shop/%s", key, err, p.Name)
 	}
-	if slim.Name != p.Name || len(slim.OwnerReferences) != 1 || slim.Status.Phase != corev1.PodRunning || len(slim.Status.Conditions) != 1 {
-		t.Errorf("transform dropped fields the views read: %+v", slim)
+	if facts.View.Name != p.Name || facts.Namespace != "shop" || facts.Owner != "rs1" || !facts.View.Ready || facts.View.Phase != "Running" ||
+		len(facts.Images) != 1 || facts.Images[0].ImageID != "api@sha256:1" {
+		t.Errorf("transform dropped what the views read: %+v", facts)
+	}
+	// client-go may transform an object twice (watch-list's temporary store, then the queue).
+	again, err := stripForCache(out)
+	if err != nil || again != out {
+		t.Errorf("transforming twice changed the object: %v, %v", again, err)
 	}
 }

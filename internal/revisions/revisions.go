@@ -15,8 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
@@ -29,12 +29,12 @@ type History struct {
 }
 
 // OwnedReplicaSets are the ReplicaSets the Deployment controls (one per revision).
-func OwnedReplicaSets(ctx context.Context, client kubernetes.Interface, dep *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
+func OwnedReplicaSets(ctx context.Context, client kubeapi.API, dep *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
 	selector, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s/%s has an invalid selector: %w", dep.Namespace, dep.Name, err)
 	}
-	list, err := client.AppsV1().ReplicaSets(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	list, err := client.ReplicaSets(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 	if err != nil {
 		return nil, err
 	}
@@ -48,8 +48,8 @@ func OwnedReplicaSets(ctx context.Context, client kubernetes.Interface, dep *app
 }
 
 // Load reads the Deployment, its ReplicaSets, pods and recent events.
-func Load(ctx context.Context, client kubernetes.Interface, namespace, name string, now time.Time) (*History, error) {
-	dep, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+func Load(ctx context.Context, client kubeapi.API, namespace, name string, now time.Time) (*History, error) {
+	dep, err := client.Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s/%s: %w", namespace, name, err)
 	}
@@ -58,7 +58,7 @@ func Load(ctx context.Context, client kubernetes.Interface, namespace, name stri
 		return nil, fmt.Errorf("replicasets of %s/%s: %w", namespace, name, err)
 	}
 	selector, _ := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-	podList, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	podList, err := client.Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 	if err != nil {
 		return nil, fmt.Errorf("pods of %s/%s: %w", namespace, name, err)
 	}
@@ -72,7 +72,7 @@ func Load(ctx context.Context, client kubernetes.Interface, namespace, name stri
 		uids[string(rs.UID)] = true
 	}
 	// Events are a nicety here: without the right to list them, the history stands.
-	if list, err := client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.Everything().String()}); err == nil {
+	if list, err := client.Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.Everything().String()}); err == nil {
 		for i := range list.Items {
 			if uids[string(list.Items[i].InvolvedObject.UID)] {
 				events = append(events, &list.Items[i])

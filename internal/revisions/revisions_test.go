@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
 )
 
 func deployment(revisions ...string) []runtime.Object {
@@ -46,7 +48,7 @@ func deployment(revisions ...string) []runtime.Object {
 
 func TestLoadAndDiff(t *testing.T) {
 	client := fake.NewClientset(deployment("9b01d4e", "3f2a9c1", "2")...)
-	h, err := Load(context.Background(), client, "shop", "orders-api", time.Now())
+	h, err := Load(context.Background(), kubeapitest.FromClientset(client), "shop", "orders-api", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +70,14 @@ func TestLoadAndDiff(t *testing.T) {
 
 func TestOneRevisionHasNothingToCompare(t *testing.T) {
 	client := fake.NewClientset(deployment("9b01d4e", "1")...)
-	h, err := Load(context.Background(), client, "shop", "orders-api", time.Now())
+	h, err := Load(context.Background(), kubeapitest.FromClientset(client), "shop", "orders-api", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := h.DefaultPair(); err == nil || !strings.Contains(err.Error(), "only one revision") {
 		t.Errorf("one revision: %v", err)
 	}
-	if _, err := Load(context.Background(), client, "shop", "nope", time.Now()); err == nil || !strings.Contains(err.Error(), `deployment shop/nope`) {
+	if _, err := Load(context.Background(), kubeapitest.FromClientset(client), "shop", "nope", time.Now()); err == nil || !strings.Contains(err.Error(), `deployment shop/nope`) {
 		t.Errorf("missing deployment: %v", err)
 	}
 }

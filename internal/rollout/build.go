@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
-	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 )
 
 // RevisionAnnotation holds a Deployment's and its ReplicaSets' revision number.
@@ -30,7 +29,9 @@ type Objects struct {
 	Deployments []*appsv1.Deployment
 	ReplicaSets []*appsv1.ReplicaSet
 	Pods        []*corev1.Pod
-	Events      []*corev1.Event
+	// PodFacts are pods already read (what a watch cache keeps); Pods are read on Build.
+	PodFacts []*PodFacts
+	Events   []*corev1.Event
 }
 
 // Build turns the objects into one Rollout per Deployment, trouble first (Failed,
@@ -50,10 +51,15 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 			rsByOwner[owner.UID] = append(rsByOwner[owner.UID], rs)
 		}
 	}
-	podsByOwner := make(map[types.UID][]*corev1.Pod, len(objs.ReplicaSets))
-	for _, pod := range objs.Pods {
-		if owner := metav1.GetControllerOfNoCopy(pod); owner != nil && owner.Kind == "ReplicaSet" {
-			podsByOwner[owner.UID] = append(podsByOwner[owner.UID], pod)
+	podsByOwner := make(map[types.UID][]*PodFacts, len(objs.ReplicaSets))
+	for _, pod := range objs.PodFacts {
+		if pod.Owner != "" {
+			podsByOwner[pod.Owner] = append(podsByOwner[pod.Owner], pod)
+		}
+	}
+	for _, p := range objs.Pods {
+		if pod := FactsOf(p); pod.Owner != "" {
+			podsByOwner[pod.Owner] = append(podsByOwner[pod.Owner], pod)
 		}
 	}
 	eventsByObject := make(map[types.UID][]*corev1.Event)
@@ -79,7 +85,7 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 	return out
 }
 
-func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*corev1.Pod, now time.Time) Rollout {
+func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, now time.Time) Rollout {
 	r := Rollout{
 		Kind:      "Deployment",
 		Namespace: d.Namespace,
@@ -187,7 +193,7 @@ func RevisionOf(obj metav1.Object) int64 {
 	return n
 }
 
-func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod) Revision {
+func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, pods []*PodFacts) Revision {
 	rev := Revision{
 		Number:          RevisionOf(rs),
 		Role:            RoleOld,
@@ -206,24 +212,11 @@ func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, pods []*corev1.Pod) Revis
 	}
 	rev.Pods = make([]Pod, 0, len(pods))
 	for _, p := range pods {
-		rev.Pods = append(rev.Pods, BuildPod(p))
+		rev.Pods = append(rev.Pods, p.View)
 	}
 	slices.SortFunc(rev.Pods, func(a, b Pod) int { return strings.Compare(a.Name, b.Name) })
 	rev.Provenance = b.revisionProvenance(rs, pods)
 	return rev
-}
-
-// RunningImages are the image IDs the pods report for their containers.
-func RunningImages(pods []*corev1.Pod) []provenance.RunningImage {
-	var out []provenance.RunningImage
-	for _, p := range pods {
-		for _, cs := range p.Status.ContainerStatuses {
-			if cs.ImageID != "" {
-				out = append(out, provenance.RunningImage{Pod: p.Name, Container: cs.Name, ImageID: cs.ImageID})
-			}
-		}
-	}
-	return out
 }
 
 // chooseStable picks the newest older revision that still serves: ready pods (what a

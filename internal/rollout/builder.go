@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
@@ -47,23 +46,23 @@ func (b *Builder) end() {
 
 // revisionProvenance is the revision's build, or the previous answer for the same
 // ReplicaSet version and image IDs.
-func (b *Builder) revisionProvenance(rs *appsv1.ReplicaSet, pods []*corev1.Pod) provenance.Provenance {
+func (b *Builder) revisionProvenance(rs *appsv1.ReplicaSet, pods []*PodFacts) provenance.Provenance {
 	if !b.reuse || rs.UID == "" || rs.ResourceVersion == "" {
-		return provenance.FromTemplate(&rs.Spec.Template, RunningImages(pods))
+		return provenance.FromTemplate(&rs.Spec.Template, runningImages(pods))
 	}
 	var h maphash.Hash
 	h.SetSeed(imageSeed)
 	for _, p := range pods {
-		for _, cs := range p.Status.ContainerStatuses {
-			h.WriteString(p.Name)
-			h.WriteString(cs.Name)
-			h.WriteString(cs.ImageID)
+		for _, image := range p.Images {
+			h.WriteString(image.Pod)
+			h.WriteString(image.Container)
+			h.WriteString(image.ImageID)
 		}
 	}
 	key := provenanceKey{rs.UID, rs.ResourceVersion, h.Sum64()}
 	p, ok := b.provenance[key]
 	if !ok {
-		p = provenance.FromTemplate(&rs.Spec.Template, RunningImages(pods))
+		p = provenance.FromTemplate(&rs.Spec.Template, runningImages(pods))
 	}
 	b.nextProvenance[key] = p
 	return p

@@ -45,6 +45,16 @@ func Synthetic(deployments, podsPerDeployment int) rollout.Objects {
 	return objs
 }
 
+// Cached is objs as a watch cache holds them: each pod read once into its PodFacts.
+func Cached(objs rollout.Objects) rollout.Objects {
+	cached := objs
+	cached.Pods = nil
+	for _, p := range objs.Pods {
+		cached.PodFacts = append(cached.PodFacts, rollout.FactsOf(p))
+	}
+	return cached
+}
+
 func deployment(ns, name string, replicas int32) *appsv1.Deployment {
 	return &appsv1.Deployment{
 		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},

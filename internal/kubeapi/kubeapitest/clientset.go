@@ -1,0 +1,64 @@
+// Package kubeapitest adapts a client-go clientset (a fake one in unit tests, a real one
+// in the sandbox's tests) to kubeapi.API.
+package kubeapitest
+
+import (
+	"context"
+	"io"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
+)
+
+// FromClientset serves kubeapi.API from clientset.
+func FromClientset(clientset kubernetes.Interface) kubeapi.API { return adapter{clientset} }
+
+type adapter struct{ c kubernetes.Interface }
+
+func (a adapter) Deployments(ns string) kubeapi.Resource[*appsv1.Deployment, *appsv1.DeploymentList] {
+	return a.c.AppsV1().Deployments(ns)
+}
+
+func (a adapter) ReplicaSets(ns string) kubeapi.Resource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList] {
+	return a.c.AppsV1().ReplicaSets(ns)
+}
+
+func (a adapter) Pods(ns string) kubeapi.Resource[*corev1.Pod, *corev1.PodList] {
+	return a.c.CoreV1().Pods(ns)
+}
+
+func (a adapter) Events(ns string) kubeapi.Resource[*corev1.Event, *corev1.EventList] {
+	return a.c.CoreV1().Events(ns)
+}
+
+func (a adapter) PodLogs(ctx context.Context, ns, pod string, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
+	return a.c.CoreV1().Pods(ns).GetLogs(pod, opts).Stream(ctx)
+}
+
+func (a adapter) ReviewAccess(ctx context.Context, review *authorizationv1.SelfSubjectAccessReview) (*authorizationv1.SelfSubjectAccessReview, error) {
+	return a.c.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+}
+
+func (a adapter) WhoAmI(ctx context.Context) (*authenticationv1.SelfSubjectReview, error) {
+	return a.c.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+}
+
+func (a adapter) ServerVersion(context.Context) (*version.Info, error) {
+	return a.c.Discovery().ServerVersion()
+}
+
+// IsWatchListSemanticsUnSupported is the clientset's answer (true for fakes, which
+// cannot stream an initial list).
+func (a adapter) IsWatchListSemanticsUnSupported() bool {
+	if w, ok := a.c.(interface{ IsWatchListSemanticsUnSupported() bool }); ok {
+		return w.IsWatchListSemanticsUnSupported()
+	}
+	return false
+}

@@ -1,0 +1,66 @@
+package rollout
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/pyroll/kubectl-pyroll/internal/provenance"
+)
+
+// PodFacts is what a snapshot needs of one pod, read from it once, when the pod changes:
+// its view, the ReplicaSet that owns it and the image IDs its containers run. The watch
+// cache keeps these instead of the API objects (about 600 bytes a pod instead of 1,900),
+// and each snapshot copies the views instead of reading every pod again.
+type PodFacts struct {
+	Namespace string
+	// Owner is the UID of the controlling ReplicaSet ("" when none).
+	Owner  types.UID
+	View   Pod
+	Images []provenance.RunningImage
+}
+
+// GetObjectMeta gives a watch cache the namespace and name it keys pods by (client-go's
+// meta.Accessor). Built on demand: kept in every PodFacts it would double their size.
+func (f *PodFacts) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Name: f.View.Name, Namespace: f.Namespace}
+}
+
+// FactsOf reads a pod.
+func FactsOf(p *corev1.Pod) *PodFacts {
+	f := &PodFacts{
+		Namespace: p.Namespace,
+		View:      BuildPod(p),
+		Images:    runningImagesOf(p, nil),
+	}
+	if owner := metav1.GetControllerOfNoCopy(p); owner != nil && owner.Kind == "ReplicaSet" {
+		f.Owner = owner.UID
+	}
+	return f
+}
+
+// RunningImages are the image IDs the pods report for their containers.
+func RunningImages(pods []*corev1.Pod) []provenance.RunningImage {
+	var out []provenance.RunningImage
+	for _, p := range pods {
+		out = runningImagesOf(p, out)
+	}
+	return out
+}
+
+func runningImagesOf(p *corev1.Pod, out []provenance.RunningImage) []provenance.RunningImage {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.ImageID != "" {
+			out = append(out, provenance.RunningImage{Pod: p.Name, Container: cs.Name, ImageID: cs.ImageID})
+		}
+	}
+	return out
+}
+
+func runningImages(pods []*PodFacts) []provenance.RunningImage {
+	var out []provenance.RunningImage
+	for _, p := range pods {
+		out = append(out, p.Images...)
+	}
+	return out
+}
