@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,11 +71,13 @@ type statusPrinter struct {
 	// metrics, when read, go with each rollout in JSON output, judged by the thresholds.
 	metrics    metrics.Report
 	thresholds guard.Thresholds
-	last       map[string]string // rollout key -> last printed form
+	// last holds a digest of each rollout's last printed form: the forms themselves
+	// (a JSON document per rollout) would be the largest thing kept at 10,000 pods.
+	last map[string][sha256.Size]byte
 }
 
 func newStatusPrinter(out, errOut io.Writer, format string, withNamespace bool, context, namespace string) *statusPrinter {
-	return &statusPrinter{out: out, errOut: errOut, format: format, withNamespace: withNamespace, context: context, namespace: namespace, last: map[string]string{}}
+	return &statusPrinter{out: out, errOut: errOut, format: format, withNamespace: withNamespace, context: context, namespace: namespace, last: map[string][sha256.Size]byte{}}
 }
 
 func (p *statusPrinter) all(rollouts []rollout.Rollout, now time.Time) error {
@@ -127,10 +130,11 @@ func (p *statusPrinter) changes(rollouts []rollout.Rollout, now time.Time) error
 			}
 			form = string(data)
 		}
-		if p.last[key] == form {
+		digest := sha256.Sum256([]byte(form))
+		if p.last[key] == digest {
 			continue
 		}
-		p.last[key] = form
+		p.last[key] = digest
 		if p.format == "table" {
 			p.header()
 			fmt.Fprintln(p.out, p.row(r, now))
