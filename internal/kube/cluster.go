@@ -1,4 +1,4 @@
-// Package kube connects to the cluster (kubectl's flags, via cli-runtime) and watches
+// Package kube connects to the cluster (kubectl's flags, via client-go's clientcmd) and watches
 // rollouts through informers, turning bursts of events into immutable snapshots.
 package kube
 

@@ -19,7 +19,8 @@ type object interface {
 
 // restResource is a typed client for one resource in one namespace ("" for all), the
 // requests client-go's generated clients send. (client-go's generic gentype client would
-// do, but it links client-go's fake-client machinery into the binary.)
+// do, but it links client-go/testing, and with it strategic merge patch, managed fields
+// and the OpenAPI models: 3.4 MB of binary for nothing this tool calls.)
 type restResource[T object, L runtime.Object] struct {
 	client    *rest.RESTClient
 	resource  string
