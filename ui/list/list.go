@@ -30,6 +30,8 @@ type Model struct {
 	now           time.Time
 	width, height int
 	columns       []column
+	// nameWidth is what the NAME column was laid out for: the longest name shown.
+	nameWidth int
 	metrics       metrics.Report
 	thresholds    guard.Thresholds // the config file's, under each rollout's annotations
 	// rendered is the table as last drawn: View is called after every message, the
@@ -64,6 +66,12 @@ func Key(r rollout.Rollout) string { return r.Namespace + "/" + r.Name }
 // SetSize fits the list into width x height cells.
 func (m *Model) SetSize(width, height int) {
 	m.width, m.height = max(width, 1), max(height, 1)
+	m.relayout()
+}
+
+// relayout chooses the columns again and redraws every row.
+func (m *Model) relayout() {
+	m.nameWidth = m.longestName()
 	m.columns = m.layout()
 	cols := make([]table.Column, len(m.columns))
 	for i, c := range m.columns {
@@ -80,7 +88,25 @@ func (m *Model) SetSize(width, height int) {
 // SetRollouts replaces the rollouts, keeping the selection on the same rollout.
 func (m *Model) SetRollouts(rs []rollout.Rollout, now time.Time) {
 	m.all, m.now = rs, now
+	if m.longestName() != m.nameWidth && m.width > 0 {
+		m.relayout()
+		return
+	}
 	m.refresh()
+}
+
+// longestName is the width of the longest NAME cell, at least the title's.
+func (m *Model) longestName() int {
+	longest := len("NAME")
+	withNamespaces := m.withNamespaces()
+	for _, r := range m.all {
+		w := len(r.Name)
+		if withNamespaces {
+			w += len(r.Namespace) + 1
+		}
+		longest = max(longest, w)
+	}
+	return longest
 }
 
 // SetMetrics shows a new round of error rates.
@@ -231,7 +257,9 @@ func (m *Model) layout() []column {
 	if fits(fixed) < 10 {
 		fixed = without(fixed, "REV")
 	}
-	name.width = max(fits(fixed), 1)
+	// NAME takes what its longest name needs, no more: on a wide terminal the phase
+	// stays next to the name it belongs to, and the free space goes to the right.
+	name.width = max(min(fits(fixed), m.nameWidth), 1)
 	return append([]column{name}, fixed...)
 }
 
