@@ -31,9 +31,9 @@ type Model struct {
 	width, height int
 	columns       []column
 	// nameWidth is what the NAME column was laid out for: the longest name shown.
-	nameWidth int
-	metrics       metrics.Report
-	thresholds    guard.Thresholds // the config file's, under each rollout's annotations
+	nameWidth  int
+	metrics    metrics.Report
+	thresholds guard.Thresholds // the config file's, under each rollout's annotations
 	// rendered is the table as last drawn: View is called after every message, the
 	// table changes only with rows, cursor or size.
 	rendered string
