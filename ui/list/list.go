@@ -71,6 +71,7 @@ func (m *Model) SetSize(width, height int) {
 
 // relayout chooses the columns again and redraws every row.
 func (m *Model) relayout() {
+	selected := m.selectedKey()
 	m.nameWidth = m.longestName()
 	m.columns = m.layout()
 	cols := make([]table.Column, len(m.columns))
@@ -82,7 +83,7 @@ func (m *Model) relayout() {
 	m.table.SetColumns(cols)
 	m.table.SetWidth(m.width)
 	m.table.SetHeight(m.height)
-	m.refresh()
+	m.refreshKeeping(selected)
 }
 
 // SetRollouts replaces the rollouts, keeping the selection on the same rollout.
@@ -183,11 +184,17 @@ func (m Model) View() string {
 	return m.rendered
 }
 
-func (m *Model) refresh() {
-	selected := ""
+func (m *Model) refresh() { m.refreshKeeping(m.selectedKey()) }
+
+func (m *Model) selectedKey() string {
 	if r, ok := m.Selected(); ok {
-		selected = Key(r)
+		return Key(r)
 	}
+	return ""
+}
+
+// refreshKeeping redraws the rows with the cursor on the rollout selected (a key).
+func (m *Model) refreshKeeping(selected string) {
 	m.shown = make([]rollout.Rollout, 0, len(m.all))
 	needle := strings.ToLower(m.filter)
 	for _, r := range m.all {

@@ -3,6 +3,7 @@ package list
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -64,5 +65,27 @@ func TestRowsFitTheirColumns(t *testing.T) {
 				t.Errorf("width %d: a cell was cut: %q", width, line)
 			}
 		}
+	}
+}
+
+// A rollout with a longer name widens NAME; the cursor stays on the rollout it was on.
+func TestNameColumnFollowsTheLongestNameKeepingTheSelection(t *testing.T) {
+	m := New(styles.New(styles.Options{ASCII: true}), keys.New())
+	m.SetSize(120, 10)
+	short := []rollout.Rollout{{Namespace: "shop", Name: "api"}, {Namespace: "shop", Name: "web"}, {Namespace: "shop", Name: "worker"}}
+	m.SetRollouts(short, time.Time{})
+	if !m.Select("shop/web") {
+		t.Fatal("cannot select shop/web")
+	}
+	header := func() string { return strings.SplitN(ansi.Strip(m.View()), "\n", 2)[0] }
+	if !strings.HasPrefix(header(), "NAME   PHASE") {
+		t.Errorf("NAME should be as wide as the longest name (6): %q", header())
+	}
+	m.SetRollouts(append(short, rollout.Rollout{Namespace: "shop", Name: "recommendations-api"}), time.Time{})
+	if !strings.HasPrefix(header(), "NAME                PHASE") {
+		t.Errorf("NAME should widen to recommendations-api: %q", header())
+	}
+	if r, ok := m.Selected(); !ok || r.Name != "web" {
+		t.Errorf("selection moved to %+v", r)
 	}
 }
