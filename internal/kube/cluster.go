@@ -124,6 +124,9 @@ func rootCause(err error) string {
 
 func explainConfigError(err error) error {
 	msg := err.Error()
+	if strings.Contains(msg, "unable to read") {
+		return fmt.Errorf("a file the connection needs cannot be read: %s; check the paths in the kubeconfig or given to --client-certificate, --client-key, --certificate-authority", msg)
+	}
 	if strings.Contains(msg, "invalid configuration") || strings.Contains(msg, "no configuration") {
 		return fmt.Errorf("no usable kubeconfig: %s; point --kubeconfig or KUBECONFIG at one, or pick a context with --context", msg)
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +72,20 @@ func TestFlagsAreKubectlsConnectionFlags(t *testing.T) {
 	}
 	if ns, _, _ := flags.ClientConfig().Namespace(); ns != "shop" {
 		t.Errorf("-n shop gave namespace %q", ns)
+	}
+}
+
+// A certificate path that does not exist is named, with where to fix it.
+func TestUnreadableCertificateSaysWhichFile(t *testing.T) {
+	flags := NewFlags()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	flags.AddFlags(fs)
+	missing := filepath.Join(t.TempDir(), "missing.crt")
+	if err := fs.Parse([]string{"--server", "https://127.0.0.1:6443", "--client-certificate", missing, "--client-key", missing}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Connect(flags)
+	if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "--client-certificate") {
+		t.Errorf("error %v; want the missing file named and the flags to check", err)
 	}
 }
