@@ -30,6 +30,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 )
 
@@ -263,7 +264,7 @@ var scenarios = []scenario{
 			return err
 		}
 		driver := &actions.Driver{Client: kubeapitest.FromClientset(c.client), User: "fixture"}
-		if _, err := driver.Do(c.ctx, intent.Request{Action: intent.Rollback, Namespace: ns, Name: "api", ToRevision: 1}); err != nil {
+		if _, err := driver.Do(c.ctx, intent.Request{Action: intent.Rollback, Target: ref.Rollout{Kind: ref.Deployment, Namespace: ns, Name: "api"}, ToRevision: 1}); err != nil {
 			return err
 		}
 		if err := c.wait(ns, "rollback started", canaryReady(1)); err != nil {

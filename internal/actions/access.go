@@ -10,6 +10,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 )
 
 // Access answers "may I?" for the actions, from SelfSubjectAccessReviews, cached briefly
@@ -20,7 +21,7 @@ type Access struct {
 	TTL      time.Duration
 
 	mu    sync.Mutex
-	cache map[string]cachedPermissions
+	cache map[intent.Scope]cachedPermissions
 }
 
 type cachedPermissions struct {
@@ -32,34 +33,46 @@ type check struct {
 	verb, group, resource string
 }
 
-// What each action writes: halt and promote patch, rollback replaces the template (update).
-// Each also records an Event, but a refused Event does not stop the action.
-var needs = map[intent.Action]check{
-	intent.Halt:     {"patch", "apps", "deployments"},
-	intent.Promote:  {"patch", "apps", "deployments"},
-	intent.Rollback: {"update", "apps", "deployments"},
+// What each action writes, per kind: a Deployment's halt and promote patch it, its
+// rollback replaces the template (update). Each also records an Event, but a refused
+// Event does not stop the action. A kind of rollout that can be acted on adds its row.
+var needs = map[ref.Kind]map[intent.Action]check{
+	ref.Deployment: {
+		intent.Halt:     {"patch", "apps", "deployments"},
+		intent.Promote:  {"patch", "apps", "deployments"},
+		intent.Rollback: {"update", "apps", "deployments"},
+	},
 }
 
-// Permissions returns what the user may do in namespace.
-func (a *Access) Permissions(ctx context.Context, namespace string) intent.Permissions {
+// allActions are the actions every kind offers.
+var allActions = []intent.Action{intent.Halt, intent.Promote, intent.Rollback}
+
+// Permissions returns what the user may do to rollouts of one kind in one namespace.
+func (a *Access) Permissions(ctx context.Context, scope intent.Scope) intent.Permissions {
 	perms := intent.Permissions{Denied: map[intent.Action]string{}}
-	if a.ReadOnly {
-		for action := range needs {
+	kindNeeds, actionable := needs[scope.Kind]
+	for _, action := range allActions {
+		switch {
+		case a.ReadOnly:
 			perms.Denied[action] = "read-only (--read-only)"
+		case !actionable:
+			perms.Denied[action] = fmt.Sprintf("kubectl-pyroll cannot %s a %s yet", action, scope.Kind)
 		}
+	}
+	if len(perms.Denied) > 0 {
 		return perms
 	}
 	a.mu.Lock()
-	if c, ok := a.cache[namespace]; ok && time.Since(c.at) < a.ttl() {
+	if c, ok := a.cache[scope]; ok && time.Since(c.at) < a.ttl() {
 		a.mu.Unlock()
 		return c.perms
 	}
 	a.mu.Unlock()
 	answers := map[check]string{}
-	for action, c := range needs {
+	for action, c := range kindNeeds {
 		reason, asked := answers[c]
 		if !asked {
-			reason = a.review(ctx, namespace, c)
+			reason = a.review(ctx, scope.Namespace, c)
 			answers[c] = reason
 		}
 		if reason != "" {
@@ -68,9 +81,9 @@ func (a *Access) Permissions(ctx context.Context, namespace string) intent.Permi
 	}
 	a.mu.Lock()
 	if a.cache == nil {
-		a.cache = map[string]cachedPermissions{}
+		a.cache = map[intent.Scope]cachedPermissions{}
 	}
-	a.cache[namespace] = cachedPermissions{at: time.Now(), perms: perms}
+	a.cache[scope] = cachedPermissions{at: time.Now(), perms: perms}
 	a.mu.Unlock()
 	return perms
 }
@@ -118,6 +131,6 @@ type Service struct {
 }
 
 // Permissions is Access.Permissions.
-func (s Service) Permissions(ctx context.Context, namespace string) intent.Permissions {
-	return s.Access.Permissions(ctx, namespace)
+func (s Service) Permissions(ctx context.Context, scope intent.Scope) intent.Permissions {
+	return s.Access.Permissions(ctx, scope)
 }

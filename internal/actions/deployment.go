@@ -19,9 +19,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
-	"github.com/pyroll/kubectl-pyroll/internal/revisions"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -43,20 +44,32 @@ type Driver struct {
 	Now  func() time.Time
 	// DryRun makes the API server check the write without persisting it.
 	DryRun bool
+	// BeforeWrite, when set, runs between Apply's read and its write: end-to-end tests
+	// edit the object there to prove the write is guarded by resourceVersion.
+	BeforeWrite func(ctx context.Context)
 }
 
 // Plan decides what the request would change, from the Deployment as it is now.
 func (d *Driver) Plan(ctx context.Context, req intent.Request) (intent.Plan, error) {
-	dep, err := d.Client.Deployments(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
+	objs, err := d.read(ctx, req)
 	if err != nil {
-		return intent.Plan{}, d.explain(req, err)
+		return intent.Plan{}, err
 	}
-	replicaSets, err := d.replicaSets(ctx, dep)
-	if err != nil {
-		return intent.Plan{}, d.explain(req, err)
-	}
-	plan, _, err := decide(req, dep, replicaSets)
+	plan, _, err := decide(req, objs, d.now())
 	return plan, err
+}
+
+// read is the rollout as the API server holds it now (kube.ReadOne, as history and diff
+// read it).
+func (d *Driver) read(ctx context.Context, req intent.Request) (rollout.Objects, error) {
+	if req.Target.Kind != ref.Deployment {
+		return rollout.Objects{}, fmt.Errorf("%s %s: only Deployments can be acted on", req.Action, req.Target)
+	}
+	objs, err := kube.ReadOne(ctx, d.Client, req.Target)
+	if err != nil {
+		return rollout.Objects{}, d.explain(req, err)
+	}
+	return objs, nil
 }
 
 // Apply carries out a plan. The Deployment is read again and the decision re-made: if it
@@ -66,23 +79,23 @@ func (d *Driver) Plan(ctx context.Context, req intent.Request) (intent.Plan, err
 func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, error) {
 	req := plan.Request
 	for attempt := 0; ; attempt++ {
-		dep, err := d.Client.Deployments(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
+		objs, err := d.read(ctx, req)
 		if err != nil {
-			return intent.Result{}, d.explain(req, err)
+			return intent.Result{}, err
 		}
-		replicaSets, err := d.replicaSets(ctx, dep)
-		if err != nil {
-			return intent.Result{}, d.explain(req, err)
-		}
-		fresh, target, err := decide(req, dep, replicaSets)
+		dep := objs.Deployments[0]
+		fresh, target, err := decide(req, objs, d.now())
 		if err != nil {
 			return intent.Result{}, err
 		}
 		if !sameDecision(plan, fresh) {
-			return intent.Result{}, fmt.Errorf("%s/%s %w: now %s; look again and retry", req.Namespace, req.Name, ErrChanged, fresh.Message)
+			return intent.Result{}, fmt.Errorf("%s/%s %w: now %s; look again and retry", req.Target.Namespace, req.Target.Name, ErrChanged, fresh.Message)
 		}
 		if fresh.Noop {
 			return intent.Result{Plan: fresh, At: d.now(), Message: fresh.Message}, nil
+		}
+		if d.BeforeWrite != nil {
+			d.BeforeWrite(ctx)
 		}
 		err = d.write(ctx, fresh, dep, target)
 		if apierrors.IsConflict(err) && attempt < 4 {
@@ -94,7 +107,7 @@ func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, er
 		result := intent.Result{Plan: fresh, At: d.now(), Message: doneMessage(fresh, d.DryRun)}
 		if !d.DryRun {
 			if err := d.recordEvent(ctx, fresh, dep); err != nil {
-				result.Warning = "the audit Event was not recorded: " + apiMessage(err)
+				result.Warning = "the audit Event was not recorded: " + kubeapi.Message(err)
 			}
 		}
 		return result, nil
@@ -117,17 +130,15 @@ func (d *Driver) now() time.Time {
 	return time.Now()
 }
 
-func (d *Driver) replicaSets(ctx context.Context, dep *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
-	return revisions.OwnedReplicaSets(ctx, d.Client, dep)
-}
-
-// decide makes the plan for req against the Deployment and its ReplicaSets as read, and
-// for a rollback returns the ReplicaSet whose template it restores.
-func decide(req intent.Request, dep *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet) (intent.Plan, *appsv1.ReplicaSet, error) {
+// decide makes the plan for req against the Deployment and its ReplicaSets as read (one
+// Deployment: what kube.ReadOne returns), and for a rollback returns the ReplicaSet
+// whose template it restores. It is pure: now is the caller's clock.
+func decide(req intent.Request, objs rollout.Objects, now time.Time) (intent.Plan, *appsv1.ReplicaSet, error) {
+	dep := objs.Deployments[0]
 	plan := intent.Plan{Request: req, ResourceVersion: dep.ResourceVersion}
-	view := rollout.Build(rollout.Objects{Deployments: []*appsv1.Deployment{dep}, ReplicaSets: replicaSets}, time.Now())[0]
+	view := rollout.Build(objs, now)[0]
 	byRevision := map[int64]*appsv1.ReplicaSet{}
-	for _, rs := range replicaSets {
+	for _, rs := range objs.ReplicaSets {
 		if n := rollout.RevisionOf(rs); n > 0 {
 			byRevision[n] = rs
 		}
@@ -271,11 +282,11 @@ func doneMessage(plan intent.Plan, dryRun bool) string {
 	var msg string
 	switch plan.Action {
 	case intent.Halt:
-		msg = fmt.Sprintf("halted %s at rev %s", plan.Name, revisionText(plan.From.Revision))
+		msg = fmt.Sprintf("halted %s at rev %s", plan.Target.Name, revisionText(plan.From.Revision))
 	case intent.Promote:
-		msg = fmt.Sprintf("promoted %s: rolling out rev %s", plan.Name, revisionText(plan.From.Revision))
+		msg = fmt.Sprintf("promoted %s: rolling out rev %s", plan.Target.Name, revisionText(plan.From.Revision))
 	case intent.Rollback:
-		msg = fmt.Sprintf("rolled back %s from rev %s to rev %d (%s)", plan.Name, revisionText(plan.From.Revision), plan.To.Revision, describe(plan.To))
+		msg = fmt.Sprintf("rolled back %s from rev %s to rev %d (%s)", plan.Target.Name, revisionText(plan.From.Revision), plan.To.Revision, describe(plan.To))
 	}
 	if dryRun {
 		msg = "dry run (server-side, nothing changed): would have " + msg
@@ -351,17 +362,9 @@ func capitalize(s string) string {
 func (d *Driver) explain(req intent.Request, err error) error {
 	switch {
 	case apierrors.IsNotFound(err):
-		return fmt.Errorf("deployment %q not found in namespace %q", req.Name, req.Namespace)
+		return fmt.Errorf("%s %q not found in namespace %q", req.Target.Kind.Arg(), req.Target.Name, req.Target.Namespace)
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s %s/%s: forbidden: %s", req.Action, req.Namespace, req.Name, apiMessage(err))
+		return fmt.Errorf("%s %s/%s: forbidden: %s", req.Action, req.Target.Namespace, req.Target.Name, kubeapi.Message(err))
 	}
-	return fmt.Errorf("%s %s/%s: %w", req.Action, req.Namespace, req.Name, err)
-}
-
-func apiMessage(err error) string {
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return status.Status().Message
-	}
-	return err.Error()
+	return fmt.Errorf("%s %s/%s: %w", req.Action, req.Target.Namespace, req.Target.Name, err)
 }

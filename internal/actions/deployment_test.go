@@ -20,6 +20,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 )
 
 func template(image, sha string) corev1.PodTemplateSpec {
@@ -57,7 +58,49 @@ func fixture(paused bool) (*fake.Clientset, *appsv1.Deployment) {
 	client := fake.NewClientset(dep,
 		replicaSet(dep, "1", "aaa", "ghcr.io/acme/api:1.0", "aaaaaaaaaa", 3),
 		replicaSet(dep, "2", "bbb", "ghcr.io/acme/api:1.1", "bbbbbbbbbb", 0))
+	requireResourceVersion(client)
 	return client, dep
+}
+
+var apiRef = ref.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "api"}
+
+// requireResourceVersion makes the fake clientset refuse what the API server would, for
+// the precondition the driver must send: a Deployment write without
+// metadata.resourceVersion (the fake would accept it, so dropping the precondition
+// would go unnoticed), and a conflict for one with an old resourceVersion.
+func requireResourceVersion(client *fake.Clientset) {
+	gvr := appsv1.SchemeGroupVersion.WithResource("deployments")
+	client.PrependReactor("*", "deployments", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		var name, rv string
+		switch a := action.(type) {
+		case k8stesting.PatchAction:
+			var body struct {
+				Metadata struct {
+					ResourceVersion string `json:"resourceVersion"`
+				} `json:"metadata"`
+			}
+			if err := json.Unmarshal(a.GetPatch(), &body); err != nil {
+				return true, nil, apierrors.NewBadRequest("test: patch is not JSON: " + err.Error())
+			}
+			name, rv = a.GetName(), body.Metadata.ResourceVersion
+		case k8stesting.UpdateAction:
+			obj := a.GetObject().(*appsv1.Deployment)
+			name, rv = obj.Name, obj.ResourceVersion
+		default:
+			return false, nil, nil
+		}
+		current, err := client.Tracker().Get(gvr, action.GetNamespace(), name)
+		if err != nil {
+			return false, nil, nil // not found: the tracker answers
+		}
+		switch {
+		case rv == "":
+			return true, nil, apierrors.NewBadRequest("test: a Deployment write without a metadata.resourceVersion precondition")
+		case rv != current.(*appsv1.Deployment).ResourceVersion:
+			return true, nil, apierrors.NewConflict(schema.GroupResource{Group: "apps", Resource: "deployments"}, name, errors.New("the object has been modified"))
+		}
+		return false, nil, nil
+	})
 }
 
 func driver(client *fake.Clientset) *Driver {
@@ -76,7 +119,7 @@ func get(t *testing.T, client *fake.Clientset) *appsv1.Deployment {
 func TestRollbackRestoresThePreviousTemplateAndResumes(t *testing.T) {
 	client, _ := fixture(true)
 	ctx := context.Background()
-	plan, err := driver(client).Plan(ctx, intent.Request{Action: intent.Rollback, Namespace: "shop", Name: "api", Reason: "5xx"})
+	plan, err := driver(client).Plan(ctx, intent.Request{Action: intent.Rollback, Target: apiRef, Reason: "5xx"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +161,7 @@ func TestConflictIsRetriedAfterReReading(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	if _, err := driver(client).Do(context.Background(), intent.Request{Action: intent.Halt, Namespace: "shop", Name: "api"}); err != nil {
+	if _, err := driver(client).Do(context.Background(), intent.Request{Action: intent.Halt, Target: apiRef}); err != nil {
 		t.Fatal(err)
 	}
 	if conflicts != 1 || !get(t, client).Spec.Paused {
@@ -130,7 +173,7 @@ func TestConflictIsRetriedAfterReReading(t *testing.T) {
 func TestAnEditAfterConfirmationIsNotOverwritten(t *testing.T) {
 	client, dep := fixture(false)
 	ctx := context.Background()
-	plan, err := driver(client).Plan(ctx, intent.Request{Action: intent.Rollback, Namespace: "shop", Name: "api"})
+	plan, err := driver(client).Plan(ctx, intent.Request{Action: intent.Rollback, Target: apiRef})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,28 +195,28 @@ func TestAnEditAfterConfirmationIsNotOverwritten(t *testing.T) {
 func TestIdempotentAndImpossibleActions(t *testing.T) {
 	ctx := context.Background()
 	halted, _ := fixture(true)
-	if r, err := driver(halted).Do(ctx, intent.Request{Action: intent.Halt, Namespace: "shop", Name: "api"}); err != nil || !r.Noop || !strings.Contains(r.Message, "already halted") {
+	if r, err := driver(halted).Do(ctx, intent.Request{Action: intent.Halt, Target: apiRef}); err != nil || !r.Noop || !strings.Contains(r.Message, "already halted") {
 		t.Errorf("halt of a halted rollout: %+v, %v", r, err)
 	}
 	running, _ := fixture(false)
-	if r, err := driver(running).Do(ctx, intent.Request{Action: intent.Promote, Namespace: "shop", Name: "api"}); err != nil || !r.Noop || !strings.Contains(r.Message, "nothing to promote") {
+	if r, err := driver(running).Do(ctx, intent.Request{Action: intent.Promote, Target: apiRef}); err != nil || !r.Noop || !strings.Contains(r.Message, "nothing to promote") {
 		t.Errorf("promote of a running rollout: %+v, %v", r, err)
 	}
-	if _, err := driver(running).Plan(ctx, intent.Request{Action: intent.Rollback, Namespace: "shop", Name: "api", ToRevision: 7}); err == nil || !strings.Contains(err.Error(), "no revision 7 (it has revisions 1, 2)") {
+	if _, err := driver(running).Plan(ctx, intent.Request{Action: intent.Rollback, Target: apiRef, ToRevision: 7}); err == nil || !strings.Contains(err.Error(), "no revision 7 (it has revisions 1, 2)") {
 		t.Errorf("rollback to a missing revision: %v", err)
 	}
-	if _, err := driver(running).Plan(ctx, intent.Request{Action: intent.Rollback, Namespace: "shop", Name: "missing"}); err == nil || !strings.Contains(err.Error(), `deployment "missing" not found in namespace "shop"`) {
+	if _, err := driver(running).Plan(ctx, intent.Request{Action: intent.Rollback, Target: ref.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "missing"}}); err == nil || !strings.Contains(err.Error(), `deployment "missing" not found in namespace "shop"`) {
 		t.Errorf("rollback of a missing deployment: %v", err)
 	}
 	only := fake.NewClientset(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", UID: "u"},
 		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}}}})
-	if _, err := driver(only).Plan(ctx, intent.Request{Action: intent.Rollback, Namespace: "shop", Name: "api"}); err == nil || !strings.Contains(err.Error(), "no previous revision") {
+	if _, err := driver(only).Plan(ctx, intent.Request{Action: intent.Rollback, Target: apiRef}); err == nil || !strings.Contains(err.Error(), "no previous revision") {
 		t.Errorf("rollback without history: %v", err)
 	}
 }
 
 func TestReadOnlyDeniesEverything(t *testing.T) {
-	perms := (&Access{ReadOnly: true}).Permissions(context.Background(), "shop")
+	perms := (&Access{ReadOnly: true}).Permissions(context.Background(), intent.ScopeOf(apiRef))
 	for _, a := range []intent.Action{intent.Halt, intent.Promote, intent.Rollback} {
 		if ok, why := perms.Allowed(a); ok || !strings.Contains(why, "read-only") {
 			t.Errorf("%s allowed=%v (%s) under --read-only", a, ok, why)

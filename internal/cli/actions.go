@@ -16,8 +16,8 @@ import (
 // ActionOptions are halt's, promote's and rollback's.
 type ActionOptions struct {
 	*Options
+	TargetOptions
 	Action     intent.Action
-	Name       string
 	Reason     string
 	ToRevision int64
 	DryRun     string
@@ -29,7 +29,9 @@ func newActionCommand(o *Options, action intent.Action) *cobra.Command {
 	cmd := &cobra.Command{
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ao.Name = args[0]
+			if err := ao.Complete(args); err != nil {
+				return err
+			}
 			if err := ao.Validate(); err != nil {
 				return err
 			}
@@ -49,12 +51,7 @@ and a PyrollHalt Event on the Deployment.`
 		cmd.Short = "Resume a halted rollout (spec.paused=false)"
 		cmd.Long = `Resume the rollout of a halted Deployment NAME: the controller goes on replacing
 pods with the new revision. A rollout that is not halted has nothing to promote (exit 0,
-said so). Records pyroll.dev/last-action and a PyrollPromote Event.
-
-A Deployment has no canary steps: promoting resumes the whole rollout, so --full (for
-Argo Rollouts, skip the remaining steps) changes nothing for it.`
-		var full bool
-		cmd.Flags().BoolVar(&full, "full", false, "promote to the end at once (what a Deployment always does)")
+said so). Records pyroll.dev/last-action and a PyrollPromote Event.`
 	case intent.Rollback:
 		cmd.Use = "rollback NAME"
 		cmd.Short = "Roll back to the previous known-good revision (or --to-revision N)"
@@ -99,8 +96,12 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	target, err := o.resolve(ctx, cluster)
+	if err != nil {
+		return err
+	}
 	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: o.DryRun == "server"}
-	req := intent.Request{Action: o.Action, Namespace: cluster.Namespace, Name: o.Name, Reason: o.Reason, ToRevision: o.ToRevision}
+	req := intent.Request{Action: o.Action, Target: target, Reason: o.Reason, ToRevision: o.ToRevision}
 	plan, err := driver.Plan(ctx, req)
 	if err != nil {
 		return err

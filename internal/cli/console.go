@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
-	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/ui/app"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -18,24 +16,15 @@ import (
 // ConsoleOptions are the console's (the root command's).
 type ConsoleOptions struct {
 	*Options
-	Name          string
-	AllNamespaces bool
-	Selector      string
+	ScopeOptions
 	AutoHalt      bool
 	AutoHaltAfter int
 }
 
-// Run authenticates, starts the watcher and runs the console until the user quits.
-func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
-	if len(args) == 1 {
-		o.Name = args[0]
-	}
-	if o.Name != "" && o.AllNamespaces {
-		return usageError("a NAME and -A do not go together: name the namespace with -n")
-	}
-	selector, err := labels.Parse(o.Selector)
-	if err != nil {
-		return usageError("invalid --selector %q: %v", o.Selector, err)
+// Validate rejects flag combinations that cannot work, before anything is started.
+func (o *ConsoleOptions) Validate() error {
+	if err := o.ScopeOptions.Validate(); err != nil {
+		return err
 	}
 	if o.AutoHalt && !o.hasPrometheus() {
 		return usageError("--auto-halt needs error rates: give --prometheus-url, --prometheus-service or a config file that names Prometheus")
@@ -43,6 +32,11 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 	if o.AutoHalt && o.ReadOnly {
 		return usageError("--auto-halt and --read-only contradict each other")
 	}
+	return nil
+}
+
+// Run authenticates, starts the watcher and runs the console until the user quits.
+func (o *ConsoleOptions) Run(ctx context.Context) error {
 	if !isTerminal(o.Out) || !isTerminal(o.In) {
 		return errors.New("the console needs a terminal; in scripts use 'kubectl pyroll status' (see --help)")
 	}
@@ -50,13 +44,9 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	namespace := cluster.Namespace
-	if o.AllNamespaces {
-		namespace = ""
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	snapshots := kube.NewWatcher(cluster, kube.WatchOptions{Namespace: namespace, Selector: selector}).Run(ctx)
+	snapshots := o.watch(ctx, cluster)
 	actor := actions.Service{
 		Driver: &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User)},
 		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly},
@@ -72,8 +62,8 @@ func (o *ConsoleOptions) Run(ctx context.Context, args []string) error {
 	return app.Run(ctx, app.Options{
 		Styles:    styles.New(styles.Options{Color: o.colorEnabled(), ASCII: o.ASCII}),
 		Context:   cluster.Context,
-		Namespace: namespace,
-		Open:      o.Name,
+		Namespace: o.namespace(cluster),
+		Open:      o.named(cluster),
 		Snapshots: snapshots,
 		Now:       time.Now(),
 		Actor:     actor,

@@ -2,15 +2,17 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/incident"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/revisions"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
-	"github.com/pyroll/kubectl-pyroll/internal/snapshot"
 	"github.com/pyroll/kubectl-pyroll/internal/version"
 	"github.com/pyroll/kubectl-pyroll/ui/app"
 )
@@ -25,8 +27,8 @@ type inspector struct {
 	thresholds guard.Thresholds
 }
 
-func (i inspector) Diff(ctx context.Context, namespace, name string) (app.DiffView, error) {
-	h, err := revisions.Load(ctx, i.cluster.Client, namespace, name, time.Now())
+func (i inspector) Diff(ctx context.Context, target ref.Rollout) (app.DiffView, error) {
+	h, err := readHistory(ctx, i.cluster, target, time.Now())
 	if err != nil {
 		return app.DiffView{}, err
 	}
@@ -51,11 +53,11 @@ func (i inspector) Logs(ctx context.Context, namespace string, pod rollout.Pod) 
 }
 
 func (i inspector) Snapshot(ctx context.Context, r rollout.Rollout, report metrics.Report) (string, string, error) {
-	facts, err := snapshotFacts(ctx, i.cluster, r.Namespace, r.Name, report, i.thresholds)
+	evidence, err := incidentEvidence(ctx, i.cluster, r.Ref(), report, i.thresholds)
 	if err != nil {
 		return "", "", err
 	}
-	md := snapshot.Markdown(facts)
+	md := incident.Markdown(evidence)
 	dir := "."
 	if f, err := os.CreateTemp(dir, ".pyroll-write-test"); err == nil {
 		f.Close()
@@ -63,25 +65,38 @@ func (i inspector) Snapshot(ctx context.Context, r rollout.Rollout, report metri
 	} else {
 		dir = os.TempDir() // the console may run where it cannot write
 	}
-	path, err := snapshot.Write(dir, facts, md)
+	path, err := incident.Write(dir, evidence, md)
 	return path, md, err
 }
 
-// snapshotFacts reads the rollout fresh from the API server, with what changed from its
+// incidentEvidence reads the rollout fresh from the API server, with what changed from its
 // stable revision to its canary.
-func snapshotFacts(ctx context.Context, cluster *kube.Cluster, namespace, name string, report metrics.Report, thresholds guard.Thresholds) (snapshot.Facts, error) {
+func incidentEvidence(ctx context.Context, cluster *kube.Cluster, target ref.Rollout, report metrics.Report, thresholds guard.Thresholds) (incident.Evidence, error) {
 	now := time.Now()
-	h, err := revisions.Load(ctx, cluster.Client, namespace, name, now)
+	h, err := readHistory(ctx, cluster, target, now)
 	if err != nil {
-		return snapshot.Facts{}, err
+		return incident.Evidence{}, err
 	}
-	facts := snapshot.Facts{Context: cluster.Context, Rollout: h.Rollout, Metrics: report, Defaults: thresholds, Taken: now, Version: version.Version}
+	evidence := incident.Evidence{Context: cluster.Context, Rollout: h.Rollout, Metrics: report, Defaults: thresholds, Taken: now, Version: version.Version}
 	if from, to, err := h.DefaultPair(); err == nil {
 		if d, err := h.Diff(from, to); err == nil {
-			facts.Diff, facts.FromRevision, facts.ToRevision = &d, from, to
+			evidence.Diff, evidence.FromRevision, evidence.ToRevision = &d, from, to
 		} else {
-			facts.DiffError = err.Error()
+			evidence.DiffError = err.Error()
 		}
 	}
-	return facts, nil
+	return evidence, nil
+}
+
+// readHistory reads one rollout as it is now (kube.ReadOne) and its revisions.
+func readHistory(ctx context.Context, cluster *kube.Cluster, target ref.Rollout, now time.Time) (*revisions.History, error) {
+	objs, err := kube.ReadOne(ctx, cluster.Client, target)
+	if err != nil {
+		return nil, cluster.ExplainError(err)
+	}
+	h, err := revisions.FromObjects(objs, now)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", target, err)
+	}
+	return h, nil
 }

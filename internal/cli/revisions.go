@@ -20,7 +20,7 @@ import (
 // RevisionsOptions are `history`'s and `diff`'s.
 type RevisionsOptions struct {
 	*Options
-	Name     string
+	TargetOptions
 	Output   string
 	From, To int64
 }
@@ -42,7 +42,9 @@ pyroll.dev/python-version, pyroll.dev/pipeline-run (see the README).`,
   kubectl pyroll history orders-api -o json | jq '.revisions[0].provenance.gitSHA'`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ro.Name = args[0]
+			if err := ro.Complete(args); err != nil {
+				return err
+			}
 			if err := ro.validateOutput("table"); err != nil {
 				return err
 			}
@@ -70,7 +72,9 @@ progress), else the previous revision with the current one.`,
   kubectl pyroll diff orders-api -o json | jq .build`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ro.Name = args[0]
+			if err := ro.Complete(args); err != nil {
+				return err
+			}
 			if err := ro.validateOutput("text"); err != nil {
 				return err
 			}
@@ -94,7 +98,7 @@ func (o *RevisionsOptions) validateOutput(own string) error {
 	return usageError("unknown output format %q: use %s or json", o.Output, own)
 }
 
-// load connects and reads the Deployment's revisions.
+// load connects and reads the rollout's revisions.
 func (o *RevisionsOptions) load(ctx context.Context) (*revisions.History, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -103,7 +107,11 @@ func (o *RevisionsOptions) load(ctx context.Context) (*revisions.History, error)
 	if err != nil {
 		return nil, err
 	}
-	return revisions.Load(ctx, cluster.Client, cluster.Namespace, o.Name, time.Now())
+	target, err := o.resolve(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	return readHistory(ctx, cluster, target, time.Now())
 }
 
 // HistoryDocument is `history -o json`.

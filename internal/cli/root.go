@@ -18,7 +18,7 @@ import (
 
 // Options are shared by every command: kubectl's connection flags and the I/O streams.
 type Options struct {
-	ConfigFlags *kube.Flags
+	KubeFlags *kube.Flags
 	genericiooptions.IOStreams
 	// NoColor and ASCII change how the console draws (also NO_COLOR).
 	NoColor bool
@@ -37,7 +37,7 @@ type Options struct {
 
 // NewOptions returns Options reading kubectl's flags and writing to streams.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{ConfigFlags: kube.NewFlags(), IOStreams: streams}
+	return &Options{KubeFlags: kube.NewFlags(), IOStreams: streams}
 }
 
 const rootLong = `kubectl pyroll: the rollout console for Python services on Kubernetes.
@@ -74,7 +74,13 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return console.Run(cmd.Context(), args)
+			if err := console.Complete(args); err != nil {
+				return err
+			}
+			if err := console.Validate(); err != nil {
+				return err
+			}
+			return console.Run(cmd.Context())
 		},
 	}
 	cmd.SetIn(streams.In)
@@ -83,7 +89,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
-	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
+	o.KubeFlags.AddFlags(cmd.PersistentFlags())
 	cmd.PersistentFlags().BoolVar(&o.NoColor, "no-color", false, "draw without colours (also when NO_COLOR is set)")
 	cmd.PersistentFlags().BoolVar(&o.ASCII, "ascii", false, "draw with ASCII only: no Unicode glyphs")
 	cmd.PersistentFlags().BoolVar(&o.ReadOnly, "read-only", false, "never change anything: halt, promote and rollback are disabled")
@@ -97,8 +103,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		}
 		return o.loadConfig(c.Flags().Changed("metrics-interval"))
 	}
-	cmd.Flags().BoolVarP(&console.AllNamespaces, "all-namespaces", "A", false, "rollouts in every namespace")
-	cmd.Flags().StringVarP(&console.Selector, "selector", "l", "", "label selector for the Deployments (e.g. team=payments)")
+	console.ScopeOptions.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&console.AutoHalt, "auto-halt", false, "halt a rollout whose canary breaches its thresholds (pyroll.dev/max-error-rate, max-p95-latency) for --auto-halt-after rounds in a row")
 	cmd.Flags().IntVar(&console.AutoHaltAfter, "auto-halt-after", 3, "consecutive breaching metric rounds before --auto-halt halts")
 	cmd.AddCommand(newStatusCommand(o),
@@ -126,7 +131,7 @@ func (o *Options) connect(ctx context.Context, timeout time.Duration) (*kube.Clu
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cluster, err := kube.Connect(o.ConfigFlags)
+	cluster, err := kube.Connect(o.KubeFlags)
 	if err != nil {
 		return nil, err
 	}

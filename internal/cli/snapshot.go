@@ -7,16 +7,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pyroll/kubectl-pyroll/internal/incident"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
-	"github.com/pyroll/kubectl-pyroll/internal/snapshot"
 )
 
 // SnapshotOptions are `kubectl pyroll snapshot`'s.
 type SnapshotOptions struct {
 	*Options
-	Name string
-	Dir  string
+	TargetOptions
+	Dir string
 }
 
 func newSnapshotCommand(o *Options) *cobra.Command {
@@ -35,7 +35,9 @@ In the console, x does the same and also copies the report to the clipboard.`,
   kubectl pyroll snapshot search-api --dir /tmp/incident-4211`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			so.Name = args[0]
+			if err := so.Complete(args); err != nil {
+				return err
+			}
 			return so.Run(cmd.Context())
 		},
 	}
@@ -56,14 +58,18 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	facts, err := snapshotFacts(ctx, cluster, cluster.Namespace, o.Name, metrics.Report{}, o.Config.Thresholds)
+	target, err := o.resolve(ctx, cluster)
+	if err != nil {
+		return err
+	}
+	evidence, err := incidentEvidence(ctx, cluster, target, metrics.Report{}, o.Config.Thresholds)
 	if err != nil {
 		return err
 	}
 	if prom != nil {
-		facts.Metrics = prom.Report(ctx, cluster.Namespace, []rollout.Rollout{facts.Rollout}, time.Now())
+		evidence.Metrics = prom.Report(ctx, cluster.Namespace, []rollout.Rollout{evidence.Rollout}, time.Now())
 	}
-	path, err := snapshot.Write(o.Dir, facts, snapshot.Markdown(facts))
+	path, err := incident.Write(o.Dir, evidence, incident.Markdown(evidence))
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics/promclient"
@@ -20,15 +19,10 @@ import (
 // StatusOptions are `kubectl pyroll status`'s.
 type StatusOptions struct {
 	*Options
-	Name          string
-	Output        string
-	Watch         bool
-	Timeout       time.Duration
-	AllNamespaces bool
-	Selector      string
-
-	selector labels.Selector
-	cluster  *kube.Cluster
+	ScopeOptions
+	Output  string
+	Watch   bool
+	Timeout time.Duration
 }
 
 const statusLong = `Show the rollouts in a namespace: phase, revisions, pods and why.
@@ -53,7 +47,7 @@ const statusExample = `  kubectl pyroll status -n shop
   kubectl pyroll status orders-api -o ndjson --watch`
 
 func newStatusCommand(o *Options) *cobra.Command {
-	so := &StatusOptions{Options: o}
+	so := &StatusOptions{Options: o, ScopeOptions: ScopeOptions{WatchOnlyNamed: true}}
 	cmd := &cobra.Command{
 		Use:     "status [NAME]",
 		Short:   "Show rollouts and their health; --watch follows one until it settles",
@@ -73,22 +67,8 @@ func newStatusCommand(o *Options) *cobra.Command {
 	cmd.Flags().StringVarP(&so.Output, "output", "o", "table", "output format: table, json or ndjson")
 	cmd.Flags().BoolVarP(&so.Watch, "watch", "w", false, "follow changes until every rollout shown is settled")
 	cmd.Flags().DurationVar(&so.Timeout, "timeout", 0, "give up after this long (exit 3 with --watch); 0 waits forever with --watch, 30s to connect without")
-	cmd.Flags().BoolVarP(&so.AllNamespaces, "all-namespaces", "A", false, "rollouts in every namespace")
-	cmd.Flags().StringVarP(&so.Selector, "selector", "l", "", "label selector for the Deployments (e.g. team=payments)")
+	so.ScopeOptions.AddFlags(cmd.Flags())
 	return cmd
-}
-
-// Complete fills in what the flags and arguments imply.
-func (o *StatusOptions) Complete(args []string) error {
-	if len(args) == 1 {
-		o.Name = args[0]
-	}
-	sel, err := labels.Parse(o.Selector)
-	if err != nil {
-		return usageError("invalid --selector %q: %v", o.Selector, err)
-	}
-	o.selector = sel
-	return nil
 }
 
 // Validate rejects flag combinations that cannot work.
@@ -101,13 +81,21 @@ func (o *StatusOptions) Validate() error {
 	if o.Watch && o.Output == "json" {
 		return usageError("-o json prints one document; with --watch use -o ndjson (one object per change)")
 	}
-	if o.Name != "" && o.AllNamespaces {
-		return usageError("a NAME and -A do not go together: name the namespace with -n")
-	}
 	if o.Timeout < 0 {
 		return usageError("--timeout must not be negative")
 	}
-	return nil
+	return o.ScopeOptions.Validate()
+}
+
+// statusRun is one run of `status`: the connection, the printer and the metrics.
+type statusRun struct {
+	*StatusOptions
+	cluster   *kube.Cluster
+	printer   *statusPrinter
+	prom      *promclient.Client
+	metricsAt time.Time
+	warned    map[string]bool
+	lastState rollout.ConnState
 }
 
 // Run connects, waits for the informers to sync and prints, once or until settled.
@@ -117,103 +105,107 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	timeout := connectTimeout
-	if o.Timeout > 0 && (!o.Watch || o.Timeout < timeout) {
-		timeout = o.Timeout
+	connectWithin := connectTimeout
+	if o.Timeout > 0 && (!o.Watch || o.Timeout < connectWithin) {
+		connectWithin = o.Timeout
 	}
-	cluster, err := o.connect(ctx, timeout)
+	cluster, err := o.connect(ctx, connectWithin)
 	if err != nil {
 		return err
 	}
-	o.cluster = cluster
-	namespace := cluster.Namespace
-	if o.AllNamespaces {
-		namespace = ""
+	run := &statusRun{StatusOptions: o, cluster: cluster, warned: map[string]bool{}}
+	run.printer = newStatusPrinter(o.Out, o.ErrOut, o.Output, o.AllNamespaces, cluster.Context, o.namespace(cluster))
+	run.printer.thresholds = o.Config.Thresholds
+	if o.Output != "table" {
+		if run.prom, err = o.prometheus(cluster); err != nil {
+			return err
+		}
 	}
-
 	var deadline <-chan time.Time
 	switch {
 	case o.Watch && o.Timeout > 0:
 		deadline = time.After(o.Timeout)
 	case !o.Watch:
-		deadline = time.After(timeout)
+		deadline = time.After(connectWithin)
 	}
 	watchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	snapshots := kube.NewWatcher(cluster, kube.WatchOptions{Namespace: namespace, Selector: o.selector, Name: o.Name}).Run(watchCtx)
-	printer := newStatusPrinter(o.Out, o.ErrOut, o.Output, o.AllNamespaces, cluster.Context, namespace)
-	printer.thresholds = o.Config.Thresholds
-	var prom *promclient.Client
-	if o.Output != "table" {
-		if prom, err = o.prometheus(cluster); err != nil {
-			return err
-		}
-	}
-	var metricsAt time.Time
-	warned := map[string]bool{}
-	// refreshMetrics reads the error rates at most once per --metrics-interval.
-	refreshMetrics := func(rollouts []rollout.Rollout) {
-		if prom == nil || time.Since(metricsAt) < o.MetricsInterval {
-			return
-		}
-		metricsAt = time.Now()
-		report := prom.Report(ctx, namespace, rollouts, metricsAt)
-		if report.Err != nil {
-			fmt.Fprintf(o.ErrOut, "warning: metrics: %v\n", report.Err)
-		}
-		for _, w := range report.Warnings {
-			if !warned[w] { // once each, not every interval of a --watch
-				warned[w] = true
-				fmt.Fprintf(o.ErrOut, "warning: metrics: %s\n", w)
-			}
-		}
-		printer.metrics = report
-	}
-
-	var lastState rollout.ConnState
+	snapshots := o.watch(watchCtx, cluster)
 	for {
 		select {
 		case <-ctx.Done():
 			return &ExitError{Code: ExitFailure, Err: errors.New("interrupted")}
 		case <-deadline:
-			if o.Watch {
-				return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("timed out after %s before every rollout settled", o.Timeout)}
-			}
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("no complete answer from the API server at %s within %s", cluster.Config.Host, connectTimeout)}
+			return run.timedOut(connectWithin)
 		case snap, ok := <-snapshots:
 			if !ok {
 				return &ExitError{Code: ExitFailure, Err: errors.New("interrupted")}
 			}
-			if snap.Conn.State == rollout.ConnForbidden {
-				return fmt.Errorf("%s; status needs list and watch on deployments, replicasets and pods: ask for them, or pick a namespace you can read with -n", snap.Conn.Message)
-			}
-			// A watch reports losing and regaining the connection; syncing->live is no news.
-			if o.Watch && snap.Conn.State != lastState && (snap.Conn.State == rollout.ConnReconnecting || lastState == rollout.ConnReconnecting) {
-				printer.state(snap.Conn)
-			}
-			lastState = snap.Conn.State
-			if !snap.Synced {
-				continue
-			}
-			rollouts := snap.Rollouts
-			if o.Name != "" && len(rollouts) == 0 {
-				return fmt.Errorf("deployment %q not found in namespace %q", o.Name, namespace)
-			}
-			refreshMetrics(rollouts)
-			if !o.Watch {
-				if err := printer.all(rollouts, snap.At); err != nil {
-					return err
-				}
-				return exitForRollouts(rollouts)
-			}
-			if err := printer.changes(rollouts, snap.At); err != nil {
+			if done, err := run.onSnapshot(ctx, snap); done {
 				return err
-			}
-			if settled(rollouts) {
-				return exitForRollouts(rollouts)
 			}
 		}
 	}
+}
+
+func (r *statusRun) timedOut(connectWithin time.Duration) error {
+	if r.Watch {
+		return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("timed out after %s before every rollout settled", r.Timeout)}
+	}
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("no complete answer from the API server at %s within %s", r.cluster.Config.Host, connectWithin)}
+}
+
+// onSnapshot prints what the snapshot changed; done when the command should end, with
+// its error (nil: exit 0).
+func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done bool, err error) {
+	if snap.Conn.State == rollout.ConnForbidden {
+		return true, fmt.Errorf("%s; status %s", snap.Conn.Message, snap.Conn.Hint)
+	}
+	// A watch reports losing and regaining the connection; syncing->live is no news.
+	if r.Watch && snap.Conn.State != r.lastState && (snap.Conn.State == rollout.ConnReconnecting || r.lastState == rollout.ConnReconnecting) {
+		r.printer.state(snap.Conn)
+	}
+	r.lastState = snap.Conn.State
+	if !snap.Synced {
+		return false, nil
+	}
+	rollouts := snap.Rollouts
+	if named := r.named(r.cluster); named.Name != "" && len(rollouts) == 0 {
+		return true, fmt.Errorf("no rollout named %q in namespace %q", named.Name, named.Namespace)
+	}
+	r.refreshMetrics(ctx, rollouts)
+	if !r.Watch {
+		if err := r.printer.all(rollouts, snap.At); err != nil {
+			return true, err
+		}
+		return true, exitForRollouts(rollouts)
+	}
+	if err := r.printer.changes(rollouts, snap.At); err != nil {
+		return true, err
+	}
+	if settled(rollouts) {
+		return true, exitForRollouts(rollouts)
+	}
+	return false, nil
+}
+
+// refreshMetrics reads the error rates at most once per --metrics-interval.
+func (r *statusRun) refreshMetrics(ctx context.Context, rollouts []rollout.Rollout) {
+	if r.prom == nil || time.Since(r.metricsAt) < r.MetricsInterval {
+		return
+	}
+	r.metricsAt = time.Now()
+	report := r.prom.Report(ctx, r.namespace(r.cluster), rollouts, r.metricsAt)
+	if report.Err != nil {
+		fmt.Fprintf(r.ErrOut, "warning: metrics: %v\n", report.Err)
+	}
+	for _, w := range report.Warnings {
+		if !r.warned[w] { // once each, not every interval of a --watch
+			r.warned[w] = true
+			fmt.Fprintf(r.ErrOut, "warning: metrics: %s\n", w)
+		}
+	}
+	r.printer.metrics = report
 }
 
 // settled: every rollout is Complete, Halted, Failed or Degraded.

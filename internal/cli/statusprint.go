@@ -12,6 +12,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 )
@@ -73,11 +74,11 @@ type statusPrinter struct {
 	thresholds guard.Thresholds
 	// last holds a digest of each rollout's last printed form: the forms themselves
 	// (a JSON document per rollout) would be the largest thing kept at 10,000 pods.
-	last map[string][sha256.Size]byte
+	last map[ref.Rollout][sha256.Size]byte
 }
 
 func newStatusPrinter(out, errOut io.Writer, format string, withNamespace bool, context, namespace string) *statusPrinter {
-	return &statusPrinter{out: out, errOut: errOut, format: format, withNamespace: withNamespace, context: context, namespace: namespace, last: map[string][sha256.Size]byte{}}
+	return &statusPrinter{out: out, errOut: errOut, format: format, withNamespace: withNamespace, context: context, namespace: namespace, last: map[ref.Rollout][sha256.Size]byte{}}
 }
 
 func (p *statusPrinter) all(rollouts []rollout.Rollout, now time.Time) error {
@@ -119,7 +120,7 @@ func (p *statusPrinter) all(rollouts []rollout.Rollout, now time.Time) error {
 func (p *statusPrinter) changes(rollouts []rollout.Rollout, now time.Time) error {
 	p.fitColumns(rollouts, now)
 	for _, r := range rollouts {
-		key := r.Namespace + "/" + r.Name
+		key := r.Ref()
 		var form string
 		if p.format == "table" {
 			form = p.row(r, r.StartedAt) // the age alone is no change
@@ -152,7 +153,7 @@ func (p *statusPrinter) ndjson(r rollout.Rollout, now time.Time) error {
 func (p *statusPrinter) item(r rollout.Rollout) StatusItem {
 	item := StatusItem{Rollout: r}
 	for _, rev := range r.Revisions {
-		if m, ok := p.metrics.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok {
+		if m, ok := p.metrics.Revisions[metrics.KeyOf(&r, rev.Number)]; ok {
 			if item.Metrics == nil {
 				item.Metrics = map[string]metrics.Revision{}
 			}

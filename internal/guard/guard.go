@@ -116,7 +116,7 @@ func Judge(r rollout.Rollout, report metrics.Report, defaults Thresholds) Judgem
 		if rev == nil {
 			return nil
 		}
-		if v, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok {
+		if v, ok := report.Revisions[metrics.KeyOf(&r, rev.Number)]; ok {
 			return &v
 		}
 		return nil

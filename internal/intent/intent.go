@@ -2,7 +2,11 @@
 // what they get back, as plain data: the console never sees a Kubernetes client.
 package intent
 
-import "time"
+import (
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
+)
 
 // Action is one of the three things an on-call engineer does to a rollout.
 type Action string
@@ -15,10 +19,10 @@ const (
 
 // Request asks for an action on one rollout.
 type Request struct {
-	Action    Action
-	Namespace string
-	Name      string
-	Reason    string
+	Action Action
+	// Target is the rollout acted on, its kind included.
+	Target ref.Rollout
+	Reason string
 	// ToRevision, for a rollback: 0 means the previous known-good revision.
 	ToRevision int64
 }
@@ -43,9 +47,6 @@ type Plan struct {
 	Message string
 }
 
-// Effect is the one line a confirmation shows: what pressing y will do.
-func (p Plan) Effect() string { return p.Message }
-
 // Result is what happened.
 type Result struct {
 	Plan
@@ -56,7 +57,17 @@ type Result struct {
 	Warning string
 }
 
-// Permissions say which actions the user may take in a namespace, and why not.
+// Scope is where permissions are asked and hold: one kind of rollout in one namespace
+// (an Argo Rollout is patched through other resources than a Deployment).
+type Scope struct {
+	Kind      ref.Kind
+	Namespace string
+}
+
+// ScopeOf is the scope a rollout's actions are checked in.
+func ScopeOf(r ref.Rollout) Scope { return Scope{Kind: r.Kind, Namespace: r.Namespace} }
+
+// Permissions say which actions the user may take in a scope, and why not.
 type Permissions struct {
 	// Denied maps an action to the reason it is not available ("read-only",
 	// "forbidden: cannot patch deployments in demo"); absent means allowed.

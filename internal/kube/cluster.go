@@ -89,20 +89,12 @@ func (c *Cluster) ExplainError(err error) error {
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("the API server at %s did not accept your credentials (context %q): log in again or check --kubeconfig/--context", c.Config.Host, c.Context)
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("forbidden: %s", apiMessage(err))
+		return fmt.Errorf("forbidden: %s", kubeapi.Message(err))
 	case isUnreachable(err):
 		return fmt.Errorf("cannot reach the Kubernetes API server at %s (context %q): %s; check the cluster is up and --context/--kubeconfig", c.Config.Host, c.Context, rootCause(err))
 	default:
 		return err
 	}
-}
-
-func apiMessage(err error) string {
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return status.Status().Message
-	}
-	return err.Error()
 }
 
 func isUnreachable(err error) bool {

@@ -168,6 +168,9 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	return out
 }
 
+// forbiddenHint says what the watch needs when the API server refuses it.
+const forbiddenHint = "needs list and watch on deployments, replicasets and pods here: ask for them, or pick a namespace you can read with -n"
+
 func (w *Watcher) changed(resource string) {
 	w.clearForbidden(resource)
 	select {
@@ -179,7 +182,7 @@ func (w *Watcher) changed(resource string) {
 func (w *Watcher) watchFailed(resource string, err error) {
 	if apierrors.IsForbidden(err) {
 		w.mu.Lock()
-		w.forbidden[resource] = apiMessage(err)
+		w.forbidden[resource] = kubeapi.Message(err)
 		w.mu.Unlock()
 		select {
 		case w.dirty <- struct{}{}:
@@ -200,7 +203,7 @@ func (w *Watcher) connection(synced bool) rollout.Connection {
 	for _, resource := range []string{"deployments", "replicasets", "pods"} {
 		if msg, ok := w.forbidden[resource]; ok {
 			w.mu.Unlock()
-			return rollout.Connection{State: rollout.ConnForbidden, Message: msg}
+			return rollout.Connection{State: rollout.ConnForbidden, Message: msg, Hint: forbiddenHint}
 		}
 	}
 	w.mu.Unlock()

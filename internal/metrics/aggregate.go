@@ -29,7 +29,7 @@ func PerRevision(rollouts []rollout.Rollout, s Samples) map[Key]Revision {
 			if len(rev.Pods) == 0 {
 				continue
 			}
-			key := Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}
+			key := KeyOf(&r, rev.Number)
 			var requests, errors float64
 			seen := false
 			buckets := map[float64]float64{}
@@ -140,7 +140,7 @@ func (rd Round) PerRevision(rollouts []rollout.Rollout) map[Key]Revision {
 	for _, r := range rollouts {
 		maps.Copy(out, PerRevision([]rollout.Rollout{r}, rd.Samples[rd.PresetFor(r)]))
 		for _, rev := range r.Revisions {
-			key := Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}
+			key := KeyOf(&r, rev.Number)
 			if m, ok := out[key]; ok {
 				m.Python = commonVersion(r.Namespace, rev.Pods, rd.Python)
 				out[key] = m

@@ -4,7 +4,12 @@
 // of services.
 package metrics
 
-import "time"
+import (
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
 
 // State says whether a revision's numbers can be trusted, and never shows a missing value
 // as 0%.
@@ -35,10 +40,21 @@ type Revision struct {
 	P95History []float64 `json:"p95History,omitempty"`
 }
 
-// Key names a revision across snapshots.
+// Key names a revision across snapshots: its rollout (kind included) and number.
 type Key struct {
-	Namespace, Name string
-	Revision        int64
+	Rollout  ref.Rollout
+	Revision int64
+}
+
+// KeyOf is the key of one revision of a rollout.
+func KeyOf(r *rollout.Rollout, revision int64) Key {
+	return Key{Rollout: r.Ref(), Revision: revision}
+}
+
+// Of is the numbers of one revision of a rollout, if the report has them.
+func (r Report) Of(ro *rollout.Rollout, revision int64) (Revision, bool) {
+	v, ok := r.Revisions[KeyOf(ro, revision)]
+	return v, ok
 }
 
 // Report is the numbers of every revision in scope at one moment.

@@ -1,97 +1,50 @@
-// Package revisions reads one Deployment's revisions from the API server, on demand:
-// their provenance for `history`, the "what changed" diff between two of them for `diff`
-// and the console's d key, and the material of an incident snapshot.
+// Package revisions is one rollout's revisions as read now: their provenance for
+// `history`, the "what changed" diff between two of them for `diff` and the console's d
+// key, and the material of an incident report. It is pure: kube.ReadOne reads the objects.
 package revisions
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
-// History is a Deployment as read now, with each revision's pod template.
+// History is a rollout as read now, with each revision's pod template.
 type History struct {
 	Rollout   rollout.Rollout
 	templates map[int64]*corev1.PodTemplateSpec
 	running   map[int64][]provenance.RunningImage
 }
 
-// OwnedReplicaSets are the ReplicaSets the Deployment controls (one per revision).
-func OwnedReplicaSets(ctx context.Context, client kubeapi.API, dep *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
-	selector, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("deployment %s/%s has an invalid selector: %w", dep.Namespace, dep.Name, err)
+// FromObjects builds the history of the one rollout in objs (what kube.ReadOne reads).
+// Pods belong to a revision by controller reference, as in rollout.Build.
+func FromObjects(objs rollout.Objects, now time.Time) (*History, error) {
+	// Each pod is read once, for the view and for the digests it runs.
+	runningByOwner := map[types.UID][]provenance.RunningImage{}
+	objs.PodFacts = slices.Clip(objs.PodFacts) // appending never writes into the caller's array
+	for _, p := range objs.Pods {
+		facts := rollout.FactsOf(p)
+		objs.PodFacts = append(objs.PodFacts, facts)
+		runningByOwner[facts.Owner] = append(runningByOwner[facts.Owner], facts.Images...)
 	}
-	list, err := client.ReplicaSets(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
-	if err != nil {
-		return nil, err
-	}
-	var owned []*appsv1.ReplicaSet
-	for i := range list.Items {
-		if owner := metav1.GetControllerOfNoCopy(&list.Items[i]); owner != nil && owner.UID == dep.UID {
-			owned = append(owned, &list.Items[i])
-		}
-	}
-	return owned, nil
-}
-
-// Load reads the Deployment, its ReplicaSets, pods and recent events.
-func Load(ctx context.Context, client kubeapi.API, namespace, name string, now time.Time) (*History, error) {
-	dep, err := client.Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("deployment %s/%s: %w", namespace, name, err)
-	}
-	replicaSets, err := OwnedReplicaSets(ctx, client, dep)
-	if err != nil {
-		return nil, fmt.Errorf("replicasets of %s/%s: %w", namespace, name, err)
-	}
-	selector, _ := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-	podList, err := client.Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
-	if err != nil {
-		return nil, fmt.Errorf("pods of %s/%s: %w", namespace, name, err)
-	}
-	pods := make([]*corev1.Pod, len(podList.Items))
-	for i := range podList.Items {
-		pods[i] = &podList.Items[i]
-	}
-	var events []*corev1.Event
-	uids := map[string]bool{string(dep.UID): true}
-	for _, rs := range replicaSets {
-		uids[string(rs.UID)] = true
-	}
-	// Events are a nicety here: without the right to list them, the history stands.
-	if list, err := client.Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.Everything().String()}); err == nil {
-		for i := range list.Items {
-			if uids[string(list.Items[i].InvolvedObject.UID)] {
-				events = append(events, &list.Items[i])
-			}
-		}
-	}
-	built := rollout.Build(rollout.Objects{Deployments: []*appsv1.Deployment{dep}, ReplicaSets: replicaSets, Pods: pods, Events: events}, now)
+	objs.Pods = nil
+	built := rollout.Build(objs, now)
 	if len(built) != 1 {
-		return nil, fmt.Errorf("deployment %s/%s: could not be read", namespace, name)
+		return nil, fmt.Errorf("want one rollout, read %d", len(built))
 	}
 	h := &History{Rollout: built[0], templates: map[int64]*corev1.PodTemplateSpec{}, running: map[int64][]provenance.RunningImage{}}
-	podsByHash := map[string][]*corev1.Pod{}
-	for _, p := range pods {
-		podsByHash[p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]] = append(podsByHash[p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]], p)
-	}
-	for _, rs := range replicaSets {
+	for _, rs := range objs.ReplicaSets {
 		n := rollout.RevisionOf(rs)
 		h.templates[n] = &rs.Spec.Template
-		h.running[n] = rollout.RunningImages(podsByHash[rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]])
+		h.running[n] = runningByOwner[rs.UID]
 	}
 	return h, nil
 }

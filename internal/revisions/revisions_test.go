@@ -13,7 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 )
 
 func deployment(revisions ...string) []runtime.Object {
@@ -46,9 +48,18 @@ func deployment(revisions ...string) []runtime.Object {
 	return objs
 }
 
+// load reads the rollout as the commands do: kube.ReadOne, then FromObjects.
+func load(client *fake.Clientset, name string) (*History, error) {
+	objs, err := kube.ReadOne(context.Background(), kubeapitest.FromClientset(client), ref.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: name})
+	if err != nil {
+		return nil, err
+	}
+	return FromObjects(objs, time.Now())
+}
+
 func TestLoadAndDiff(t *testing.T) {
 	client := fake.NewClientset(deployment("9b01d4e", "3f2a9c1", "2")...)
-	h, err := Load(context.Background(), kubeapitest.FromClientset(client), "shop", "orders-api", time.Now())
+	h, err := load(client, "orders-api")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,14 +81,14 @@ func TestLoadAndDiff(t *testing.T) {
 
 func TestOneRevisionHasNothingToCompare(t *testing.T) {
 	client := fake.NewClientset(deployment("9b01d4e", "1")...)
-	h, err := Load(context.Background(), kubeapitest.FromClientset(client), "shop", "orders-api", time.Now())
+	h, err := load(client, "orders-api")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := h.DefaultPair(); err == nil || !strings.Contains(err.Error(), "only one revision") {
 		t.Errorf("one revision: %v", err)
 	}
-	if _, err := Load(context.Background(), kubeapitest.FromClientset(client), "shop", "nope", time.Now()); err == nil || !strings.Contains(err.Error(), `deployment shop/nope`) {
+	if _, err := load(client, "nope"); err == nil || !strings.Contains(err.Error(), `deployment shop/nope`) {
 		t.Errorf("missing deployment: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 )
 
 // RevisionAnnotation holds a Deployment's and its ReplicaSets' revision number.
@@ -87,7 +88,7 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 
 func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, now time.Time) Rollout {
 	r := Rollout{
-		Kind:      "Deployment",
+		Kind:      ref.Deployment,
 		Namespace: d.Namespace,
 		Name:      d.Name,
 		Paused:    d.Spec.Paused,

@@ -39,15 +39,6 @@ func FactsOf(p *corev1.Pod) *PodFacts {
 	return f
 }
 
-// RunningImages are the image IDs the pods report for their containers.
-func RunningImages(pods []*corev1.Pod) []provenance.RunningImage {
-	var out []provenance.RunningImage
-	for _, p := range pods {
-		out = runningImagesOf(p, out)
-	}
-	return out
-}
-
 func runningImagesOf(p *corev1.Pod, out []provenance.RunningImage) []provenance.RunningImage {
 	for _, cs := range p.Status.ContainerStatuses {
 		if cs.ImageID != "" {

@@ -19,6 +19,8 @@ type Connection struct {
 	Since time.Time
 	// Message: for forbidden, what the API server refused; for reconnecting, the last error.
 	Message string
+	// Hint, for forbidden, says what access the watch needs and what to do without it.
+	Hint string
 }
 
 // Snapshot is one immutable picture of the rollouts in scope.

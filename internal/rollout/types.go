@@ -10,6 +10,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 )
 
 // Phase is the one-word state of a rollout.
@@ -62,10 +63,10 @@ const (
 
 // Rollout is one Deployment as the console shows it.
 type Rollout struct {
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Phase     Phase  `json:"phase"`
+	Kind      ref.Kind `json:"kind"`
+	Namespace string   `json:"namespace"`
+	Name      string   `json:"name"`
+	Phase     Phase    `json:"phase"`
 	// Why is one line saying what the phase rests on, e.g.
 	// "1/1 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'".
 	Why    string `json:"why"`
@@ -87,6 +88,11 @@ type Rollout struct {
 	LastAction *intent.LastAction `json:"lastAction,omitempty"`
 	// Settings are the Deployment's pyroll.dev/ annotations (thresholds, presets).
 	Settings map[string]string `json:"settings,omitempty"`
+}
+
+// Ref is the rollout's identity: kind, namespace, name.
+func (r *Rollout) Ref() ref.Rollout {
+	return ref.Rollout{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
 // MaxEvents is how many recent events a rollout keeps.

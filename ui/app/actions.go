@@ -15,14 +15,14 @@ import (
 // Actor carries out the console's intents (the CLI hands it the actions driver). Its
 // methods do I/O, so the console calls them only inside commands.
 type Actor interface {
-	Permissions(ctx context.Context, namespace string) intent.Permissions
+	Permissions(ctx context.Context, scope intent.Scope) intent.Permissions
 	Plan(ctx context.Context, req intent.Request) (intent.Plan, error)
 	Apply(ctx context.Context, plan intent.Plan) (intent.Result, error)
 }
 
 type permissionsMsg struct {
-	namespace string
-	perms     intent.Permissions
+	scope intent.Scope
+	perms intent.Permissions
 }
 
 type planMsg struct {
@@ -53,9 +53,9 @@ func (m Model) call(do func(ctx context.Context, actor Actor) tea.Msg) tea.Cmd {
 	return withDeadline(actionTimeout, func(ctx context.Context) tea.Msg { return do(ctx, actor) })
 }
 
-func (m Model) fetchPermissions(namespace string) tea.Cmd {
+func (m Model) fetchPermissions(scope intent.Scope) tea.Cmd {
 	return m.call(func(ctx context.Context, actor Actor) tea.Msg {
-		return permissionsMsg{namespace: namespace, perms: actor.Permissions(ctx, namespace)}
+		return permissionsMsg{scope: scope, perms: actor.Permissions(ctx, scope)}
 	})
 }
 
@@ -118,13 +118,13 @@ func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 		m.status = statusLine{text: "an action is still running; wait for its result", bad: true}
 		return m, nil, true
 	}
-	if perms, known := m.perms[r.Namespace]; known {
+	if perms, known := m.perms[intent.ScopeOf(r.Ref())]; known {
 		if allowed, why := perms.Allowed(action); !allowed {
 			m.status = statusLine{text: fmt.Sprintf("%s not available: %s", action, why), bad: true}
 			return m, nil, true
 		}
 	}
-	req := intent.Request{Action: action, Namespace: r.Namespace, Name: r.Name, Reason: "from the console"}
+	req := intent.Request{Action: action, Target: r.Ref(), Reason: "from the console"}
 	m.busy = true
 	if action == intent.Halt {
 		m.status = statusLine{text: "halting " + r.Name + "…"}
@@ -153,7 +153,7 @@ func (m Model) confirmKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 func (m Model) handleActionMsg(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case permissionsMsg:
-		m.perms[msg.namespace] = msg.perms
+		m.perms[msg.scope] = msg.perms
 	case planMsg:
 		m.busy = false
 		switch {
@@ -179,4 +179,9 @@ func (m Model) handleActionMsg(msg tea.Msg) (Model, tea.Cmd) {
 	}
 	m.resize()
 	return m, nil
+}
+
+func (m Model) permsAsked(scope intent.Scope) bool {
+	_, asked := m.perms[scope]
+	return asked
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
@@ -17,19 +18,19 @@ type fakeActor struct {
 	planErr error
 }
 
-func (f *fakeActor) Permissions(context.Context, string) intent.Permissions { return f.perms }
+func (f *fakeActor) Permissions(context.Context, intent.Scope) intent.Permissions { return f.perms }
 
 func (f *fakeActor) Plan(_ context.Context, req intent.Request) (intent.Plan, error) {
 	f.plans = append(f.plans, req)
 	if f.planErr != nil {
 		return intent.Plan{}, f.planErr
 	}
-	return intent.Plan{Request: req, Message: string(req.Action) + " " + req.Name + " from rev 2 (sha 3f2a9c1) to rev 1 (sha 9b01d4e)"}, nil
+	return intent.Plan{Request: req, Message: string(req.Action) + " " + req.Target.Name + " from rev 2 (sha 3f2a9c1) to rev 1 (sha 9b01d4e)"}, nil
 }
 
 func (f *fakeActor) Apply(_ context.Context, plan intent.Plan) (intent.Result, error) {
 	f.applied = append(f.applied, plan)
-	return intent.Result{Plan: plan, Message: "done: " + string(plan.Action) + " " + plan.Name}, nil
+	return intent.Result{Plan: plan, Message: "done: " + string(plan.Action) + " " + plan.Target.Name}, nil
 }
 
 func consoleWith(t *testing.T, actor *fakeActor) Model {
@@ -66,7 +67,7 @@ func TestRollbackAsksThenApplies(t *testing.T) {
 		t.Fatalf("a stray key changed the pending confirmation")
 	}
 	m = keyAndRun(m, "y")
-	if len(actor.applied) != 1 || actor.applied[0].Name != "search-api" || !strings.Contains(text(m), "done: rollback search-api") {
+	if len(actor.applied) != 1 || actor.applied[0].Target.Name != "search-api" || !strings.Contains(text(m), "done: rollback search-api") {
 		t.Errorf("y did not apply or report: applied %v\n%s", actor.applied, text(m))
 	}
 }
@@ -96,7 +97,7 @@ func TestForbiddenActionsSayWhy(t *testing.T) {
 		intent.Halt: "forbidden: cannot patch deployments in demo", intent.Promote: "forbidden: cannot patch deployments in demo",
 		intent.Rollback: "forbidden: cannot update deployments in demo"}}}
 	m := consoleWith(t, actor)
-	next, _ := m.Update(permissionsMsg{namespace: "demo", perms: actor.perms})
+	next, _ := m.Update(permissionsMsg{scope: intent.Scope{Kind: ref.Deployment, Namespace: "demo"}, perms: actor.perms})
 	m = keyAndRun(next.(Model), "h")
 	s := text(m)
 	if len(actor.plans) != 0 || !strings.Contains(s, "halt not available: forbidden: cannot patch deployments in demo") || !strings.Contains(s, "actions off") {

@@ -16,6 +16,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/detail"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
@@ -30,8 +31,8 @@ type Options struct {
 	Context string
 	// Namespace shown in the header; "" means all namespaces.
 	Namespace string
-	// Open is a rollout name to open as soon as it appears.
-	Open string
+	// Open is a rollout to open as soon as it appears (any kind when its Kind is "").
+	Open ref.Rollout
 	// Snapshots come from the watcher; the console ends its wait when the channel closes.
 	Snapshots <-chan rollout.Snapshot
 	// Now starts the clock; later times come with snapshots and ticks.
@@ -96,15 +97,15 @@ type Model struct {
 	tickGen    int
 	snap       rollout.Snapshot
 	received   bool
-	perms      map[string]intent.Permissions
+	perms      map[intent.Scope]intent.Permissions
 	pending    *intent.Plan // a confirmation waiting for y or n
 	busy       bool         // an action is in flight
 	status     statusLine
 	metrics    metrics.Report
-	polling    bool              // the metrics poll loop has started
-	breaches   map[string]string // rollout key -> why its canary breaches
+	polling    bool                   // the metrics poll loop has started
+	breaches   map[ref.Rollout]string // rollout key -> why its canary breaches
 	// breachStreak counts consecutive breaching metric rounds per rollout key.
-	breachStreak map[string]int
+	breachStreak map[ref.Rollout]int
 	now          time.Time
 	width        int
 	height       int
@@ -124,7 +125,7 @@ func New(o Options) Model {
 	m := Model{
 		opts: o, styles: o.Styles, keys: km,
 		list: list.New(o.Styles, km), detail: detail.New(o.Styles, km), paneView: pane.New(o.Styles, km),
-		help: h, filter: ti, now: o.Now, perms: map[string]intent.Permissions{},
+		help: h, filter: ti, now: o.Now, perms: map[intent.Scope]intent.Permissions{},
 	}
 	m.list.SetThresholds(o.Thresholds)
 	m.detail.SetThresholds(o.Thresholds)
@@ -181,9 +182,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if m.opts.Actor != nil {
 			for _, r := range m.snap.Rollouts {
-				if _, known := m.perms[r.Namespace]; !known {
-					m.perms[r.Namespace] = intent.Permissions{} // asked; allowed until answered
-					cmds = append(cmds, m.fetchPermissions(r.Namespace))
+				if scope := intent.ScopeOf(r.Ref()); !m.permsAsked(scope) {
+					m.perms[scope] = intent.Permissions{} // asked; allowed until answered
+					cmds = append(cmds, m.fetchPermissions(scope))
 				}
 			}
 		}
@@ -226,13 +227,13 @@ func (m *Model) applySnapshot(snap rollout.Snapshot) {
 		return
 	}
 	m.list.SetRollouts(snap.Rollouts, m.now)
-	if m.opts.Open != "" {
+	if open := m.opts.Open; open.Name != "" {
 		for _, r := range snap.Rollouts {
-			if r.Name == m.opts.Open && (m.opts.Namespace == "" || r.Namespace == m.opts.Namespace) {
-				m.list.Select(list.Key(r))
+			if r.Name == open.Name && (open.Kind == "" || r.Kind == open.Kind) && (open.Namespace == "" || r.Namespace == open.Namespace) {
+				m.list.Select(r.Ref())
 				m.detail.Show(r, m.now)
 				m.screen = detailScreen
-				m.opts.Open = ""
+				m.opts.Open = ref.Rollout{}
 				break
 			}
 		}
@@ -241,7 +242,7 @@ func (m *Model) applySnapshot(snap rollout.Snapshot) {
 		shown := m.detail.Rollout()
 		found := false
 		for _, r := range snap.Rollouts {
-			if r.Namespace == shown.Namespace && r.Name == shown.Name {
+			if r.Ref() == shown.Ref() {
 				m.detail.Show(r, m.now)
 				found = true
 			}
@@ -388,7 +389,7 @@ func (m Model) bodyView() string {
 		return m.styles.Dim.Render("Reading rollouts from the cluster…")
 	case m.snap.Conn.State == rollout.ConnForbidden && !m.snap.Synced:
 		return m.styles.Error.Render("Forbidden: "+m.snap.Conn.Message) + "\n" +
-			"The console needs list and watch on deployments, replicasets and pods here;\nask for them, or start it on another namespace with -n. q quits."
+			"The console " + m.snap.Conn.Hint + ". q quits."
 	case m.screen == paneScreen:
 		return m.paneView.View()
 	case m.screen == detailScreen:
@@ -469,7 +470,7 @@ func (m Model) connectionLine() string {
 	line := m.connectionState() + m.styles.Dim.Render("  "+m.styles.Glyphs.Dot+" ") + m.metricsState()
 	if r, ok := m.target(); ok && m.opts.Actor != nil {
 		for _, a := range []intent.Action{intent.Halt, intent.Promote, intent.Rollback} {
-			if allowed, why := m.perms[r.Namespace].Allowed(a); !allowed {
+			if allowed, why := m.perms[intent.ScopeOf(r.Ref())].Allowed(a); !allowed {
 				line += m.styles.Dim.Render("  " + m.styles.Glyphs.Dot + " actions off: " + why)
 				break
 			}

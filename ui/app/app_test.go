@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -225,7 +226,7 @@ func TestAnySizeDrawsWithinTheWindow(t *testing.T) {
 }
 
 func TestOpenNameAtStart(t *testing.T) {
-	m := New(Options{Styles: styles.New(styles.Options{}), Context: "c", Namespace: "demo", Open: "orders-api", Now: clock})
+	m := New(Options{Styles: styles.New(styles.Options{}), Context: "c", Namespace: "demo", Open: ref.Rollout{Name: "orders-api"}, Now: clock})
 	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24},
 		SnapshotMsg(rollout.Snapshot{Rollouts: demoRollouts(), Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
 	if s := text(m); !strings.Contains(s, "orders-api  ‖ Halted") || !strings.Contains(s, "REVISIONS") {

@@ -12,6 +12,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/pytrace"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -19,7 +20,7 @@ import (
 // logs, and writes incident snapshots (the CLI hands it the cluster client). Its methods
 // do I/O, so the console calls them only inside commands.
 type Inspector interface {
-	Diff(ctx context.Context, namespace, name string) (DiffView, error)
+	Diff(ctx context.Context, target ref.Rollout) (DiffView, error)
 	Logs(ctx context.Context, namespace string, pod rollout.Pod) (LogView, error)
 	Snapshot(ctx context.Context, r rollout.Rollout, report metrics.Report) (path, markdown string, err error)
 }
@@ -100,7 +101,7 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 		m.status = statusLine{text: "reading what changed in " + r.Name + "…"}
 		name := r.Name
 		return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
-			view, err := in.Diff(ctx, r.Namespace, name)
+			view, err := in.Diff(ctx, r.Ref())
 			return diffMsg{rollout: name, view: view, err: err}
 		}), true
 	case key.Matches(msg, m.keys.Logs):

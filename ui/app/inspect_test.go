@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -21,7 +22,7 @@ type fakeInspector struct {
 	snapshots []string
 }
 
-func (f *fakeInspector) Diff(_ context.Context, _, name string) (DiffView, error) {
+func (f *fakeInspector) Diff(_ context.Context, _ ref.Rollout) (DiffView, error) {
 	return DiffView{From: 1, To: 2, Diff: provenance.Diff{
 		Build:    []provenance.Change{{Field: "git SHA", From: "5e4d3c2", To: "a1b2c3d", Kind: provenance.KindChanged}},
 		Template: []provenance.Change{{Field: "env PYROLL_IMPORT (app)", To: "orjson", Kind: provenance.KindAdded}},

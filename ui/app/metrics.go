@@ -12,8 +12,8 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
-	"github.com/pyroll/kubectl-pyroll/ui/list"
 )
 
 // MetricsSource reads error rates per revision (the CLI hands it the Prometheus client).
@@ -83,11 +83,11 @@ func (m Model) metricsState() string {
 }
 
 // breaches are the rollouts whose canary is past a threshold, with why.
-func breaches(rollouts []rollout.Rollout, report metrics.Report, thresholds guard.Thresholds) map[string]string {
-	out := map[string]string{}
+func breaches(rollouts []rollout.Rollout, report metrics.Report, thresholds guard.Thresholds) map[ref.Rollout]string {
+	out := map[ref.Rollout]string{}
 	for _, r := range rollouts {
 		if j := guard.Judge(r, report, thresholds); j.Verdict == guard.Breach {
-			out[list.Key(r)] = r.Name + ": " + j.Why
+			out[r.Ref()] = r.Name + ": " + j.Why
 		}
 	}
 	return out
@@ -107,7 +107,7 @@ func (m Model) breachBanner() string {
 }
 
 // anyNew reports whether after holds a breach that before did not.
-func anyNew(before, after map[string]string) bool {
+func anyNew(before, after map[ref.Rollout]string) bool {
 	for name := range after {
 		if _, known := before[name]; !known {
 			return true
@@ -119,7 +119,7 @@ func anyNew(before, after map[string]string) bool {
 // autoHalt counts each rollout's consecutive breaching rounds and, with --auto-halt, halts
 // one that has breached for AutoHaltAfter rounds in a row, saying why in the audit record.
 func (m Model) autoHalt() (Model, tea.Cmd) {
-	streaks := map[string]int{}
+	streaks := map[ref.Rollout]int{}
 	for key := range m.breaches {
 		streaks[key] = m.breachStreak[key] + 1
 	}
@@ -129,17 +129,17 @@ func (m Model) autoHalt() (Model, tea.Cmd) {
 	}
 	after := max(m.opts.AutoHaltAfter, 1)
 	for _, r := range m.snap.Rollouts {
-		key := list.Key(r)
+		key := r.Ref()
 		if r.Paused || streaks[key] < after {
 			continue
 		}
-		if allowed, _ := m.perms[r.Namespace].Allowed(intent.Halt); !allowed {
+		if allowed, _ := m.perms[intent.ScopeOf(r.Ref())].Allowed(intent.Halt); !allowed {
 			continue
 		}
 		reason := fmt.Sprintf("auto-halt: %s for %d intervals", guard.Judge(r, m.metrics, m.opts.Thresholds).Why, streaks[key])
 		m.busy = true
 		m.status = statusLine{text: "auto-halting " + r.Name + " (" + reason + ")…", bad: true}
-		return m, m.haltCmd(intent.Request{Action: intent.Halt, Namespace: r.Namespace, Name: r.Name, Reason: reason})
+		return m, m.haltCmd(intent.Request{Action: intent.Halt, Target: r.Ref(), Reason: reason})
 	}
 	return m, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -29,7 +30,7 @@ func withMetrics(t *testing.T, report metrics.Report) Model {
 }
 
 func revKey(name string, rev int64) metrics.Key {
-	return metrics.Key{Namespace: "demo", Name: name, Revision: rev}
+	return metrics.Key{Rollout: ref.Rollout{Kind: ref.Deployment, Namespace: "demo", Name: name}, Revision: rev}
 }
 
 func TestErrorRatesCanaryAgainstStable(t *testing.T) {

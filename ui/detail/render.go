@@ -165,7 +165,7 @@ func metricLines(s styles.Styles, r rollout.Rollout, report metrics.Report, defa
 	}
 	judgement := guard.Judge(r, report, defaults)
 	for _, rev := range r.Revisions {
-		v, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]
+		v, ok := report.Revisions[metrics.KeyOf(&r, rev.Number)]
 		if !ok || (rev.Role == rollout.RoleOld && len(rev.Pods) == 0) {
 			continue
 		}
@@ -274,7 +274,7 @@ func provenanceLines(s styles.Styles, r rollout.Rollout, report metrics.Report) 
 			lines = append(lines, strings.Repeat(" ", len(head))+"  "+s.Dim.Render("ci")+" "+p.PipelineRun)
 		}
 		warnings := p.Warnings
-		if v, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]; ok && v.Python != "" && p.Python != "" && v.Python != p.Python {
+		if v, ok := report.Revisions[metrics.KeyOf(&r, rev.Number)]; ok && v.Python != "" && p.Python != "" && v.Python != p.Python {
 			warnings = append(warnings, fmt.Sprintf("runs Python %s (python_info), the annotation says %s", v.Python, p.Python))
 		}
 		for _, w := range warnings {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
@@ -59,9 +60,6 @@ func New(s styles.Styles, km keys.Map) Model {
 	})
 	return Model{styles: s, table: t}
 }
-
-// Key identifies a rollout across snapshots.
-func Key(r rollout.Rollout) string { return r.Namespace + "/" + r.Name }
 
 // SetSize fits the list into width x height cells.
 func (m *Model) SetSize(width, height int) {
@@ -150,9 +148,9 @@ func (m Model) Selected() (rollout.Rollout, bool) {
 }
 
 // Select moves the cursor to the rollout with this key, if shown.
-func (m *Model) Select(key string) bool {
+func (m *Model) Select(key ref.Rollout) bool {
 	for i, r := range m.shown {
-		if Key(r) == key {
+		if r.Ref() == key {
 			m.table.SetCursor(i)
 			m.refresh()
 			return true
@@ -186,25 +184,25 @@ func (m Model) View() string {
 
 func (m *Model) refresh() { m.refreshKeeping(m.selectedKey()) }
 
-func (m *Model) selectedKey() string {
+func (m *Model) selectedKey() ref.Rollout {
 	if r, ok := m.Selected(); ok {
-		return Key(r)
+		return r.Ref()
 	}
-	return ""
+	return ref.Rollout{}
 }
 
 // refreshKeeping redraws the rows with the cursor on the rollout selected (a key).
-func (m *Model) refreshKeeping(selected string) {
+func (m *Model) refreshKeeping(selected ref.Rollout) {
 	m.shown = make([]rollout.Rollout, 0, len(m.all))
 	needle := strings.ToLower(m.filter)
 	for _, r := range m.all {
-		if needle == "" || strings.Contains(strings.ToLower(Key(r)), needle) {
+		if needle == "" || strings.Contains(strings.ToLower(r.Namespace+"/"+r.Name), needle) {
 			m.shown = append(m.shown, r)
 		}
 	}
 	cursor := 0
 	for i, r := range m.shown {
-		if Key(r) == selected {
+		if r.Ref() == selected {
 			cursor = i
 		}
 	}
@@ -441,7 +439,7 @@ func (m *Model) errorRateCell(r rollout.Rollout) string {
 		if rev == nil {
 			return ""
 		}
-		v, ok := m.metrics.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]
+		v, ok := m.metrics.Revisions[metrics.KeyOf(&r, rev.Number)]
 		if !ok {
 			return m.styles.Glyphs.None
 		}

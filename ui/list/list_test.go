@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
@@ -74,7 +75,7 @@ func TestNameColumnFollowsTheLongestNameKeepingTheSelection(t *testing.T) {
 	m.SetSize(120, 10)
 	short := []rollout.Rollout{{Namespace: "shop", Name: "api"}, {Namespace: "shop", Name: "web"}, {Namespace: "shop", Name: "worker"}}
 	m.SetRollouts(short, time.Time{})
-	if !m.Select("shop/web") {
+	if !m.Select(ref.Rollout{Namespace: "shop", Name: "web"}) {
 		t.Fatal("cannot select shop/web")
 	}
 	header := func() string { return strings.SplitN(ansi.Strip(m.View()), "\n", 2)[0] }

@@ -246,7 +246,7 @@ func unreachable(rollouts []rollout.Rollout) map[metrics.Key]metrics.Revision {
 	for _, r := range rollouts {
 		for _, rev := range r.Revisions {
 			if len(rev.Pods) > 0 {
-				out[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}] = metrics.Revision{State: metrics.StateUnreachable}
+				out[metrics.KeyOf(&r, rev.Number)] = metrics.Revision{State: metrics.StateUnreachable}
 			}
 		}
 	}

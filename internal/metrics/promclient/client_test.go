@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -75,12 +76,12 @@ func bucket(name, le string) map[string]string {
 }
 
 func twoRevisions() []rollout.Rollout {
-	return []rollout.Rollout{{Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
+	return []rollout.Rollout{{Kind: ref.Deployment, Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
 		{Number: 2, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-new-a"}}},
 		{Number: 1, Role: rollout.RoleStable, Pods: []rollout.Pod{{Name: "orders-old-a"}, {Name: "orders-old-b"}}},
-	}}, {Namespace: "shop", Name: "quiet", Revisions: []rollout.Revision{
+	}}, {Kind: ref.Deployment, Namespace: "shop", Name: "quiet", Revisions: []rollout.Revision{
 		{Number: 1, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "quiet-a"}}},
-	}}, {Namespace: "shop", Name: "unscraped", Revisions: []rollout.Revision{
+	}}, {Kind: ref.Deployment, Namespace: "shop", Name: "unscraped", Revisions: []rollout.Revision{
 		{Number: 3, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "unscraped-a"}}},
 	}}}
 }
@@ -177,7 +178,7 @@ func TestHistoryKeepsTheLastValues(t *testing.T) {
 }
 
 func key(name string, revision int64) metrics.Key {
-	return metrics.Key{Namespace: "shop", Name: name, Revision: revision}
+	return metrics.Key{Rollout: ref.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: name}, Revision: revision}
 }
 
 // DESIGN.md §9: the queries per metrics interval do not grow with the services in scope.

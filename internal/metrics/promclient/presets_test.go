@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -219,13 +220,15 @@ func TestRecordedFromTheSandbox(t *testing.T) {
 	rec := &recorded{detect: []string{"http_requests_total"}, requests: "recorded-demo-requests.json", errors: "recorded-demo-errors.json",
 		buckets: "recorded-demo-buckets.json", python: "recorded-demo-python.json"}
 	c, _ := New(rec.serve(t).URL)
-	orders := []rollout.Rollout{{Namespace: "demo", Name: "orders-api", Revisions: []rollout.Revision{
+	orders := []rollout.Rollout{{Kind: ref.Deployment, Namespace: "demo", Name: "orders-api", Revisions: []rollout.Revision{
 		{Number: 2, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-api-d88898778-qg2gk"}}},
 		{Number: 1, Role: rollout.RoleStable, Pods: []rollout.Pod{{Name: "orders-api-64476c9df5-42cg2"}, {Name: "orders-api-64476c9df5-dzstn"},
 			{Name: "orders-api-64476c9df5-g2tdl"}, {Name: "orders-api-64476c9df5-tkjqv"}}},
 	}}}
 	report := c.Report(context.Background(), "demo", orders, time.Now())
-	key := func(rev int64) metrics.Key { return metrics.Key{Namespace: "demo", Name: "orders-api", Revision: rev} }
+	key := func(rev int64) metrics.Key {
+		return metrics.Key{Rollout: ref.Rollout{Kind: ref.Deployment, Namespace: "demo", Name: "orders-api"}, Revision: rev}
+	}
 	canary, stable := report.Revisions[key(2)], report.Revisions[key(1)]
 	if canary.State != metrics.StateOK || math.Abs(canary.ErrorRate-0.05) > 0.01 || canary.P95 <= 0 || canary.Python == "" {
 		t.Errorf("canary %+v, want ~5%% errors, a p95 and a Python version", canary)

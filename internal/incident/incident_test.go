@@ -1,4 +1,4 @@
-package snapshot
+package incident
 
 import (
 	"errors"
@@ -11,13 +11,14 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
 var taken = time.Date(2026, 11, 23, 3, 15, 0, 0, time.UTC)
 
-func facts() Facts {
-	r := rollout.Rollout{Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseDegraded, Why: "1/1 canary pods CrashLoopBackOff",
+func evidence() Evidence {
+	r := rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseDegraded, Why: "1/1 canary pods CrashLoopBackOff",
 		CanaryRevision: 2, StableRevision: 1,
 		Revisions: []rollout.Revision{
 			{Number: 2, Role: rollout.RoleCanary, Provenance: provenance.Provenance{GitSHA: "3f2a9c1b7e5d", LockHash: "sha256:7a6b"},
@@ -27,15 +28,15 @@ func facts() Facts {
 		Events: []rollout.Event{{Time: taken, Type: "Warning", Reason: "BackOff", Object: "Pod/orders-api-new-a", Message: "line one\nline | two"}},
 	}
 	d := provenance.Diff{Build: []provenance.Change{{Field: "git SHA", From: "9b01d4e6a2c8", To: "3f2a9c1b7e5d", Kind: provenance.KindChanged}}}
-	return Facts{Context: "prod", Rollout: r, Diff: &d, FromRevision: 1, ToRevision: 2, Taken: taken, Version: "v1.0.0",
+	return Evidence{Context: "prod", Rollout: r, Diff: &d, FromRevision: 1, ToRevision: 2, Taken: taken, Version: "v1.0.0",
 		Defaults: guard.Thresholds{MaxErrorRate: 0.01},
 		Metrics: metrics.Report{At: taken, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
-			{Namespace: "shop", Name: "orders-api", Revision: 2}: {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 4},
+			{Rollout: r.Ref(), Revision: 2}: {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 4},
 		}}}
 }
 
 func TestMarkdownHoldsWhatAnIncidentNeeds(t *testing.T) {
-	md := Markdown(facts())
+	md := Markdown(evidence())
 	for _, want := range []string{
 		"# Incident snapshot: shop/orders-api",
 		"Phase: **Degraded**",
@@ -54,7 +55,7 @@ func TestMarkdownHoldsWhatAnIncidentNeeds(t *testing.T) {
 }
 
 func TestMarkdownWithoutMetricsOrDiff(t *testing.T) {
-	f := facts()
+	f := evidence()
 	f.Metrics, f.Diff, f.DiffError = metrics.Report{}, nil, "forbidden: list replicasets"
 	md := Markdown(f)
 	if !strings.Contains(md, "Not read (no Prometheus configured).") || !strings.Contains(md, "Not read: forbidden: list replicasets") {
@@ -68,7 +69,7 @@ func TestMarkdownWithoutMetricsOrDiff(t *testing.T) {
 
 func TestWrite(t *testing.T) {
 	dir := t.TempDir()
-	path, err := Write(dir, facts(), "# x\n")
+	path, err := Write(dir, evidence(), "# x\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestWrite(t *testing.T) {
 	if data, _ := os.ReadFile(path); string(data) != "# x\n" {
 		t.Errorf("content %q", data)
 	}
-	if _, err := Write(filepath.Join(dir, "missing"), facts(), "x"); err == nil || !strings.Contains(err.Error(), "write snapshot") {
+	if _, err := Write(filepath.Join(dir, "missing"), evidence(), "x"); err == nil || !strings.Contains(err.Error(), "write snapshot") {
 		t.Errorf("unwritable dir: %v", err)
 	}
 }

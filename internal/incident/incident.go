@@ -1,7 +1,7 @@
-// Package snapshot writes the incident report of one rollout: its state, revisions with
+// Package incident writes the incident report of one rollout: its state, revisions with
 // provenance, what changed, metrics and verdicts at that moment, pods, events and the last
 // action, as Markdown to paste into an incident channel or ticket.
-package snapshot
+package incident
 
 import (
 	"fmt"
@@ -16,8 +16,8 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
-// Facts are what a snapshot reports.
-type Facts struct {
+// Evidence is what an incident report is written from: the rollout read at one moment.
+type Evidence struct {
 	Context  string
 	Rollout  rollout.Rollout
 	Metrics  metrics.Report // zero: Prometheus not configured
@@ -32,7 +32,7 @@ type Facts struct {
 }
 
 // Markdown renders the report.
-func Markdown(f Facts) string {
+func Markdown(f Evidence) string {
 	var b strings.Builder
 	r := f.Rollout
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -111,7 +111,7 @@ func Markdown(f Facts) string {
 	return b.String()
 }
 
-func writeMetrics(b *strings.Builder, f Facts) {
+func writeMetrics(b *strings.Builder, f Evidence) {
 	r, report := f.Rollout, f.Metrics
 	switch {
 	case report.At.IsZero():
@@ -128,7 +128,7 @@ func writeMetrics(b *strings.Builder, f Facts) {
 	}
 	b.WriteString("\n\n| rev | role | state | errors | requests/s | p95 |\n|---|---|---|---|---|---|\n")
 	for _, rev := range r.Revisions {
-		m, ok := report.Revisions[metrics.Key{Namespace: r.Namespace, Name: r.Name, Revision: rev.Number}]
+		m, ok := report.Revisions[metrics.KeyOf(&r, rev.Number)]
 		if !ok {
 			continue
 		}
@@ -167,7 +167,7 @@ func code(s string) string {
 }
 
 // Write saves the report in dir as pyroll-snapshot-NAMESPACE-NAME-TIME.md and returns its path.
-func Write(dir string, f Facts, markdown string) (string, error) {
+func Write(dir string, f Evidence, markdown string) (string, error) {
 	name := fmt.Sprintf("pyroll-snapshot-%s-%s-%s.md", f.Rollout.Namespace, f.Rollout.Name, f.Taken.UTC().Format("20060102-150405"))
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(markdown), 0o644); err != nil {
