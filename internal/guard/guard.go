@@ -108,18 +108,5 @@ func Evaluate(t Thresholds, canary, stable *metrics.Revision) Judgement {
 // Judge is the verdict on a rollout's canary, with the thresholds of its annotations over
 // the defaults (a threshold that does not parse is left out).
 func Judge(r rollout.Rollout, report metrics.Report, defaults Thresholds) Judgement {
-	thresholds, err := defaults.With(r.Settings)
-	if err != nil {
-		thresholds = defaults
-	}
-	lookup := func(rev *rollout.Revision) *metrics.Revision {
-		if rev == nil {
-			return nil
-		}
-		if v, ok := report.Revisions[metrics.KeyOf(&r, rev.Number)]; ok {
-			return &v
-		}
-		return nil
-	}
-	return Evaluate(thresholds, lookup(r.Canary()), lookup(r.Stable()))
+	return JudgeRound([]rollout.Rollout{r}, report, defaults).Of(r.Ref()).Judgement
 }

@@ -1,0 +1,117 @@
+package guard
+
+import (
+	"fmt"
+
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// Act is what the guard does to a canary that breached long enough.
+type Act string
+
+const (
+	ActHalt     Act = "halt"
+	ActRollback Act = "rollback"
+)
+
+// Policy says when and how the guard acts.
+type Policy struct {
+	// After is how many breaching rounds in a row it takes (at least 1).
+	After int
+	Act   Act
+}
+
+// Memory is what the guard keeps about one rollout from one round to the next.
+type Memory struct {
+	// Canary is the revision the streak is about: a new canary starts a new streak.
+	Canary int64
+	// Streak counts breaching rounds in a row of that canary.
+	Streak int
+	// ActedOn is the canary revision the guard last acted on: never twice on the same
+	// one, so a rollout someone promoted after a guard halt is not halted again for the
+	// same breach.
+	ActedOn int64
+	// Verdict is the last judgement's, to report changes once.
+	Verdict Verdict
+}
+
+// State is the guard's memory of every rollout it judged.
+type State map[ref.Rollout]Memory
+
+// Decision is "act on this rollout now, for this reason".
+type Decision struct {
+	Rollout ref.Rollout
+	Act     Act
+	// Canary and Stable are the revisions concerned: the breaching one and the one a
+	// rollback returns to.
+	Canary, Stable int64
+	Reason         string
+	Judged         Judged
+}
+
+// Change is a verdict that differs from the previous round's, to be said once.
+type Change struct {
+	Rollout  ref.Rollout
+	Canary   int64
+	From, To Verdict
+	Why      string
+}
+
+// Step is one round of the guard, pure: from the previous state, the rollouts as they
+// are, and this round's verdicts, the next state, what to act on, and which verdicts
+// changed. Rules:
+//   - only a rollout in progress (a canary beside a stable revision) is acted on;
+//   - a streak counts BREACH rounds of the same canary in a row; OK or WARN ends it;
+//     NO DATA (no traffic, no series, Prometheus unreachable) neither counts nor ends
+//     it: the guard never acts on a round without numbers, and a scrape gap does not
+//     restart the count of a real breach;
+//   - a new canary revision starts a new streak;
+//   - it acts once per canary revision (never twice on the same one), and a halt is
+//     not sent to a rollout already halted.
+func Step(prev State, rollouts []rollout.Rollout, verdicts Verdicts, policy Policy) (State, []Decision, []Change) {
+	after := max(policy.After, 1)
+	next := make(State, len(rollouts))
+	var decisions []Decision
+	var changes []Change
+	for i := range rollouts {
+		r := &rollouts[i]
+		key := r.Ref()
+		judged := verdicts.Of(key)
+		mem, known := prev[key]
+		if !known || mem.Canary != r.CanaryRevision {
+			mem = Memory{Canary: r.CanaryRevision, ActedOn: mem.ActedOn, Verdict: mem.Verdict}
+		}
+		if judged.Verdict != mem.Verdict {
+			changes = append(changes, Change{Rollout: key, Canary: r.CanaryRevision, From: mem.Verdict, To: judged.Verdict, Why: judged.Why})
+			mem.Verdict = judged.Verdict
+		}
+		switch judged.Verdict {
+		case Breach:
+			mem.Streak++
+		case NoData:
+		default:
+			mem.Streak = 0
+		}
+		inProgress := r.StableRevision != 0 && r.CanaryRevision != 0 && r.StableRevision != r.CanaryRevision
+		alreadyHalted := policy.Act == ActHalt && r.Paused
+		if judged.Verdict == Breach && mem.Streak >= after && inProgress && mem.ActedOn != r.CanaryRevision && !alreadyHalted {
+			decisions = append(decisions, Decision{
+				Rollout: key, Act: policy.Act, Canary: r.CanaryRevision, Stable: r.StableRevision, Judged: judged,
+				Reason: fmt.Sprintf("guard: %s for %d intervals", judged.Why, mem.Streak),
+			})
+			mem.ActedOn = r.CanaryRevision
+		}
+		next[key] = mem
+	}
+	return next, decisions, changes
+}
+
+// Retry forgets that the guard acted on the rollout's canary, after the action failed
+// (a conflict, RBAC), so that the next breaching round tries again.
+func (s State) Retry(r ref.Rollout) {
+	if mem, ok := s[r]; ok {
+		mem.ActedOn = 0
+		s[r] = mem
+	}
+}

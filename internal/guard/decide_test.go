@@ -1,0 +1,165 @@
+package guard
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// canary is a rollout in progress: canary rev beside stable rev 1.
+func canary(name string, rev int64, paused bool) rollout.Rollout {
+	return rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: name, Paused: paused, CanaryRevision: rev, StableRevision: 1,
+		Revisions: []rollout.Revision{{Number: rev, Role: rollout.RoleCanary}, {Number: 1, Role: rollout.RoleStable}}}
+}
+
+// round is what the canary of each rollout measures in one round: an error rate, or
+// "none" for no numbers.
+type round map[string]string
+
+func verdictsOf(rollouts []rollout.Rollout, r round) Verdicts {
+	report := metrics.Report{Revisions: map[metrics.Key]metrics.Revision{}}
+	for i := range rollouts {
+		ro := &rollouts[i]
+		rate, ok := r[ro.Name]
+		state := metrics.StateOK
+		if !ok || rate == "none" {
+			state = metrics.StateNoData
+		}
+		v := metrics.Revision{State: state, RequestRate: 10}
+		switch rate {
+		case "5%":
+			v.ErrorRate = 0.05
+		case "0.1%":
+			v.ErrorRate = 0.001
+		}
+		report.Revisions[metrics.KeyOf(ro, ro.CanaryRevision)] = v
+		report.Revisions[metrics.KeyOf(ro, 1)] = metrics.Revision{State: metrics.StateOK, RequestRate: 10, ErrorRate: 0.001}
+	}
+	return JudgeRound(rollouts, report, Thresholds{MaxErrorRate: 0.01})
+}
+
+func TestStepActsAfterConsecutiveBreaches(t *testing.T) {
+	type step struct {
+		rollouts []rollout.Rollout
+		measured round
+		want     string // the names acted on this round, comma separated
+	}
+	orders := func(rev int64, paused bool) rollout.Rollout { return canary("orders", rev, paused) }
+	cases := []struct {
+		name   string
+		policy Policy
+		steps  []step
+	}{
+		{"three breaching rounds halt once", Policy{After: 3, Act: ActHalt}, []step{
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, "orders"},
+			{[]rollout.Rollout{orders(2, true)}, round{"orders": "5%"}, ""},
+		}},
+		{"a recovery ends the streak", Policy{After: 2, Act: ActHalt}, []step{
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "0.1%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, "orders"},
+		}},
+		{"NO DATA in the middle neither counts nor resets, and is never acted on", Policy{After: 2, Act: ActHalt}, []step{
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "none"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "none"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, "orders"},
+		}},
+		{"promoted after a guard halt: not halted again for the same canary", Policy{After: 1, Act: ActHalt}, []step{
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, "orders"},
+			{[]rollout.Rollout{orders(2, true)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+		}},
+		{"a new canary mid-streak starts a new streak, and may be acted on", Policy{After: 2, Act: ActHalt}, []step{
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(3, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(3, false)}, round{"orders": "5%"}, "orders"},
+		}},
+		{"two rollouts count apart", Policy{After: 2, Act: ActHalt}, []step{
+			{[]rollout.Rollout{orders(2, false), canary("search", 5, false)}, round{"orders": "5%", "search": "0.1%"}, ""},
+			{[]rollout.Rollout{orders(2, false), canary("search", 5, false)}, round{"orders": "5%", "search": "5%"}, "orders"},
+			{[]rollout.Rollout{orders(2, true), canary("search", 5, false)}, round{"orders": "5%", "search": "5%"}, "search"},
+		}},
+		{"a halted canary can still be rolled back", Policy{After: 1, Act: ActRollback}, []step{
+			{[]rollout.Rollout{orders(2, true)}, round{"orders": "5%"}, "orders"},
+			{[]rollout.Rollout{orders(2, true)}, round{"orders": "5%"}, ""},
+		}},
+		{"a settled rollout (no stable beside it) is not acted on", Policy{After: 1, Act: ActRollback}, []step{
+			{[]rollout.Rollout{{Kind: ref.Deployment, Namespace: "shop", Name: "orders", CanaryRevision: 2,
+				Revisions: []rollout.Revision{{Number: 2, Role: rollout.RoleCanary}}}}, round{"orders": "5%"}, ""},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			state := State{}
+			for i, s := range c.steps {
+				var decisions []Decision
+				state, decisions, _ = Step(state, s.rollouts, verdictsOf(s.rollouts, s.measured), c.policy)
+				var names []string
+				for _, d := range decisions {
+					names = append(names, d.Rollout.Name)
+					if d.Act != c.policy.Act || !strings.Contains(d.Reason, "canary errors 5.0% > max 1.0%") || d.Stable != 1 {
+						t.Errorf("round %d: decision %+v", i+1, d)
+					}
+				}
+				if got := strings.Join(names, ","); got != s.want {
+					t.Errorf("round %d: acted on %q, want %q", i+1, got, s.want)
+				}
+			}
+		})
+	}
+}
+
+func TestStepReportsEachVerdictChangeOnce(t *testing.T) {
+	rs := []rollout.Rollout{canary("orders", 2, false)}
+	state := State{}
+	var all []string
+	for _, measured := range []string{"0.1%", "0.1%", "5%", "5%", "none", "0.1%"} {
+		var changes []Change
+		state, _, changes = Step(state, rs, verdictsOf(rs, round{"orders": measured}), Policy{After: 9, Act: ActHalt})
+		for _, c := range changes {
+			all = append(all, string(c.From)+">"+string(c.To))
+		}
+	}
+	if got := strings.Join(all, " "); got != ">OK OK>BREACH BREACH>NO DATA NO DATA>OK" {
+		t.Errorf("changes %q", got)
+	}
+}
+
+func TestRetryAfterAFailedAction(t *testing.T) {
+	rs := []rollout.Rollout{canary("orders", 2, false)}
+	v := verdictsOf(rs, round{"orders": "5%"})
+	state, decisions, _ := Step(State{}, rs, v, Policy{After: 1, Act: ActHalt})
+	if len(decisions) != 1 {
+		t.Fatalf("decisions %v", decisions)
+	}
+	state.Retry(rs[0].Ref())
+	if _, decisions, _ = Step(state, rs, v, Policy{After: 1, Act: ActHalt}); len(decisions) != 1 {
+		t.Errorf("after a failed halt the next breaching round should try again: %v", decisions)
+	}
+}
+
+func TestJudgeRoundOncePerRollout(t *testing.T) {
+	rs := []rollout.Rollout{canary("orders", 2, false), canary("search", 3, false)}
+	rs[1].Settings = map[string]string{MaxErrorRateAnnotation: "0.1"}
+	v := verdictsOf(rs, round{"orders": "5%", "search": "5%"})
+	if j := v.Of(rs[0].Ref()); j.Verdict != Breach || j.Thresholds.MaxErrorRate != 0.01 {
+		t.Errorf("orders %+v", j)
+	}
+	if j := v.Of(rs[1].Ref()); j.Verdict != Warn || j.Thresholds.MaxErrorRate != 0.1 {
+		t.Errorf("search, with its own threshold of 10%%: %+v", j)
+	}
+	if j := v.Of(ref.Rollout{Kind: ref.ArgoRollout, Namespace: "shop", Name: "orders"}); j.Verdict != NoData {
+		t.Errorf("an Argo Rollout of the same name is another rollout: %+v", j)
+	}
+	if got := len(v.Breaching()); got != 1 {
+		t.Errorf("%d breaching, want 1", got)
+	}
+}

@@ -1,0 +1,71 @@
+package guard
+
+import (
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// Verdicts are one metrics round's judgements of every rollout in scope, computed once
+// per round and read by every view (list, detail, banner, status, incident report) and by
+// the decision to act.
+type Verdicts struct {
+	// Report is the round they judge.
+	Report metrics.Report
+	byRollout map[ref.Rollout]Judged
+}
+
+// Judged is one rollout's judgement with the thresholds it was judged by.
+type Judged struct {
+	Judgement
+	Thresholds Thresholds
+	// ThresholdsErr says why the rollout's threshold annotations were ignored, if they were.
+	ThresholdsErr error
+}
+
+// JudgeRound judges every rollout's canary in one round, with the thresholds of its
+// annotations over the defaults (a threshold that does not parse is left out and said).
+func JudgeRound(rollouts []rollout.Rollout, report metrics.Report, defaults Thresholds) Verdicts {
+	v := Verdicts{Report: report, byRollout: make(map[ref.Rollout]Judged, len(rollouts))}
+	for i := range rollouts {
+		r := &rollouts[i]
+		thresholds, err := defaults.With(r.Settings)
+		if err != nil {
+			thresholds = defaults
+		}
+		v.byRollout[r.Ref()] = Judged{Judgement: judge(r, report, thresholds), Thresholds: thresholds, ThresholdsErr: err}
+	}
+	return v
+}
+
+// Of is the judgement of one rollout; NO DATA for one the round did not judge.
+func (v Verdicts) Of(r ref.Rollout) Judged {
+	if j, ok := v.byRollout[r]; ok {
+		return j
+	}
+	return Judged{Judgement: Judgement{Verdict: NoData, Why: "not judged yet"}}
+}
+
+// Breaching are the rollouts in BREACH.
+func (v Verdicts) Breaching() map[ref.Rollout]Judged {
+	out := map[ref.Rollout]Judged{}
+	for r, j := range v.byRollout {
+		if j.Verdict == Breach {
+			out[r] = j
+		}
+	}
+	return out
+}
+
+func judge(r *rollout.Rollout, report metrics.Report, thresholds Thresholds) Judgement {
+	lookup := func(rev *rollout.Revision) *metrics.Revision {
+		if rev == nil {
+			return nil
+		}
+		if v, ok := report.Of(r, rev.Number); ok {
+			return &v
+		}
+		return nil
+	}
+	return Evaluate(thresholds, lookup(r.Canary()), lookup(r.Stable()))
+}
