@@ -1,0 +1,185 @@
+// Package notify tells on-call what the guard did: a JSON document with the rollout, the
+// action, why, both revisions' builds and the incident report, POSTed to webhooks. Its
+// top-level "text" makes a Slack or Mattermost incoming webhook show a readable message
+// as it is.
+package notify
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/incident"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// Kind and APIVersion name the document for receivers that route on them.
+const (
+	Kind       = "PyrollGuardNotification"
+	APIVersion = "pyroll.dev/v1"
+)
+
+// Outcome is how the action went.
+type Outcome string
+
+const (
+	// Done: the action was written.
+	Done Outcome = "done"
+	// Failed: the guard could not act (forbidden, conflict, API error); Error says why.
+	Failed Outcome = "failed"
+	// DryRun: --dry-run; nothing was changed.
+	DryRun Outcome = "dry-run"
+)
+
+// Document is what a webhook receives.
+type Document struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Text is one readable message (Slack/Mattermost mrkdwn).
+	Text        string    `json:"text"`
+	At          time.Time `json:"at"`
+	Context     string    `json:"context"` // the kubeconfig context (cluster) the guard watches
+	Namespace   string    `json:"namespace"`
+	Service     string    `json:"service"`     // the rollout's name
+	RolloutKind string    `json:"rolloutKind"` // Deployment, Rollout
+	Action      guard.Act `json:"action"`      // halt, rollback
+	Outcome     Outcome   `json:"outcome"`
+	Error       string    `json:"error,omitempty"`
+	Reason      string    `json:"reason"`
+	Verdict     Verdict   `json:"verdict"`
+	// Canary is the breaching revision; Stable the one serving beside it (a rollback's target).
+	Canary *Build `json:"canary,omitempty"`
+	Stable *Build `json:"stable,omitempty"`
+	// CompareURL is the forge's link from the stable's commit to the canary's.
+	CompareURL string `json:"compareURL,omitempty"`
+	// Report is the incident report (Markdown), with the Python exception of a crashing pod.
+	Report string `json:"report"`
+}
+
+// Verdict is the guard's word on the canary, with the thresholds it was judged by.
+type Verdict struct {
+	Verdict      guard.Verdict `json:"verdict"`
+	Why          string        `json:"why"`
+	MaxErrorRate float64       `json:"maxErrorRate,omitempty"`
+	MaxP95       string        `json:"maxP95Latency,omitempty"`
+}
+
+// Build is one revision's build provenance.
+type Build struct {
+	Revision    int64   `json:"revision"`
+	GitSHA      string  `json:"gitSHA,omitempty"`
+	Version     string  `json:"version,omitempty"`
+	Images      []Image `json:"images,omitempty"`
+	LockHash    string  `json:"lockHash,omitempty"`
+	Python      string  `json:"python,omitempty"`
+	PipelineRun string  `json:"pipelineRun,omitempty"`
+	Source      string  `json:"source,omitempty"`
+}
+
+// Image is a container's image reference and the digests its pods run.
+type Image struct {
+	Container string   `json:"container"`
+	Ref       string   `json:"ref"`
+	Digests   []string `json:"digests,omitempty"`
+}
+
+// NewDocument describes one decision and how it went, from the incident evidence read
+// when it was taken.
+func NewDocument(d guard.Decision, outcome Outcome, actErr error, evidence incident.Evidence) Document {
+	r := evidence.Rollout
+	doc := Document{
+		APIVersion: APIVersion, Kind: Kind, At: evidence.Taken.UTC(), Context: evidence.Context,
+		Namespace: d.Rollout.Namespace, Service: d.Rollout.Name, RolloutKind: string(d.Rollout.Kind),
+		Action: d.Act, Outcome: outcome, Reason: d.Reason,
+		Verdict: Verdict{Verdict: d.Judged.Verdict, Why: d.Judged.Why, MaxErrorRate: d.Judged.Thresholds.MaxErrorRate},
+		Canary:  buildOf(&r, d.Canary),
+		Stable:  buildOf(&r, d.Stable),
+		Report:  incident.Markdown(evidence),
+	}
+	if d.Judged.Thresholds.MaxP95 > 0 {
+		doc.Verdict.MaxP95 = d.Judged.Thresholds.MaxP95.String()
+	}
+	if actErr != nil {
+		doc.Error = actErr.Error()
+	}
+	if evidence.Diff != nil {
+		doc.CompareURL = evidence.Diff.CompareURL
+	}
+	doc.Text = text(doc)
+	return doc
+}
+
+func buildOf(r *rollout.Rollout, revision int64) *Build {
+	for _, rev := range r.Revisions {
+		if rev.Number != revision || revision == 0 {
+			continue
+		}
+		p := rev.Provenance
+		b := &Build{Revision: rev.Number, GitSHA: p.GitSHA, Version: p.Version, LockHash: p.LockHash, Python: p.Python, PipelineRun: p.PipelineRun, Source: p.Source}
+		for _, img := range p.Images {
+			b.Images = append(b.Images, Image{Container: img.Container, Ref: img.Ref, Digests: img.Digests})
+		}
+		return b
+	}
+	return nil
+}
+
+// text is the message a chat shows: what happened, to what, why, which builds.
+func text(d Document) string {
+	var b strings.Builder
+	switch d.Outcome {
+	case Done:
+		fmt.Fprintf(&b, ":rotating_light: *kubectl-pyroll guard %s* `%s/%s`", pastTense(d.Action), d.Namespace, d.Service)
+	case DryRun:
+		fmt.Fprintf(&b, ":warning: *kubectl-pyroll guard would have %s (dry run)* `%s/%s`", pastTense(d.Action), d.Namespace, d.Service)
+	default:
+		fmt.Fprintf(&b, ":x: *kubectl-pyroll guard could not %s* `%s/%s`: %s", d.Action, d.Namespace, d.Service, d.Error)
+	}
+	fmt.Fprintf(&b, " in `%s`\n%s\n", d.Context, d.Reason)
+	for _, line := range []struct {
+		label string
+		build *Build
+	}{{"canary", d.Canary}, {"stable", d.Stable}} {
+		if line.build != nil {
+			fmt.Fprintf(&b, "• %s rev %d: %s\n", line.label, line.build.Revision, line.build.summary())
+		}
+	}
+	if d.CompareURL != "" {
+		fmt.Fprintf(&b, "• changes: %s\n", d.CompareURL)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (b *Build) summary() string {
+	var parts []string
+	add := func(label, v string) {
+		if v != "" {
+			parts = append(parts, label+" "+v)
+		}
+	}
+	if sha := b.GitSHA; sha != "" {
+		add("sha", "`"+sha[:min(len(sha), 12)]+"`")
+	}
+	add("version", b.Version)
+	for _, img := range b.Images {
+		add("image", "`"+img.Ref+"`")
+	}
+	add("lock", b.LockHash)
+	add("Python", b.Python)
+	add("run", b.PipelineRun)
+	if len(parts) == 0 {
+		return "build unknown (no provenance annotations)"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func pastTense(a guard.Act) string {
+	switch a {
+	case guard.ActHalt:
+		return "halted"
+	case guard.ActRollback:
+		return "rolled back"
+	}
+	return string(a)
+}
