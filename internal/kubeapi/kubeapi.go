@@ -1,5 +1,5 @@
 // Package kubeapi is the part of the Kubernetes API kubectl-pyroll uses: Deployments,
-// ReplicaSets, Pods and their logs, Events, and the access and identity reviews, typed,
+// ReplicaSets, Pods and their logs, Events, Leases, and the access and identity reviews, typed,
 // over one HTTP connection pool, in protobuf.
 //
 // It stands in for client-go's generated clientset, whose scheme registers every API
@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -41,6 +42,8 @@ type API interface {
 	ReplicaSets(namespace string) Resource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList]
 	Pods(namespace string) Resource[*corev1.Pod, *corev1.PodList]
 	Events(namespace string) Resource[*corev1.Event, *corev1.EventList]
+	// Leases hold the guard's leader election (coordination.k8s.io).
+	Leases(namespace string) Resource[*coordinationv1.Lease, *coordinationv1.LeaseList]
 	// PodLogs streams a container's log; the caller closes it.
 	PodLogs(ctx context.Context, namespace, pod string, opts *corev1.PodLogOptions) (io.ReadCloser, error)
 	// ReviewAccess asks whether the caller may do something (SelfSubjectAccessReview).

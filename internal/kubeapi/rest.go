@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -26,7 +27,7 @@ var (
 )
 
 func init() {
-	for _, add := range []func(*runtime.Scheme) error{appsv1.AddToScheme, corev1.AddToScheme, authorizationv1.AddToScheme, authenticationv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{appsv1.AddToScheme, corev1.AddToScheme, authorizationv1.AddToScheme, authenticationv1.AddToScheme, coordinationv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			panic(err) // only a programming error (a type registered twice) gets here
 		}
@@ -35,7 +36,7 @@ func init() {
 }
 
 type restAPI struct {
-	apps, core, authorization, authentication *rest.RESTClient
+	apps, core, authorization, authentication, coordination *rest.RESTClient
 }
 
 // New connects to the API server cfg names. It sends nothing yet.
@@ -75,6 +76,9 @@ func New(cfg *rest.Config) (API, error) {
 	if a.authentication, err = client(authenticationv1.SchemeGroupVersion, "/apis"); err != nil {
 		return nil, err
 	}
+	if a.coordination, err = client(coordinationv1.SchemeGroupVersion, "/apis"); err != nil {
+		return nil, err
+	}
 	return &a, nil
 }
 
@@ -96,6 +100,11 @@ func (a *restAPI) Pods(namespace string) Resource[*corev1.Pod, *corev1.PodList] 
 func (a *restAPI) Events(namespace string) Resource[*corev1.Event, *corev1.EventList] {
 	return restResource[*corev1.Event, *corev1.EventList]{a.core, "events", namespace,
 		func() *corev1.Event { return &corev1.Event{} }, func() *corev1.EventList { return &corev1.EventList{} }}
+}
+
+func (a *restAPI) Leases(namespace string) Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
+	return restResource[*coordinationv1.Lease, *coordinationv1.LeaseList]{a.coordination, "leases", namespace,
+		func() *coordinationv1.Lease { return &coordinationv1.Lease{} }, func() *coordinationv1.LeaseList { return &coordinationv1.LeaseList{} }}
 }
 
 func (a *restAPI) PodLogs(ctx context.Context, namespace, pod string, opts *corev1.PodLogOptions) (io.ReadCloser, error) {

@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
@@ -36,6 +37,10 @@ func (a adapter) Pods(ns string) kubeapi.Resource[*corev1.Pod, *corev1.PodList] 
 
 func (a adapter) Events(ns string) kubeapi.Resource[*corev1.Event, *corev1.EventList] {
 	return a.c.CoreV1().Events(ns)
+}
+
+func (a adapter) Leases(ns string) kubeapi.Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
+	return a.c.CoordinationV1().Leases(ns)
 }
 
 func (a adapter) PodLogs(ctx context.Context, ns, pod string, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
