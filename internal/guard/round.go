@@ -11,7 +11,7 @@ import (
 // the decision to act.
 type Verdicts struct {
 	// Report is the round they judge.
-	Report metrics.Report
+	Report    metrics.Report
 	byRollout map[ref.Rollout]Judged
 }
 
