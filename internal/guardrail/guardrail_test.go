@@ -1,0 +1,146 @@
+package guardrail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/incident"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/notify"
+	"github.com/pyroll/kubectl-pyroll/internal/provenance"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+type recordingActor struct {
+	requests []intent.Request
+	fail     error
+}
+
+func (a *recordingActor) Do(_ context.Context, req intent.Request) (intent.Result, error) {
+	a.requests = append(a.requests, req)
+	if a.fail != nil {
+		return intent.Result{}, a.fail
+	}
+	return intent.Result{Message: string(req.Action) + "ed " + req.Target.Name}, nil
+}
+
+var orders = rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", CanaryRevision: 2, StableRevision: 1,
+	Revisions: []rollout.Revision{
+		{Number: 2, Role: rollout.RoleCanary, Provenance: provenance.Provenance{GitSHA: "3f2a9c1b7e5d"}},
+		{Number: 1, Role: rollout.RoleStable, Provenance: provenance.Provenance{GitSHA: "9b01d4e6a2c8"}},
+	}}
+
+func roundWith(canaryRate float64, err error) metrics.Polled {
+	r := metrics.Report{At: time.Now(), Err: err, Revisions: map[metrics.Key]metrics.Revision{}}
+	state := metrics.StateOK
+	if err != nil {
+		state = metrics.StateUnreachable
+	}
+	r.Revisions[metrics.KeyOf(&orders, 2)] = metrics.Revision{State: state, ErrorRate: canaryRate, RequestRate: 5}
+	r.Revisions[metrics.KeyOf(&orders, 1)] = metrics.Revision{State: state, ErrorRate: 0.001, RequestRate: 20}
+	return metrics.Polled{Report: r}
+}
+
+func newGuard(actor Actor, log *bytes.Buffer, docs *[]notify.Document, act guard.Act) *Guardrail {
+	return New(Config{
+		Policy: guard.Policy{After: 2, Act: act}, Defaults: guard.Thresholds{MaxErrorRate: 0.01}, Actor: actor,
+		Evidence: func(_ context.Context, r ref.Rollout, report metrics.Report) (incident.Evidence, error) {
+			return incident.Evidence{Rollout: orders, Metrics: report, Context: "test"}, nil
+		},
+		Notify: func(_ context.Context, d notify.Document) { *docs = append(*docs, d) },
+		Log:    slog.New(slog.NewTextHandler(log, nil)),
+	})
+}
+
+func TestHaltsAfterTwoBreachingRoundsAndTellsOnce(t *testing.T) {
+	actor := &recordingActor{}
+	var log bytes.Buffer
+	var docs []notify.Document
+	g := newGuard(actor, &log, &docs, guard.ActHalt)
+	ctx := context.Background()
+	rs := []rollout.Rollout{orders}
+	g.OnRound(ctx, rs, roundWith(0.05, nil))
+	if len(actor.requests) != 0 {
+		t.Fatalf("acted after one round: %+v", actor.requests)
+	}
+	g.OnRound(ctx, rs, roundWith(0.05, nil))
+	g.OnRound(ctx, rs, roundWith(0.05, nil))
+	if len(actor.requests) != 1 || actor.requests[0].Action != intent.Halt || actor.requests[0].Target != orders.Ref() {
+		t.Fatalf("requests %+v; want one halt of orders-api", actor.requests)
+	}
+	if !strings.Contains(actor.requests[0].Reason, "canary errors 5.0% > max 1.0% for 2 intervals") {
+		t.Errorf("reason %q", actor.requests[0].Reason)
+	}
+	if len(docs) != 1 || docs[0].Outcome != notify.Done || docs[0].Canary.GitSHA != "3f2a9c1b7e5d" || docs[0].Stable.GitSHA != "9b01d4e6a2c8" {
+		t.Errorf("notifications %+v", docs)
+	}
+	for _, want := range []string{"verdict=BREACH", "sha=3f2a9c1", "action=halt"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+}
+
+func TestNoActionWhilePrometheusIsUnreachable(t *testing.T) {
+	actor := &recordingActor{}
+	var log bytes.Buffer
+	var docs []notify.Document
+	g := newGuard(actor, &log, &docs, guard.ActRollback)
+	ctx := context.Background()
+	rs := []rollout.Rollout{orders}
+	down := errors.New("connection refused")
+	for range 3 {
+		g.OnRound(ctx, rs, roundWith(0, down))
+	}
+	if len(actor.requests) != 0 {
+		t.Errorf("acted without numbers: %+v", actor.requests)
+	}
+	if n := strings.Count(log.String(), "Prometheus unreachable"); n != 1 {
+		t.Errorf("unreachable said %d times, want once:\n%s", n, log.String())
+	}
+	g.OnRound(ctx, rs, roundWith(0.05, nil))
+	g.OnRound(ctx, rs, roundWith(0.05, nil))
+	if !strings.Contains(log.String(), "Prometheus answers again") || len(actor.requests) != 1 || actor.requests[0].Action != intent.Rollback || actor.requests[0].ToRevision != 1 {
+		t.Errorf("after recovery: requests %+v\n%s", actor.requests, log.String())
+	}
+}
+
+func TestAFailedActionIsToldAndRetried(t *testing.T) {
+	actor := &recordingActor{fail: errors.New("halt shop/orders-api: forbidden: cannot patch deployments in shop")}
+	var log bytes.Buffer
+	var docs []notify.Document
+	g := newGuard(actor, &log, &docs, guard.ActHalt)
+	ctx := context.Background()
+	rs := []rollout.Rollout{orders}
+	for range 3 {
+		g.OnRound(ctx, rs, roundWith(0.05, nil))
+	}
+	if len(actor.requests) != 2 {
+		t.Errorf("requests %d; want a retry on the next breaching round after the failure", len(actor.requests))
+	}
+	if len(docs) != 1 || docs[0].Outcome != notify.Failed || !strings.Contains(docs[0].Error, "forbidden") {
+		t.Errorf("docs %+v", docs)
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	actor := &recordingActor{}
+	var log bytes.Buffer
+	var docs []notify.Document
+	g := newGuard(actor, &log, &docs, guard.ActHalt)
+	g.cfg.DryRun = true
+	for range 2 {
+		g.OnRound(context.Background(), []rollout.Rollout{orders}, roundWith(0.05, nil))
+	}
+	if len(actor.requests) != 0 || len(docs) != 1 || docs[0].Outcome != notify.DryRun || !strings.Contains(log.String(), "dry run: would halt") {
+		t.Errorf("requests %+v docs %+v\n%s", actor.requests, docs, log.String())
+	}
+}
