@@ -97,18 +97,11 @@ func (a *Access) ttl() time.Duration {
 
 // review returns "" when allowed, else why not.
 func (a *Access) review(ctx context.Context, namespace string, c check) string {
-	review, err := a.Client.ReviewAccess(ctx, &authorizationv1.SelfSubjectAccessReview{
-		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: namespace, Verb: c.verb, Group: c.group, Resource: c.resource,
-		}},
-	})
-	if err != nil {
-		return "" // cannot tell: let the API server decide when the action is taken
+	missing, err := Missing(ctx, a.Client, []Need{{Verb: c.verb, Group: c.group, Resource: c.resource, Namespace: namespace}})
+	if err != nil || len(missing) == 0 {
+		return "" // allowed, or cannot tell: let the API server decide when the action is taken
 	}
-	if !review.Status.Allowed {
-		return fmt.Sprintf("forbidden: cannot %s %s in %s", c.verb, c.resource, namespace)
-	}
-	return ""
+	return fmt.Sprintf("forbidden: cannot %s %s in %s", c.verb, c.resource, namespace)
 }
 
 // WhoAmI asks the API server who the credentials belong to (SelfSubjectReview); fallback
@@ -133,4 +126,42 @@ type Service struct {
 // Permissions is Access.Permissions.
 func (s Service) Permissions(ctx context.Context, scope intent.Scope) intent.Permissions {
 	return s.Access.Permissions(ctx, scope)
+}
+
+// Need is one permission a command needs before it starts.
+type Need struct {
+	Verb, Group, Resource, Namespace string
+}
+
+func (n Need) String() string {
+	where := "in namespace " + n.Namespace
+	if n.Namespace == "" {
+		where = "in all namespaces"
+	}
+	resource := n.Resource
+	if n.Group != "" {
+		resource += "." + n.Group
+	}
+	return fmt.Sprintf("%s %s %s", n.Verb, resource, where)
+}
+
+// Missing asks the API server about each need (SelfSubjectAccessReview) and returns the
+// ones it refuses. A review that cannot be asked is an error (unlike the console's greying
+// out of keys: a guard must not start on a guess).
+func Missing(ctx context.Context, client kubeapi.API, needs []Need) ([]Need, error) {
+	var missing []Need
+	for _, n := range needs {
+		review, err := client.ReviewAccess(ctx, &authorizationv1.SelfSubjectAccessReview{
+			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: n.Namespace, Verb: n.Verb, Group: n.Group, Resource: n.Resource,
+			}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("asking whether you may %s: %w", n, err)
+		}
+		if !review.Status.Allowed {
+			missing = append(missing, n)
+		}
+	}
+	return missing, nil
 }

@@ -97,6 +97,19 @@ func (g *Guardrail) OnRound(ctx context.Context, rollouts []rollout.Rollout, pol
 	}
 }
 
+// ConnectionChanged logs the watch's new state: a guard that lost the API server, or was
+// refused, says so (and acts on nothing it cannot see) rather than crash.
+func (g *Guardrail) ConnectionChanged(c rollout.Connection) {
+	switch c.State {
+	case rollout.ConnLive:
+		g.cfg.Log.Info("watching: live")
+	case rollout.ConnReconnecting:
+		g.cfg.Log.Warn("watch lost: reconnecting; acting on the last state seen", "error", c.Message)
+	case rollout.ConnForbidden:
+		g.cfg.Log.Error("watch forbidden: retrying", "error", c.Message, "hint", c.Hint)
+	}
+}
+
 func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decision, report metrics.Report) {
 	g.Decisions++
 	attrs := rolloutAttrs(r, d.Rollout, d.Canary, "action", string(d.Act), "reason", d.Reason, "stable", d.Stable, "dryRun", g.cfg.DryRun)

@@ -1,0 +1,15 @@
+package promclient
+
+import (
+	"context"
+	"fmt"
+)
+
+// Ping asks Prometheus the cheapest question there is, so that a command that cannot
+// work without it (guard) says so at start rather than after its first interval.
+func (c *Client) Ping(ctx context.Context) error {
+	if _, _, err := c.query(ctx, "vector(1)"); err != nil {
+		return fmt.Errorf("prometheus at %s: %w", c.url, err)
+	}
+	return nil
+}
