@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics/promclient"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
@@ -23,6 +26,8 @@ type StatusOptions struct {
 	Output  string
 	Watch   bool
 	Timeout time.Duration
+	// After is how many breaching metric rounds in a row end a --watch with exit 1.
+	After int
 }
 
 const statusLong = `Show the rollouts in a namespace: phase, revisions, pods and why.
@@ -33,7 +38,10 @@ Progressing, Complete.
 
 With --watch it prints each change and ends as soon as every rollout shown is settled:
 Complete or Halted (exit 0), Failed or Degraded (exit 1, without waiting for the
-progress deadline). A Halted rollout is not a failure.
+progress deadline). A Halted rollout is not a failure. With Prometheus configured
+(--prometheus-url, or the config file) it also reads the error rates every
+--metrics-interval, and a canary in BREACH of its thresholds for --after rounds in a row
+ends the watch with exit 1 and the why: a deploy job fails on an SLO breach too.
 
 Exit codes: 0 fine; 1 a rollout shown is Failed or Degraded, or the command failed;
 2 usage error; 3 --timeout reached before the rollouts settled.
@@ -67,6 +75,7 @@ func newStatusCommand(o *Options) *cobra.Command {
 	cmd.Flags().StringVarP(&so.Output, "output", "o", "table", "output format: table, json or ndjson")
 	cmd.Flags().BoolVarP(&so.Watch, "watch", "w", false, "follow changes until every rollout shown is settled")
 	cmd.Flags().DurationVar(&so.Timeout, "timeout", 0, "give up after this long (exit 3 with --watch); 0 waits forever with --watch, 30s to connect without")
+	cmd.Flags().IntVar(&so.After, "after", 3, "with Prometheus and --watch: a canary in BREACH for this many metric rounds in a row ends the watch with exit 1")
 	so.ScopeOptions.AddFlags(cmd.Flags())
 	return cmd
 }
@@ -84,6 +93,9 @@ func (o *StatusOptions) Validate() error {
 	if o.Timeout < 0 {
 		return usageError("--timeout must not be negative")
 	}
+	if o.After < 1 {
+		return usageError("--after must be at least 1")
+	}
 	return o.ScopeOptions.Validate()
 }
 
@@ -93,8 +105,9 @@ type statusRun struct {
 	cluster   *kube.Cluster
 	printer   *statusPrinter
 	prom      *promclient.Client
-	metricsAt time.Time
-	warned    map[string]bool
+	poller    *metrics.Poller
+	rollouts  []rollout.Rollout
+	guard     guard.State
 	lastState rollout.ConnState
 }
 
@@ -113,13 +126,10 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	run := &statusRun{StatusOptions: o, cluster: cluster, warned: map[string]bool{}}
+	run := &statusRun{StatusOptions: o, cluster: cluster, guard: guard.State{}}
 	run.printer = newStatusPrinter(o.Out, o.ErrOut, o.Output, o.AllNamespaces, cluster.Context, o.namespace(cluster))
-	run.printer.thresholds = o.Config.Thresholds
-	if o.Output != "table" {
-		if run.prom, err = o.prometheus(cluster); err != nil {
-			return err
-		}
+	if run.prom, err = o.prometheus(cluster); err != nil {
+		return err
 	}
 	var deadline <-chan time.Time
 	switch {
@@ -131,6 +141,11 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	watchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	snapshots := o.watch(watchCtx, cluster)
+	var rounds <-chan metrics.Polled
+	if run.prom != nil && o.Watch {
+		run.poller = &metrics.Poller{Source: run.prom, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
+		rounds = run.poller.Run(watchCtx)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -142,6 +157,13 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 				return &ExitError{Code: ExitFailure, Err: errors.New("interrupted")}
 			}
 			if done, err := run.onSnapshot(ctx, snap); done {
+				return err
+			}
+		case polled, ok := <-rounds:
+			if !ok {
+				return &ExitError{Code: ExitFailure, Err: errors.New("interrupted")}
+			}
+			if done, err := run.onRound(polled); done {
 				return err
 			}
 		}
@@ -170,11 +192,21 @@ func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done
 		return false, nil
 	}
 	rollouts := snap.Rollouts
+	r.rollouts = rollouts
 	if named := r.named(r.cluster); named.Name != "" && len(rollouts) == 0 {
 		return true, fmt.Errorf("no rollout named %q in namespace %q", named.Name, named.Namespace)
 	}
-	r.refreshMetrics(ctx, rollouts)
+	if r.poller != nil {
+		r.poller.SetRollouts(rollouts)
+	}
 	if !r.Watch {
+		if r.prom != nil { // one round, read now, for the one answer
+			roundCtx, cancel := context.WithTimeout(ctx, promclient.QueryTimeout*2)
+			report := r.prom.Report(roundCtx, r.namespace(r.cluster), rollouts, time.Now())
+			cancel()
+			r.warn(metrics.Polled{Report: report, NewWarnings: report.Warnings})
+			r.printer.verdicts = guard.JudgeRound(rollouts, report, r.Config.Thresholds)
+		}
 		if err := r.printer.all(rollouts, snap.At); err != nil {
 			return true, err
 		}
@@ -189,23 +221,38 @@ func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done
 	return false, nil
 }
 
-// refreshMetrics reads the error rates at most once per --metrics-interval.
-func (r *statusRun) refreshMetrics(ctx context.Context, rollouts []rollout.Rollout) {
-	if r.prom == nil || time.Since(r.metricsAt) < r.MetricsInterval {
-		return
-	}
-	r.metricsAt = time.Now()
-	report := r.prom.Report(ctx, r.namespace(r.cluster), rollouts, r.metricsAt)
-	if report.Err != nil {
-		fmt.Fprintf(r.ErrOut, "warning: metrics: %v\n", report.Err)
-	}
-	for _, w := range report.Warnings {
-		if !r.warned[w] { // once each, not every interval of a --watch
-			r.warned[w] = true
-			fmt.Fprintf(r.ErrOut, "warning: metrics: %s\n", w)
+// onRound prints what a metrics round changed; a canary in BREACH for --after rounds in
+// a row ends the watch with exit 1 and the why, so that a deploy job fails on an SLO
+// breach, not only on crash loops.
+func (r *statusRun) onRound(polled metrics.Polled) (done bool, err error) {
+	r.warn(polled)
+	verdicts := guard.JudgeRound(r.rollouts, polled.Report, r.Config.Thresholds)
+	r.printer.verdicts = verdicts
+	var changes []guard.Change
+	r.guard, _, changes = guard.Step(r.guard, r.rollouts, verdicts, guard.Policy{After: r.After, Act: guard.ActHalt})
+	if len(changes) > 0 {
+		if err := r.printer.changes(r.rollouts, polled.Report.At); err != nil {
+			return true, err
 		}
 	}
-	r.printer.metrics = report
+	var breaches []string
+	for _, id := range r.guard.Breaching(r.After) {
+		breaches = append(breaches, fmt.Sprintf("%s: %s for %d metric rounds", id, verdicts.Of(id).Why, r.After))
+	}
+	if len(breaches) > 0 {
+		return true, &ExitError{Code: ExitFailure, Err: fmt.Errorf("SLO breach: %s", strings.Join(breaches, "; "))}
+	}
+	return false, nil
+}
+
+// warn says Prometheus' failures and warnings on stderr, each warning once.
+func (r *statusRun) warn(polled metrics.Polled) {
+	if polled.Report.Err != nil {
+		fmt.Fprintf(r.ErrOut, "warning: metrics: %v\n", polled.Report.Err)
+	}
+	for _, w := range polled.NewWarnings {
+		fmt.Fprintf(r.ErrOut, "warning: metrics: %s\n", w)
+	}
 }
 
 // settled: every rollout is Complete, Halted, Failed or Degraded.

@@ -69,9 +69,9 @@ type statusPrinter struct {
 	namespace     string
 	headerDone    bool
 	widths        []int
-	// metrics, when read, go with each rollout in JSON output, judged by the thresholds.
-	metrics    metrics.Report
-	thresholds guard.Thresholds
+	// verdicts, once metrics were read, go with each rollout: in JSON the numbers and
+	// the verdict, in the table a BREACH before WHY.
+	verdicts guard.Verdicts
 	// last holds a digest of each rollout's last printed form: the forms themselves
 	// (a JSON document per rollout) would be the largest thing kept at 10,000 pods.
 	last map[ref.Rollout][sha256.Size]byte
@@ -152,8 +152,9 @@ func (p *statusPrinter) ndjson(r rollout.Rollout, now time.Time) error {
 
 func (p *statusPrinter) item(r rollout.Rollout) StatusItem {
 	item := StatusItem{Rollout: r}
+	report := p.verdicts.Report
 	for _, rev := range r.Revisions {
-		if m, ok := p.metrics.Revisions[metrics.KeyOf(&r, rev.Number)]; ok {
+		if m, ok := report.Of(&r, rev.Number); ok {
 			if item.Metrics == nil {
 				item.Metrics = map[string]metrics.Revision{}
 			}
@@ -161,15 +162,11 @@ func (p *statusPrinter) item(r rollout.Rollout) StatusItem {
 			item.Metrics[strconv.FormatInt(rev.Number, 10)] = m
 		}
 	}
-	if !p.metrics.At.IsZero() {
-		t, err := p.thresholds.With(r.Settings)
-		if err != nil {
-			t = p.thresholds
-		}
-		j := guard.Judge(r, p.metrics, p.thresholds)
-		item.Guard = &GuardVerdict{Verdict: j.Verdict, Why: j.Why, MaxErrorRate: t.MaxErrorRate}
-		if t.MaxP95 > 0 {
-			item.Guard.MaxP95 = t.MaxP95.String()
+	if !report.At.IsZero() {
+		j := p.verdicts.Of(r.Ref())
+		item.Guard = &GuardVerdict{Verdict: j.Verdict, Why: j.Why, MaxErrorRate: j.Thresholds.MaxErrorRate}
+		if j.Thresholds.MaxP95 > 0 {
+			item.Guard.MaxP95 = j.Thresholds.MaxP95.String()
 		}
 	}
 	return item
@@ -228,7 +225,13 @@ func (p *statusPrinter) cells(r rollout.Rollout, now time.Time) []string {
 	if p.withNamespace {
 		name = r.Namespace + "/" + r.Name
 	}
-	return []string{name, string(r.Phase), r.RevisionLabel("→"), fmt.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired), textfmt.Age(now.Sub(r.StartedAt), false), r.Why}
+	why := r.Why
+	if !p.verdicts.Report.At.IsZero() {
+		if j := p.verdicts.Of(r.Ref()); j.Verdict == guard.Breach {
+			why = "BREACH " + j.Why + "; " + why
+		}
+	}
+	return []string{name, string(r.Phase), r.RevisionLabel("→"), fmt.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired), textfmt.Age(now.Sub(r.StartedAt), false), why}
 }
 
 func (p *statusPrinter) row(r rollout.Rollout, now time.Time) string {

@@ -2,6 +2,8 @@ package guard
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -105,6 +107,21 @@ func Step(prev State, rollouts []rollout.Rollout, verdicts Verdicts, policy Poli
 		next[key] = mem
 	}
 	return next, decisions, changes
+}
+
+// Breaching are the rollouts whose canary has been in BREACH for at least after rounds
+// in a row (whether or not the guard may act on them), sorted.
+func (s State) Breaching(after int) []ref.Rollout {
+	var out []ref.Rollout
+	for r, mem := range s {
+		if mem.Verdict == Breach && mem.Streak >= max(after, 1) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b ref.Rollout) int {
+		return strings.Compare(a.Namespace+"/"+a.Name+"/"+string(a.Kind), b.Namespace+"/"+b.Name+"/"+string(b.Kind))
+	})
+	return out
 }
 
 // Retry forgets that the guard acted on the rollout's canary, after the action failed

@@ -163,3 +163,18 @@ func TestJudgeRoundOncePerRollout(t *testing.T) {
 		t.Errorf("%d breaching, want 1", got)
 	}
 }
+
+func TestBreachingCountsEvenWhereTheGuardMayNotAct(t *testing.T) {
+	rs := []rollout.Rollout{canary("orders", 2, true), canary("search", 3, false)}
+	state := State{}
+	for range 2 {
+		state, _, _ = Step(state, rs, verdictsOf(rs, round{"orders": "5%", "search": "0.1%"}), Policy{After: 2, Act: ActHalt})
+	}
+	got := state.Breaching(2)
+	if len(got) != 1 || got[0].Name != "orders" {
+		t.Errorf("breaching %v; want the halted orders (status --watch ends on it)", got)
+	}
+	if got := state.Breaching(3); len(got) != 0 {
+		t.Errorf("after 2 rounds, breaching for 3: %v", got)
+	}
+}
