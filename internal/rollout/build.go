@@ -45,6 +45,10 @@ func Build(objs Objects, now time.Time) []Rollout {
 // Build is the package's Build, reusing what did not change since the previous call.
 func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 	b.begin(len(objs.ReplicaSets))
+	b.clock = graceClock{grace: b.NotReadyGrace}
+	if b.clock.grace <= 0 {
+		b.clock.grace = NotReadyGrace
+	}
 	defer b.end()
 	rsByOwner := make(map[types.UID][]*appsv1.ReplicaSet, len(objs.Deployments))
 	for _, rs := range objs.ReplicaSets {
@@ -129,7 +133,7 @@ func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.Re
 			r.LastAction = &last
 		}
 	}
-	r.Phase, r.Why = decidePhase(d, &r, now)
+	r.Phase, r.Why = decidePhase(d, &r, now, &b.clock)
 	if stable := chooseStable(&r); stable != nil {
 		stable.Role = RoleStable
 		r.StableRevision = stable.Number

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"hash/maphash"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,6 +16,12 @@ import (
 // are not reused: a map lookup per pod costs as much as building the view.) A Builder is
 // used by one goroutine at a time.
 type Builder struct {
+	// NotReadyGrace is how long a canary pod may stay not ready before its rollout is
+	// Degraded (default NotReadyGrace).
+	NotReadyGrace time.Duration
+	// clock is the last Build's grace clock: what NextDeadline reports.
+	clock graceClock
+
 	reuse bool
 	// What the previous Build made, and what this one makes (the next generation keeps
 	// only revisions still there, so the memory follows the cluster).
@@ -31,6 +38,12 @@ type provenanceKey struct {
 }
 
 var imageSeed = maphash.MakeSeed()
+
+// NextDeadline is when the last Build's answer changes by the clock alone: the first
+// moment a not-ready canary pod's grace ends (zero when none is waiting). The watcher
+// rebuilds then, so a release whose pods stay un-ready with no further events still
+// turns Degraded.
+func (b *Builder) NextDeadline() time.Time { return b.clock.next }
 
 func (b *Builder) begin(replicaSets int) {
 	if b.reuse {

@@ -12,9 +12,9 @@ import (
 // decidePhase applies DESIGN.md §4: Halted (spec.paused), else Failed (progress deadline
 // exceeded), else Degraded (canary pods failing), else Complete (as `kubectl rollout
 // status`), else Progressing; with the one line that explains it.
-func decidePhase(d *appsv1.Deployment, r *Rollout, now time.Time) (Phase, string) {
+func decidePhase(d *appsv1.Deployment, r *Rollout, now time.Time, clock *graceClock) (Phase, string) {
 	canary := r.Canary()
-	failing := summarizeFailing(canary, now)
+	failing := summarizeFailing(canary, now, clock)
 	rep := r.Replicas
 	switch {
 	case d.Spec.Paused:
@@ -64,7 +64,7 @@ func deadlineExceeded(d *appsv1.Deployment) bool {
 
 // summarizeFailing says what is wrong with the canary's pods, "" when nothing is:
 // "2/3 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'".
-func summarizeFailing(canary *Revision, now time.Time) string {
+func summarizeFailing(canary *Revision, now time.Time, clock *graceClock) string {
 	if canary == nil || len(canary.Pods) == 0 {
 		return ""
 	}
@@ -74,7 +74,7 @@ func summarizeFailing(canary *Revision, now time.Time) string {
 		reason := p.Reason
 		switch {
 		case p.Failing():
-		case p.Reason != ReasonTerminating && p.NotReadySince != nil && now.Sub(*p.NotReadySince) > NotReadyGrace:
+		case p.Reason != ReasonTerminating && p.NotReadySince != nil && clock.expired(*p.NotReadySince, now):
 			reason = fmt.Sprintf("not ready for %s", roundDuration(now.Sub(*p.NotReadySince)))
 			if p.Reason != "" && p.Reason != ReasonNotReady {
 				reason = p.Reason + " for " + roundDuration(now.Sub(*p.NotReadySince))
@@ -112,6 +112,27 @@ func summarizeFailing(canary *Revision, now time.Time) string {
 		b.WriteString(strings.TrimPrefix(hint, top))
 	}
 	return b.String()
+}
+
+// graceClock is the grace a not-ready canary pod gets before the rollout is Degraded,
+// and the earliest moment a pod's grace ends after now: the phase changes then without
+// any API event, so the watcher must rebuild at that time (Builder.NextDeadline).
+type graceClock struct {
+	grace time.Duration
+	next  time.Time
+}
+
+// expired reports whether a pod not ready since then is past its grace at now, and
+// remembers when it will be if it is not yet.
+func (c *graceClock) expired(since, now time.Time) bool {
+	end := since.Add(c.grace)
+	if now.After(end) {
+		return true
+	}
+	if c.next.IsZero() || end.Before(c.next) {
+		c.next = end
+	}
+	return false
 }
 
 func roundDuration(d time.Duration) string {
