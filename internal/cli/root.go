@@ -104,7 +104,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		return o.loadConfig(c.Flags().Changed("metrics-interval"))
 	}
 	console.ScopeOptions.AddFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&console.AutoHalt, "auto-halt", false, "halt a rollout whose canary breaches its thresholds (pyroll.dev/max-error-rate, max-p95-latency) for --auto-halt-after rounds in a row")
+	cmd.Flags().BoolVar(&console.AutoHalt, "auto-halt", false, "halt a rollout whose canary breaches its thresholds (pyroll.dev/max-error-rate, max-p95-latency) for --auto-halt-after rounds in a row; only while this console runs: 'kubectl pyroll guard' is the guardrail that outlives it")
 	cmd.Flags().IntVar(&console.AutoHaltAfter, "auto-halt-after", 3, "consecutive breaching metric rounds before --auto-halt halts")
 	cmd.AddCommand(newStatusCommand(o),
 		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback),

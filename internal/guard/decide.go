@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +23,8 @@ type Policy struct {
 	// After is how many breaching rounds in a row it takes (at least 1).
 	After int
 	Act   Act
+	// By names who acts in the audit reason: "guard" (default) or "auto-halt".
+	By string
 }
 
 // Memory is what the guard keeps about one rollout from one round to the next.
@@ -100,7 +103,7 @@ func Step(prev State, rollouts []rollout.Rollout, verdicts Verdicts, policy Poli
 		if judged.Verdict == Breach && mem.Streak >= after && inProgress && mem.ActedOn != r.CanaryRevision && !alreadyHalted {
 			decisions = append(decisions, Decision{
 				Rollout: key, Act: policy.Act, Canary: r.CanaryRevision, Stable: r.StableRevision, Judged: judged,
-				Reason: fmt.Sprintf("guard: %s for %d intervals", judged.Why, mem.Streak),
+				Reason: fmt.Sprintf("%s: %s for %d intervals", cmp.Or(policy.By, "guard"), judged.Why, mem.Streak),
 			})
 			mem.ActedOn = r.CanaryRevision
 		}
