@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
@@ -242,5 +243,37 @@ func TestWaitingForTheFirstSnapshot(t *testing.T) {
 	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
 	if s := text(m); !strings.Contains(s, "Reading rollouts from the cluster") {
 		t.Errorf("before the first snapshot the console should say it is reading:\n%s", s)
+	}
+}
+
+// DESIGN.md §3: usable at 80x24. The short help drops its least important keys first, so
+// ? and q show on every screen at 80 columns.
+func TestHelpAndQuitShowAt80Columns(t *testing.T) {
+	m := newConsole(t, 80, 24, styles.Options{})
+	m.opts.Inspector = &fakeInspector{}
+	diff, _ := run(m, press("d"))
+	for name, s := range map[string]string{"list": text(m), "detail": text(send(m, press("enter"))), "diff": text(diff)} {
+		lines := strings.Split(s, "\n")
+		if last := lines[len(lines)-1]; !strings.Contains(last, "? help") || !strings.Contains(last, "q quit") {
+			t.Errorf("%s: the short help lacks ? or q at 80 columns: %q", name, last)
+		}
+	}
+}
+
+// Actions forbidden on the selected rollout stay in the help, disabled: the full help
+// marks them off and says why.
+func TestDisabledActionsInTheHelp(t *testing.T) {
+	actor := &fakeActor{perms: intent.Permissions{Denied: map[intent.Action]string{
+		intent.Halt: "read-only (--read-only)", intent.Promote: "read-only (--read-only)", intent.Rollback: "read-only (--read-only)"}}}
+	m := consoleWith(t, actor)
+	m = send(m, permissionsMsg{scope: intent.Scope{Kind: ref.Deployment, Namespace: "demo"}, perms: actor.perms}, press("?"))
+	s := text(m)
+	for _, want := range []string{"halt (off)", "promote (off)", "rollback (off)", "off: read-only (--read-only)"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the full help lacks %q:\n%s", want, s)
+		}
+	}
+	if keys, _ := m.helpKeys(); keys.ShortHelp()[1].Enabled() {
+		t.Errorf("h is enabled in the help of a read-only console")
 	}
 }

@@ -4,6 +4,7 @@ package detail
 import (
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
@@ -18,6 +19,7 @@ import (
 type Model struct {
 	styles   styles.Styles
 	viewport viewport.Model
+	keys     keys.Map
 	rollout  rollout.Rollout
 	gone     bool
 	now      time.Time
@@ -39,7 +41,7 @@ func New(s styles.Styles, km keys.Map) Model {
 	vp := viewport.New()
 	vp.KeyMap = km.Viewport()
 	vp.MouseWheelEnabled = false
-	return Model{styles: s, viewport: vp}
+	return Model{styles: s, viewport: vp, keys: km}
 }
 
 // SetSize fits the screen into width x height cells.
@@ -82,10 +84,18 @@ func (m *Model) render() {
 }
 
 // Update scrolls.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	m.viewport, cmd = m.viewport.Update(msg)
-	return m, cmd
+	return cmd
+}
+
+// ShortHelp is the page's own keys: scrolling.
+func (m Model) ShortHelp() []key.Binding { return []key.Binding{m.keys.Move} }
+
+// FullHelp is the page's own keys: scrolling.
+func (m Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown}}
 }
 
 // View renders the visible part.
