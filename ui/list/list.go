@@ -236,8 +236,10 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 	m.rendered = m.table.View()
 }
 
-// layout chooses the columns that fit: below 80 columns the reserved metric and build
-// columns go first, then the age, then the health bar.
+// layout chooses the columns that fit. BUILD goes first (below ~88 columns): the
+// on-call engineer's first question is "is it breaching", so GUARD's verdict stays at
+// 80x24 and the build is one enter away, in the detail. Then GUARD, ERR% and the age go,
+// then the health bar.
 func (m *Model) layout() []column {
 	name := column{title: "NAME", cell: (*Model).nameCell}
 	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell}
@@ -255,7 +257,7 @@ func (m *Model) layout() []column {
 		}
 		return m.width - used - 1
 	}
-	for _, drop := range []string{"GUARD", "BUILD", "ERR%", "AGE"} {
+	for _, drop := range []string{"BUILD", "GUARD", "ERR%", "AGE"} {
 		if fits(fixed) >= 16 {
 			break
 		}
