@@ -28,8 +28,9 @@ type Model struct {
 	thresholds guard.Thresholds
 }
 
-// Facts are what the detail screen shows about one rollout.
-type Facts struct {
+// Input is what Render draws one rollout's page from: the rollout, the last round of
+// metrics, the default thresholds and the clock its ages are counted from.
+type Input struct {
 	Rollout    rollout.Rollout
 	Metrics    metrics.Report
 	Thresholds guard.Thresholds
@@ -76,7 +77,7 @@ func (m Model) Rollout() rollout.Rollout { return m.rollout }
 func (m *Model) SetNow(now time.Time) { m.now = now; m.render() }
 
 func (m *Model) render() {
-	content := Render(m.styles, Facts{Rollout: m.rollout, Metrics: m.metrics, Thresholds: m.thresholds, Now: m.now}, m.viewport.Width())
+	content := Render(m.styles, Input{Rollout: m.rollout, Metrics: m.metrics, Thresholds: m.thresholds, Now: m.now}, m.viewport.Width())
 	if m.gone {
 		content = m.styles.Error.Render("This Deployment no longer exists; esc goes back.") + "\n" + content
 	}
