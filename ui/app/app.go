@@ -1,5 +1,7 @@
-// Package app is the console's root model: it owns the list, the detail, the filter and
-// the help, receives snapshots from the watcher as messages and routes keys.
+// Package app is the console's root model: it holds the components (list, detail, the
+// diff or logs page, confirmation, filter, footer with the help), receives snapshots and
+// metrics as messages, runs the I/O in commands, and routes keys: to the focused
+// component first, then to the global bindings.
 package app
 
 import (

@@ -61,9 +61,6 @@ func (m *Model) SetConnection(line string) { m.connection = line }
 // are off.
 func (m *Model) SetKeys(k bhelp.KeyMap, offWhy string) { m.help.SetKeys(k, offWhy) }
 
-// FullHelpOpen reports whether the full help is open.
-func (m Model) FullHelpOpen() bool { return m.help.Full() }
-
 // Update toggles the full help.
 func (m *Model) Update(msg tea.Msg) tea.Cmd { return m.help.Update(msg) }
 
