@@ -38,15 +38,3 @@ func Takes(c help.KeyMap, k tea.KeyPressMsg) bool {
 	}
 	return false
 }
-
-// Pressed reports whether k is one of b's keys, enabled or not: a disabled action's key
-// still deserves an answer saying why it is off.
-func Pressed(k tea.KeyPressMsg, b key.Binding) bool {
-	s := k.String()
-	for _, bk := range b.Keys() {
-		if bk == s {
-			return true
-		}
-	}
-	return false
-}
