@@ -19,6 +19,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 )
@@ -166,7 +167,7 @@ func TestEditBetweenConfirmationAndApplyIsKept(t *testing.T) {
 	applyComplete(t, v1)
 	applyComplete(t, v2)
 	driver := &actions.Driver{Client: kubeapitest.FromClientset(sb.Client()), User: "e2e"}
-	plan, err := driver.Plan(ctx, intent.Request{Action: intent.Rollback, Namespace: ns, Name: "race-api"})
+	plan, err := driver.Plan(ctx, intent.Request{Action: intent.Rollback, Target: ref.Rollout{Kind: ref.Deployment, Namespace: ns, Name: "race-api"}})
 	if err != nil {
 		t.Fatal(err)
 	}
