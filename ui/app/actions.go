@@ -10,6 +10,8 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/confirm"
+	"github.com/pyroll/kubectl-pyroll/ui/footer"
 )
 
 // Actor carries out the console's intents (the CLI hands it the actions driver). Its
@@ -87,7 +89,7 @@ func (m Model) haltCmd(req intent.Request) tea.Cmd {
 
 // target is the rollout an action key applies to: the one open, else the one selected.
 func (m Model) target() (rollout.Rollout, bool) {
-	if m.screen == detailScreen || (m.screen == paneScreen && m.paneReturn == detailScreen) {
+	if m.screen == detailScreen || (m.screen == pageScreen && m.pageReturn == detailScreen) {
 		return m.detail.Rollout(), true
 	}
 	return m.list.Selected()
@@ -111,70 +113,62 @@ func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 		return m, nil, true
 	}
 	if m.opts.Actor == nil {
-		m.status = statusLine{text: fmt.Sprintf("%s is not available here", action), bad: true}
+		m.footer.SetStatus(footer.Status{Text: fmt.Sprintf("%s is not available here", action), Bad: true})
 		return m, nil, true
 	}
 	if m.busy {
-		m.status = statusLine{text: "an action is still running; wait for its result", bad: true}
+		m.footer.SetStatus(footer.Status{Text: "an action is still running; wait for its result", Bad: true})
 		return m, nil, true
 	}
 	if perms, known := m.perms[intent.ScopeOf(r.Ref())]; known {
 		if allowed, why := perms.Allowed(action); !allowed {
-			m.status = statusLine{text: fmt.Sprintf("%s not available: %s", action, why), bad: true}
+			m.footer.SetStatus(footer.Status{Text: fmt.Sprintf("%s not available: %s", action, why), Bad: true})
 			return m, nil, true
 		}
 	}
 	req := intent.Request{Action: action, Target: r.Ref(), Reason: "from the console"}
 	m.busy = true
 	if action == intent.Halt {
-		m.status = statusLine{text: "halting " + r.Name + "…"}
+		m.footer.SetStatus(footer.Status{Text: "halting " + r.Name + "…"})
 		return m, m.haltCmd(req), true
 	}
-	m.status = statusLine{text: "checking " + r.Name + "…"}
+	m.footer.SetStatus(footer.Status{Text: "checking " + r.Name + "…"})
 	return m, m.planCmd(req), true
-}
-
-// confirmKey handles y / n / esc while a confirmation waits; every other key is ignored
-// so that a stray key never confirms nor silently cancels.
-func (m Model) confirmKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
-	switch {
-	case key.Matches(msg, m.keys.Confirm):
-		plan := *m.pending
-		m.pending, m.busy = nil, true
-		m.status = statusLine{text: "applying: " + plan.Message + "…"}
-		return m, m.applyCmd(plan)
-	case key.Matches(msg, m.keys.Cancel):
-		m.pending = nil
-		m.status = statusLine{text: "cancelled; nothing changed"}
-	}
-	return m, nil
 }
 
 func (m Model) handleActionMsg(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case permissionsMsg:
 		m.perms[msg.scope] = msg.perms
+	case confirm.AnsweredMsg:
+		if !msg.Yes {
+			m.footer.SetStatus(footer.Status{Text: "cancelled; nothing changed"})
+			break
+		}
+		m.busy = true
+		m.footer.SetStatus(footer.Status{Text: "applying: " + msg.Plan.Message + "…"})
+		m.resize()
+		return m, m.applyCmd(msg.Plan)
 	case planMsg:
 		m.busy = false
 		switch {
 		case msg.err != nil:
-			m.status = statusLine{text: msg.err.Error(), bad: true}
+			m.footer.SetStatus(footer.Status{Text: msg.err.Error(), Bad: true})
 		case msg.plan.Noop:
-			m.status = statusLine{text: msg.plan.Message}
+			m.footer.SetStatus(footer.Status{Text: msg.plan.Message})
 		default:
-			plan := msg.plan
-			m.pending = &plan
-			m.status = statusLine{}
+			m.confirm.Ask(msg.plan)
+			m.footer.SetStatus(footer.Status{})
 		}
 	case resultMsg:
 		m.busy = false
 		switch {
 		case msg.err != nil:
-			m.status = statusLine{text: msg.err.Error(), bad: true}
+			m.footer.SetStatus(footer.Status{Text: msg.err.Error(), Bad: true})
 		case msg.result.Warning != "":
-			m.status = statusLine{text: msg.result.Message + " (" + msg.result.Warning + ")", bad: true}
+			m.footer.SetStatus(footer.Status{Text: msg.result.Message + " (" + msg.result.Warning + ")", Bad: true})
 		default:
-			m.status = statusLine{text: msg.result.Message, good: true}
+			m.footer.SetStatus(footer.Status{Text: msg.result.Message, Good: true})
 		}
 	}
 	m.resize()

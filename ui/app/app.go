@@ -1,5 +1,7 @@
-// Package app is the console's root model: it owns the list, the detail, the filter and
-// the help, receives snapshots from the watcher as messages and routes keys.
+// Package app is the console's root model: it holds the components (list, detail, the
+// diff or logs page, confirmation, filter, footer with the help), receives snapshots and
+// metrics as messages, runs the I/O in commands, and routes keys: to the focused
+// component first, then to the global bindings.
 package app
 
 import (
@@ -9,7 +11,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -18,7 +19,11 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/common"
+	"github.com/pyroll/kubectl-pyroll/ui/confirm"
 	"github.com/pyroll/kubectl-pyroll/ui/detail"
+	"github.com/pyroll/kubectl-pyroll/ui/filter"
+	"github.com/pyroll/kubectl-pyroll/ui/footer"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
 	"github.com/pyroll/kubectl-pyroll/ui/list"
 	"github.com/pyroll/kubectl-pyroll/ui/pane"
@@ -52,12 +57,6 @@ type Options struct {
 	Inspector Inspector
 }
 
-// statusLine is the footer's answer to the last action.
-type statusLine struct {
-	text      string
-	good, bad bool
-}
-
 // SnapshotMsg carries a new picture of the rollouts.
 type SnapshotMsg rollout.Snapshot
 
@@ -74,33 +73,33 @@ type screen int
 const (
 	listScreen screen = iota
 	detailScreen
-	paneScreen // the diff or a pod's logs, over the list or the detail
+	pageScreen // the diff or a pod's logs, over the list or the detail
 )
 
-// Model is the console.
+// Model is the console. Its components (common.Component) are the pages (list, detail,
+// the diff or logs page), the modal confirmation and filter, and the footer with the
+// help; a key goes to the focused component first, then to the global bindings.
 type Model struct {
-	opts     Options
-	styles   styles.Styles
-	keys     keys.Map
-	list     list.Model
-	detail   detail.Model
-	paneView pane.Model
-	pane     paneKind
-	// paneReturn is the screen esc returns to from the pane, whose rollout the keys act on.
-	paneReturn screen
+	opts   Options
+	styles styles.Styles
+	keys   keys.Map
+	list   list.Model
+	detail detail.Model
+	// page is the diff or a pod's logs (pageKind says which), over the list or the
+	// detail: pageReturn is the screen esc returns to, whose rollout the keys act on.
+	page       pane.Model
+	pageKind   pageKind
+	pageReturn screen
 	logsPod    string // the pod whose logs are shown
-	help       help.Model
-	filter     textinput.Model
+	confirm    confirm.Model
+	filter     filter.Model
+	footer     footer.Model
 	screen     screen
-	filterOn   bool
-	fullHelp   bool
 	tickGen    int
 	snap       rollout.Snapshot
 	received   bool
 	perms      map[intent.Scope]intent.Permissions
-	pending    *intent.Plan // a confirmation waiting for y or n
-	busy       bool         // an action is in flight
-	status     statusLine
+	busy       bool // an action is in flight
 	metrics    metrics.Report
 	polling    bool                   // the metrics poll loop has started
 	breaches   map[ref.Rollout]string // rollout key -> why its canary breaches
@@ -114,18 +113,11 @@ type Model struct {
 // New builds the console.
 func New(o Options) Model {
 	km := keys.New()
-	h := help.New()
-	h.Styles = help.DefaultStyles(true)
-	if !o.Styles.Color {
-		h.Styles = help.Styles{}
-	}
-	ti := textinput.New()
-	ti.Prompt = "/"
-	ti.Placeholder = "name"
 	m := Model{
 		opts: o, styles: o.Styles, keys: km,
-		list: list.New(o.Styles, km), detail: detail.New(o.Styles, km), paneView: pane.New(o.Styles, km),
-		help: h, filter: ti, now: o.Now, perms: map[intent.Scope]intent.Permissions{},
+		list: list.New(o.Styles, km), detail: detail.New(o.Styles, km), page: pane.New(o.Styles, km),
+		confirm: confirm.New(o.Styles, km), filter: filter.New(km), footer: footer.New(o.Styles, km),
+		now: o.Now, perms: map[intent.Scope]intent.Permissions{},
 	}
 	m.list.SetThresholds(o.Thresholds)
 	m.detail.SetThresholds(o.Thresholds)
@@ -189,9 +181,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		return m, tea.Batch(cmds...)
-	case permissionsMsg, planMsg, resultMsg:
+	case permissionsMsg, planMsg, resultMsg, confirm.AnsweredMsg:
 		return m.handleActionMsg(msg)
-	case diffMsg, logsMsg, snapshotMsg:
+	case diffMsg, logsMsg, incidentWrittenMsg:
 		next, cmd := m.handleInspectMsg(msg)
 		next.resize()
 		return next, cmd
@@ -210,10 +202,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	}
-	if m.filterOn {
-		var cmd tea.Cmd
-		m.filter, cmd = m.filter.Update(msg)
-		return m, cmd
+	if m.filter.Capturing() {
+		return m, m.filter.Update(msg) // the cursor's blink
 	}
 	return m, nil
 }
@@ -253,40 +243,62 @@ func (m *Model) applySnapshot(snap rollout.Snapshot) {
 	}
 }
 
-func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// handleKey routes a key: ctrl+c quits whatever has the focus; then the focused
+// component takes it if it is one of its keys (a modal one, the confirmation or the
+// filter's input, takes them all); else the global bindings: quit, help, the actions, the
+// inspection keys, and moving between screens.
+func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	if msg.String() == "ctrl+c" {
 		return m, tea.Quit
 	}
-	if m.pending != nil {
-		return m.confirmKey(msg)
-	}
-	if m.filterOn {
-		switch {
-		case key.Matches(msg, m.keys.ClearFilter):
-			m.filterOn = false
-			m.filter.Blur()
-			m.filter.SetValue("")
-			m.list.SetFilter("")
-			m.resize()
-			return m, nil
-		case key.Matches(msg, m.keys.Accept):
-			m.filterOn = false
-			m.filter.Blur()
-			m.resize()
-			return m, nil
+	filtering := m.filter.Capturing()
+	if focus := m.focused(); takes(focus, msg) {
+		cmd := focus.Update(msg)
+		if filtering {
+			m.list.SetFilter(m.filter.Value())
+			if !m.filter.Capturing() {
+				m.resize()
+			}
 		}
-		var cmd tea.Cmd
-		m.filter, cmd = m.filter.Update(msg)
-		m.list.SetFilter(m.filter.Value())
 		return m, cmd
 	}
+	return m.globalKey(msg)
+}
+
+// focused is the component keys go to first.
+func (m *Model) focused() common.Component {
+	switch {
+	case m.confirm.Capturing():
+		return &m.confirm
+	case m.filter.Capturing():
+		return &m.filter
+	case m.screen == pageScreen:
+		return &m.page
+	case m.screen == detailScreen:
+		return &m.detail
+	default:
+		return &m.list
+	}
+}
+
+func takes(c common.Component, k tea.KeyPressMsg) bool {
+	if modal, ok := c.(common.Modal); ok && modal.Capturing() {
+		return true
+	}
+	return common.Takes(c, k)
+}
+
+// globalKey handles the keys no focused component took, in this order: quit and help,
+// the actions (h p r), the inspection keys (d l x, tab on the logs), then the screen's
+// own moves (enter opens, esc goes back, / filters).
+func (m Model) globalKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.Quit):
 		return m, tea.Quit
 	case key.Matches(msg, m.keys.Help):
-		m.fullHelp = !m.fullHelp
+		cmd := m.footer.Update(msg)
 		m.resize()
-		return m, nil
+		return m, cmd
 	}
 	if next, cmd, handled := m.actionKey(msg); handled {
 		next.resize()
@@ -296,50 +308,32 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		next.resize()
 		return next, cmd
 	}
-	if m.screen == paneScreen {
-		if key.Matches(msg, m.keys.Back) {
-			m.screen = m.paneReturn
-			return m, nil
-		}
-		var cmd tea.Cmd
-		m.paneView, cmd = m.paneView.Update(msg)
-		return m, cmd
-	}
-	if m.screen == detailScreen {
-		if key.Matches(msg, m.keys.Back) {
-			m.screen = listScreen
-			return m, nil
-		}
-		var cmd tea.Cmd
-		m.detail, cmd = m.detail.Update(msg)
-		return m, cmd
-	}
 	switch {
+	case m.screen == pageScreen && key.Matches(msg, m.keys.Back):
+		m.screen = m.pageReturn
+	case m.screen == detailScreen && key.Matches(msg, m.keys.Back):
+		m.screen = listScreen
+	case m.screen != listScreen:
 	case key.Matches(msg, m.keys.Open):
 		if r, ok := m.list.Selected(); ok {
 			m.detail.Show(r, m.now)
 			m.screen = detailScreen
 		}
-		return m, nil
 	case key.Matches(msg, m.keys.Filter):
-		m.filterOn = true
-		m.filter.SetValue(m.list.Filter())
+		cmd := m.filter.Open(m.list.Filter())
 		m.resize()
-		return m, m.filter.Focus()
+		return m, cmd
 	case key.Matches(msg, m.keys.Back) && m.list.Filter() != "":
-		m.filter.SetValue("")
+		m.filter.Clear()
 		m.list.SetFilter("")
-		return m, nil
 	}
-	var cmd tea.Cmd
-	m.list, cmd = m.list.Update(msg)
-	return m, cmd
+	return m, nil
 }
 
 // footerAndBodyHeight lays the screen out: one header line, the footer (cut when the
 // window is too short for all of it, e.g. the full help), and the body in between.
 func (m Model) footerAndBodyHeight() ([]string, int) {
-	footer := m.footerLines()
+	footer := m.footerFrame().Lines()
 	if limit := max(m.height-2, 1); len(footer) > limit {
 		footer = footer[:limit]
 	}
@@ -352,11 +346,13 @@ func (m *Model) bodyHeight() int {
 }
 
 func (m *Model) resize() {
-	m.help.SetWidth(m.width)
-	m.filter.SetWidth(max(m.width-2, 1))
-	m.list.SetSize(m.width, m.bodyHeight())
-	m.detail.SetSize(m.width, m.bodyHeight())
-	m.paneView.SetSize(m.width, m.bodyHeight())
+	m.footer.SetSize(m.width, 0)
+	m.confirm.SetSize(m.width, 0)
+	m.filter.SetSize(m.width, 0)
+	body := m.bodyHeight()
+	m.list.SetSize(m.width, body)
+	m.detail.SetSize(m.width, body)
+	m.page.SetSize(m.width, body)
 }
 
 // View draws the whole screen: header, body, footer; exactly width x height cells.
@@ -390,8 +386,8 @@ func (m Model) bodyView() string {
 	case m.snap.Conn.State == rollout.ConnForbidden && !m.snap.Synced:
 		return m.styles.Error.Render("Forbidden: "+m.snap.Conn.Message) + "\n" +
 			"The console " + m.snap.Conn.Hint + ". q quits."
-	case m.screen == paneScreen:
-		return m.paneView.View()
+	case m.screen == pageScreen:
+		return m.page.View()
 	case m.screen == detailScreen:
 		return m.detail.View()
 	default:
@@ -421,59 +417,66 @@ func (m Model) headerLine() string {
 	return m.styles.Title.Render("kubectl pyroll") + m.styles.Dim.Render(" "+m.styles.Glyphs.Dot+" "+where+"  ") + summary
 }
 
-func (m Model) footerLines() []string {
-	var lines []string
-	if banner := m.breachBanner(); banner != "" {
-		lines = append(lines, strings.Split(ansi.Wordwrap(banner, max(m.width, 10), ""), "\n")...)
-	}
-	if m.filterOn {
-		lines = append(lines, m.filter.View())
-	}
-	if m.pending != nil {
-		question := m.styles.Warning.Render(m.pending.Message+"?") + "  " + m.styles.Bold.Render("y/n")
-		lines = append(lines, strings.Split(ansi.Wordwrap(question, max(m.width, 10), ""), "\n")...)
-	} else if m.status.text != "" {
-		style := m.styles.Dim
-		switch {
-		case m.status.bad:
-			style = m.styles.Error
-		case m.status.good:
-			style = m.styles.Ready
-		}
-		lines = append(lines, strings.Split(ansi.Wordwrap(style.Render(m.status.text), max(m.width, 10), ""), "\n")...)
-	}
-	lines = append(lines, m.connectionLine())
-	var helpView string
-	switch {
-	case m.pending != nil:
-		helpView = m.helpView(keys.ConfirmHelp{Map: m.keys})
-	case m.filterOn:
-		helpView = m.helpView(keys.FilterHelp{Map: m.keys})
-	case m.screen == paneScreen:
-		helpView = m.helpView(keys.PaneHelp{Map: m.keys, Logs: m.pane == logsPane})
-	case m.screen == detailScreen:
-		helpView = m.helpView(keys.DetailHelp{Map: m.keys})
-	default:
-		helpView = m.helpView(keys.ListHelp{Map: m.keys})
-	}
-	return append(lines, strings.Split(helpView, "\n")...)
+// footerFrame is the footer as this frame shows it.
+func (m Model) footerFrame() footer.Model {
+	f := m.footer
+	f.SetBanner(m.breachBanner())
+	f.SetPrompt(m.filter.View(), m.confirm.View())
+	f.SetConnection(m.connectionLine())
+	f.SetKeys(m.helpKeys())
+	return f
 }
 
-func (m Model) helpView(k help.KeyMap) string {
-	if m.fullHelp {
-		return m.help.FullHelpView(k.FullHelp())
+// helpKeys are the keys the help shows for what has the focus, most important first,
+// with the actions not allowed on the target disabled, and why.
+func (m Model) helpKeys() (help.KeyMap, string) {
+	switch {
+	case m.confirm.Capturing():
+		return m.confirm, ""
+	case m.filter.Capturing():
+		return m.filter, ""
 	}
-	return m.help.ShortHelpView(k.ShortHelp())
+	km, why := m.keys, ""
+	for _, a := range []struct {
+		action  intent.Action
+		binding *key.Binding
+	}{{intent.Halt, &km.Halt}, {intent.Promote, &km.Promote}, {intent.Rollback, &km.Rollback}} {
+		if allowed, reason := m.allowed(a.action); !allowed {
+			a.binding.SetEnabled(false)
+			why = reason
+		}
+	}
+	switch m.screen {
+	case pageScreen:
+		return keys.PaneHelp{Map: km, Logs: m.pageKind == logsPage}, why
+	case detailScreen:
+		return keys.DetailHelp{Map: km}, why
+	}
+	return keys.ListHelp{Map: km}, why
+}
+
+// allowed says whether an action may be taken on the target, and why not; an action the
+// console cannot know about yet (no target, permissions not answered) is allowed.
+func (m Model) allowed(a intent.Action) (bool, string) {
+	if m.opts.Actor == nil {
+		return false, "no cluster to act on"
+	}
+	r, ok := m.target()
+	if !ok {
+		return true, ""
+	}
+	return m.perms[intent.ScopeOf(r.Ref())].Allowed(a)
 }
 
 func (m Model) connectionLine() string {
 	line := m.connectionState() + m.styles.Dim.Render("  "+m.styles.Glyphs.Dot+" ") + m.metricsState()
-	if r, ok := m.target(); ok && m.opts.Actor != nil {
-		for _, a := range []intent.Action{intent.Halt, intent.Promote, intent.Rollback} {
-			if allowed, why := m.perms[intent.ScopeOf(r.Ref())].Allowed(a); !allowed {
-				line += m.styles.Dim.Render("  " + m.styles.Glyphs.Dot + " actions off: " + why)
-				break
-			}
+	if m.opts.Actor == nil {
+		return line
+	}
+	for _, a := range []intent.Action{intent.Halt, intent.Promote, intent.Rollback} {
+		if allowed, why := m.allowed(a); !allowed {
+			line += m.styles.Dim.Render("  " + m.styles.Glyphs.Dot + " actions off: " + why)
+			break
 		}
 	}
 	return line

@@ -12,6 +12,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
@@ -242,5 +245,73 @@ func TestWaitingForTheFirstSnapshot(t *testing.T) {
 	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
 	if s := text(m); !strings.Contains(s, "Reading rollouts from the cluster") {
 		t.Errorf("before the first snapshot the console should say it is reading:\n%s", s)
+	}
+}
+
+// DESIGN.md §3: usable at 80x24. The short help drops its least important keys first, so
+// ? and q show on every screen at 80 columns.
+func TestHelpAndQuitShowAt80Columns(t *testing.T) {
+	m := newConsole(t, 80, 24, styles.Options{})
+	m.opts.Inspector = &fakeInspector{}
+	diff, _ := run(m, press("d"))
+	for name, s := range map[string]string{"list": text(m), "detail": text(send(m, press("enter"))), "diff": text(diff)} {
+		lines := strings.Split(s, "\n")
+		if last := lines[len(lines)-1]; !strings.Contains(last, "? help") || !strings.Contains(last, "q quit") {
+			t.Errorf("%s: the short help lacks ? or q at 80 columns: %q", name, last)
+		}
+	}
+}
+
+// Actions forbidden on the selected rollout stay in the help, disabled: the full help
+// marks them off and says why.
+func TestDisabledActionsInTheHelp(t *testing.T) {
+	actor := &fakeActor{perms: intent.Permissions{Denied: map[intent.Action]string{
+		intent.Halt: "read-only (--read-only)", intent.Promote: "read-only (--read-only)", intent.Rollback: "read-only (--read-only)"}}}
+	m := consoleWith(t, actor)
+	m = send(m, permissionsMsg{scope: intent.Scope{Kind: ref.Deployment, Namespace: "demo"}, perms: actor.perms}, press("?"))
+	s := text(m)
+	for _, want := range []string{"halt (off)", "promote (off)", "rollback (off)", "off: read-only (--read-only)"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the full help lacks %q:\n%s", want, s)
+		}
+	}
+	if keys, _ := m.helpKeys(); keys.ShortHelp()[1].Enabled() {
+		t.Errorf("h is enabled in the help of a read-only console")
+	}
+}
+
+// consoleWithMetrics is the demo with a round of metrics judged by the config's
+// thresholds: orders-api's canary breaches (5% errors, max 1%), search-api's has no data.
+func consoleWithMetrics(t *testing.T, width, height int) Model {
+	t.Helper()
+	m := New(Options{Styles: styles.New(styles.Options{Color: true}), Context: "pyroll-sandbox", Namespace: "demo", Now: clock,
+		Thresholds: guard.Thresholds{MaxErrorRate: 0.01, MaxP95: 300 * time.Millisecond},
+		Metrics: fakeMetrics{metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
+			revKey("orders-api", 2):   {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5, P95: 140 * time.Millisecond, History: []float64{0.01, 0.03, 0.05}, P95History: []float64{0.1, 0.14}},
+			revKey("orders-api", 1):   {State: metrics.StateOK, ErrorRate: 0.005, RequestRate: 20, P95: 90 * time.Millisecond, History: []float64{0.004, 0.005, 0.005}, P95History: []float64{0.09, 0.09}},
+			revKey("search-api", 2):   {State: metrics.StateNoData},
+			revKey("search-api", 1):   {State: metrics.StateOK, ErrorRate: 0.002, RequestRate: 15},
+			revKey("payments-api", 1): {State: metrics.StateOK, ErrorRate: 0, RequestRate: 30},
+		}}}})
+	m = send(m, tea.WindowSizeMsg{Width: width, Height: height},
+		SnapshotMsg(rollout.Snapshot{Rollouts: demoRollouts(), Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	return send(m, m.pollMetrics()())
+}
+
+// The breach banner over the list, and orders-api's detail with its metrics and verdict.
+func TestGoldenMetricsScreens(t *testing.T) {
+	for _, size := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		m := consoleWithMetrics(t, size.w, size.h)
+		list := text(m)
+		if !strings.Contains(list, "BREACH orders-api") || !strings.Contains(rowIn(list, "orders-api"), "BREACH") {
+			t.Errorf("%dx%d: no banner or verdict for orders-api:\n%s", size.w, size.h, list)
+		}
+		golden(t, fmt.Sprintf("breach-%dx%d", size.w, size.h), list)
+		// At 80x24 the metrics are below the pods: scroll to them.
+		detail := send(m, press("j"), press("enter"))
+		if size.h < 40 {
+			detail = send(detail, press("down"), press("down"), press("down"), press("down"), press("down"), press("down"))
+		}
+		golden(t, fmt.Sprintf("detail-metrics-%dx%d", size.w, size.h), text(detail))
 	}
 }

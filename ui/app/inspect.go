@@ -14,6 +14,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/pytrace"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/footer"
 )
 
 // Inspector reads what the console shows on demand: the diff between revisions, a pod's
@@ -38,11 +39,11 @@ type LogView struct {
 	Text     string
 }
 
-type paneKind int
+type pageKind int
 
 const (
-	diffPane paneKind = iota + 1
-	logsPane
+	diffPage pageKind = iota + 1
+	logsPage
 )
 
 type diffMsg struct {
@@ -56,7 +57,7 @@ type logsMsg struct {
 	err  error
 }
 
-type snapshotMsg struct {
+type incidentWrittenMsg struct {
 	path, markdown string
 	err            error
 }
@@ -72,7 +73,7 @@ func (m Model) inspect(do func(ctx context.Context, in Inspector) tea.Msg) tea.C
 func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	switch {
 	case key.Matches(msg, m.keys.Diff), key.Matches(msg, m.keys.Logs), key.Matches(msg, m.keys.Snapshot):
-	case key.Matches(msg, m.keys.NextPod) && m.screen == paneScreen && m.pane == logsPane:
+	case key.Matches(msg, m.keys.NextPod) && m.screen == pageScreen && m.pageKind == logsPage:
 		r, _ := m.target()
 		pods := podsByTrouble(r)
 		if len(pods) < 2 {
@@ -93,12 +94,12 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 		return m, nil, true
 	}
 	if m.opts.Inspector == nil {
-		m.status = statusLine{text: "not connected to a cluster", bad: true}
+		m.footer.SetStatus(footer.Status{Text: "not connected to a cluster", Bad: true})
 		return m, nil, true
 	}
 	switch {
 	case key.Matches(msg, m.keys.Diff):
-		m.status = statusLine{text: "reading what changed in " + r.Name + "…"}
+		m.footer.SetStatus(footer.Status{Text: "reading what changed in " + r.Name + "…"})
 		name := r.Name
 		return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 			view, err := in.Diff(ctx, r.Ref())
@@ -107,16 +108,16 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	case key.Matches(msg, m.keys.Logs):
 		pods := podsByTrouble(r)
 		if len(pods) == 0 {
-			m.status = statusLine{text: r.Name + " has no pods", bad: true}
+			m.footer.SetStatus(footer.Status{Text: r.Name + " has no pods", Bad: true})
 			return m, nil, true
 		}
 		return m.openLogs(pods[0])
 	default:
-		m.status = statusLine{text: "writing a snapshot of " + r.Name + "…"}
+		m.footer.SetStatus(footer.Status{Text: "writing a snapshot of " + r.Name + "…"})
 		report := m.metrics
 		return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 			path, md, err := in.Snapshot(ctx, r, report)
-			return snapshotMsg{path: path, markdown: md, err: err}
+			return incidentWrittenMsg{path: path, markdown: md, err: err}
 		}), true
 	}
 }
@@ -124,7 +125,7 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 func (m Model) openLogs(p rollout.Pod) (Model, tea.Cmd, bool) {
 	r, _ := m.target()
 	m.logsPod = p.Name
-	m.status = statusLine{text: "reading the logs of " + p.Name + "…"}
+	m.footer.SetStatus(footer.Status{Text: "reading the logs of " + p.Name + "…"})
 	return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 		view, err := in.Logs(ctx, r.Namespace, p)
 		return logsMsg{view: view, err: err}
@@ -151,10 +152,10 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case diffMsg:
 		if msg.err != nil {
-			m.status = statusLine{text: "what changed: " + msg.err.Error(), bad: true}
+			m.footer.SetStatus(footer.Status{Text: "what changed: " + msg.err.Error(), Bad: true})
 			return m, nil
 		}
-		m.status = statusLine{}
+		m.footer.SetStatus(footer.Status{})
 		arrows := provenance.UnicodeArrows
 		if m.styles.ASCII {
 			arrows = provenance.ASCIIArrows
@@ -163,35 +164,35 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 		for _, l := range msg.view.Diff.Lines(msg.view.From, msg.view.To, arrows) {
 			lines = append(lines, m.styleDiffLine(l))
 		}
-		m.openPane(diffPane, msg.rollout+": what changed, rev "+fmt.Sprint(msg.view.From)+" "+arrows.To+" "+fmt.Sprint(msg.view.To), "", lines, 0)
+		m.openPage(diffPage, msg.rollout+": what changed, rev "+fmt.Sprint(msg.view.From)+" "+arrows.To+" "+fmt.Sprint(msg.view.To), "", lines, 0)
 	case logsMsg:
 		if msg.err != nil {
-			m.status = statusLine{text: "logs: " + msg.err.Error(), bad: true}
+			m.footer.SetStatus(footer.Status{Text: "logs: " + msg.err.Error(), Bad: true})
 			return m, nil
 		}
-		m.status = statusLine{}
+		m.footer.SetStatus(footer.Status{})
 		title, pinned, lines, last := m.logPage(msg.view)
-		m.openPane(logsPane, title, pinned, lines, last)
-	case snapshotMsg:
+		m.openPage(logsPage, title, pinned, lines, last)
+	case incidentWrittenMsg:
 		if msg.err != nil {
-			m.status = statusLine{text: "snapshot: " + msg.err.Error(), bad: true}
+			m.footer.SetStatus(footer.Status{Text: "snapshot: " + msg.err.Error(), Bad: true})
 			return m, nil
 		}
 		// OSC 52 puts the report on the clipboard of the terminal in front of the user,
 		// through SSH and tmux.
-		m.status = statusLine{text: "snapshot written to " + msg.path + " (and copied to the clipboard)", good: true}
+		m.footer.SetStatus(footer.Status{Text: "snapshot written to " + msg.path + " (and copied to the clipboard)", Good: true})
 		return m, tea.SetClipboard(msg.markdown)
 	}
 	return m, nil
 }
 
-func (m *Model) openPane(kind paneKind, title, pinned string, lines []string, last int) {
-	if m.screen != paneScreen {
-		m.paneReturn = m.screen
+func (m *Model) openPage(kind pageKind, title, pinned string, lines []string, last int) {
+	if m.screen != pageScreen {
+		m.pageReturn = m.screen
 	}
-	m.screen, m.pane = paneScreen, kind
+	m.screen, m.pageKind = pageScreen, kind
 	m.resize()
-	m.paneView.Show(title, pinned, lines, last)
+	m.page.Show(title, pinned, lines, last)
 }
 
 func (m Model) styleDiffLine(l provenance.Line) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/footer"
 )
 
 // MetricsSource reads error rates per revision (the CLI hands it the Prometheus client).
@@ -138,7 +139,7 @@ func (m Model) autoHalt() (Model, tea.Cmd) {
 		}
 		reason := fmt.Sprintf("auto-halt: %s for %d intervals", guard.Judge(r, m.metrics, m.opts.Thresholds).Why, streaks[key])
 		m.busy = true
-		m.status = statusLine{text: "auto-halting " + r.Name + " (" + reason + ")…", bad: true}
+		m.footer.SetStatus(footer.Status{Text: "auto-halting " + r.Name + " (" + reason + ")…", Bad: true})
 		return m, m.haltCmd(intent.Request{Action: intent.Halt, Target: r.Ref(), Reason: reason})
 	}
 	return m, nil

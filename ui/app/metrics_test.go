@@ -1,12 +1,13 @@
 package app
 
 import (
-	tea "charm.land/bubbletea/v2"
 	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
@@ -99,21 +100,36 @@ func TestBreachIsLoud(t *testing.T) {
 		revKey("orders-api", 2): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5},
 		revKey("orders-api", 1): {State: metrics.StateOK, ErrorRate: 0.005, RequestRate: 20},
 	}}}
+	m.opts.MetricsInterval = time.Nanosecond // the next-round tick in the batch returns at once
 	next, cmd := m.Update(m.pollMetrics()())
 	m = next.(Model)
 	s := text(m)
 	if !strings.Contains(rowIn(s, "orders-api"), "5.0/0.5!") || !strings.Contains(s, "BREACH orders-api: canary errors 5.0% > max 1.0%") {
 		t.Errorf("a breach should be marked in the row and in a banner:\n%s", s)
 	}
-	if cmd == nil {
-		t.Fatal("no command after a new breach")
+	if bells := bellsIn(runAll(cmd)); bells != 1 {
+		t.Errorf("a new breach should ring the bell once, rang %d times", bells)
 	}
-	if !anyNew(nil, m.breaches) || anyNew(m.breaches, m.breaches) {
-		t.Errorf("the bell rings for a new breach only")
+	// The next round with the same breach: the banner stays, the bell does not ring again.
+	next, cmd = m.Update(m.pollMetrics()())
+	m = next.(Model)
+	if bells := bellsIn(runAll(cmd)); bells != 0 {
+		t.Errorf("the same breach a second round rang the bell %d times, want 0", bells)
 	}
-	if len(m.breaches) != 1 {
-		t.Errorf("breaches %v, want orders-api", m.breaches)
+	if !strings.Contains(text(m), "BREACH orders-api") {
+		t.Errorf("the banner should stay while the breach lasts:\n%s", text(m))
 	}
+}
+
+// bellsIn counts the terminal bells (a raw BEL written to the terminal) among msgs.
+func bellsIn(msgs []tea.Msg) int {
+	n := 0
+	for _, msg := range msgs {
+		if raw, ok := msg.(tea.RawMsg); ok && raw.Msg == "\a" {
+			n++
+		}
+	}
+	return n
 }
 
 func TestAutoHaltAfterConsecutiveBreaches(t *testing.T) {

@@ -4,6 +4,7 @@ package detail
 import (
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
@@ -18,6 +19,7 @@ import (
 type Model struct {
 	styles   styles.Styles
 	viewport viewport.Model
+	keys     keys.Map
 	rollout  rollout.Rollout
 	gone     bool
 	now      time.Time
@@ -26,8 +28,9 @@ type Model struct {
 	thresholds guard.Thresholds
 }
 
-// Facts are what the detail screen shows about one rollout.
-type Facts struct {
+// Input is what Render draws one rollout's page from: the rollout, the last round of
+// metrics, the default thresholds and the clock its ages are counted from.
+type Input struct {
 	Rollout    rollout.Rollout
 	Metrics    metrics.Report
 	Thresholds guard.Thresholds
@@ -39,7 +42,7 @@ func New(s styles.Styles, km keys.Map) Model {
 	vp := viewport.New()
 	vp.KeyMap = km.Viewport()
 	vp.MouseWheelEnabled = false
-	return Model{styles: s, viewport: vp}
+	return Model{styles: s, viewport: vp, keys: km}
 }
 
 // SetSize fits the screen into width x height cells.
@@ -74,7 +77,7 @@ func (m Model) Rollout() rollout.Rollout { return m.rollout }
 func (m *Model) SetNow(now time.Time) { m.now = now; m.render() }
 
 func (m *Model) render() {
-	content := Render(m.styles, Facts{Rollout: m.rollout, Metrics: m.metrics, Thresholds: m.thresholds, Now: m.now}, m.viewport.Width())
+	content := Render(m.styles, Input{Rollout: m.rollout, Metrics: m.metrics, Thresholds: m.thresholds, Now: m.now}, m.viewport.Width())
 	if m.gone {
 		content = m.styles.Error.Render("This Deployment no longer exists; esc goes back.") + "\n" + content
 	}
@@ -82,10 +85,18 @@ func (m *Model) render() {
 }
 
 // Update scrolls.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	m.viewport, cmd = m.viewport.Update(msg)
-	return m, cmd
+	return cmd
+}
+
+// ShortHelp is the page's own keys: scrolling.
+func (m Model) ShortHelp() []key.Binding { return []key.Binding{m.keys.Move} }
+
+// FullHelp is the page's own keys: scrolling.
+func (m Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown}}
 }
 
 // View renders the visible part.

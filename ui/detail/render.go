@@ -3,6 +3,7 @@ package detail
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,30 +18,56 @@ import (
 
 // Render draws everything known about one rollout, width columns wide: what it is doing
 // and why, its revisions, its pods grouped by revision with their reasons and Python
-// exceptions, and recent events.
-func Render(s styles.Styles, f Facts, width int) string {
-	r, report, now := f.Rollout, f.Metrics, f.Now
-	var b strings.Builder
-	line := func(text string) { b.WriteString(ansi.Truncate(text, width, "…") + "\n") }
-	wrap := func(text string, indent int) {
-		for _, l := range strings.Split(ansi.Wordwrap(text, max(width-indent, 10), ""), "\n") {
-			line(strings.Repeat(" ", indent) + l)
-		}
+// exceptions, the last action, metrics, provenance and recent events, each section a
+// function returning its lines.
+func Render(s styles.Styles, in Input, width int) string {
+	p := page{s: s, in: in, width: width}
+	var lines []string
+	for _, section := range [][]string{p.summary(), p.revisions(), p.pods(), p.lastAction(), p.metrics(), p.provenance(), p.events()} {
+		lines = append(lines, section...)
 	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
+}
 
-	line(s.Title.Render(r.Name) + "  " + s.PhaseLabel(r.Phase) + s.Dim.Render(fmt.Sprintf("  %s %s %s rev %s", r.Namespace, s.Glyphs.Dot, r.Kind, r.RevisionLabel(s.Glyphs.Arrow))))
-	wrap(s.Phase[r.Phase].Render(r.Why), 0)
+// page holds what every section needs; a section's lines are cut or wrapped to width.
+type page struct {
+	s     styles.Styles
+	in    Input
+	width int
+}
+
+// line is text cut to the width.
+func (p page) line(text string) string { return ansi.Truncate(text, p.width, "…") }
+
+// wrap is text wrapped to the width, each line indented.
+func (p page) wrap(text string, indent int) []string {
+	var out []string
+	for _, l := range strings.Split(ansi.Wordwrap(text, max(p.width-indent, 10), ""), "\n") {
+		out = append(out, p.line(strings.Repeat(" ", indent)+l))
+	}
+	return out
+}
+
+func (p page) age(t time.Time) string { return textfmt.Age(p.in.Now.Sub(t), true) }
+
+// summary: name, phase, where, why, the replica counts.
+func (p page) summary() []string {
+	s, r := p.s, p.in.Rollout
+	lines := []string{p.line(s.Title.Render(r.Name) + "  " + s.PhaseLabel(r.Phase) + s.Dim.Render(fmt.Sprintf("  %s %s %s rev %s", r.Namespace, s.Glyphs.Dot, r.Kind, r.RevisionLabel(s.Glyphs.Arrow))))}
+	lines = append(lines, p.wrap(s.Phase[r.Phase].Render(r.Why), 0)...)
 	rep := r.Replicas
-	line(s.Dim.Render(fmt.Sprintf("desired %d %s updated %d %s ready %d %s available %d   started %s ago",
-		rep.Desired, s.Glyphs.Dot, rep.Updated, s.Glyphs.Dot, rep.Ready, s.Glyphs.Dot, rep.Available, textfmt.Age(now.Sub(r.StartedAt), true))))
-	line("")
+	return append(lines, p.line(s.Dim.Render(fmt.Sprintf("desired %d %s updated %d %s ready %d %s available %d   started %s ago",
+		rep.Desired, s.Glyphs.Dot, rep.Updated, s.Glyphs.Dot, rep.Ready, s.Glyphs.Dot, rep.Available, p.age(r.StartedAt)))), "")
+}
 
-	line(s.Section.Render("REVISIONS"))
+// revisions: one line per revision still relevant: number, role, pods, age, SHA, images.
+func (p page) revisions() []string {
+	s, r := p.s, p.in.Rollout
+	lines := []string{p.line(s.Section.Render("REVISIONS"))}
 	for _, rev := range r.Revisions {
 		if rev.Role == rollout.RoleOld && rev.Current == 0 && rev.Number < r.StableRevision-3 {
 			continue // long-gone history: `history` shows it
 		}
-		role := string(rev.Role)
 		num := fmt.Sprint(rev.Number)
 		if rev.Number == 0 {
 			num = "?"
@@ -49,88 +76,113 @@ func Render(s styles.Styles, f Facts, width int) string {
 		if sha == "" {
 			sha = s.Glyphs.None
 		}
-		line(fmt.Sprintf("  %-4s %-7s %5s  %-5s %s  %s", num, role, fmt.Sprintf("%d/%d", rev.Ready, rev.Desired),
-			textfmt.Age(now.Sub(rev.CreatedAt), true), padRight(sha, 7), strings.Join(rev.Images, ", ")))
+		lines = append(lines, p.line(fmt.Sprintf("  %-4s %-7s %5s  %-5s %s  %s", num, string(rev.Role), fmt.Sprintf("%d/%d", rev.Ready, rev.Desired),
+			p.age(rev.CreatedAt), padRight(sha, 7), strings.Join(rev.Images, ", "))))
 	}
-	line("")
+	return append(lines, "")
+}
 
-	line(s.Section.Render("PODS"))
+// pods: grouped by revision, each with its state, restarts and exception or reason.
+func (p page) pods() []string {
+	s, r := p.s, p.in.Rollout
+	lines := []string{p.line(s.Section.Render("PODS"))}
 	nameWidth := 0
 	for _, rev := range r.Revisions {
-		for _, p := range rev.Pods {
-			nameWidth = max(nameWidth, min(len(p.Name), 40))
+		for _, pod := range rev.Pods {
+			nameWidth = max(nameWidth, min(len(pod.Name), 40))
 		}
 	}
-	anyPods := false
 	for _, rev := range r.Revisions {
 		if len(rev.Pods) == 0 {
 			continue
 		}
-		anyPods = true
-		line(s.Bold.Render(fmt.Sprintf("  revision %d (%s)", rev.Number, rev.Role)))
-		for _, p := range rev.Pods {
-			state := s.Ready.Render(s.Glyphs.PodReady + " Ready")
-			switch {
-			case p.Failing():
-				state = s.Failing.Render(s.Glyphs.PodFailing + " " + p.Reason)
-			case p.Reason != "":
-				state = s.Pending.Render(s.Glyphs.PodPending + " " + p.Reason)
-			}
-			restarts := ""
-			if p.Restarts > 0 {
-				restarts = fmt.Sprintf("restarts %d", p.Restarts)
-				if p.ExitCode != nil {
-					restarts += fmt.Sprintf(", exit %d", *p.ExitCode)
-				}
-			}
-			line(fmt.Sprintf("    %s  %s  %s", padRight(p.Name, nameWidth), padRight(state, 20), restarts))
-			switch {
-			case p.Hint != "":
-				wrap(s.Hint.Render(p.Hint), 6)
-			case p.Detail != "" && p.Reason != "":
-				wrap(s.Dim.Render(p.Detail), 6)
-			}
+		lines = append(lines, p.line(s.Bold.Render(fmt.Sprintf("  revision %d (%s)", rev.Number, rev.Role))))
+		for _, pod := range rev.Pods {
+			lines = append(lines, p.pod(pod, nameWidth)...)
 		}
 	}
-	if !anyPods {
-		line(s.Dim.Render("  no pods"))
+	if len(lines) == 1 {
+		lines = append(lines, p.line(s.Dim.Render("  no pods")))
 	}
-	line("")
+	return append(lines, "")
+}
 
-	if a := r.LastAction; a != nil {
-		text := fmt.Sprintf("  %s by %s, %s ago", a.Action, a.User, textfmt.Age(now.Sub(a.Time), true))
-		if a.To != 0 && a.To != a.From {
-			text += fmt.Sprintf(": rev %d %s %d", a.From, s.Glyphs.Arrow, a.To)
+func (p page) pod(pod rollout.Pod, nameWidth int) []string {
+	s := p.s
+	state := s.Ready.Render(s.Glyphs.PodReady + " Ready")
+	switch {
+	case pod.Failing():
+		state = s.Failing.Render(s.Glyphs.PodFailing + " " + pod.Reason)
+	case pod.Reason != "":
+		state = s.Pending.Render(s.Glyphs.PodPending + " " + pod.Reason)
+	}
+	restarts := ""
+	if pod.Restarts > 0 {
+		restarts = fmt.Sprintf("restarts %d", pod.Restarts)
+		if pod.ExitCode != nil {
+			restarts += fmt.Sprintf(", exit %d", *pod.ExitCode)
 		}
-		if a.Reason != "" {
-			text += " (" + a.Reason + ")"
-		}
-		line(s.Section.Render("LAST ACTION"))
-		wrap(text, 0)
-		line("")
 	}
-	line(s.Section.Render("METRICS"))
-	for _, l := range metricLines(s, r, report, f.Thresholds) {
-		line(l)
+	lines := []string{p.line(fmt.Sprintf("    %s  %s  %s", padRight(pod.Name, nameWidth), padRight(state, 20), restarts))}
+	switch {
+	case pod.Hint != "":
+		lines = append(lines, p.wrap(s.Hint.Render(pod.Hint), 6)...)
+	case pod.Detail != "" && pod.Reason != "":
+		lines = append(lines, p.wrap(s.Dim.Render(pod.Detail), 6)...)
 	}
-	line(s.Section.Render("PROVENANCE"))
-	for _, l := range provenanceLines(s, r, report) {
-		wrap(l, 0)
-	}
-	line("")
+	return lines
+}
 
-	line(s.Section.Render("EVENTS"))
-	if len(r.Events) == 0 {
-		line(s.Dim.Render("  none recent"))
+// lastAction: who did what, when and why (none when no action was recorded).
+func (p page) lastAction() []string {
+	s, a := p.s, p.in.Rollout.LastAction
+	if a == nil {
+		return nil
 	}
-	for _, e := range r.Events {
+	text := fmt.Sprintf("  %s by %s, %s ago", a.Action, a.User, p.age(a.Time))
+	if a.To != 0 && a.To != a.From {
+		text += fmt.Sprintf(": rev %d %s %d", a.From, s.Glyphs.Arrow, a.To)
+	}
+	if a.Reason != "" {
+		text += " (" + a.Reason + ")"
+	}
+	lines := append([]string{p.line(s.Section.Render("LAST ACTION"))}, p.wrap(text, 0)...)
+	return append(lines, "")
+}
+
+// metrics: per revision, rates and sparklines against the thresholds, and the verdict.
+func (p page) metrics() []string {
+	lines := []string{p.line(p.s.Section.Render("METRICS"))}
+	for _, l := range metricLines(p.s, p.in.Rollout, p.in.Metrics, p.in.Thresholds) {
+		lines = append(lines, p.line(l))
+	}
+	return lines
+}
+
+// provenance: per serving revision, the build it runs and its warnings.
+func (p page) provenance() []string {
+	lines := []string{p.line(p.s.Section.Render("PROVENANCE"))}
+	for _, l := range provenanceLines(p.s, p.in.Rollout, p.in.Metrics) {
+		lines = append(lines, p.wrap(l, 0)...)
+	}
+	return append(lines, "")
+}
+
+// events: the recent ones, warnings in colour.
+func (p page) events() []string {
+	s := p.s
+	lines := []string{p.line(s.Section.Render("EVENTS"))}
+	if len(p.in.Rollout.Events) == 0 {
+		lines = append(lines, p.line(s.Dim.Render("  none recent")))
+	}
+	for _, e := range p.in.Rollout.Events {
 		style := s.Dim
 		if e.Type == "Warning" {
 			style = s.Warning
 		}
-		wrap(fmt.Sprintf("%s %s %s", style.Render(fmt.Sprintf("%4s", textfmt.Age(now.Sub(e.Time), true))), style.Render(e.Reason), e.Message), 2)
+		lines = append(lines, p.wrap(fmt.Sprintf("%s %s %s", style.Render(fmt.Sprintf("%4s", p.age(e.Time))), style.Render(e.Reason), e.Message), 2)...)
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return lines
 }
 
 // padRight pads to width display cells, styled text included.
@@ -273,7 +325,9 @@ func provenanceLines(s styles.Styles, r rollout.Rollout, report metrics.Report) 
 		if p.PipelineRun != "" {
 			lines = append(lines, strings.Repeat(" ", len(head))+"  "+s.Dim.Render("ci")+" "+p.PipelineRun)
 		}
-		warnings := p.Warnings
+		// A copy: p.Warnings is the snapshot's, whose backing array the Builder reuses;
+		// appending to it in place would write into the next snapshot's warnings.
+		warnings := slices.Clone(p.Warnings)
 		if v, ok := report.Revisions[metrics.KeyOf(&r, rev.Number)]; ok && v.Python != "" && p.Python != "" && v.Python != p.Python {
 			warnings = append(warnings, fmt.Sprintf("runs Python %s (python_info), the annotation says %s", v.Python, p.Python))
 		}

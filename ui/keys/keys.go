@@ -49,11 +49,14 @@ func New() Map {
 	}
 }
 
+// The short helps list their bindings most important first: the help drops the last
+// ones when the line is too narrow, so the actions, ? and q always show at 80 columns.
+
 // ListHelp is the list screen's help.
 type ListHelp struct{ Map }
 
 func (h ListHelp) ShortHelp() []key.Binding {
-	return []key.Binding{h.Open, h.Halt, h.Promote, h.Rollback, h.Diff, h.Logs, h.Filter, h.Help, h.Quit}
+	return []key.Binding{h.Open, h.Halt, h.Promote, h.Rollback, h.Help, h.Quit, h.Diff, h.Logs, h.Filter, h.Snapshot}
 }
 
 func (h ListHelp) FullHelp() [][]key.Binding {
@@ -65,7 +68,7 @@ func (h ListHelp) FullHelp() [][]key.Binding {
 type DetailHelp struct{ Map }
 
 func (h DetailHelp) ShortHelp() []key.Binding {
-	return []key.Binding{h.Back, h.Halt, h.Promote, h.Rollback, h.Diff, h.Logs, h.Snapshot, h.Help, h.Quit}
+	return []key.Binding{h.Back, h.Halt, h.Promote, h.Rollback, h.Help, h.Quit, h.Diff, h.Logs, h.Snapshot}
 }
 
 func (h DetailHelp) FullHelp() [][]key.Binding {
@@ -81,28 +84,14 @@ type PaneHelp struct {
 
 func (h PaneHelp) ShortHelp() []key.Binding {
 	if h.Logs {
-		return []key.Binding{h.Back, h.NextPod, h.Move, h.Help, h.Quit}
+		return []key.Binding{h.Back, h.NextPod, h.Help, h.Quit, h.Move}
 	}
-	return []key.Binding{h.Back, h.Move, h.Help, h.Quit}
+	return []key.Binding{h.Back, h.Help, h.Quit, h.Move}
 }
 
 func (h PaneHelp) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown}, h.ShortHelp()}
 }
-
-// ConfirmHelp is the help while a confirmation waits.
-type ConfirmHelp struct{ Map }
-
-func (h ConfirmHelp) ShortHelp() []key.Binding { return []key.Binding{h.Confirm, h.Cancel} }
-
-func (h ConfirmHelp) FullHelp() [][]key.Binding { return [][]key.Binding{h.ShortHelp()} }
-
-// FilterHelp is the help while typing a filter.
-type FilterHelp struct{ Map }
-
-func (h FilterHelp) ShortHelp() []key.Binding { return []key.Binding{h.Accept, h.ClearFilter} }
-
-func (h FilterHelp) FullHelp() [][]key.Binding { return [][]key.Binding{h.ShortHelp()} }
 
 // Viewport is the scrolling keys of a page (detail, diff, logs): only movement, since
 // letters are the console's (h halts, d diffs, l shows logs).

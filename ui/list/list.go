@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/table"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -38,6 +39,7 @@ type Model struct {
 	// rendered is the table as last drawn: View is called after every message, the
 	// table changes only with rows, cursor or size.
 	rendered string
+	keys     keys.Map
 }
 
 type column struct {
@@ -58,7 +60,7 @@ func New(s styles.Styles, km keys.Map) Model {
 		Cell:     lipgloss.NewStyle().PaddingRight(1),
 		Selected: s.Selected,
 	})
-	return Model{styles: s, table: t}
+	return Model{styles: s, table: t, keys: km}
 }
 
 // SetSize fits the list into width x height cells.
@@ -160,7 +162,7 @@ func (m *Model) Select(key ref.Rollout) bool {
 }
 
 // Update handles navigation keys.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	before := m.table.Cursor()
 	var cmd tea.Cmd
 	m.table, cmd = m.table.Update(msg)
@@ -168,7 +170,15 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.refresh()
 	}
 	m.rendered = m.table.View()
-	return m, cmd
+	return cmd
+}
+
+// ShortHelp is the list's own keys: moving the cursor.
+func (m Model) ShortHelp() []key.Binding { return []key.Binding{m.keys.Up, m.keys.Down} }
+
+// FullHelp is the list's own keys: moving the cursor.
+func (m Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown, m.keys.Top, m.keys.Bottom}}
 }
 
 // View renders the table.
@@ -226,8 +236,10 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 	m.rendered = m.table.View()
 }
 
-// layout chooses the columns that fit: below 80 columns the reserved metric and build
-// columns go first, then the age, then the health bar.
+// layout chooses the columns that fit. BUILD goes first (below ~88 columns): the
+// on-call engineer's first question is "is it breaching", so GUARD's verdict stays at
+// 80x24 and the build is one enter away, in the detail. Then GUARD, ERR% and the age go,
+// then the health bar.
 func (m *Model) layout() []column {
 	name := column{title: "NAME", cell: (*Model).nameCell}
 	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell}
@@ -245,7 +257,7 @@ func (m *Model) layout() []column {
 		}
 		return m.width - used - 1
 	}
-	for _, drop := range []string{"GUARD", "BUILD", "ERR%", "AGE"} {
+	for _, drop := range []string{"BUILD", "GUARD", "ERR%", "AGE"} {
 		if fits(fixed) >= 16 {
 			break
 		}

@@ -90,3 +90,18 @@ func TestNameColumnFollowsTheLongestNameKeepingTheSelection(t *testing.T) {
 		t.Errorf("selection moved to %+v", r)
 	}
 }
+
+// At 80 columns the verdict stays and BUILD goes: "is it breaching" comes first.
+func TestVerdictStaysAt80Columns(t *testing.T) {
+	m := New(styles.New(styles.Options{}), keys.New())
+	m.SetSize(80, 10)
+	m.SetRollouts([]rollout.Rollout{{Namespace: "demo", Name: "payments-api"}}, time.Time{})
+	header := strings.SplitN(ansi.Strip(m.View()), "\n", 2)[0]
+	if !strings.Contains(header, "GUARD") || strings.Contains(header, "BUILD") {
+		t.Errorf("at 80 columns GUARD should stay and BUILD go: %q", header)
+	}
+	m.SetSize(120, 10)
+	if header := strings.SplitN(ansi.Strip(m.View()), "\n", 2)[0]; !strings.Contains(header, "GUARD") || !strings.Contains(header, "BUILD") {
+		t.Errorf("at 120 columns both should show: %q", header)
+	}
+}

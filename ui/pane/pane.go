@@ -5,6 +5,7 @@ package pane
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -17,6 +18,7 @@ import (
 type Model struct {
 	styles   styles.Styles
 	viewport viewport.Model
+	keys     keys.Map
 	title    string
 	pinned   string // a line under the title that never scrolls away (the exception)
 	lines    []string
@@ -29,7 +31,7 @@ func New(s styles.Styles, km keys.Map) Model {
 	vp := viewport.New()
 	vp.KeyMap = km.Viewport()
 	vp.MouseWheelEnabled = false
-	return Model{styles: s, viewport: vp}
+	return Model{styles: s, viewport: vp, keys: km}
 }
 
 // Show replaces the content and scrolls so that line last (of lines) is the bottom line
@@ -75,10 +77,18 @@ func (m *Model) render() {
 }
 
 // Update scrolls.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	m.viewport, cmd = m.viewport.Update(msg)
-	return m, cmd
+	return cmd
+}
+
+// ShortHelp is the page's own keys: scrolling.
+func (m Model) ShortHelp() []key.Binding { return []key.Binding{m.keys.Move} }
+
+// FullHelp is the page's own keys: scrolling.
+func (m Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown}}
 }
 
 // View is the title line and the visible lines.
