@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -44,6 +45,10 @@ type Watcher struct {
 
 	mu        sync.Mutex
 	forbidden map[string]string // resource -> message
+
+	// handled counts the informer events handled (marked dirty): tests wait on it to know a
+	// burst was delivered.
+	handled atomic.Int64
 }
 
 // NewWatcher prepares a watcher; Run starts it.
@@ -243,6 +248,7 @@ func (w *Watcher) changed(resource string) {
 	case w.dirty <- struct{}{}:
 	default:
 	}
+	w.handled.Add(1)
 }
 
 func (w *Watcher) watchFailed(resource string, err error) {
