@@ -176,6 +176,54 @@ func TestHistoryKeepsTheLastValues(t *testing.T) {
 	}
 }
 
+// A long-running console sees revisions come and go, one or more per release: the history of
+// a revision missing from HistoryLength rounds in a row is forgotten, so what the client holds
+// follows the revisions of the last rounds, not every revision it ever saw. A revision missing
+// from fewer rounds (scaled to zero, then back after a rollback) keeps its history.
+func TestHistoryForgetsRevisionsThatAreGone(t *testing.T) {
+	srv, _ := fakePrometheus(t, []answer{
+		detected("http_requests_total"),
+		{`status=~"5.."`, []series{{pod("orders-a"), "1"}}},
+		{`http_requests_total`, []series{{pod("orders-a"), "10"}}},
+	}, http.StatusOK)
+	c, _ := New(srv.URL)
+	// round runs one round in which the orders rollout has only this revision, and returns
+	// the revision's history.
+	round := func(revision int64) []float64 {
+		rollouts := []rollout.Rollout{{Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
+			{Number: revision, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-a"}}},
+		}}}
+		return c.Report(context.Background(), "shop", rollouts, time.Now()).Revisions[key("orders", revision)].History
+	}
+
+	const releases = 100
+	for revision := int64(1); revision <= releases; revision++ {
+		round(revision)
+	}
+	c.mu.Lock()
+	remembered := len(c.history)
+	c.mu.Unlock()
+	if remembered != metrics.HistoryLength {
+		t.Errorf("after %d releases the client remembers %d revisions, want %d (those of the last %d rounds)",
+			releases, remembered, metrics.HistoryLength, metrics.HistoryLength)
+	}
+
+	// Revision 1000 is missing from HistoryLength-1 rounds, then from HistoryLength rounds.
+	round(1000)
+	for i := 1; i < metrics.HistoryLength; i++ {
+		round(2000)
+	}
+	if h := round(1000); len(h) != 2 {
+		t.Errorf("a revision back after %d rounds has history %v, want its 2 values", metrics.HistoryLength-1, h)
+	}
+	for i := 0; i < metrics.HistoryLength; i++ {
+		round(2000)
+	}
+	if h := round(1000); len(h) != 1 {
+		t.Errorf("a revision back after %d rounds has history %v, want only this round's value", metrics.HistoryLength, h)
+	}
+}
+
 func key(name string, revision int64) metrics.Key {
 	return metrics.Key{Namespace: "shop", Name: name, Revision: revision}
 }
