@@ -130,20 +130,31 @@ func TestPrometheusClientPresetPerRevision(t *testing.T) {
 	}
 }
 
-// One query per metric whatever the number of services.
+// One query per metric per namespace whatever the number of services (DESIGN.md §5, §9):
+// with the prometheus_client preset detected, its requests, errors and latency buckets, plus
+// python_info (the running Python versions); the first round also asks which exporters exist
+// (the detection query, asked again every redetectEvery rounds). So 5 queries in the first
+// round and 4 in the next, for 1 service as for 50.
 func TestQueryCountDoesNotGrowWithServices(t *testing.T) {
 	srv, count := fakePrometheus(t, []answer{detected("http_requests_total")}, http.StatusOK)
-	c, _ := New(srv.URL)
 	var many []rollout.Rollout
 	for i := 0; i < 50; i++ {
 		many = append(many, twoRevisions()...)
 	}
-	c.Report(context.Background(), "shop", twoRevisions()[:1], time.Now())
-	one := count.Swap(0)
-	fresh, _ := New(srv.URL)
-	fresh.Report(context.Background(), "shop", many, time.Now())
-	if fifty := count.Load(); fifty != one {
-		t.Errorf("%d queries for 50 services, %d for one", fifty, one)
+	for _, scope := range []struct {
+		services string
+		rollouts []rollout.Rollout
+	}{{"1 service", twoRevisions()[:1]}, {"50 services", many}} {
+		c, _ := New(srv.URL)
+		count.Store(0)
+		c.Report(context.Background(), "shop", scope.rollouts, time.Now())
+		if n := count.Swap(0); n != 5 {
+			t.Errorf("%s: %d queries in the first round, want 5 (detection, requests, errors, buckets, python_info)", scope.services, n)
+		}
+		c.Report(context.Background(), "shop", scope.rollouts, time.Now())
+		if n := count.Load(); n != 4 {
+			t.Errorf("%s: %d queries in the second round, want 4 (requests, errors, buckets, python_info)", scope.services, n)
+		}
 	}
 }
 
