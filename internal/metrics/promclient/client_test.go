@@ -171,13 +171,24 @@ func TestUnreachableIsNotZero(t *testing.T) {
 	}
 }
 
-func TestHistoryKeepsTheLastValues(t *testing.T) {
+// tenPercentErrors is a client of a Prometheus where pod orders-new-a serves 10 req/s, 1 of
+// them an error.
+func tenPercentErrors(t *testing.T) *Client {
+	t.Helper()
 	srv, _ := fakePrometheus(t, []answer{
 		detected("http_requests_total"),
 		{`status=~"5.."`, []series{{pod("orders-new-a"), "1"}}},
 		{`http_requests_total`, []series{{pod("orders-new-a"), "10"}}},
 	}, http.StatusOK)
-	c, _ := New(srv.URL)
+	c, err := New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestHistoryKeepsTheLastValues(t *testing.T) {
+	c := tenPercentErrors(t)
 	var last metrics.Revision
 	for i := 0; i < metrics.HistoryLength+5; i++ {
 		last = c.Report(context.Background(), "shop", twoRevisions(), time.Now()).Revisions[key("orders", 2)]
@@ -192,17 +203,12 @@ func TestHistoryKeepsTheLastValues(t *testing.T) {
 // follows the revisions of the last rounds, not every revision it ever saw. A revision missing
 // from fewer rounds (scaled to zero, then back after a rollback) keeps its history.
 func TestHistoryForgetsRevisionsThatAreGone(t *testing.T) {
-	srv, _ := fakePrometheus(t, []answer{
-		detected("http_requests_total"),
-		{`status=~"5.."`, []series{{pod("orders-a"), "1"}}},
-		{`http_requests_total`, []series{{pod("orders-a"), "10"}}},
-	}, http.StatusOK)
-	c, _ := New(srv.URL)
+	c := tenPercentErrors(t)
 	// round runs one round in which the orders rollout has only this revision, and returns
 	// the revision's history.
 	round := func(revision int64) []float64 {
 		rollouts := []rollout.Rollout{{Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
-			{Number: revision, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-a"}}},
+			{Number: revision, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-new-a"}}},
 		}}}
 		return c.Report(context.Background(), "shop", rollouts, time.Now()).Revisions[key("orders", revision)].History
 	}
