@@ -72,15 +72,15 @@ func NewWatcher(c *Cluster, opts WatchOptions) *Watcher {
 // the connection state changes. The channel closes when ctx ends.
 func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	out := make(chan rollout.Snapshot, 1)
-	informers := w.newInformers()
+	caches := w.newInformers()
 	var running sync.WaitGroup
-	for _, wi := range informers.table() {
+	for _, wi := range caches.table() {
 		w.handle(wi)
 	}
-	for _, wi := range informers.table() {
+	for _, wi := range caches.table() {
 		running.Go(func() { wi.informer.RunWithContext(ctx) })
 	}
-	loop := &watchLoop{w: w, out: out, informers: informers, builder: rollout.NewBuilder(), lastRV: map[string]string{}}
+	loop := &watchLoop{w: w, out: out, informers: caches, builder: rollout.NewBuilder(), lastRV: map[string]string{}}
 	go func() {
 		defer close(out)
 		defer running.Wait()
