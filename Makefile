@@ -42,8 +42,11 @@ demo: build deps tools
 ## test: lint, unit tests (-race), then the end-to-end tests against a real sandbox
 test: lint unit e2e
 
+# The 10 MiB linear-time tests of internal/pytrace skip under -race (race_test.go), which slows
+# them several times over while they have no goroutines to check: run them once without it.
 unit:
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run '^TestFindHugeLogsInLinearTime$$' ./internal/pytrace/
 
 e2e: build deps tools
 	PYROLL_TOOLS_BIN=$(abspath $(TOOLS_BIN)) PYROLL_BIN=$(abspath bin) \

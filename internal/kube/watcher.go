@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -28,7 +30,11 @@ type WatchOptions struct {
 	Name string
 	// Coalesce is the shortest time between two snapshots (default 50ms).
 	Coalesce time.Duration
-	Now      func() time.Time
+	// Now stamps the snapshots (default Clock.Now).
+	Now func() time.Time
+	// Clock times the coalescing window and the connection poll (default the real clock);
+	// tests move a fake one.
+	Clock clock.WithTicker
 }
 
 // Watcher turns informer events into coalesced snapshots.
@@ -39,6 +45,10 @@ type Watcher struct {
 
 	mu        sync.Mutex
 	forbidden map[string]string // resource -> message
+
+	// handled counts the informer events handled (marked dirty): tests wait on it to know a
+	// burst was delivered.
+	handled atomic.Int64
 }
 
 // NewWatcher prepares a watcher; Run starts it.
@@ -46,8 +56,11 @@ func NewWatcher(c *Cluster, opts WatchOptions) *Watcher {
 	if opts.Coalesce == 0 {
 		opts.Coalesce = 50 * time.Millisecond
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = opts.Clock.Now
 	}
 	if opts.Selector == nil {
 		opts.Selector = labels.Everything()
@@ -59,113 +72,174 @@ func NewWatcher(c *Cluster, opts WatchOptions) *Watcher {
 // the connection state changes. The channel closes when ctx ends.
 func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	out := make(chan rollout.Snapshot, 1)
-	api, ns := w.cluster.Client, w.opts.Namespace
-	deployments := newInformer(api, api.Deployments(ns), &appsv1.Deployment{}, func(o *metav1.ListOptions) {
-		o.LabelSelector = w.opts.Selector.String()
-		if w.opts.Name != "" {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.opts.Name).String()
-		}
-	})
-	replicaSets := newInformer(api, api.ReplicaSets(ns), &appsv1.ReplicaSet{}, nil)
-	pods := newInformer(api, api.Pods(ns), &corev1.Pod{}, nil)
-	// Events of Deployments and ReplicaSets only: pod events are most of a busy
-	// namespace's and the views do not show them.
-	events := newInformer(api, api.Events(ns), &corev1.Event{}, func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" })
-	watched := []struct {
-		resource string
-		informer cache.SharedIndexInformer
-	}{
-		{"deployments", deployments},
-		{"replicasets", replicaSets},
-		{"pods", pods},
-		{"events", events},
-	}
-	for _, wi := range watched {
-		resource := wi.resource
-		_, _ = wi.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { w.changed(resource) },
-			UpdateFunc: func(any, any) { w.changed(resource) },
-			DeleteFunc: func(any) { w.changed(resource) },
-		})
-		_ = wi.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-			w.watchFailed(resource, err)
-		})
-	}
+	caches := w.newInformers()
 	var running sync.WaitGroup
-	for _, wi := range watched {
+	for _, wi := range caches.table() {
+		w.handle(wi)
+	}
+	for _, wi := range caches.table() {
 		running.Go(func() { wi.informer.RunWithContext(ctx) })
 	}
-
+	loop := &watchLoop{w: w, out: out, informers: caches, builder: rollout.NewBuilder(), lastRV: map[string]string{}}
 	go func() {
 		defer close(out)
 		defer running.Wait()
-		synced := func() bool {
-			for _, wi := range watched {
-				// Events are best-effort: a user who may not list them still sees rollouts.
-				if wi.resource != "events" && !wi.informer.HasSynced() {
-					return false
-				}
-			}
-			return true
-		}
-		lastRV := map[string]string{}
-		var lastConn rollout.Connection
-		var lastEmit time.Time
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		builder := rollout.NewBuilder()
-		emit := func() {
-			snap := rollout.Snapshot{Synced: synced(), At: w.opts.Now()}
-			snap.Conn = w.connection(snap.Synced)
-			if snap.Synced {
-				objs := rollout.Objects{}
-				objs.Deployments = cached[*appsv1.Deployment](deployments)
-				objs.ReplicaSets = cached[*appsv1.ReplicaSet](replicaSets)
-				objs.PodFacts = cached[*rollout.PodFacts](pods)
-				objs.Events = cached[*corev1.Event](events)
-				snap.Rollouts = builder.Build(objs, snap.At)
-			}
-			lastConn, lastEmit = snap.Conn, time.Now()
-			select {
-			case out <- snap:
-			case <-ctx.Done():
-			}
-		}
-		emit()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-w.dirty:
-				if wait := w.opts.Coalesce - time.Since(lastEmit); wait > 0 {
-					select {
-					case <-time.After(wait):
-					case <-ctx.Done():
-						return
-					}
-				}
-				// Merge whatever else arrived during the window into this snapshot.
-				select {
-				case <-w.dirty:
-				default:
-				}
-				emit()
-			case <-tick.C:
-				// A forbidden resource clears once its informer lists again.
-				for _, wi := range watched {
-					rv := wi.informer.LastSyncResourceVersion()
-					if rv != lastRV[wi.resource] {
-						lastRV[wi.resource] = rv
-						w.clearForbidden(wi.resource)
-					}
-				}
-				if c := w.connection(synced()); c.State != lastConn.State || c.Message != lastConn.Message {
-					emit()
-				}
-			}
-		}
+		loop.run(ctx)
 	}()
 	return out
+}
+
+// informers are the watcher's caches: the Deployments in scope, ReplicaSets and Pods (which
+// the builder ties to them by ownership), and Events.
+type informers struct {
+	deployments, replicaSets, pods, events cache.SharedIndexInformer
+}
+
+// watchedInformer is one informer and the resource it caches.
+type watchedInformer struct {
+	resource string
+	informer cache.SharedIndexInformer
+}
+
+func (w *Watcher) newInformers() informers {
+	api, ns := w.cluster.Client, w.opts.Namespace
+	return informers{
+		deployments: newInformer(api, api.Deployments(ns), &appsv1.Deployment{}, func(o *metav1.ListOptions) {
+			o.LabelSelector = w.opts.Selector.String()
+			if w.opts.Name != "" {
+				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.opts.Name).String()
+			}
+		}),
+		replicaSets: newInformer(api, api.ReplicaSets(ns), &appsv1.ReplicaSet{}, nil),
+		pods:        newInformer(api, api.Pods(ns), &corev1.Pod{}, nil),
+		// Events of Deployments and ReplicaSets only: pod events are most of a busy
+		// namespace's and the views do not show them.
+		events: newInformer(api, api.Events(ns), &corev1.Event{}, func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" }),
+	}
+}
+
+func (i informers) table() []watchedInformer {
+	return []watchedInformer{
+		{"deployments", i.deployments},
+		{"replicasets", i.replicaSets},
+		{"pods", i.pods},
+		{"events", i.events},
+	}
+}
+
+// synced says whether every informer but the events' has listed once.
+func (i informers) synced() bool {
+	for _, wi := range i.table() {
+		// Events are best-effort: a user who may not list them still sees rollouts.
+		if wi.resource != "events" && !wi.informer.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
+func (i informers) objects() rollout.Objects {
+	return rollout.Objects{
+		Deployments: cached[*appsv1.Deployment](i.deployments),
+		ReplicaSets: cached[*appsv1.ReplicaSet](i.replicaSets),
+		PodFacts:    cached[*rollout.PodFacts](i.pods),
+		Events:      cached[*corev1.Event](i.events),
+	}
+}
+
+// handle marks the watcher dirty on every change of the informer's objects, and records a
+// forbidden watch.
+func (w *Watcher) handle(wi watchedInformer) {
+	resource := wi.resource
+	_, _ = wi.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { w.changed(resource) },
+		UpdateFunc: func(any, any) { w.changed(resource) },
+		DeleteFunc: func(any) { w.changed(resource) },
+	})
+	_ = wi.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		w.watchFailed(resource, err)
+	})
+}
+
+// connPoll is how often the loop looks at the connection state and at forbidden resources.
+const connPoll = 250 * time.Millisecond
+
+// watchLoop is Run's goroutine: it turns dirty marks and connection changes into snapshots.
+type watchLoop struct {
+	w         *Watcher
+	out       chan<- rollout.Snapshot
+	informers informers
+	builder   *rollout.Builder
+	lastRV    map[string]string // resource -> the resource version its informer last listed at
+	lastConn  rollout.Connection
+	lastEmit  time.Time // on the watcher's clock
+}
+
+func (l *watchLoop) run(ctx context.Context) {
+	tick := l.w.opts.Clock.NewTicker(connPoll)
+	defer tick.Stop()
+	l.emit(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.w.dirty:
+			if !l.onDirty(ctx) {
+				return
+			}
+		case <-tick.C():
+			l.onTick(ctx)
+		}
+	}
+}
+
+// onDirty waits out the rest of the coalescing window since the last snapshot, then sends
+// one snapshot for whatever changed meanwhile. It returns false when ctx ends first.
+func (l *watchLoop) onDirty(ctx context.Context) bool {
+	if wait := l.w.opts.Coalesce - l.w.opts.Clock.Since(l.lastEmit); wait > 0 {
+		select {
+		case <-l.w.opts.Clock.After(wait):
+		case <-ctx.Done():
+			return false
+		}
+	}
+	// Merge whatever else arrived during the window into this snapshot.
+	select {
+	case <-l.w.dirty:
+	default:
+	}
+	l.emit(ctx)
+	return true
+}
+
+// onTick clears the forbidden resources that listed again, and sends a snapshot when the
+// connection state changed.
+func (l *watchLoop) onTick(ctx context.Context) {
+	// A forbidden resource clears once its informer lists again.
+	for _, wi := range l.informers.table() {
+		rv := wi.informer.LastSyncResourceVersion()
+		if rv != l.lastRV[wi.resource] {
+			l.lastRV[wi.resource] = rv
+			l.w.clearForbidden(wi.resource)
+		}
+	}
+	if c := l.w.connection(l.informers.synced()); c.State != l.lastConn.State || c.Message != l.lastConn.Message {
+		l.emit(ctx)
+	}
+}
+
+// emit builds a snapshot from the caches (once they are synced) and sends it.
+func (l *watchLoop) emit(ctx context.Context) {
+	snap := rollout.Snapshot{Synced: l.informers.synced(), At: l.w.opts.Now()}
+	snap.Conn = l.w.connection(snap.Synced)
+	if snap.Synced {
+		snap.Rollouts = l.builder.Build(l.informers.objects(), snap.At)
+	}
+	l.lastConn, l.lastEmit = snap.Conn, l.w.opts.Clock.Now()
+	select {
+	case l.out <- snap:
+	case <-ctx.Done():
+	}
 }
 
 // forbiddenHint says what the watch needs when the API server refuses it.
@@ -177,6 +251,7 @@ func (w *Watcher) changed(resource string) {
 	case w.dirty <- struct{}{}:
 	default:
 	}
+	w.handled.Add(1)
 }
 
 func (w *Watcher) watchFailed(resource string, err error) {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -90,15 +91,23 @@ func TestWatcherBuildsSnapshotsFromInformers(t *testing.T) {
 	})
 }
 
-// A burst of events becomes a few snapshots, not one per event.
+// A burst of events becomes one snapshot. The watcher's clock is a fake that moves only when
+// the test steps it, so the counts are exact: 200 pod events handled while the clock stands
+// still send no snapshot; one coalescing window later they send exactly one, holding all 200
+// pods; and the burst leaves nothing pending behind it: after another window without a change,
+// the next snapshot is the one of the next change. Only the snapshots until the first synced
+// one come before (the clock is stepped until then).
 func TestWatcherCoalescesBursts(t *testing.T) {
 	d, rs := testDeployment()
 	client := fake.NewClientset(d, rs)
 	cluster := &Cluster{Client: kubeapitest.FromClientset(client), Namespace: "shop", Health: &Health{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	snaps := NewWatcher(cluster, WatchOptions{Namespace: "shop", Coalesce: 200 * time.Millisecond}).Run(ctx)
-	nextSynced(t, snaps, func(rollout.Snapshot) bool { return true })
+	const window = 50 * time.Millisecond
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	w := NewWatcher(cluster, WatchOptions{Namespace: "shop", Coalesce: window, Clock: clk})
+	snaps := w.Run(ctx)
+	stepUntilSynced(t, clk, snaps, window)
 
 	const burst = 200
 	for i := 0; i < burst; i++ {
@@ -106,14 +115,80 @@ func TestWatcherCoalescesBursts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	count := 0
-	nextSynced(t, snaps, func(s rollout.Snapshot) bool {
-		count++
-		return len(s.Rollouts) == 1 && len(s.Rollouts[0].Revisions[0].Pods) == burst
+	// The Deployment's and the ReplicaSet's adds, then the burst; the loop waits out the window
+	// on the clock (its connection poll's ticker is the other waiter).
+	waitWithoutSnapshot(t, snaps, "the burst handled and the loop waiting for the window", func() bool {
+		return w.handled.Load() >= 2+burst && clk.Waiters() == 2
 	})
-	if count >= burst/2 {
-		t.Errorf("%d snapshots for a burst of %d events; want them coalesced", count, burst)
+	clk.Step(window)
+	if got := podsIn(t, receive(t, snaps)); got != burst {
+		t.Fatalf("the snapshot after the window holds %d pods, want all %d", got, burst)
 	}
+
+	clk.Step(window)
+	if _, err := client.CoreV1().Pods("shop").Create(ctx, testPod(burst), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := podsIn(t, receive(t, snaps)); got != burst+1 {
+		t.Errorf("the next snapshot holds %d pods, want %d: the burst sent a second snapshot", got, burst+1)
+	}
+}
+
+// stepUntilSynced moves the clock a window at a time until the watcher sends a synced
+// snapshot: before that, its snapshots wait for the window or the connection poll.
+func stepUntilSynced(t *testing.T, clk *clocktesting.FakeClock, snaps <-chan rollout.Snapshot, window time.Duration) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case s := <-snaps:
+			if s.Synced {
+				return
+			}
+		case <-poll.C:
+			clk.Step(window)
+		case <-deadline:
+			t.Fatal("no synced snapshot within 10s")
+		}
+	}
+}
+
+// waitWithoutSnapshot waits until cond holds, failing if a snapshot comes first.
+func waitWithoutSnapshot(t *testing.T, snaps <-chan rollout.Snapshot, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	poll := time.NewTicker(time.Millisecond)
+	defer poll.Stop()
+	for !cond() {
+		select {
+		case s := <-snaps:
+			t.Fatalf("a snapshot (%d pods) before the window elapsed: the burst is not coalesced", podsIn(t, s))
+		case <-poll.C:
+		case <-deadline:
+			t.Fatalf("not within 10s: %s", what)
+		}
+	}
+}
+
+func receive(t *testing.T, snaps <-chan rollout.Snapshot) rollout.Snapshot {
+	t.Helper()
+	select {
+	case s := <-snaps:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no snapshot within 10s")
+		return rollout.Snapshot{}
+	}
+}
+
+func podsIn(t *testing.T, s rollout.Snapshot) int {
+	t.Helper()
+	if len(s.Rollouts) != 1 || len(s.Rollouts[0].Revisions) == 0 {
+		t.Fatalf("snapshot: %+v", s.Rollouts)
+	}
+	return len(s.Rollouts[0].Revisions[0].Pods)
 }
 
 func TestStripForCacheKeepsWhatViewsRead(t *testing.T) {

@@ -31,11 +31,27 @@ type Client struct {
 	// preset forces one preset for every rollout ("" detects them per namespace).
 	preset string
 
-	mu         sync.Mutex
-	history    map[metrics.Key][]float64
-	p95History map[metrics.Key][]float64 // seconds
-	detected   map[string]detection      // by namespace
+	mu       sync.Mutex
+	history  map[metrics.Key]*trail
+	rounds   int                  // rounds remembered so far
+	detected map[string]detection // by namespace
 }
+
+// trail is one revision's history: its last values, and the last round that had it.
+type trail struct {
+	errorRates []float64
+	p95s       []float64 // seconds
+	seen       int
+}
+
+// forgetAfter is how many rounds in a row a revision may be missing before its history is
+// forgotten. A revision can miss rounds without being gone (scaled to zero pods while a
+// rollout progresses, then back after a rollback), and its sparkline should carry on; but had
+// it been in those rounds without a value, HistoryLength of them would have scrolled every
+// value it had out of its sparkline, so forgetting it then loses nothing a sparkline could
+// show. The client then holds the revisions of the last HistoryLength rounds, not every
+// revision a long-running console ever saw.
+const forgetAfter = metrics.HistoryLength
 
 // detection is which presets' series a namespace had, and how many rounds ago.
 type detection struct {
@@ -86,7 +102,7 @@ func NewWithOptions(o Options) (*Client, error) {
 		return nil, fmt.Errorf("metrics preset %q is not known; known: %s", preset, strings.Join(presets.Names(), ", "))
 	}
 	return &Client{api: promv1.NewAPI(c), url: o.URL, presets: presets, preset: preset,
-		history: map[metrics.Key][]float64{}, p95History: map[metrics.Key][]float64{}, detected: map[string]detection{}}, nil
+		history: map[metrics.Key]*trail{}, detected: map[string]detection{}}, nil
 }
 
 // maxInFlight bounds the queries a round sends at once, so a slow Prometheus is not
@@ -253,10 +269,12 @@ func unreachable(rollouts []rollout.Rollout) map[metrics.Key]metrics.Revision {
 	return out
 }
 
-// remember appends each revision's error rate and p95 to its history (NaN when not ok).
+// remember appends each revision's error rate and p95 to its history (NaN when not ok),
+// and forgets the revisions missing from the last forgetAfter rounds.
 func (c *Client) remember(revisions map[metrics.Key]metrics.Revision) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.rounds++
 	for key, m := range revisions {
 		errorRate, p95 := m.ErrorRate, m.P95.Seconds()
 		if m.State != metrics.StateOK {
@@ -265,11 +283,22 @@ func (c *Client) remember(revisions map[metrics.Key]metrics.Revision) {
 		if m.State != metrics.StateOK || m.P95 <= 0 {
 			p95 = math.NaN()
 		}
-		c.history[key] = lastValues(c.history[key], errorRate)
-		c.p95History[key] = lastValues(c.p95History[key], p95)
-		m.History = slices.Clone(c.history[key])
-		m.P95History = slices.Clone(c.p95History[key])
+		h := c.history[key]
+		if h == nil {
+			h = &trail{}
+			c.history[key] = h
+		}
+		h.errorRates = lastValues(h.errorRates, errorRate)
+		h.p95s = lastValues(h.p95s, p95)
+		h.seen = c.rounds
+		m.History = slices.Clone(h.errorRates)
+		m.P95History = slices.Clone(h.p95s)
 		revisions[key] = m
+	}
+	for key, h := range c.history {
+		if c.rounds-h.seen >= forgetAfter {
+			delete(c.history, key)
+		}
 	}
 }
 

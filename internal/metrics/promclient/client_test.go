@@ -131,20 +131,31 @@ func TestPrometheusClientPresetPerRevision(t *testing.T) {
 	}
 }
 
-// One query per metric whatever the number of services.
+// One query per metric per namespace whatever the number of services (DESIGN.md §5, §9):
+// with the prometheus_client preset detected, its requests, errors and latency buckets, plus
+// python_info (the running Python versions); the first round also asks which exporters exist
+// (the detection query, asked again every redetectEvery rounds). So 5 queries in the first
+// round and 4 in the next, for 1 service as for 50.
 func TestQueryCountDoesNotGrowWithServices(t *testing.T) {
 	srv, count := fakePrometheus(t, []answer{detected("http_requests_total")}, http.StatusOK)
-	c, _ := New(srv.URL)
 	var many []rollout.Rollout
 	for i := 0; i < 50; i++ {
 		many = append(many, twoRevisions()...)
 	}
-	c.Report(context.Background(), "shop", twoRevisions()[:1], time.Now())
-	one := count.Swap(0)
-	fresh, _ := New(srv.URL)
-	fresh.Report(context.Background(), "shop", many, time.Now())
-	if fifty := count.Load(); fifty != one {
-		t.Errorf("%d queries for 50 services, %d for one", fifty, one)
+	for _, scope := range []struct {
+		services string
+		rollouts []rollout.Rollout
+	}{{"1 service", twoRevisions()[:1]}, {"50 services", many}} {
+		c, _ := New(srv.URL)
+		count.Store(0)
+		c.Report(context.Background(), "shop", scope.rollouts, time.Now())
+		if n := count.Swap(0); n != 5 {
+			t.Errorf("%s: %d queries in the first round, want 5 (detection, requests, errors, buckets, python_info)", scope.services, n)
+		}
+		c.Report(context.Background(), "shop", scope.rollouts, time.Now())
+		if n := count.Load(); n != 4 {
+			t.Errorf("%s: %d queries in the second round, want 4 (requests, errors, buckets, python_info)", scope.services, n)
+		}
 	}
 }
 
@@ -161,19 +172,73 @@ func TestUnreachableIsNotZero(t *testing.T) {
 	}
 }
 
-func TestHistoryKeepsTheLastValues(t *testing.T) {
+// tenPercentErrors is a client of a Prometheus where pod orders-new-a serves 10 req/s, 1 of
+// them an error.
+func tenPercentErrors(t *testing.T) *Client {
+	t.Helper()
 	srv, _ := fakePrometheus(t, []answer{
 		detected("http_requests_total"),
 		{`status=~"5.."`, []series{{pod("orders-new-a"), "1"}}},
 		{`http_requests_total`, []series{{pod("orders-new-a"), "10"}}},
 	}, http.StatusOK)
-	c, _ := New(srv.URL)
+	c, err := New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestHistoryKeepsTheLastValues(t *testing.T) {
+	c := tenPercentErrors(t)
 	var last metrics.Revision
 	for i := 0; i < metrics.HistoryLength+5; i++ {
 		last = c.Report(context.Background(), "shop", twoRevisions(), time.Now()).Revisions[key("orders", 2)]
 	}
 	if len(last.History) != metrics.HistoryLength || last.History[0] != 0.1 {
 		t.Errorf("history %v, want %d values of 0.1", last.History, metrics.HistoryLength)
+	}
+}
+
+// A long-running console sees revisions come and go, one or more per release: the history of
+// a revision missing from HistoryLength rounds in a row is forgotten, so what the client holds
+// follows the revisions of the last rounds, not every revision it ever saw. A revision missing
+// from fewer rounds (scaled to zero, then back after a rollback) keeps its history.
+func TestHistoryForgetsRevisionsThatAreGone(t *testing.T) {
+	c := tenPercentErrors(t)
+	// round runs one round in which the orders rollout has only this revision, and returns
+	// the revision's history.
+	round := func(revision int64) []float64 {
+		rollouts := []rollout.Rollout{{Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
+			{Number: revision, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-new-a"}}},
+		}}}
+		return c.Report(context.Background(), "shop", rollouts, time.Now()).Revisions[key("orders", revision)].History
+	}
+
+	const releases = 100
+	for revision := int64(1); revision <= releases; revision++ {
+		round(revision)
+	}
+	c.mu.Lock()
+	remembered := len(c.history)
+	c.mu.Unlock()
+	if remembered != metrics.HistoryLength {
+		t.Errorf("after %d releases the client remembers %d revisions, want %d (those of the last %d rounds)",
+			releases, remembered, metrics.HistoryLength, metrics.HistoryLength)
+	}
+
+	// Revision 1000 is missing from HistoryLength-1 rounds, then from HistoryLength rounds.
+	round(1000)
+	for i := 1; i < metrics.HistoryLength; i++ {
+		round(2000)
+	}
+	if h := round(1000); len(h) != 2 {
+		t.Errorf("a revision back after %d rounds has history %v, want its 2 values", metrics.HistoryLength-1, h)
+	}
+	for i := 0; i < metrics.HistoryLength; i++ {
+		round(2000)
+	}
+	if h := round(1000); len(h) != 1 {
+		t.Errorf("a revision back after %d rounds has history %v, want only this round's value", metrics.HistoryLength, h)
 	}
 }
 
