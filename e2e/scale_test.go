@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 )
 
@@ -109,26 +110,26 @@ func TestScaleConsoleListsNothingAfterSync(t *testing.T) {
 	}
 	end := time.Now()
 
-	mine := func(r sandbox.AuditRequest) bool {
+	mine := func(r auditlog.Request) bool {
 		return r.User == user && strings.HasPrefix(r.UserAgent, "kubectl-pyroll/")
 	}
 	// The API server writes an audit line before it handles the request: the console's last
 	// requests are in the file by now.
-	all, err := sandbox.ReadAudit(sb.AuditLogPath(), started.Add(-time.Second), mine)
+	all, err := auditlog.Read(sb.AuditLogPath(), started.Add(-time.Second), mine)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(all) == 0 {
 		t.Fatalf("no request of user %s in the audit log %s: is the audit log on?", user, sb.AuditLogPath())
 	}
-	var after []sandbox.AuditRequest
+	var after []auditlog.Request
 	for _, r := range all {
 		if !r.Time.Before(synced) {
 			after = append(after, r)
 		}
 	}
 	t.Logf("console requests: %v from start to sync, %v in the %s after it (%d pod changes)",
-		sandbox.CountByVerb(all[:len(all)-len(after)]), sandbox.CountByVerb(after), end.Sub(synced).Round(time.Second), changes)
+		auditlog.CountByVerb(all[:len(all)-len(after)]), auditlog.CountByVerb(after), end.Sub(synced).Round(time.Second), changes)
 	for _, r := range after {
 		if r.Verb == "list" {
 			t.Errorf("LIST after sync at +%s: %s", r.Time.Sub(synced).Round(time.Millisecond), r.URI)

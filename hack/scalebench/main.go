@@ -33,6 +33,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
 )
 
 type config struct {
@@ -317,7 +318,7 @@ func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.San
 	if err != nil {
 		return err
 	}
-	var startup, after []sandbox.AuditRequest
+	var startup, after []auditlog.Request
 	for _, r := range all {
 		if r.Time.Before(firstAt) {
 			startup = append(startup, r)
@@ -325,7 +326,7 @@ func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.San
 			after = append(after, r)
 		}
 	}
-	byVerb := sandbox.CountByVerb(after)
+	byVerb := auditlog.CountByVerb(after)
 	mu.Lock()
 	changed := linesAfter
 	mu.Unlock()
@@ -333,7 +334,7 @@ func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.San
 	figs.add("status --watch -A -o ndjson RSS: %s after every rollout was printed (%.1f s after start), %s after %s more; %s   (target < 60 MB: %s)",
 		mb(rssFirst), firstAt.Sub(started).Seconds(), rssFigure(pid, rssLater), cfg.window, liveHeap(stderr.String()), verdict(worst < 60e6))
 	figs.add("status --watch API requests: at start %s; in the %s after: %d (%s), %d lines printed, %.2f CPU-s   (target 0 LISTs after sync: %s)",
-		verbSummary(sandbox.CountByVerb(startup), 0), cfg.window, total(byVerb), verbSummary(byVerb, 0), changed, cpu1-cpu0, verdict(byVerb["list"] == 0))
+		verbSummary(auditlog.CountByVerb(startup), 0), cfg.window, total(byVerb), verbSummary(byVerb, 0), changed, cpu1-cpu0, verdict(byVerb["list"] == 0))
 	return nil
 }
 
@@ -436,7 +437,7 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 	figs.add("console -A RSS: %s after the first full frame, %s after %s idle; %s   (target < 60 MB: %s)",
 		mb(rssFirst), rssFigure(pid, rssIdle), cfg.window, liveHeap(string(gctrace)), verdict(worst < 60e6))
 	perMinute := float64(time.Minute) / float64(windowEnd.Sub(windowStart))
-	idleVerbs := sandbox.CountByVerb(idleReqs)
+	idleVerbs := auditlog.CountByVerb(idleReqs)
 	figs.add("console API requests per minute in steady state (%s idle): %.1f (%s)   (target 0 LISTs, only the open WATCHes: %s)",
 		cfg.window, float64(len(idleReqs))*perMinute, verbSummary(idleVerbs, perMinute), verdict(idleVerbs["list"] == 0))
 	perInterval := prom.queries / float64(max(prom.rounds, 1))
@@ -547,14 +548,14 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 	p99 := percentile(latencies, 99)
 	figs.add("event -> screen latency (pod status write sent to the API -> the console's frame reaching tmux): p50 %s, p99 %s, max %s (n=%d); of which API write -> watch event at another client: p50 %s, p99 %s   (target p99 < 100 ms: %s)",
 		ms(percentile(latencies, 50)), ms(p99), ms(latencies[len(latencies)-1]), len(latencies), ms(percentile(delivery, 50)), ms(percentile(delivery, 99)), verdict(p99 < 100*time.Millisecond))
-	listsAfter := sandbox.CountByVerb(afterSync)["list"]
+	listsAfter := auditlog.CountByVerb(afterSync)["list"]
 	watches := watchesByResource(sinceStart)
 	onePerResource := len(watches) > 0
 	for _, n := range watches {
 		onePerResource = onePerResource && n == 1
 	}
 	figs.add("console LISTs after sync: %d over %s (idle, then %d pod changes); all requests since start: %s   (target 0: %s)",
-		listsAfter, end.Sub(firstFrame).Round(time.Second), cfg.changes, verbSummary(sandbox.CountByVerb(sinceStart), 0), verdict(listsAfter == 0))
+		listsAfter, end.Sub(firstFrame).Round(time.Second), cfg.changes, verbSummary(auditlog.CountByVerb(sinceStart), 0), verdict(listsAfter == 0))
 	figs.add("console WATCHes since start (%s): %s   (target one per resource type in scope: %s)", end.Sub(started).Round(time.Second), keyedSummary(watches), verdict(onePerResource))
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
 )
 
 // rssBytes is the process's resident set (VmRSS in /proc/PID/status).
@@ -57,8 +58,8 @@ func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
 
 // requests reads the audit log for one client (by user name: each measured client has a
 // kubeconfig of its own) in [from, to).
-func requests(sb *sandbox.Sandbox, user string, from, to time.Time) ([]sandbox.AuditRequest, error) {
-	return sandbox.ReadAudit(sb.AuditLogPath(), from, func(r sandbox.AuditRequest) bool {
+func requests(sb *sandbox.Sandbox, user string, from, to time.Time) ([]auditlog.Request, error) {
+	return auditlog.Read(sb.AuditLogPath(), from, func(r auditlog.Request) bool {
 		return r.User == user && strings.HasPrefix(r.UserAgent, "kubectl-pyroll/") && r.Time.Before(to)
 	})
 }
@@ -93,7 +94,7 @@ func total(counts map[string]int) int {
 }
 
 // watchesByResource counts the WATCH requests per resource.
-func watchesByResource(reqs []sandbox.AuditRequest) map[string]int {
+func watchesByResource(reqs []auditlog.Request) map[string]int {
 	counts := map[string]int{}
 	for _, r := range reqs {
 		if r.Verb == "watch" {
