@@ -13,17 +13,18 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 // The console as a person uses it: in a real terminal (tmux), against the sandbox.
 func TestConsoleInATerminal(t *testing.T) {
 	sb := sandboxtest.Get(t)
-	extra := sandbox.Release{Namespace: sandbox.DemoNamespace, Name: "tmux-api", Image: "ghcr.io/acme/tmux:1.0.0", Version: "1.0.0", GitSHA: "7e57", Replicas: 2}
+	extra := workload.Release{Namespace: demo.Namespace, Name: "tmux-api", Image: "ghcr.io/acme/tmux:1.0.0", Version: "1.0.0", GitSHA: "7e57", Replicas: 2}
 	applyComplete(t, extra)
 	t.Cleanup(func() {
-		_ = sb.Client().AppsV1().Deployments(sandbox.DemoNamespace).Delete(context.Background(), "tmux-api", metav1.DeleteOptions{})
+		_ = sb.Client().AppsV1().Deployments(demo.Namespace).Delete(context.Background(), "tmux-api", metav1.DeleteOptions{})
 	})
 
 	pane := startTmux(t, 80, 24)

@@ -11,8 +11,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 // newNamespace creates a namespace of the test's own (name derived from the test) and
@@ -26,7 +26,7 @@ func newNamespace(t *testing.T) string {
 	}
 	name = "e2e-" + strings.Trim(name, "-")
 	ctx := context.Background()
-	if err := sandbox.EnsureNamespace(ctx, sb.Client(), name); err != nil {
+	if err := workload.EnsureNamespace(ctx, sb.Client(), name); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 )
 
@@ -31,7 +32,7 @@ func TestLogsOfARunningPodAreTheServicesOutput(t *testing.T) {
 	eventually(t, time.Minute, "kubectl logs "+pod.Name+" showing gunicorn's boot and the app's own line", func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		raw, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", sb.Kubeconfig, "-n", sandbox.DemoNamespace, "logs", "pod/"+pod.Name, "-c", "app").CombinedOutput()
+		raw, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", sb.Kubeconfig, "-n", demo.Namespace, "logs", "pod/"+pod.Name, "-c", "app").CombinedOutput()
 		out = string(raw)
 		if err != nil {
 			return errorf("kubectl logs: %v: %s", err, out)
@@ -60,10 +61,10 @@ func TestLogsOfACrashLoopingPodHoldTheImportError(t *testing.T) {
 		}
 		return false
 	})
-	if pod.Annotations["app.kubernetes.io/version"] != sandbox.SearchV2.Version {
-		t.Fatalf("crash-looping search-api pod %s is version %q; want %s", pod.Name, pod.Annotations["app.kubernetes.io/version"], sandbox.SearchV2.Version)
+	if pod.Annotations["app.kubernetes.io/version"] != demo.SearchV2.Version {
+		t.Fatalf("crash-looping search-api pod %s is version %q; want %s", pod.Name, pod.Annotations["app.kubernetes.io/version"], demo.SearchV2.Version)
 	}
-	pods := sb.Client().CoreV1().Pods(sandbox.DemoNamespace)
+	pods := sb.Client().CoreV1().Pods(demo.Namespace)
 	for _, previous := range []bool{false, true} {
 		what := "logs"
 		if previous {
@@ -94,7 +95,7 @@ func demoPodWhere(t *testing.T, selector string, ok func(*corev1.Pod) bool) *cor
 	t.Helper()
 	var found *corev1.Pod
 	eventually(t, time.Minute, "a demo pod "+selector, func(ctx context.Context) error {
-		pods, err := sandboxtest.Get(t).Client().CoreV1().Pods(sandbox.DemoNamespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		pods, err := sandboxtest.Get(t).Client().CoreV1().Pods(demo.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,9 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 var deleteNow = metav1.DeleteOptions{}
@@ -34,11 +36,11 @@ func TestSampleServiceBecomesAvailable(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ns := newNamespace(t)
 	ctx := context.Background()
-	release := sandbox.Release{Namespace: ns, Name: "hello-api", Image: "ghcr.io/acme/hello:1.0.0", Version: "1.0.0", GitSHA: "1111111", Replicas: 2}
+	release := workload.Release{Namespace: ns, Name: "hello-api", Image: "ghcr.io/acme/hello:1.0.0", Version: "1.0.0", GitSHA: "1111111", Replicas: 2}
 	if _, err := release.Apply(ctx, sb.Client()); err != nil {
 		t.Fatal(err)
 	}
-	if err := sandbox.WaitDeployment(ctx, sb.Client(), ns, "hello-api", 2*time.Minute, "available", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(ctx, sb.Client(), ns, "hello-api", 2*time.Minute, "available", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 	pods, err := sb.Client().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=hello-api"})
@@ -59,11 +61,11 @@ func TestCrashLoopingReleaseExceedsDeadlineWithoutChurn(t *testing.T) {
 	client := sb.Client()
 	ns := newNamespace(t)
 	ctx := context.Background()
-	stable := sandbox.Release{Namespace: ns, Name: "crashy-api", Image: "ghcr.io/acme/crashy:1.0.0", Version: "1.0.0", GitSHA: "aaaaaaa", Replicas: 3}
+	stable := workload.Release{Namespace: ns, Name: "crashy-api", Image: "ghcr.io/acme/crashy:1.0.0", Version: "1.0.0", GitSHA: "aaaaaaa", Replicas: 3}
 	if _, err := stable.Apply(ctx, client); err != nil {
 		t.Fatal(err)
 	}
-	if err := sandbox.WaitDeployment(ctx, client, ns, stable.Name, 2*time.Minute, "available", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(ctx, client, ns, stable.Name, 2*time.Minute, "available", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 	stablePods := podUIDs(t, ns, "app=crashy-api")
@@ -99,7 +101,7 @@ func TestCrashLoopingReleaseExceedsDeadlineWithoutChurn(t *testing.T) {
 	if _, err := broken.Apply(ctx, client); err != nil {
 		t.Fatal(err)
 	}
-	if err := sandbox.WaitDeployment(ctx, client, ns, stable.Name, 2*time.Minute, "past its progress deadline", func(d *appsv1.Deployment) bool {
+	if err := workload.WaitDeployment(ctx, client, ns, stable.Name, 2*time.Minute, "past its progress deadline", func(d *appsv1.Deployment) bool {
 		for _, c := range d.Status.Conditions {
 			if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
 				return true
@@ -152,7 +154,7 @@ func TestPrometheusErrorRatePerRevision(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
 	configured := map[string]float64{} // pod_template_hash -> PYROLL_ERROR_RATE
-	rsList, err := sb.Client().AppsV1().ReplicaSets(sandbox.DemoNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=orders-api"})
+	rsList, err := sb.Client().AppsV1().ReplicaSets(demo.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=orders-api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func TestPrometheusErrorRatePerRevision(t *testing.T) {
 func TestBuildinfoThroughPodProxy(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
-	pods, err := sb.Client().CoreV1().Pods(sandbox.DemoNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=payments-api"})
+	pods, err := sb.Client().CoreV1().Pods(demo.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=payments-api"})
 	if err != nil || len(pods.Items) == 0 {
 		t.Fatalf("payments-api pods: %v (%v)", pods, err)
 	}
@@ -215,14 +217,14 @@ func TestBuildinfoThroughPodProxy(t *testing.T) {
 		PythonVersion string `json:"python_version"`
 	}
 	eventually(t, time.Minute, "GET /buildinfo through the pod proxy", func(ctx context.Context) error {
-		raw, err := sb.Client().CoreV1().Pods(sandbox.DemoNamespace).ProxyGet("http", pod, "8080", "/buildinfo", nil).DoRaw(ctx)
+		raw, err := sb.Client().CoreV1().Pods(demo.Namespace).ProxyGet("http", pod, "8080", "/buildinfo", nil).DoRaw(ctx)
 		if err != nil {
 			return err
 		}
 		return json.Unmarshal(raw, &info)
 	})
-	if info.GitSHA != sandbox.PaymentsV1.GitSHA || info.LockHash != sandbox.PaymentsV1.LockHash || info.PipelineRun != sandbox.PaymentsV1.Pipeline || info.PythonVersion == "" {
-		t.Errorf("buildinfo of %s = %+v; want the payments-api v%s build", pod, info, sandbox.PaymentsV1.Version)
+	if info.GitSHA != demo.PaymentsV1.GitSHA || info.LockHash != demo.PaymentsV1.LockHash || info.PipelineRun != demo.PaymentsV1.Pipeline || info.PythonVersion == "" {
+		t.Errorf("buildinfo of %s = %+v; want the payments-api v%s build", pod, info, demo.PaymentsV1.Version)
 	}
 }
 
@@ -231,13 +233,13 @@ func TestDemoSeedStates(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
 	get := func(name string) *appsv1.Deployment {
-		d, err := sb.Client().AppsV1().Deployments(sandbox.DemoNamespace).Get(ctx, name, metav1.GetOptions{})
+		d, err := sb.Client().AppsV1().Deployments(demo.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return d
 	}
-	if d := get("payments-api"); !sandbox.DeploymentComplete(d) {
+	if d := get("payments-api"); !workload.DeploymentComplete(d) {
 		t.Errorf("payments-api not complete: %+v", d.Status)
 	}
 	orders := get("orders-api")
@@ -249,7 +251,7 @@ func TestDemoSeedStates(t *testing.T) {
 		t.Errorf("search-api: available=%d updated=%d; want the 3 stable pods serving and a new release rolling", search.Status.AvailableReplicas, search.Status.UpdatedReplicas)
 	}
 	eventually(t, time.Minute, "a search-api canary pod in CrashLoopBackOff", func(ctx context.Context) error {
-		pods, err := sb.Client().CoreV1().Pods(sandbox.DemoNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=search-api," + sandbox.CrashLabel})
+		pods, err := sb.Client().CoreV1().Pods(demo.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=search-api," + sandbox.CrashLabel})
 		if err != nil {
 			return err
 		}

@@ -17,9 +17,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 // The correctness side of DESIGN.md §9 (the figures are hack/scalebench's, run by `make
@@ -46,7 +46,7 @@ func plainDeployment(t *testing.T, ns, name string, replicas int32) {
 	if _, err := sb.Client().AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := sandbox.WaitDeployment(context.Background(), sb.Client(), ns, name, 2*time.Minute, "complete", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(context.Background(), sb.Client(), ns, name, 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -103,7 +103,7 @@ func TestScaleConsoleListsNothingAfterSync(t *testing.T) {
 			}
 			break
 		}
-		if err := sandbox.WaitDeployment(context.Background(), client, ns, "churn-api", time.Minute, "complete again", sandbox.DeploymentComplete); err != nil {
+		if err := workload.WaitDeployment(context.Background(), client, ns, "churn-api", time.Minute, "complete again", workload.DeploymentComplete); err != nil {
 			t.Fatal(err)
 		}
 		changes += 2

@@ -129,7 +129,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		return err
 	}
 
-	wl := workload{namespaces: cfg.namespaces, perNamespace: cfg.deployments / cfg.namespaces, replicas: int32(cfg.pods / cfg.deployments)}
+	wl := scaleWorkload{namespaces: cfg.namespaces, perNamespace: cfg.deployments / cfg.namespaces, replicas: int32(cfg.pods / cfg.deployments)}
 	var figs figures
 	defer func() {
 		if err != nil && len(figs.lines) > 0 {
@@ -244,7 +244,7 @@ func versionOf(pyroll string) string {
 
 // measureStatus: RSS of `status --watch -A -o ndjson` once it printed every rollout, its
 // API requests after that (LISTs must be 0).
-func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.Sandbox, pyroll, kubeconfig string, env []string, figs *figures) error {
+func measureStatus(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig string, env []string, figs *figures) error {
 	logf("status --watch -A -o ndjson: until every rollout is printed, then %s of steady state", cfg.window)
 	cmd := exec.Command(pyroll, "--kubeconfig", kubeconfig, "status", "--watch", "-A", "-o", "ndjson")
 	cmd.Env = append(env, "GODEBUG=gctrace=1") // its heap after each GC, on stderr
@@ -341,7 +341,7 @@ func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.San
 // measureConsole runs the console in tmux: time to the first full frame, RSS, API requests
 // and Prometheus queries in steady state, terminal bytes idle and per pod change, and the
 // event -> screen latency.
-func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, figs *figures) error {
+func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, figs *figures) error {
 	tm := &tmux{socket: fmt.Sprintf("pyroll-scalebench-%d", os.Getpid())}
 	if _, err := tm.run("new-session", "-d", "-s", "main", "-x", "200", "-y", "50",
 		"env", "-i", "PATH=/usr/bin:/bin", "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "TERM=xterm-256color", "LANG=C.UTF-8", "PS1=$ ", "bash", "--norc", "--noprofile"); err != nil {

@@ -38,8 +38,10 @@ type Options struct {
 	BinDir string
 	// Nodes is the number of kwok nodes (default 3).
 	Nodes int
-	// SeedDemo creates the demo namespace with its three services.
-	SeedDemo bool
+	// Seed, when set, puts workloads into the cluster once the control plane is ready
+	// (demo.Seed: the demo namespace with its three services); Start returns after it, and
+	// stops everything when it fails.
+	Seed func(ctx context.Context, client kubernetes.Interface, log io.Writer) error
 	// Scale sets the control plane up for thousands of pods (hack/scalebench runs 10,000 on
 	// 20 nodes): higher client rates and more concurrent syncs for the controller-manager and
 	// the scheduler, more requests in flight for the API server, more stage workers for
@@ -88,7 +90,7 @@ type ports struct {
 }
 
 // Start brings the whole sandbox up and returns when it is ready (nodes Ready, Prometheus
-// ready, demo seeded if asked). On any failure everything already started is stopped.
+// ready, Options.Seed done). On any failure everything already started is stopped.
 func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if opts.Nodes <= 0 {
 		opts.Nodes = 3
@@ -201,9 +203,9 @@ func (s *Sandbox) start(ctx context.Context) error {
 		return err
 	}
 	s.logf("control plane ready in %s (Kubernetes %s, %d kwok nodes)", time.Since(began).Round(100*time.Millisecond), KubeVersion, s.opts.Nodes)
-	if s.opts.SeedDemo {
-		if err := SeedDemo(ctx, s.client, s.opts.Log); err != nil {
-			return fmt.Errorf("seed demo namespace: %w", err)
+	if s.opts.Seed != nil {
+		if err := s.opts.Seed(ctx, s.client, s.opts.Log); err != nil {
+			return fmt.Errorf("seed: %w", err)
 		}
 	}
 	return nil
