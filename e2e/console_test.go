@@ -59,7 +59,7 @@ func TestConsoleInATerminal(t *testing.T) {
 	pane.waitScreen("the filter cleared", containsAll("search-api", "payments-api"))
 
 	// Smaller, then back.
-	pane.tmux("resize-window", "-t", "main", "-x", "60", "-y", "20")
+	pane.resize(60, 20)
 	s = pane.waitScreen("the list at 60x20 without the reserved columns", func(s string) bool {
 		return strings.Contains(s, "search-api") && !strings.Contains(s, "BUILD")
 	})
@@ -68,7 +68,7 @@ func TestConsoleInATerminal(t *testing.T) {
 			t.Errorf("line wider than the 60-column window: %q", line)
 		}
 	}
-	pane.tmux("resize-window", "-t", "main", "-x", "80", "-y", "24")
+	pane.resize(80, 24)
 	pane.waitScreen("the list at 80x24 again", containsAll("BUILD", "search-api"))
 
 	// A new release, started with kubectl, shows without a key press.

@@ -156,7 +156,7 @@ func TestScaleConsoleIdleWritesNothing(t *testing.T) {
 	})
 
 	raw := filepath.Join(t.TempDir(), "terminal.raw")
-	pane.tmux("pipe-pane", "-t", "main", "cat >> "+raw)
+	pane.pipeTo(raw)
 	// Settled: nothing written for 2 s.
 	size := func() int64 {
 		st, err := os.Stat(raw)

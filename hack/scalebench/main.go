@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
+	"github.com/pyroll/kubectl-pyroll/internal/testkit/tmux"
 )
 
 type config struct {
@@ -342,43 +342,36 @@ func measureStatus(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbo
 // and Prometheus queries in steady state, terminal bytes idle and per pod change, and the
 // event -> screen latency.
 func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, figs *figures) error {
-	tm := &tmux{socket: fmt.Sprintf("pyroll-scalebench-%d", os.Getpid())}
-	if _, err := tm.run("new-session", "-d", "-s", "main", "-x", "200", "-y", "50",
-		"env", "-i", "PATH=/usr/bin:/bin", "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "TERM=xterm-256color", "LANG=C.UTF-8", "PS1=$ ", "bash", "--norc", "--noprofile"); err != nil {
+	tm, err := tmux.Start(tmux.Options{Socket: fmt.Sprintf("pyroll-scalebench-%d", os.Getpid()), Width: 200, Height: 50,
+		Home: home, Env: []string{"XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}})
+	if err != nil {
 		return err
 	}
-	defer tm.kill()
-	if out, err := tm.run("display-message", "-p", "#{socket_path}"); err == nil {
-		tm.path = strings.TrimSpace(out)
-	}
-	if _, _, err := tm.waitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the shell prompt", func(s string) bool { return strings.Contains(s, "$") }); err != nil {
+	defer tm.Kill()
+	if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the shell prompt", func(s string) bool { return strings.Contains(s, "$") }); err != nil {
 		return err
 	}
 	const metricsInterval = 10 * time.Second // the console's default --metrics-interval
 	// Its heap after each GC goes to a file (stderr), not to the terminal being measured.
 	gcLog := filepath.Join(home, "console-gctrace.log")
 	command := fmt.Sprintf("exec env GODEBUG=gctrace=1 %s --kubeconfig %s -A --prometheus-url %s --config %s 2>%s", pyroll, kubeconfig, sb.PrometheusURL, pyrollConfig, gcLog)
-	if _, err := tm.run("send-keys", "-t", "main", "-l", command); err != nil {
+	if err := tm.Type(command); err != nil {
 		return err
 	}
 	logf("console -A in tmux (200x50): until the header counts every rollout")
 	started := time.Now()
-	if _, err := tm.run("send-keys", "-t", "main", "Enter"); err != nil {
+	if err := tm.Press("Enter"); err != nil {
 		return err
 	}
-	_, firstFrame, err := tm.waitScreen(ctx, 5*time.Minute, 10*time.Millisecond, "the header counting every rollout", func(s string) bool {
+	_, firstFrame, err := tm.WaitScreen(ctx, 5*time.Minute, 10*time.Millisecond, "the header counting every rollout", func(s string) bool {
 		return headerRollouts(s) >= wl.deployments()
 	})
 	if err != nil {
 		return err
 	}
-	out, err := tm.run("display-message", "-p", "-t", "main", "#{pane_pid}")
+	pid, err := tm.PanePID()
 	if err != nil {
-		return err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil {
-		return fmt.Errorf("console pid: %q", out)
+		return fmt.Errorf("console pid: %w", err)
 	}
 	rssFirst, err := rssBytes(pid)
 	if err != nil {
@@ -388,11 +381,11 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 
 	// Everything the console writes to its terminal from now on.
 	raw := filepath.Join(filepath.Dir(pyrollConfig), "terminal.raw")
-	if _, err := tm.run("pipe-pane", "-t", "main", "cat >> "+raw); err != nil {
+	if err := tm.PipeTo(raw); err != nil {
 		return err
 	}
 	// Let the first metrics round land and the screen settle.
-	if _, _, err := tm.waitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
+	if _, _, err := tm.WaitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
 		return strings.Contains(s, "n/a")
 	}); err != nil {
 		return err
@@ -400,7 +393,7 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	waitQuiet(ctx, raw, 2*time.Second, 30*time.Second)
 
 	logf("console: %s idle (terminal bytes, API requests, Prometheus queries)", cfg.window)
-	screenBefore, _ := tm.screen()
+	screenBefore, _ := tm.Screen()
 	cpu0, _ := cpuSeconds(pid)
 	type promCount struct {
 		queries float64
@@ -426,7 +419,7 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	}
 	cpu1, _ := cpuSeconds(pid)
 	rssIdle, _ := rssBytes(pid)
-	screenAfter, _ := tm.screen()
+	screenAfter, _ := tm.Screen()
 	idleReqs, err := requests(sb, "bench-console", windowStart, windowEnd)
 	if err != nil {
 		return err
@@ -472,13 +465,13 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	if n == 0 && k == 0 {
 		return errors.New("need at least two Deployments to time pod changes")
 	}
-	if _, err := tm.run("send-keys", "-t", "main", "-l", "/"+name); err != nil {
+	if err := tm.Type("/" + name); err != nil {
 		return err
 	}
-	if _, err := tm.run("send-keys", "-t", "main", "Enter"); err != nil {
+	if err := tm.Press("Enter"); err != nil {
 		return err
 	}
-	if _, _, err := tm.waitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the list filtered to "+name, func(s string) bool {
+	if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the list filtered to "+name, func(s string) bool {
 		return rowOf(s, name) != "" && strings.Contains(s, "1 of ")
 	}); err != nil {
 		return err
@@ -510,7 +503,7 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 		if err != nil {
 			return fmt.Errorf("change %d (pod ready=%t): %w", i+1, ready, err)
 		}
-		if _, _, err := tm.waitScreen(ctx, 30*time.Second, 10*time.Millisecond, fmt.Sprintf("change %d (pod ready=%t) in the pod bar", i+1, ready), func(s string) bool {
+		if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 10*time.Millisecond, fmt.Sprintf("change %d (pod ready=%t) in the pod bar", i+1, ready), func(s string) bool {
 			return strings.Contains(rowOf(s, name), pendingGlyph) == !ready
 		}); err != nil {
 			return err
@@ -524,7 +517,7 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 		if !ready {
 			want = fmt.Sprintf("%d/%d", wl.replicas-1, wl.replicas)
 		}
-		if _, _, err := tm.waitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the ready count "+want, func(s string) bool {
+		if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the ready count "+want, func(s string) bool {
 			return strings.Contains(rowOf(s, name), want)
 		}); err != nil {
 			return err
