@@ -9,11 +9,14 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
+
+var deleteNow = metav1.DeleteOptions{}
 
 // newNamespace creates a namespace of the test's own (name derived from the test) and
 // deletes it when the test ends.

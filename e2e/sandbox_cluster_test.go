@@ -1,5 +1,14 @@
 //go:build e2e
 
+// The sandbox's own tests: they test the test bed, not kubectl-pyroll. They exist to prove
+// the bed is real: a workload rolls out on real controllers, a crash-looping pod behaves as
+// a real one does, the sample service really serves and Prometheus really scrapes it per
+// revision, the API server reaches pods through its pod proxy, and the demo is seeded in the
+// states the README promises. Then a failing product test means the product is wrong, not
+// the bed. Named TestSandbox... so that `go test -tags e2e -run TestSandbox ./e2e/...`
+// selects exactly them (here, sandbox_logs_test.go and sandbox_lifecycle_test.go); `make
+// test` runs them with the rest.
+
 package e2e
 
 import (
@@ -7,9 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -30,9 +36,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
-var deleteNow = metav1.DeleteOptions{}
-
-func TestSampleServiceBecomesAvailable(t *testing.T) {
+func TestSandboxSampleServiceBecomesAvailable(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ns := newNamespace(t)
 	ctx := context.Background()
@@ -56,7 +60,7 @@ func TestSampleServiceBecomesAvailable(t *testing.T) {
 
 // A release whose pods crash-loop must end in ProgressDeadlineExceeded while the stable
 // pods stay available, and the ReplicaSet must not churn through pods meanwhile.
-func TestCrashLoopingReleaseExceedsDeadlineWithoutChurn(t *testing.T) {
+func TestSandboxCrashLoopingReleaseExceedsDeadlineWithoutChurn(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	client := sb.Client()
 	ns := newNamespace(t)
@@ -150,7 +154,7 @@ func podUIDs(t *testing.T, ns, selector string) map[string]bool {
 
 // The demo's orders-api serves 0.5% errors on its stable revision and 5% on its canary;
 // Prometheus, queried through client_golang, must see each within ±0.01.
-func TestPrometheusErrorRatePerRevision(t *testing.T) {
+func TestSandboxPrometheusErrorRatePerRevision(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
 	configured := map[string]float64{} // pod_template_hash -> PYROLL_ERROR_RATE
@@ -202,7 +206,7 @@ func TestPrometheusErrorRatePerRevision(t *testing.T) {
 	})
 }
 
-func TestBuildinfoThroughPodProxy(t *testing.T) {
+func TestSandboxBuildinfoThroughPodProxy(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
 	pods, err := sb.Client().CoreV1().Pods(demo.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=payments-api"})
@@ -229,7 +233,7 @@ func TestBuildinfoThroughPodProxy(t *testing.T) {
 }
 
 // The seeded demo is in the states the README promises.
-func TestDemoSeedStates(t *testing.T) {
+func TestSandboxDemoSeedStates(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
 	get := func(name string) *appsv1.Deployment {
@@ -264,21 +268,4 @@ func TestDemoSeedStates(t *testing.T) {
 		}
 		return errorf("%d canary pods, none crash-looping", len(pods.Items))
 	})
-}
-
-func TestKubectlPluginVersion(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Fatal("kubectl is not on PATH: the plugin test needs it")
-	}
-	cmd := exec.Command(kubectl, "pyroll", "version")
-	cmd.Env = append(os.Environ(), "PATH="+sandboxtest.ProductBin()+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.HasPrefix(string(out), "kubectl-pyroll ") || !strings.Contains(string(out), "go1.") {
-		t.Fatalf("kubectl pyroll version: %v\n%s", err, out)
-	}
-	help, err := exec.Command(filepath.Join(sandboxtest.ProductBin(), "kubectl-pyroll"), "--help").CombinedOutput()
-	if err != nil || !strings.Contains(string(help), "kubectl pyroll") || !strings.Contains(string(help), "--kubeconfig") {
-		t.Fatalf("kubectl-pyroll --help: %v\n%s", err, help)
-	}
 }

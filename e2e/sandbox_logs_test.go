@@ -1,5 +1,11 @@
 //go:build e2e
 
+// The sandbox's own tests: they test the test bed, not kubectl-pyroll. They exist to prove
+// the bed is real: `kubectl logs` (also --previous) serves what the sample pods really
+// printed, and the demo's broken release really fails at import. Then a failing product
+// test of logs means the product is wrong, not the bed. Named TestSandbox..., as in
+// sandbox_cluster_test.go.
+
 package e2e
 
 import (
@@ -19,7 +25,7 @@ import (
 
 // `kubectl logs` on a serving sample pod shows what its gunicorn and app really printed,
 // served by kwok's kubelet API from the file the pod runner writes.
-func TestLogsOfARunningPodAreTheServicesOutput(t *testing.T) {
+func TestSandboxLogsOfARunningPodAreTheServicesOutput(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -51,7 +57,7 @@ func TestLogsOfARunningPodAreTheServicesOutput(t *testing.T) {
 
 // search-api's revision 2 imports orjson, which Debian's python3 lacks: its pods' logs, the
 // current and the previous container's, hold the real traceback and gunicorn giving up.
-func TestLogsOfACrashLoopingPodHoldTheImportError(t *testing.T) {
+func TestSandboxLogsOfACrashLoopingPodHoldTheImportError(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	pod := demoPodWhere(t, "app=search-api,"+sandbox.CrashLabel, func(p *corev1.Pod) bool {
 		for _, cs := range p.Status.ContainerStatuses {
