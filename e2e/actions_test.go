@@ -20,8 +20,9 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 func getDeployment(t *testing.T, ns, name string) *appsv1.Deployment {
@@ -89,7 +90,7 @@ func TestHaltThenPromote(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "promoted brake-api") {
 		t.Fatalf("promote: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if err := sandbox.WaitDeployment(context.Background(), sb.Client(), ns, "brake-api", 2*time.Minute, "complete", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(context.Background(), sb.Client(), ns, "brake-api", 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 	var record intent.LastAction
@@ -129,7 +130,7 @@ func TestRollbackOfACrashLoopingRelease(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "rolled back undo-api from rev 2 to rev 1") {
 		t.Fatalf("rollback: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if err := sandbox.WaitDeployment(ctx, sb.Client(), ns, "undo-api", 2*time.Minute, "complete", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(ctx, sb.Client(), ns, "undo-api", 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 	d := getDeployment(t, ns, "undo-api")
@@ -244,7 +245,7 @@ func TestConsoleActionKeys(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
 	ns := newNamespace(t)
-	if err := sandbox.SeedDemoIn(ctx, sb.Client(), ns); err != nil {
+	if err := demo.SeedIn(ctx, sb.Client(), ns); err != nil {
 		t.Fatal(err)
 	}
 	pane := startTmux(t, 120, 30)
@@ -262,11 +263,11 @@ func TestConsoleActionKeys(t *testing.T) {
 	pane.waitScreen("the rollback confirmation", containsAll("roll back search-api from rev 2", "to rev 1", "y/n"))
 	pane.keys("y")
 	pane.waitScreen("the rollback result", containsAll("rolled back search-api"))
-	if err := sandbox.WaitDeployment(ctx, sb.Client(), ns, "search-api", 2*time.Minute, "complete after the rollback", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(ctx, sb.Client(), ns, "search-api", 2*time.Minute, "complete after the rollback", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
-	if img := getDeployment(t, ns, "search-api").Spec.Template.Spec.Containers[0].Image; img != sandbox.SearchV1.Image {
-		t.Errorf("search-api runs %s after the rollback; want %s", img, sandbox.SearchV1.Image)
+	if img := getDeployment(t, ns, "search-api").Spec.Template.Spec.Containers[0].Image; img != demo.SearchV1.Image {
+		t.Errorf("search-api runs %s after the rollback; want %s", img, demo.SearchV1.Image)
 	}
 
 	// orders-api: p, then y: it completes.
@@ -277,14 +278,14 @@ func TestConsoleActionKeys(t *testing.T) {
 	pane.waitScreen("the promote confirmation", containsAll("promote orders-api", "y/n"))
 	pane.keys("y")
 	pane.waitScreen("the promote result", containsAll("promoted orders-api"))
-	if err := sandbox.WaitDeployment(ctx, sb.Client(), ns, "orders-api", 3*time.Minute, "complete after promote", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(ctx, sb.Client(), ns, "orders-api", 3*time.Minute, "complete after promote", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 
 	// A new release of payments-api, halted with h: kubectl sees it paused.
 	pane.key("Escape")
 	pane.waitScreen("the filter cleared", containsAll("payments-api", "search-api"))
-	next := sandbox.PaymentsV1
+	next := demo.PaymentsV1
 	next.Namespace, next.Image, next.Version, next.GitSHA, next.MinReadySeconds = ns, "ghcr.io/acme/payments:2.5.0", "2.5.0", "abcdef0", 30
 	if _, err := next.Apply(ctx, sb.Client()); err != nil {
 		t.Fatal(err)

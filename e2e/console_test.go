@@ -13,17 +13,18 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 // The console as a person uses it: in a real terminal (tmux), against the sandbox.
 func TestConsoleInATerminal(t *testing.T) {
 	sb := sandboxtest.Get(t)
-	extra := sandbox.Release{Namespace: sandbox.DemoNamespace, Name: "tmux-api", Image: "ghcr.io/acme/tmux:1.0.0", Version: "1.0.0", GitSHA: "7e57", Replicas: 2}
+	extra := workload.Release{Namespace: demo.Namespace, Name: "tmux-api", Image: "ghcr.io/acme/tmux:1.0.0", Version: "1.0.0", GitSHA: "7e57", Replicas: 2}
 	applyComplete(t, extra)
 	t.Cleanup(func() {
-		_ = sb.Client().AppsV1().Deployments(sandbox.DemoNamespace).Delete(context.Background(), "tmux-api", metav1.DeleteOptions{})
+		_ = sb.Client().AppsV1().Deployments(demo.Namespace).Delete(context.Background(), "tmux-api", metav1.DeleteOptions{})
 	})
 
 	pane := startTmux(t, 80, 24)
@@ -58,7 +59,7 @@ func TestConsoleInATerminal(t *testing.T) {
 	pane.waitScreen("the filter cleared", containsAll("search-api", "payments-api"))
 
 	// Smaller, then back.
-	pane.tmux("resize-window", "-t", "main", "-x", "60", "-y", "20")
+	pane.resize(60, 20)
 	s = pane.waitScreen("the list at 60x20 without the reserved columns", func(s string) bool {
 		return strings.Contains(s, "search-api") && !strings.Contains(s, "GUARD")
 	})
@@ -67,7 +68,7 @@ func TestConsoleInATerminal(t *testing.T) {
 			t.Errorf("line wider than the 60-column window: %q", line)
 		}
 	}
-	pane.tmux("resize-window", "-t", "main", "-x", "80", "-y", "24")
+	pane.resize(80, 24)
 	// At 80 columns BUILD has gone and the verdict stays (README: "is it breaching" first).
 	pane.waitScreen("the list at 80x24 again", containsAll("GUARD", "search-api"))
 

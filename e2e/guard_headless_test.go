@@ -27,8 +27,8 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/notify"
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 // guardProcess is a running `kubectl pyroll guard -o json`, its log lines collected.
@@ -144,7 +144,7 @@ func (w *webhook) received() []notify.Document {
 
 // breachingCanary is a release whose stable serves 0.5% errors and whose canary (one pod,
 // never available: it stays mid-way, under observation) serves 5%, under a 1% threshold.
-func breachingCanary(t *testing.T, ns, name string) (sandbox.Release, sandbox.Release) {
+func breachingCanary(t *testing.T, ns, name string) (workload.Release, workload.Release) {
 	t.Helper()
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()

@@ -19,6 +19,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 )
 
@@ -74,7 +75,7 @@ func TestPrometheusServiceAndConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	orders := func(args ...string) (cli.StatusItem, error) {
-		stdout, stderr, _ := runPyroll(t, time.Minute, sb.Kubeconfig, append([]string{"-n", sandbox.DemoNamespace, "status", "-o", "json"}, args...)...)
+		stdout, stderr, _ := runPyroll(t, time.Minute, sb.Kubeconfig, append([]string{"-n", demo.Namespace, "status", "-o", "json"}, args...)...)
 		var list cli.StatusList
 		if err := json.Unmarshal([]byte(stdout), &list); err != nil {
 			return cli.StatusItem{}, errorf("status -o json: %v\n%s\n%s", err, stdout, stderr)
@@ -125,7 +126,7 @@ func TestPrometheusServiceAndConfigFile(t *testing.T) {
 	if err := os.WriteFile(configPath, []byte("presets:\n  broken:\n    requests: sum(rate(x[1m]))\n    errors: x\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", sandbox.DemoNamespace, "status", "--config", configPath)
+	_, stderr, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", demo.Namespace, "status", "--config", configPath)
 	if code != cli.ExitUsage || !strings.Contains(stderr, `preset "broken": requests must group by pod`) {
 		t.Errorf("broken preset: exit %d, stderr %q", code, stderr)
 	}

@@ -9,11 +9,14 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
+
+var deleteNow = metav1.DeleteOptions{}
 
 // newNamespace creates a namespace of the test's own (name derived from the test) and
 // deletes it when the test ends.
@@ -26,7 +29,7 @@ func newNamespace(t *testing.T) string {
 	}
 	name = "e2e-" + strings.Trim(name, "-")
 	ctx := context.Background()
-	if err := sandbox.EnsureNamespace(ctx, sb.Client(), name); err != nil {
+	if err := workload.EnsureNamespace(ctx, sb.Client(), name); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -1,7 +1,9 @@
 //go:build e2e
 
 // Package e2e drives kubectl-pyroll and the sandbox against a real control plane. Run with
-// `make test` (or `make e2e`); it needs `make tools` and `make deps` first.
+// `make test` (or `make e2e`); it needs `make tools` and `make deps` first. The tests of the
+// sandbox itself, which prove the test bed is real, are e2e/sandbox_*_test.go, each named
+// TestSandbox... (`-run TestSandbox` selects exactly them).
 package e2e
 
 import (

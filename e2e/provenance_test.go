@@ -12,7 +12,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/cli"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 )
 
@@ -20,7 +20,7 @@ import (
 // failing release; snapshot writes a report with the SHA of both revisions.
 func TestHistoryDiffAndSnapshot(t *testing.T) {
 	sb := sandboxtest.Get(t)
-	stable, canary := sandbox.SearchV1, sandbox.SearchV2
+	stable, canary := demo.SearchV1, demo.SearchV2
 	short := func(sha string) string { return sha[:7] }
 
 	table, stderr, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", "demo", "history", "search-api")
@@ -112,5 +112,5 @@ func TestConsoleLogsAndDiffKeys(t *testing.T) {
 	pane.key("Escape")
 	pane.waitScreen("back on the detail", containsAll("REVISIONS", "PROVENANCE"))
 	pane.key("d")
-	pane.waitScreen("what changed", containsAll("what changed, rev 1 → 2", "~ lock hash: "+sandbox.SearchV1.LockHash+" → "+sandbox.SearchV2.LockHash))
+	pane.waitScreen("what changed", containsAll("what changed, rev 1 → 2", "~ lock hash: "+demo.SearchV1.LockHash+" → "+demo.SearchV2.LockHash))
 }

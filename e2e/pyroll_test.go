@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -106,4 +107,21 @@ func (s *streamingCommand) wait(t *testing.T, limit time.Duration) int {
 		t.Fatal(s.err)
 	}
 	return 0
+}
+
+func TestKubectlPluginVersion(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatal("kubectl is not on PATH: the plugin test needs it")
+	}
+	cmd := exec.Command(kubectl, "pyroll", "version")
+	cmd.Env = append(os.Environ(), "PATH="+sandboxtest.ProductBin()+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "kubectl-pyroll ") || !strings.Contains(string(out), "go1.") {
+		t.Fatalf("kubectl pyroll version: %v\n%s", err, out)
+	}
+	help, err := exec.Command(filepath.Join(sandboxtest.ProductBin(), "kubectl-pyroll"), "--help").CombinedOutput()
+	if err != nil || !strings.Contains(string(help), "kubectl pyroll") || !strings.Contains(string(help), "--kubeconfig") {
+		t.Fatalf("kubectl-pyroll --help: %v\n%s", err, help)
+	}
 }

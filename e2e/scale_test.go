@@ -17,8 +17,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 // The correctness side of DESIGN.md §9 (the figures are hack/scalebench's, run by `make
@@ -45,7 +46,7 @@ func plainDeployment(t *testing.T, ns, name string, replicas int32) {
 	if _, err := sb.Client().AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := sandbox.WaitDeployment(context.Background(), sb.Client(), ns, name, 2*time.Minute, "complete", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(context.Background(), sb.Client(), ns, name, 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -102,33 +103,33 @@ func TestScaleConsoleListsNothingAfterSync(t *testing.T) {
 			}
 			break
 		}
-		if err := sandbox.WaitDeployment(context.Background(), client, ns, "churn-api", time.Minute, "complete again", sandbox.DeploymentComplete); err != nil {
+		if err := workload.WaitDeployment(context.Background(), client, ns, "churn-api", time.Minute, "complete again", workload.DeploymentComplete); err != nil {
 			t.Fatal(err)
 		}
 		changes += 2
 	}
 	end := time.Now()
 
-	mine := func(r sandbox.AuditRequest) bool {
+	mine := func(r auditlog.Request) bool {
 		return r.User == user && strings.HasPrefix(r.UserAgent, "kubectl-pyroll/")
 	}
 	// The API server writes an audit line before it handles the request: the console's last
 	// requests are in the file by now.
-	all, err := sandbox.ReadAudit(sb.AuditLogPath(), started.Add(-time.Second), mine)
+	all, err := auditlog.Read(sb.AuditLogPath(), started.Add(-time.Second), mine)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(all) == 0 {
 		t.Fatalf("no request of user %s in the audit log %s: is the audit log on?", user, sb.AuditLogPath())
 	}
-	var after []sandbox.AuditRequest
+	var after []auditlog.Request
 	for _, r := range all {
 		if !r.Time.Before(synced) {
 			after = append(after, r)
 		}
 	}
 	t.Logf("console requests: %v from start to sync, %v in the %s after it (%d pod changes)",
-		sandbox.CountByVerb(all[:len(all)-len(after)]), sandbox.CountByVerb(after), end.Sub(synced).Round(time.Second), changes)
+		auditlog.CountByVerb(all[:len(all)-len(after)]), auditlog.CountByVerb(after), end.Sub(synced).Round(time.Second), changes)
 	for _, r := range after {
 		if r.Verb == "list" {
 			t.Errorf("LIST after sync at +%s: %s", r.Time.Sub(synced).Round(time.Millisecond), r.URI)
@@ -155,7 +156,7 @@ func TestScaleConsoleIdleWritesNothing(t *testing.T) {
 	})
 
 	raw := filepath.Join(t.TempDir(), "terminal.raw")
-	pane.tmux("pipe-pane", "-t", "main", "cat >> "+raw)
+	pane.pipeTo(raw)
 	// Settled: nothing written for 2 s.
 	size := func() int64 {
 		st, err := os.Stat(raw)

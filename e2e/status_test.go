@@ -16,8 +16,8 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/cli"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 func TestStatusOfSeededServices(t *testing.T) {
@@ -106,20 +106,20 @@ func statusLines(t *testing.T, lines []string) []cli.StatusLine {
 	return out
 }
 
-func releaseV1V2(ns, name string) (sandbox.Release, sandbox.Release) {
-	v1 := sandbox.Release{Namespace: ns, Name: name, Image: "ghcr.io/acme/" + name + ":1.0.0", Version: "1.0.0", GitSHA: "c0ffee1", Replicas: 2}
+func releaseV1V2(ns, name string) (workload.Release, workload.Release) {
+	v1 := workload.Release{Namespace: ns, Name: name, Image: "ghcr.io/acme/" + name + ":1.0.0", Version: "1.0.0", GitSHA: "c0ffee1", Replicas: 2}
 	v2 := v1
 	v2.Image, v2.Version, v2.GitSHA = "ghcr.io/acme/"+name+":1.1.0", "1.1.0", "c0ffee2"
 	return v1, v2
 }
 
-func applyComplete(t *testing.T, r sandbox.Release) {
+func applyComplete(t *testing.T, r workload.Release) {
 	t.Helper()
 	sb := sandboxtest.Get(t)
 	if _, err := r.Apply(context.Background(), sb.Client()); err != nil {
 		t.Fatal(err)
 	}
-	if err := sandbox.WaitDeployment(context.Background(), sb.Client(), r.Namespace, r.Name, 2*time.Minute, "complete", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(context.Background(), sb.Client(), r.Namespace, r.Name, 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,57 +5,60 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/testkit/tmux"
 )
 
-// tmuxPane drives a real terminal: a tmux session of its own (own socket) running bash.
+// tmuxPane is a real terminal (package tmux) for a test: it is killed when the test ends,
+// and any tmux failure fails the test.
 type tmuxPane struct {
-	t      *testing.T
-	socket string
+	t       *testing.T
+	session *tmux.Session
 }
 
 func startTmux(t *testing.T, width, height int) *tmuxPane {
 	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is not installed: run make deps")
+	s, err := tmux.Start(tmux.Options{Socket: fmt.Sprintf("pyroll-e2e-%d", time.Now().UnixNano()), Width: width, Height: height})
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := &tmuxPane{t: t, socket: fmt.Sprintf("pyroll-e2e-%d", time.Now().UnixNano())}
-	p.tmux("new-session", "-d", "-s", "main", "-x", fmt.Sprint(width), "-y", fmt.Sprint(height),
-		"env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp", "TERM=xterm-256color", "PS1=$ ", "LANG=C.UTF-8", "bash", "--norc", "--noprofile")
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", p.socket, "kill-server").Run() })
-	return p
+	t.Cleanup(s.Kill)
+	return &tmuxPane{t: t, session: s}
 }
 
-func (p *tmuxPane) tmux(args ...string) string {
+func (p *tmuxPane) must(err error) {
 	p.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", p.socket}, args...)...).CombinedOutput()
 	if err != nil {
-		p.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		p.t.Fatal(err)
 	}
-	return string(out)
 }
 
 // keys types literal text; key presses a named key (Enter, Escape, ...).
-func (p *tmuxPane) keys(text string) { p.tmux("send-keys", "-t", "main", "-l", text) }
-func (p *tmuxPane) key(name string)  { p.tmux("send-keys", "-t", "main", name) }
+func (p *tmuxPane) keys(text string) { p.t.Helper(); p.must(p.session.Type(text)) }
+func (p *tmuxPane) key(name string)  { p.t.Helper(); p.must(p.session.Press(name)) }
 
-func (p *tmuxPane) screen() string { return p.tmux("capture-pane", "-p", "-t", "main") }
+func (p *tmuxPane) resize(width, height int) { p.t.Helper(); p.must(p.session.Resize(width, height)) }
 
-// waitScreen waits until cond holds for the visible screen.
+// pipeTo appends everything the terminal receives from now on to the file at path.
+func (p *tmuxPane) pipeTo(path string) { p.t.Helper(); p.must(p.session.PipeTo(path)) }
+
+func (p *tmuxPane) screen() string {
+	p.t.Helper()
+	s, err := p.session.Screen()
+	p.must(err)
+	return s
+}
+
+// waitScreen waits (a minute at most, polling every 200ms) until cond holds for the visible
+// screen, and returns that screen.
 func (p *tmuxPane) waitScreen(what string, cond func(screen string) bool) string {
 	p.t.Helper()
-	var last string
-	eventually(p.t, time.Minute, what, func(context.Context) error {
-		last = p.screen()
-		if cond(last) {
-			return nil
-		}
-		return errorf("screen:\n%s", last)
-	})
-	return last
+	s, _, err := p.session.WaitScreen(context.Background(), time.Minute, 200*time.Millisecond, what, cond)
+	p.must(err)
+	return s
 }
 
 func containsAll(words ...string) func(string) bool {

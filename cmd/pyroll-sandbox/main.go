@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 )
 
 const usage = `pyroll-sandbox: a local Kubernetes control plane with sample Python services.
@@ -59,12 +60,12 @@ func run(args []string) error {
 	}
 	switch verb {
 	case "up":
-		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, SeedDemo: *seed, Scale: *scale}, nil)
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale}, *seed, nil)
 	case "run":
 		if flags.NArg() == 0 {
 			return errors.New("run needs a command: pyroll-sandbox run -- COMMAND [ARGS...]")
 		}
-		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, SeedDemo: *seed, Scale: *scale}, flags.Args())
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale}, *seed, flags.Args())
 	case "down":
 		stopped, err := sandbox.StopRecorded(*dir)
 		if err != nil {
@@ -88,9 +89,12 @@ func run(args []string) error {
 	}
 }
 
-func up(opts sandbox.Options, command []string) error {
-	dir, seed := opts.Dir, opts.SeedDemo
+func up(opts sandbox.Options, seed bool, command []string) error {
+	dir := opts.Dir
 	opts.Log = os.Stderr
+	if seed {
+		opts.Seed = demo.Seed
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	sb, err := sandbox.Start(ctx, opts)
@@ -117,12 +121,12 @@ func up(opts sandbox.Options, command []string) error {
 	fmt.Printf("\nSandbox running. Kubeconfig: %s\nPrometheus: %s\n\n", sb.Kubeconfig, sb.PrometheusURL)
 	if seed {
 		if kubectl, err := exec.LookPath("kubectl"); err == nil {
-			get := exec.Command(kubectl, "--kubeconfig", sb.Kubeconfig, "get", "deploy", "-n", sandbox.DemoNamespace, "-o", "wide")
+			get := exec.Command(kubectl, "--kubeconfig", sb.Kubeconfig, "get", "deploy", "-n", demo.Namespace, "-o", "wide")
 			get.Stdout, get.Stderr = os.Stdout, os.Stderr
 			_ = get.Run()
 		}
 	}
-	fmt.Printf("\nTry:  kubectl --kubeconfig %s get deploy,rs,pods -n %s\n", sb.Kubeconfig, sandbox.DemoNamespace)
+	fmt.Printf("\nTry:  kubectl --kubeconfig %s get deploy,rs,pods -n %s\n", sb.Kubeconfig, demo.Namespace)
 	fmt.Printf("Or:   eval \"$(go run ./cmd/pyroll-sandbox env --dir %s)\"\n", dir)
 	fmt.Println("Press Ctrl-C to stop the sandbox.")
 	<-ctx.Done()

@@ -32,6 +32,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 func main() {
@@ -68,7 +69,7 @@ func run(out, bin string) error {
 	c := &capturer{ctx: ctx, client: sb.Client(), out: out}
 	for _, s := range scenarios {
 		fmt.Fprintf(os.Stderr, "scenario %s\n", s.name)
-		if err := sandbox.EnsureNamespace(ctx, c.client, s.name); err != nil {
+		if err := workload.EnsureNamespace(ctx, c.client, s.name); err != nil {
 			return err
 		}
 		if err := s.run(c, s.name); err != nil {
@@ -83,27 +84,27 @@ type scenario struct {
 	run       func(c *capturer, ns string) error
 }
 
-func release(ns, version string, replicas int32) sandbox.Release {
-	return sandbox.Release{Namespace: ns, Name: "api", Image: "ghcr.io/acme/api:" + version, Version: version,
+func release(ns, version string, replicas int32) workload.Release {
+	return workload.Release{Namespace: ns, Name: "api", Image: "ghcr.io/acme/api:" + version, Version: version,
 		GitSHA: strings.Repeat(strings.ReplaceAll(version, ".", ""), 8)[:12], LockHash: "sha256:" + version, Python: "3.12.7", Replicas: replicas}
 }
 
 const crash = "Traceback (most recent call last):\n  File \"/app/api/serializers.py\", line 3, in <module>\n    import orjson\nModuleNotFoundError: No module named 'orjson'"
 
-func (c *capturer) apply(r sandbox.Release) error {
+func (c *capturer) apply(r workload.Release) error {
 	_, err := r.Apply(c.ctx, c.client)
 	return err
 }
 
-func (c *capturer) complete(r sandbox.Release) error {
+func (c *capturer) complete(r workload.Release) error {
 	if err := c.apply(r); err != nil {
 		return err
 	}
-	return sandbox.WaitDeployment(c.ctx, c.client, r.Namespace, r.Name, 2*time.Minute, "complete", sandbox.DeploymentComplete)
+	return workload.WaitDeployment(c.ctx, c.client, r.Namespace, r.Name, 2*time.Minute, "complete", workload.DeploymentComplete)
 }
 
 func (c *capturer) wait(ns, what string, cond func(*appsv1.Deployment) bool) error {
-	return sandbox.WaitDeployment(c.ctx, c.client, ns, "api", 2*time.Minute, what, cond)
+	return workload.WaitDeployment(c.ctx, c.client, ns, "api", 2*time.Minute, what, cond)
 }
 
 func canaryReady(n int32) func(*appsv1.Deployment) bool {
@@ -155,7 +156,7 @@ var scenarios = []scenario{
 		if err := c.midRollout(ns); err != nil {
 			return err
 		}
-		if err := sandbox.SetPaused(c.ctx, c.client, ns, "api", true); err != nil {
+		if err := workload.SetPaused(c.ctx, c.client, ns, "api", true); err != nil {
 			return err
 		}
 		if err := c.wait(ns, "pause observed", func(d *appsv1.Deployment) bool { return d.Status.ObservedGeneration >= d.Generation }); err != nil {

@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +32,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
+	"github.com/pyroll/kubectl-pyroll/internal/testkit/tmux"
 )
 
 type config struct {
@@ -128,7 +129,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		return err
 	}
 
-	wl := workload{namespaces: cfg.namespaces, perNamespace: cfg.deployments / cfg.namespaces, replicas: int32(cfg.pods / cfg.deployments)}
+	wl := scaleWorkload{namespaces: cfg.namespaces, perNamespace: cfg.deployments / cfg.namespaces, replicas: int32(cfg.pods / cfg.deployments)}
 	var figs figures
 	defer func() {
 		if err != nil && len(figs.lines) > 0 {
@@ -243,7 +244,7 @@ func versionOf(pyroll string) string {
 
 // measureStatus: RSS of `status --watch -A -o ndjson` once it printed every rollout, its
 // API requests after that (LISTs must be 0).
-func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.Sandbox, pyroll, kubeconfig string, env []string, figs *figures) error {
+func measureStatus(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig string, env []string, figs *figures) error {
 	logf("status --watch -A -o ndjson: until every rollout is printed, then %s of steady state", cfg.window)
 	cmd := exec.Command(pyroll, "--kubeconfig", kubeconfig, "status", "--watch", "-A", "-o", "ndjson")
 	cmd.Env = append(env, "GODEBUG=gctrace=1") // its heap after each GC, on stderr
@@ -317,7 +318,7 @@ func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.San
 	if err != nil {
 		return err
 	}
-	var startup, after []sandbox.AuditRequest
+	var startup, after []auditlog.Request
 	for _, r := range all {
 		if r.Time.Before(firstAt) {
 			startup = append(startup, r)
@@ -325,7 +326,7 @@ func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.San
 			after = append(after, r)
 		}
 	}
-	byVerb := sandbox.CountByVerb(after)
+	byVerb := auditlog.CountByVerb(after)
 	mu.Lock()
 	changed := linesAfter
 	mu.Unlock()
@@ -333,51 +334,44 @@ func measureStatus(ctx context.Context, cfg config, wl workload, sb *sandbox.San
 	figs.add("status --watch -A -o ndjson RSS: %s after every rollout was printed (%.1f s after start), %s after %s more; %s   (target < 60 MB: %s)",
 		mb(rssFirst), firstAt.Sub(started).Seconds(), rssFigure(pid, rssLater), cfg.window, liveHeap(stderr.String()), verdict(worst < 60e6))
 	figs.add("status --watch API requests: at start %s; in the %s after: %d (%s), %d lines printed, %.2f CPU-s   (target 0 LISTs after sync: %s)",
-		verbSummary(sandbox.CountByVerb(startup), 0), cfg.window, total(byVerb), verbSummary(byVerb, 0), changed, cpu1-cpu0, verdict(byVerb["list"] == 0))
+		verbSummary(auditlog.CountByVerb(startup), 0), cfg.window, total(byVerb), verbSummary(byVerb, 0), changed, cpu1-cpu0, verdict(byVerb["list"] == 0))
 	return nil
 }
 
 // measureConsole runs the console in tmux: time to the first full frame, RSS, API requests
 // and Prometheus queries in steady state, terminal bytes idle and per pod change, and the
 // event -> screen latency.
-func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, figs *figures) error {
-	tm := &tmux{socket: fmt.Sprintf("pyroll-scalebench-%d", os.Getpid())}
-	if _, err := tm.run("new-session", "-d", "-s", "main", "-x", "200", "-y", "50",
-		"env", "-i", "PATH=/usr/bin:/bin", "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "TERM=xterm-256color", "LANG=C.UTF-8", "PS1=$ ", "bash", "--norc", "--noprofile"); err != nil {
+func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, figs *figures) error {
+	tm, err := tmux.Start(tmux.Options{Socket: fmt.Sprintf("pyroll-scalebench-%d", os.Getpid()), Width: 200, Height: 50,
+		Home: home, Env: []string{"XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}})
+	if err != nil {
 		return err
 	}
-	defer tm.kill()
-	if out, err := tm.run("display-message", "-p", "#{socket_path}"); err == nil {
-		tm.path = strings.TrimSpace(out)
-	}
-	if _, _, err := tm.waitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the shell prompt", func(s string) bool { return strings.Contains(s, "$") }); err != nil {
+	defer tm.Kill()
+	if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the shell prompt", func(s string) bool { return strings.Contains(s, "$") }); err != nil {
 		return err
 	}
 	const metricsInterval = 10 * time.Second // the console's default --metrics-interval
 	// Its heap after each GC goes to a file (stderr), not to the terminal being measured.
 	gcLog := filepath.Join(home, "console-gctrace.log")
 	command := fmt.Sprintf("exec env GODEBUG=gctrace=1 %s --kubeconfig %s -A --prometheus-url %s --config %s 2>%s", pyroll, kubeconfig, sb.PrometheusURL, pyrollConfig, gcLog)
-	if _, err := tm.run("send-keys", "-t", "main", "-l", command); err != nil {
+	if err := tm.Type(command); err != nil {
 		return err
 	}
 	logf("console -A in tmux (200x50): until the header counts every rollout")
 	started := time.Now()
-	if _, err := tm.run("send-keys", "-t", "main", "Enter"); err != nil {
+	if err := tm.Press("Enter"); err != nil {
 		return err
 	}
-	_, firstFrame, err := tm.waitScreen(ctx, 5*time.Minute, 10*time.Millisecond, "the header counting every rollout", func(s string) bool {
+	_, firstFrame, err := tm.WaitScreen(ctx, 5*time.Minute, 10*time.Millisecond, "the header counting every rollout", func(s string) bool {
 		return headerRollouts(s) >= wl.deployments()
 	})
 	if err != nil {
 		return err
 	}
-	out, err := tm.run("display-message", "-p", "-t", "main", "#{pane_pid}")
+	pid, err := tm.PanePID()
 	if err != nil {
-		return err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil {
-		return fmt.Errorf("console pid: %q", out)
+		return fmt.Errorf("console pid: %w", err)
 	}
 	rssFirst, err := rssBytes(pid)
 	if err != nil {
@@ -387,11 +381,11 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 
 	// Everything the console writes to its terminal from now on.
 	raw := filepath.Join(filepath.Dir(pyrollConfig), "terminal.raw")
-	if _, err := tm.run("pipe-pane", "-t", "main", "cat >> "+raw); err != nil {
+	if err := tm.PipeTo(raw); err != nil {
 		return err
 	}
 	// Let the first metrics round land and the screen settle.
-	if _, _, err := tm.waitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
+	if _, _, err := tm.WaitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
 		return strings.Contains(s, "n/a")
 	}); err != nil {
 		return err
@@ -399,7 +393,7 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 	waitQuiet(ctx, raw, 2*time.Second, 30*time.Second)
 
 	logf("console: %s idle (terminal bytes, API requests, Prometheus queries)", cfg.window)
-	screenBefore, _ := tm.screen()
+	screenBefore, _ := tm.Screen()
 	cpu0, _ := cpuSeconds(pid)
 	type promCount struct {
 		queries float64
@@ -425,7 +419,7 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 	}
 	cpu1, _ := cpuSeconds(pid)
 	rssIdle, _ := rssBytes(pid)
-	screenAfter, _ := tm.screen()
+	screenAfter, _ := tm.Screen()
 	idleReqs, err := requests(sb, "bench-console", windowStart, windowEnd)
 	if err != nil {
 		return err
@@ -436,7 +430,7 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 	figs.add("console -A RSS: %s after the first full frame, %s after %s idle; %s   (target < 60 MB: %s)",
 		mb(rssFirst), rssFigure(pid, rssIdle), cfg.window, liveHeap(string(gctrace)), verdict(worst < 60e6))
 	perMinute := float64(time.Minute) / float64(windowEnd.Sub(windowStart))
-	idleVerbs := sandbox.CountByVerb(idleReqs)
+	idleVerbs := auditlog.CountByVerb(idleReqs)
 	figs.add("console API requests per minute in steady state (%s idle): %.1f (%s)   (target 0 LISTs, only the open WATCHes: %s)",
 		cfg.window, float64(len(idleReqs))*perMinute, verbSummary(idleVerbs, perMinute), verdict(idleVerbs["list"] == 0))
 	perInterval := prom.queries / float64(max(prom.rounds, 1))
@@ -471,13 +465,13 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 	if n == 0 && k == 0 {
 		return errors.New("need at least two Deployments to time pod changes")
 	}
-	if _, err := tm.run("send-keys", "-t", "main", "-l", "/"+name); err != nil {
+	if err := tm.Type("/" + name); err != nil {
 		return err
 	}
-	if _, err := tm.run("send-keys", "-t", "main", "Enter"); err != nil {
+	if err := tm.Press("Enter"); err != nil {
 		return err
 	}
-	if _, _, err := tm.waitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the list filtered to "+name, func(s string) bool {
+	if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the list filtered to "+name, func(s string) bool {
 		return rowOf(s, name) != "" && strings.Contains(s, "1 of ")
 	}); err != nil {
 		return err
@@ -509,7 +503,7 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 		if err != nil {
 			return fmt.Errorf("change %d (pod ready=%t): %w", i+1, ready, err)
 		}
-		if _, _, err := tm.waitScreen(ctx, 30*time.Second, 10*time.Millisecond, fmt.Sprintf("change %d (pod ready=%t) in the pod bar", i+1, ready), func(s string) bool {
+		if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 10*time.Millisecond, fmt.Sprintf("change %d (pod ready=%t) in the pod bar", i+1, ready), func(s string) bool {
 			return strings.Contains(rowOf(s, name), pendingGlyph) == !ready
 		}); err != nil {
 			return err
@@ -523,7 +517,7 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 		if !ready {
 			want = fmt.Sprintf("%d/%d", wl.replicas-1, wl.replicas)
 		}
-		if _, _, err := tm.waitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the ready count "+want, func(s string) bool {
+		if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the ready count "+want, func(s string) bool {
 			return strings.Contains(rowOf(s, name), want)
 		}); err != nil {
 			return err
@@ -547,14 +541,14 @@ func measureConsole(ctx context.Context, cfg config, wl workload, sb *sandbox.Sa
 	p99 := percentile(latencies, 99)
 	figs.add("event -> screen latency (pod status write sent to the API -> the console's frame reaching tmux): p50 %s, p99 %s, max %s (n=%d); of which API write -> watch event at another client: p50 %s, p99 %s   (target p99 < 100 ms: %s)",
 		ms(percentile(latencies, 50)), ms(p99), ms(latencies[len(latencies)-1]), len(latencies), ms(percentile(delivery, 50)), ms(percentile(delivery, 99)), verdict(p99 < 100*time.Millisecond))
-	listsAfter := sandbox.CountByVerb(afterSync)["list"]
+	listsAfter := auditlog.CountByVerb(afterSync)["list"]
 	watches := watchesByResource(sinceStart)
 	onePerResource := len(watches) > 0
 	for _, n := range watches {
 		onePerResource = onePerResource && n == 1
 	}
 	figs.add("console LISTs after sync: %d over %s (idle, then %d pod changes); all requests since start: %s   (target 0: %s)",
-		listsAfter, end.Sub(firstFrame).Round(time.Second), cfg.changes, verbSummary(sandbox.CountByVerb(sinceStart), 0), verdict(listsAfter == 0))
+		listsAfter, end.Sub(firstFrame).Round(time.Second), cfg.changes, verbSummary(auditlog.CountByVerb(sinceStart), 0), verdict(listsAfter == 0))
 	figs.add("console WATCHes since start (%s): %s   (target one per resource type in scope: %s)", end.Sub(started).Round(time.Second), keyedSummary(watches), verdict(onePerResource))
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
 )
 
 // rssBytes is the process's resident set (VmRSS in /proc/PID/status).
@@ -57,8 +57,8 @@ func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
 
 // requests reads the audit log for one client (by user name: each measured client has a
 // kubeconfig of its own) in [from, to).
-func requests(sb *sandbox.Sandbox, user string, from, to time.Time) ([]sandbox.AuditRequest, error) {
-	return sandbox.ReadAudit(sb.AuditLogPath(), from, func(r sandbox.AuditRequest) bool {
+func requests(sb *sandbox.Sandbox, user string, from, to time.Time) ([]auditlog.Request, error) {
+	return auditlog.Read(sb.AuditLogPath(), from, func(r auditlog.Request) bool {
 		return r.User == user && strings.HasPrefix(r.UserAgent, "kubectl-pyroll/") && r.Time.Before(to)
 	})
 }
@@ -93,7 +93,7 @@ func total(counts map[string]int) int {
 }
 
 // watchesByResource counts the WATCH requests per resource.
-func watchesByResource(reqs []sandbox.AuditRequest) map[string]int {
+func watchesByResource(reqs []auditlog.Request) map[string]int {
 	counts := map[string]int{}
 	for _, r := range reqs {
 		if r.Verb == "watch" {
@@ -159,54 +159,6 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-
-// tmux drives a terminal of its own (own socket, no user config).
-type tmux struct {
-	socket string
-	path   string // the socket's file, removed by kill
-}
-
-func (t tmux) run(args ...string) (string, error) {
-	out, err := exec.Command("tmux", append([]string{"-L", t.socket, "-f", "/dev/null"}, args...)...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("tmux %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return string(out), nil
-}
-
-func (t tmux) screen() (string, error) { return t.run("capture-pane", "-p", "-t", "main") }
-
-func (t *tmux) kill() {
-	_ = exec.Command("tmux", "-L", t.socket, "kill-server").Run()
-	if t.path != "" {
-		_ = os.Remove(t.path)
-	}
-}
-
-// waitScreen polls the screen every interval until cond holds, and returns when it did.
-func (t tmux) waitScreen(ctx context.Context, timeout, interval time.Duration, what string, cond func(string) bool) (string, time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	var last string
-	for {
-		s, err := t.screen()
-		now := time.Now()
-		if err != nil {
-			return s, now, err
-		}
-		last = s
-		if cond(s) {
-			return s, now, nil
-		}
-		if now.After(deadline) {
-			return last, now, fmt.Errorf("%s: not on screen after %s; screen:\n%s", what, timeout, last)
-		}
-		select {
-		case <-ctx.Done():
-			return last, now, ctx.Err()
-		case <-time.After(interval):
-		}
-	}
-}
 
 var phaseCount = regexp.MustCompile(`(\d+) (Failed|Degraded|Halted|Progressing|Complete)`)
 

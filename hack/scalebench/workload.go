@@ -15,25 +15,25 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
-// workload is the scaled cluster: namespaces bench-0..N-1, each with Deployments
+// scaleWorkload is the scaled cluster: namespaces bench-0..N-1, each with Deployments
 // api-<ns>-<k> (names unique across namespaces, so a filter finds exactly one).
-type workload struct {
+type scaleWorkload struct {
 	namespaces, perNamespace int
 	replicas                 int32
 }
 
-func (w workload) deployments() int { return w.namespaces * w.perNamespace }
-func (w workload) pods() int        { return w.deployments() * int(w.replicas) }
+func (w scaleWorkload) deployments() int { return w.namespaces * w.perNamespace }
+func (w scaleWorkload) pods() int        { return w.deployments() * int(w.replicas) }
 
-func (w workload) namespace(n int) string { return fmt.Sprintf("bench-%d", n) }
-func (w workload) name(n, k int) string   { return fmt.Sprintf("api-%d-%02d", n, k) }
+func (w scaleWorkload) namespace(n int) string { return fmt.Sprintf("bench-%d", n) }
+func (w scaleWorkload) name(n, k int) string   { return fmt.Sprintf("api-%d-%02d", n, k) }
 
 // deployment is a plain Deployment of a tiny container: no sandbox run label, so no Python
 // process starts; kwok makes its pods Running and Ready.
-func (w workload) deployment(n, k int) *appsv1.Deployment {
+func (w scaleWorkload) deployment(n, k int) *appsv1.Deployment {
 	name := w.name(n, k)
 	labels := map[string]string{"app": name}
 	replicas := w.replicas
@@ -62,9 +62,9 @@ func (w workload) deployment(n, k int) *appsv1.Deployment {
 }
 
 // create makes the namespaces and Deployments.
-func (w workload) create(ctx context.Context, client kubernetes.Interface) error {
+func (w scaleWorkload) create(ctx context.Context, client kubernetes.Interface) error {
 	for n := 0; n < w.namespaces; n++ {
-		if err := sandbox.EnsureNamespace(ctx, client, w.namespace(n)); err != nil {
+		if err := workload.EnsureNamespace(ctx, client, w.namespace(n)); err != nil {
 			return err
 		}
 	}
@@ -80,7 +80,7 @@ func (w workload) create(ctx context.Context, client kubernetes.Interface) error
 
 // waitReady waits until every Deployment is complete (all pods Ready and available),
 // logging progress every 15 s.
-func (w workload) waitReady(ctx context.Context, client kubernetes.Interface, timeout time.Duration, logf func(string, ...any)) error {
+func (w scaleWorkload) waitReady(ctx context.Context, client kubernetes.Interface, timeout time.Duration, logf func(string, ...any)) error {
 	began := time.Now()
 	lastLog := began
 	var available, complete int
@@ -94,7 +94,7 @@ func (w workload) waitReady(ctx context.Context, client kubernetes.Interface, ti
 			for i := range list.Items {
 				d := &list.Items[i]
 				available += int(d.Status.AvailableReplicas)
-				if sandbox.DeploymentComplete(d) {
+				if workload.DeploymentComplete(d) {
 					complete++
 				}
 			}
@@ -122,7 +122,7 @@ func holdProgressing(ctx context.Context, client kubernetes.Interface, ns, name 
 	if _, err := client.AppsV1().Deployments(ns).Patch(ctx, name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("start a slow rollout of %s/%s: %w", ns, name, err)
 	}
-	return sandbox.WaitDeployment(ctx, client, ns, name, 3*time.Minute, "rolling out (1 new pod Ready)", func(d *appsv1.Deployment) bool {
+	return workload.WaitDeployment(ctx, client, ns, name, 3*time.Minute, "rolling out (1 new pod Ready)", func(d *appsv1.Deployment) bool {
 		return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas >= 1 && d.Status.ReadyReplicas > *d.Spec.Replicas
 	})
 }

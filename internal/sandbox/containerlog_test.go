@@ -71,21 +71,3 @@ func TestKwokLogsObjectNamesThePodsFiles(t *testing.T) {
 		t.Errorf("spec.logs[0] = %v", entry)
 	}
 }
-
-func TestMissingModuleReleaseCrashLoopsForReal(t *testing.T) {
-	r := Release{Namespace: "demo", Name: "x-api", Image: "ghcr.io/acme/x:2.0.0", MissingModule: "orjson"}
-	d := r.Deployment()
-	tmpl := d.Spec.Template
-	if tmpl.Labels[CrashLabel] != "true" || !strings.Contains(tmpl.Annotations[CrashMessageAnnotation], "ModuleNotFoundError: No module named 'orjson'") {
-		t.Errorf("labels %v, annotations %v; want crash-looping with the module in the message", tmpl.Labels, tmpl.Annotations)
-	}
-	if got := envValue(tmpl.Spec.Containers[0], importEnv); got != "orjson" {
-		t.Errorf("%s = %q; want orjson", importEnv, got)
-	}
-	if envValue(Release{Name: "y"}.Deployment().Spec.Template.Spec.Containers[0], importEnv) != "" {
-		t.Errorf("%s set on a release without MissingModule", importEnv)
-	}
-	if SearchV2.Deployment().Spec.Template.Annotations[CrashMessageAnnotation] != SearchV2.CrashMessage {
-		t.Error("an explicit CrashMessage must stay the termination message")
-	}
-}

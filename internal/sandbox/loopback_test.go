@@ -23,17 +23,3 @@ func TestLoopbackMapping(t *testing.T) {
 		}
 	}
 }
-
-func TestReleaseDeploymentCarriesProvenance(t *testing.T) {
-	d := OrdersV2.Deployment()
-	ann := d.Spec.Template.Annotations
-	if ann["org.opencontainers.image.revision"] != OrdersV2.GitSHA || ann["pyroll.dev/lock-hash"] != OrdersV2.LockHash || ann[ImageDigestAnnotation] != OrdersV2.ImageDigest() {
-		t.Errorf("template annotations %v lack the release's provenance", ann)
-	}
-	if _, crash := d.Spec.Template.Labels[CrashLabel]; crash {
-		t.Errorf("a healthy release must not carry the crash label")
-	}
-	if SearchV2.Deployment().Spec.Template.Labels[CrashLabel] != "true" {
-		t.Errorf("the crashing release must carry the crash label")
-	}
-}

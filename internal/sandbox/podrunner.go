@@ -24,21 +24,11 @@ import (
 	"github.com/pyroll/kubectl-pyroll/assets"
 )
 
-// RunLabel marks the pods whose containers the pod runner really runs: the sample Python
-// service, under Debian's gunicorn, on the pod's loopback serving address.
-const RunLabel = "sandbox.pyroll.dev/run"
-
-// RunSampleService is RunLabel's value for the sample service.
-const RunSampleService = "sample-service"
-
-// importEnv lists the extra modules the sample service imports at start (Release.MissingModule).
-const importEnv = "PYROLL_IMPORT"
-
 // podRunner stands in for a kubelet's container runtime: for every Running sample pod it
 // runs the sample service, and it keeps Prometheus' file_sd targets in sync. It writes each
 // sample pod's real output to the files a kwok Logs object names for the pod, so
 // `kubectl logs` shows it (see containerlog.go). A crash-looping pod whose build really
-// fails (importEnv) is run once: that output stands for each of its restarts.
+// fails (ImportEnv) is run once: that output stands for each of its restarts.
 type podRunner struct {
 	loopback    loopbackBlock
 	appDir      string
@@ -219,14 +209,14 @@ func (r *podRunner) serve(pod *corev1.Pod) (*runningPod, error) {
 }
 
 // runCrash sets up the log of a crash-looping pod; the caller holds r.mu. A build that
-// really fails (importEnv names a module Debian's python3 lacks) is run once, for real, and
+// really fails (ImportEnv names a module Debian's python3 lacks) is run once, for real, and
 // its output kept as both the current and the previous container's log: every restart would
 // print the same, and running it again every back-off would only burn CPU. A crash that is
 // only simulated (a CrashMessage alone) ran nothing, so printed nothing: empty logs.
 func (r *podRunner) runCrash(pod *corev1.Pod, st *podState) error {
 	c := pod.Spec.Containers[0]
 	current, previous := containerLogPaths(r.logDir, pod.Namespace, pod.Name, c.Name)
-	if envValue(c, importEnv) == "" {
+	if envValue(c, ImportEnv) == "" {
 		for _, path := range []string{current, previous} {
 			f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
 			if err != nil {

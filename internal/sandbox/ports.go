@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"net"
+	"strconv"
 )
 
 // freePorts asks the kernel for n distinct free ports on 127.0.0.1. They are free at the
@@ -25,3 +26,20 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+type ports struct {
+	etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok, prometheus int
+}
+
+func allocatePorts() (ports, error) {
+	free, err := freePorts(7)
+	if err != nil {
+		return ports{}, err
+	}
+	return ports{
+		etcdClient: free[0], etcdPeer: free[1], apiserver: free[2], controllerManager: free[3],
+		scheduler: free[4], kwok: free[5], prometheus: free[6],
+	}, nil
+}
+
+func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }

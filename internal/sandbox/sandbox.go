@@ -3,21 +3,21 @@
 // kube-scheduler, kwok with fake nodes, Prometheus, and a pod runner that serves the sample
 // Python service for every Running sample pod. Everything binds to loopback on ports chosen
 // free, and everything is stopped (whole process groups) by Stop.
+//
+// This package is the sandbox's lifecycle. What runs in it lives beside it: package workload
+// (sample Python services as Deployments, and waits on them), package demo (the demo's three
+// services, Options.Seed) and package auditlog (reading the API server's audit log).
 package sandbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/dynamic"
@@ -38,8 +38,10 @@ type Options struct {
 	BinDir string
 	// Nodes is the number of kwok nodes (default 3).
 	Nodes int
-	// SeedDemo creates the demo namespace with its three services.
-	SeedDemo bool
+	// Seed, when set, puts workloads into the cluster once the control plane is ready
+	// (demo.Seed: the demo namespace with its three services); Start returns after it, and
+	// stops everything when it fails.
+	Seed func(ctx context.Context, client kubernetes.Interface, log io.Writer) error
 	// Scale sets the control plane up for thousands of pods (hack/scalebench runs 10,000 on
 	// 20 nodes): higher client rates and more concurrent syncs for the controller-manager and
 	// the scheduler, more requests in flight for the API server, more stage workers for
@@ -83,12 +85,8 @@ type Sandbox struct {
 	stopErr  error
 }
 
-type ports struct {
-	etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok, prometheus int
-}
-
 // Start brings the whole sandbox up and returns when it is ready (nodes Ready, Prometheus
-// ready, demo seeded if asked). On any failure everything already started is stopped.
+// ready, Options.Seed done). On any failure everything already started is stopped.
 func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if opts.Nodes <= 0 {
 		opts.Nodes = 3
@@ -167,7 +165,7 @@ func (s *Sandbox) start(ctx context.Context) error {
 	}
 	files, err := s.writePKI()
 	if err != nil {
-		return err
+		return fmt.Errorf("sandbox certificates: %w", err)
 	}
 	if s.egress, err = startEgressProxy(s.path("egress.sock"), s.loopback); err != nil {
 		return err
@@ -201,23 +199,12 @@ func (s *Sandbox) start(ctx context.Context) error {
 		return err
 	}
 	s.logf("control plane ready in %s (Kubernetes %s, %d kwok nodes)", time.Since(began).Round(100*time.Millisecond), KubeVersion, s.opts.Nodes)
-	if s.opts.SeedDemo {
-		if err := SeedDemo(ctx, s.client, s.opts.Log); err != nil {
-			return fmt.Errorf("seed demo namespace: %w", err)
+	if s.opts.Seed != nil {
+		if err := s.opts.Seed(ctx, s.client, s.opts.Log); err != nil {
+			return fmt.Errorf("seed: %w", err)
 		}
 	}
 	return nil
-}
-
-func allocatePorts() (ports, error) {
-	free, err := freePorts(7)
-	if err != nil {
-		return ports{}, err
-	}
-	return ports{
-		etcdClient: free[0], etcdPeer: free[1], apiserver: free[2], controllerManager: free[3],
-		scheduler: free[4], kwok: free[5], prometheus: free[6],
-	}, nil
 }
 
 // Client is an admin clientset for the sandbox.
@@ -239,19 +226,6 @@ func (s *Sandbox) launch(name, bin string, args []string) (*process, error) {
 	s.mu.Unlock()
 	s.recordPIDs()
 	return p, nil
-}
-
-// recordPIDs keeps the process groups on disk so `down` can clean up even after the
-// sandbox process itself was killed with SIGKILL.
-func (s *Sandbox) recordPIDs() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d\n", os.Getpid())
-	for _, p := range s.procs {
-		fmt.Fprintf(&b, "%d\n", p.pid())
-	}
-	_ = os.WriteFile(s.path("pids"), []byte(b.String()), 0o644)
 }
 
 // Stop stops every component, newest first, each as a whole process group, and frees the
@@ -279,68 +253,6 @@ func (s *Sandbox) Stop() error {
 	})
 	return s.stopErr
 }
-
-// ErrAlreadyRunning is returned when another sandbox holds the state directory.
-var ErrAlreadyRunning = errors.New("a sandbox is already running")
-
-func lockState(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("sandbox lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		holder := "another process"
-		if data, err := os.ReadFile(filepath.Join(dir, "pids")); err == nil {
-			if first, _, ok := strings.Cut(string(data), "\n"); ok {
-				holder = "pid " + first
-			}
-		}
-		return nil, fmt.Errorf("%w in %s (%s): use it (source %s) or stop it first (make sandbox-down)",
-			ErrAlreadyRunning, dir, holder, filepath.Join(dir, "env"))
-	}
-	return f, nil
-}
-
-// StopRecorded stops a sandbox that runs (or ran and died) in dir, from another process:
-// it signals the sandbox process and then kills whatever recorded process group is left.
-func StopRecorded(dir string) (stopped bool, err error) {
-	data, err := os.ReadFile(filepath.Join(dir, "pids"))
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	var pids []int
-	for _, line := range strings.Fields(string(data)) {
-		if pid, err := strconv.Atoi(line); err == nil && pid > 0 {
-			pids = append(pids, pid)
-		}
-	}
-	if len(pids) == 0 {
-		return false, nil
-	}
-	owner := pids[0]
-	if syscall.Kill(owner, syscall.SIGTERM) == nil {
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) && syscall.Kill(owner, 0) == nil {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	for _, pid := range pids[1:] {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-	}
-	_ = os.Remove(filepath.Join(dir, "pids"))
-	return true, nil
-}
-
-func (s *Sandbox) writeEnvFile() error {
-	env := fmt.Sprintf("export KUBECONFIG=%s\nexport PYROLL_PROMETHEUS_URL=%s\n", s.Kubeconfig, s.PrometheusURL)
-	return os.WriteFile(s.path("env"), []byte(env), 0o644)
-}
-
-func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 func (s *Sandbox) loadClient() error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 )
 
 var current *sandbox.Sandbox
 
-// Main starts the sandbox, runs the package's tests and stops it. On failure the
+// Main starts the sandbox (with the demo namespace seeded if seedDemo), runs the package's tests and stops it. On failure the
 // sandbox's directory (component logs) is kept and its path printed.
 func Main(m *testing.M, seedDemo bool) int {
 	dir, err := os.MkdirTemp("", "pyroll-e2e-")
@@ -25,7 +26,11 @@ func Main(m *testing.M, seedDemo bool) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir, BinDir: ToolsBin(), SeedDemo: seedDemo, Log: os.Stderr})
+	opts := sandbox.Options{Dir: dir, BinDir: ToolsBin(), Log: os.Stderr}
+	if seedDemo {
+		opts.Seed = demo.Seed
+	}
+	sb, err := sandbox.Start(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: start sandbox: %v\n(sandbox files kept in %s)\n", err, dir)
 		return 1

@@ -1,4 +1,9 @@
-package sandbox
+// Package workload puts sample Python services into the sandbox: a Release is one build of
+// the sample service as a CI pipeline would deploy it (a Deployment with its provenance and
+// its behaviour: error rate, latency, a crash), and the helpers that create namespaces and
+// wait for Deployments. The pods it makes speak the sandbox's pod contract (sandbox.RunLabel,
+// sandbox.CrashLabel, ...).
+package workload
 
 import (
 	"context"
@@ -16,14 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
-)
 
-// Annotations the sandbox reads from a pod (kwok's stages and the pod runner).
-const (
-	ImageDigestAnnotation   = "sandbox.pyroll.dev/image-digest"
-	CrashLabel              = "sandbox.pyroll.dev/crash"
-	CrashMessageAnnotation  = "sandbox.pyroll.dev/crash-message"
-	CrashExitCodeAnnotation = "sandbox.pyroll.dev/crash-exit-code"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 )
 
 // Release is one build of a sample Python service, as a CI pipeline would deploy it: the
@@ -94,7 +93,7 @@ func (r Release) Deployment() *appsv1.Deployment {
 	if latency == 0 {
 		latency = 20
 	}
-	labels := map[string]string{"app": r.Name, RunLabel: RunSampleService}
+	labels := map[string]string{"app": r.Name, sandbox.RunLabel: sandbox.RunSampleService}
 	annotations := map[string]string{
 		"org.opencontainers.image.revision": r.GitSHA,
 		"org.opencontainers.image.source":   r.Source,
@@ -103,16 +102,16 @@ func (r Release) Deployment() *appsv1.Deployment {
 		"pyroll.dev/lock-hash":              r.LockHash,
 		"pyroll.dev/python-version":         r.Python,
 		"pyroll.dev/pipeline-run":           r.Pipeline,
-		ImageDigestAnnotation:               r.ImageDigest(),
+		sandbox.ImageDigestAnnotation:       r.ImageDigest(),
 	}
 	crashMessage := r.CrashMessage
 	if crashMessage == "" && r.MissingModule != "" {
-		crashMessage = pythonTraceback("/app/app.py", "import "+r.MissingModule, fmt.Sprintf("ModuleNotFoundError: No module named '%s'", r.MissingModule))
+		crashMessage = PythonTraceback("/app/app.py", "import "+r.MissingModule, fmt.Sprintf("ModuleNotFoundError: No module named '%s'", r.MissingModule))
 	}
 	if crashMessage != "" {
-		labels[CrashLabel] = "true"
-		annotations[CrashMessageAnnotation] = crashMessage
-		annotations[CrashExitCodeAnnotation] = "1"
+		labels[sandbox.CrashLabel] = "true"
+		annotations[sandbox.CrashMessageAnnotation] = crashMessage
+		annotations[sandbox.CrashExitCodeAnnotation] = "1"
 	}
 	for k, v := range annotations {
 		if v == "" {
@@ -199,11 +198,11 @@ func (r Release) importEnv() []corev1.EnvVar {
 	if r.MissingModule == "" {
 		return nil
 	}
-	return []corev1.EnvVar{{Name: importEnv, Value: r.MissingModule}}
+	return []corev1.EnvVar{{Name: sandbox.ImportEnv, Value: r.MissingModule}}
 }
 
 // pythonTraceback formats a short Python traceback ending in the given exception line.
-func pythonTraceback(file, code, exception string) string {
+func PythonTraceback(file, code, exception string) string {
 	return strings.Join([]string{
 		"Traceback (most recent call last):",
 		fmt.Sprintf("  File %q, line 3, in <module>", file),

@@ -1,5 +1,14 @@
 //go:build e2e
 
+// The sandbox's own tests: they test the test bed, not kubectl-pyroll. They exist to prove
+// the bed is real: a workload rolls out on real controllers, a crash-looping pod behaves as
+// a real one does, the sample service really serves and Prometheus really scrapes it per
+// revision, the API server reaches pods through its pod proxy, and the demo is seeded in the
+// states the README promises. Then a failing product test means the product is wrong, not
+// the bed. Named TestSandbox... so that `go test -tags e2e -run TestSandbox ./e2e/...`
+// selects exactly them (here, sandbox_logs_test.go and sandbox_lifecycle_test.go); `make
+// test` runs them with the rest.
+
 package e2e
 
 import (
@@ -7,9 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,20 +31,20 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
-var deleteNow = metav1.DeleteOptions{}
-
-func TestSampleServiceBecomesAvailable(t *testing.T) {
+func TestSandboxSampleServiceBecomesAvailable(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ns := newNamespace(t)
 	ctx := context.Background()
-	release := sandbox.Release{Namespace: ns, Name: "hello-api", Image: "ghcr.io/acme/hello:1.0.0", Version: "1.0.0", GitSHA: "1111111", Replicas: 2}
+	release := workload.Release{Namespace: ns, Name: "hello-api", Image: "ghcr.io/acme/hello:1.0.0", Version: "1.0.0", GitSHA: "1111111", Replicas: 2}
 	if _, err := release.Apply(ctx, sb.Client()); err != nil {
 		t.Fatal(err)
 	}
-	if err := sandbox.WaitDeployment(ctx, sb.Client(), ns, "hello-api", 2*time.Minute, "available", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(ctx, sb.Client(), ns, "hello-api", 2*time.Minute, "available", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 	pods, err := sb.Client().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=hello-api"})
@@ -54,16 +60,16 @@ func TestSampleServiceBecomesAvailable(t *testing.T) {
 
 // A release whose pods crash-loop must end in ProgressDeadlineExceeded while the stable
 // pods stay available, and the ReplicaSet must not churn through pods meanwhile.
-func TestCrashLoopingReleaseExceedsDeadlineWithoutChurn(t *testing.T) {
+func TestSandboxCrashLoopingReleaseExceedsDeadlineWithoutChurn(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	client := sb.Client()
 	ns := newNamespace(t)
 	ctx := context.Background()
-	stable := sandbox.Release{Namespace: ns, Name: "crashy-api", Image: "ghcr.io/acme/crashy:1.0.0", Version: "1.0.0", GitSHA: "aaaaaaa", Replicas: 3}
+	stable := workload.Release{Namespace: ns, Name: "crashy-api", Image: "ghcr.io/acme/crashy:1.0.0", Version: "1.0.0", GitSHA: "aaaaaaa", Replicas: 3}
 	if _, err := stable.Apply(ctx, client); err != nil {
 		t.Fatal(err)
 	}
-	if err := sandbox.WaitDeployment(ctx, client, ns, stable.Name, 2*time.Minute, "available", sandbox.DeploymentComplete); err != nil {
+	if err := workload.WaitDeployment(ctx, client, ns, stable.Name, 2*time.Minute, "available", workload.DeploymentComplete); err != nil {
 		t.Fatal(err)
 	}
 	stablePods := podUIDs(t, ns, "app=crashy-api")
@@ -99,7 +105,7 @@ func TestCrashLoopingReleaseExceedsDeadlineWithoutChurn(t *testing.T) {
 	if _, err := broken.Apply(ctx, client); err != nil {
 		t.Fatal(err)
 	}
-	if err := sandbox.WaitDeployment(ctx, client, ns, stable.Name, 2*time.Minute, "past its progress deadline", func(d *appsv1.Deployment) bool {
+	if err := workload.WaitDeployment(ctx, client, ns, stable.Name, 2*time.Minute, "past its progress deadline", func(d *appsv1.Deployment) bool {
 		for _, c := range d.Status.Conditions {
 			if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
 				return true
@@ -148,11 +154,11 @@ func podUIDs(t *testing.T, ns, selector string) map[string]bool {
 
 // The demo's orders-api serves 0.5% errors on its stable revision and 5% on its canary;
 // Prometheus, queried through client_golang, must see each within ±0.01.
-func TestPrometheusErrorRatePerRevision(t *testing.T) {
+func TestSandboxPrometheusErrorRatePerRevision(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
 	configured := map[string]float64{} // pod_template_hash -> PYROLL_ERROR_RATE
-	rsList, err := sb.Client().AppsV1().ReplicaSets(sandbox.DemoNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=orders-api"})
+	rsList, err := sb.Client().AppsV1().ReplicaSets(demo.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=orders-api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,10 +206,10 @@ func TestPrometheusErrorRatePerRevision(t *testing.T) {
 	})
 }
 
-func TestBuildinfoThroughPodProxy(t *testing.T) {
+func TestSandboxBuildinfoThroughPodProxy(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
-	pods, err := sb.Client().CoreV1().Pods(sandbox.DemoNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=payments-api"})
+	pods, err := sb.Client().CoreV1().Pods(demo.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=payments-api"})
 	if err != nil || len(pods.Items) == 0 {
 		t.Fatalf("payments-api pods: %v (%v)", pods, err)
 	}
@@ -215,29 +221,29 @@ func TestBuildinfoThroughPodProxy(t *testing.T) {
 		PythonVersion string `json:"python_version"`
 	}
 	eventually(t, time.Minute, "GET /buildinfo through the pod proxy", func(ctx context.Context) error {
-		raw, err := sb.Client().CoreV1().Pods(sandbox.DemoNamespace).ProxyGet("http", pod, "8080", "/buildinfo", nil).DoRaw(ctx)
+		raw, err := sb.Client().CoreV1().Pods(demo.Namespace).ProxyGet("http", pod, "8080", "/buildinfo", nil).DoRaw(ctx)
 		if err != nil {
 			return err
 		}
 		return json.Unmarshal(raw, &info)
 	})
-	if info.GitSHA != sandbox.PaymentsV1.GitSHA || info.LockHash != sandbox.PaymentsV1.LockHash || info.PipelineRun != sandbox.PaymentsV1.Pipeline || info.PythonVersion == "" {
-		t.Errorf("buildinfo of %s = %+v; want the payments-api v%s build", pod, info, sandbox.PaymentsV1.Version)
+	if info.GitSHA != demo.PaymentsV1.GitSHA || info.LockHash != demo.PaymentsV1.LockHash || info.PipelineRun != demo.PaymentsV1.Pipeline || info.PythonVersion == "" {
+		t.Errorf("buildinfo of %s = %+v; want the payments-api v%s build", pod, info, demo.PaymentsV1.Version)
 	}
 }
 
 // The seeded demo is in the states the README promises.
-func TestDemoSeedStates(t *testing.T) {
+func TestSandboxDemoSeedStates(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
 	get := func(name string) *appsv1.Deployment {
-		d, err := sb.Client().AppsV1().Deployments(sandbox.DemoNamespace).Get(ctx, name, metav1.GetOptions{})
+		d, err := sb.Client().AppsV1().Deployments(demo.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return d
 	}
-	if d := get("payments-api"); !sandbox.DeploymentComplete(d) {
+	if d := get("payments-api"); !workload.DeploymentComplete(d) {
 		t.Errorf("payments-api not complete: %+v", d.Status)
 	}
 	orders := get("orders-api")
@@ -249,7 +255,7 @@ func TestDemoSeedStates(t *testing.T) {
 		t.Errorf("search-api: available=%d updated=%d; want the 3 stable pods serving and a new release rolling", search.Status.AvailableReplicas, search.Status.UpdatedReplicas)
 	}
 	eventually(t, time.Minute, "a search-api canary pod in CrashLoopBackOff", func(ctx context.Context) error {
-		pods, err := sb.Client().CoreV1().Pods(sandbox.DemoNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=search-api," + sandbox.CrashLabel})
+		pods, err := sb.Client().CoreV1().Pods(demo.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=search-api," + sandbox.CrashLabel})
 		if err != nil {
 			return err
 		}
@@ -262,21 +268,4 @@ func TestDemoSeedStates(t *testing.T) {
 		}
 		return errorf("%d canary pods, none crash-looping", len(pods.Items))
 	})
-}
-
-func TestKubectlPluginVersion(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Fatal("kubectl is not on PATH: the plugin test needs it")
-	}
-	cmd := exec.Command(kubectl, "pyroll", "version")
-	cmd.Env = append(os.Environ(), "PATH="+sandboxtest.ProductBin()+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.HasPrefix(string(out), "kubectl-pyroll ") || !strings.Contains(string(out), "go1.") {
-		t.Fatalf("kubectl pyroll version: %v\n%s", err, out)
-	}
-	help, err := exec.Command(filepath.Join(sandboxtest.ProductBin(), "kubectl-pyroll"), "--help").CombinedOutput()
-	if err != nil || !strings.Contains(string(help), "kubectl pyroll") || !strings.Contains(string(help), "--kubeconfig") {
-		t.Fatalf("kubectl-pyroll --help: %v\n%s", err, help)
-	}
 }

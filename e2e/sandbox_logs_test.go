@@ -1,5 +1,11 @@
 //go:build e2e
 
+// The sandbox's own tests: they test the test bed, not kubectl-pyroll. They exist to prove
+// the bed is real: `kubectl logs` (also --previous) serves what the sample pods really
+// printed, and the demo's broken release really fails at import. Then a failing product
+// test of logs means the product is wrong, not the bed. Named TestSandbox..., as in
+// sandbox_cluster_test.go.
+
 package e2e
 
 import (
@@ -13,12 +19,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 )
 
 // `kubectl logs` on a serving sample pod shows what its gunicorn and app really printed,
 // served by kwok's kubelet API from the file the pod runner writes.
-func TestLogsOfARunningPodAreTheServicesOutput(t *testing.T) {
+func TestSandboxLogsOfARunningPodAreTheServicesOutput(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -31,7 +38,7 @@ func TestLogsOfARunningPodAreTheServicesOutput(t *testing.T) {
 	eventually(t, time.Minute, "kubectl logs "+pod.Name+" showing gunicorn's boot and the app's own line", func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		raw, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", sb.Kubeconfig, "-n", sandbox.DemoNamespace, "logs", "pod/"+pod.Name, "-c", "app").CombinedOutput()
+		raw, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", sb.Kubeconfig, "-n", demo.Namespace, "logs", "pod/"+pod.Name, "-c", "app").CombinedOutput()
 		out = string(raw)
 		if err != nil {
 			return errorf("kubectl logs: %v: %s", err, out)
@@ -50,7 +57,7 @@ func TestLogsOfARunningPodAreTheServicesOutput(t *testing.T) {
 
 // search-api's revision 2 imports orjson, which Debian's python3 lacks: its pods' logs, the
 // current and the previous container's, hold the real traceback and gunicorn giving up.
-func TestLogsOfACrashLoopingPodHoldTheImportError(t *testing.T) {
+func TestSandboxLogsOfACrashLoopingPodHoldTheImportError(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	pod := demoPodWhere(t, "app=search-api,"+sandbox.CrashLabel, func(p *corev1.Pod) bool {
 		for _, cs := range p.Status.ContainerStatuses {
@@ -60,10 +67,10 @@ func TestLogsOfACrashLoopingPodHoldTheImportError(t *testing.T) {
 		}
 		return false
 	})
-	if pod.Annotations["app.kubernetes.io/version"] != sandbox.SearchV2.Version {
-		t.Fatalf("crash-looping search-api pod %s is version %q; want %s", pod.Name, pod.Annotations["app.kubernetes.io/version"], sandbox.SearchV2.Version)
+	if pod.Annotations["app.kubernetes.io/version"] != demo.SearchV2.Version {
+		t.Fatalf("crash-looping search-api pod %s is version %q; want %s", pod.Name, pod.Annotations["app.kubernetes.io/version"], demo.SearchV2.Version)
 	}
-	pods := sb.Client().CoreV1().Pods(sandbox.DemoNamespace)
+	pods := sb.Client().CoreV1().Pods(demo.Namespace)
 	for _, previous := range []bool{false, true} {
 		what := "logs"
 		if previous {
@@ -94,7 +101,7 @@ func demoPodWhere(t *testing.T, selector string, ok func(*corev1.Pod) bool) *cor
 	t.Helper()
 	var found *corev1.Pod
 	eventually(t, time.Minute, "a demo pod "+selector, func(ctx context.Context) error {
-		pods, err := sandboxtest.Get(t).Client().CoreV1().Pods(sandbox.DemoNamespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		pods, err := sandboxtest.Get(t).Client().CoreV1().Pods(demo.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return err
 		}

@@ -1,5 +1,11 @@
 //go:build e2e
 
+// The sandbox's own tests: they test the test bed, not kubectl-pyroll. They exist to prove
+// the bed's lifecycle is sound: a second sandbox in the same directory is refused, missing
+// binaries say how to build them, and no process is left behind after a failed start or
+// Ctrl-C, so that tests and `make demo` never leak a control plane. Named TestSandbox..., as
+// in sandbox_cluster_test.go.
+
 package e2e
 
 import (
@@ -34,7 +40,7 @@ func processesMentioning(s string) []string {
 	return found
 }
 
-func TestSecondSandboxInSameDirIsRefused(t *testing.T) {
+func TestSandboxSecondInSameDirIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	first, err := sandbox.Start(ctx, sandbox.Options{Dir: dir, BinDir: sandboxtest.ToolsBin(), Nodes: 1})
@@ -54,7 +60,7 @@ func TestSecondSandboxInSameDirIsRefused(t *testing.T) {
 
 // A component that dies during start fails Start with its name and log, and nothing the
 // sandbox had started is left running.
-func TestChildKilledDuringStartLeavesNothingRunning(t *testing.T) {
+func TestSandboxChildKilledDuringStartLeavesNothingRunning(t *testing.T) {
 	bin := t.TempDir()
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kwok"} {
 		if err := os.Symlink(filepath.Join(sandboxtest.ToolsBin(), b), filepath.Join(bin, b)); err != nil {
@@ -75,7 +81,7 @@ func TestChildKilledDuringStartLeavesNothingRunning(t *testing.T) {
 	}
 }
 
-func TestMissingBinariesSayHowToBuildThem(t *testing.T) {
+func TestSandboxMissingBinariesSayHowToBuildThem(t *testing.T) {
 	_, err := sandbox.Start(context.Background(), sandbox.Options{Dir: t.TempDir(), BinDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "make tools") {
 		t.Fatalf("start without binaries: %v; want a hint to run make tools", err)

@@ -1,4 +1,4 @@
-package sandbox
+package auditlog
 
 import (
 	"os"
@@ -18,7 +18,7 @@ func auditLine(stage, verb, user, agent, uri, resource, at string) string {
 		`,"requestReceivedTimestamp":"` + at + `","stageTimestamp":"` + at + `"}`
 }
 
-func TestReadAuditFiltersAndReadsRotatedFiles(t *testing.T) {
+func TestReadFiltersAndReadsRotatedFiles(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")
 	rotated := filepath.Join(dir, "audit-2026-11-23T10-00-00.000.log")
@@ -38,7 +38,7 @@ func TestReadAuditFiltersAndReadsRotatedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	since := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	got, err := ReadAudit(path, since, func(r AuditRequest) bool { return r.User == "me" })
+	got, err := Read(path, since, func(r Request) bool { return r.User == "me" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +57,8 @@ func TestReadAuditFiltersAndReadsRotatedFiles(t *testing.T) {
 	}
 }
 
-func TestReadAuditWithoutFileIsAnError(t *testing.T) {
-	if _, err := ReadAudit(filepath.Join(t.TempDir(), "audit.log"), time.Time{}, nil); err == nil {
+func TestReadWithoutFileIsAnError(t *testing.T) {
+	if _, err := Read(filepath.Join(t.TempDir(), "audit.log"), time.Time{}, nil); err == nil {
 		t.Error("want an error for a missing audit log")
 	}
 }
