@@ -76,7 +76,9 @@ func TestEditBetweenReadAndWriteIsCaughtByResourceVersion(t *testing.T) {
 	if !d.Spec.Paused || d.Annotations["e2e.pyroll.dev/touched"] == "" {
 		t.Errorf("after the halt: paused %v, the other edit's annotation %q; want both", d.Spec.Paused, d.Annotations["e2e.pyroll.dev/touched"])
 	}
-	if writes != 2 {
-		t.Errorf("%d write attempts; want 2: a conflict on the stale resourceVersion, then the write on the fresh one", writes)
+	// At least one conflict, on the stale resourceVersion; more when the deployment
+	// controller writes the status in between (it is rolling out the hotfix).
+	if writes < 2 {
+		t.Errorf("%d write attempt(s); want a conflict on the stale resourceVersion, then a write on a fresh one", writes)
 	}
 }

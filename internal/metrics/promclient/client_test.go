@@ -208,7 +208,7 @@ func TestHistoryForgetsRevisionsThatAreGone(t *testing.T) {
 	// round runs one round in which the orders rollout has only this revision, and returns
 	// the revision's history.
 	round := func(revision int64) []float64 {
-		rollouts := []rollout.Rollout{{Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
+		rollouts := []rollout.Rollout{{Kind: ref.Deployment, Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
 			{Number: revision, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-new-a"}}},
 		}}}
 		return c.Report(context.Background(), "shop", rollouts, time.Now()).Revisions[key("orders", revision)].History
