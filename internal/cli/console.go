@@ -46,7 +46,7 @@ func (o *ConsoleOptions) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	snapshots := o.watch(ctx, cluster)
+	snapshots := o.watch(ctx, cluster, o.NotReadyGrace)
 	actor := actions.Service{
 		Driver: &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User)},
 		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly},

@@ -200,7 +200,7 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 func (o *GuardOptions) guardLoop(ctx context.Context, cluster *kube.Cluster, prom metrics.Source, rail *guardrail.Guardrail, namespace string) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	snapshots := o.watch(ctx, cluster)
+	snapshots := o.watch(ctx, cluster, o.NotReadyGrace)
 	poller := &metrics.Poller{Source: prom, Namespace: namespace, Interval: o.MetricsInterval}
 	rounds := poller.Run(ctx)
 	var rollouts []rollout.Rollout

@@ -14,6 +14,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/config"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
 // Options are shared by every command: kubectl's connection flags and the I/O streams.
@@ -30,6 +31,9 @@ type Options struct {
 	// PrometheusService reaches Prometheus through the API server: NAMESPACE/NAME:PORT.
 	PrometheusService string
 	MetricsInterval   time.Duration
+	// NotReadyGrace is how long a canary pod may stay not ready before its rollout counts
+	// as Degraded.
+	NotReadyGrace time.Duration
 	// ConfigPath is --config; Config is the file read from it (or the default path).
 	ConfigPath string
 	Config     config.Config
@@ -96,6 +100,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.PersistentFlags().StringVar(&o.PrometheusURL, "prometheus-url", os.Getenv("PYROLL_PROMETHEUS_URL"), "Prometheus to read error rates and latency from (default $PYROLL_PROMETHEUS_URL)")
 	cmd.PersistentFlags().StringVar(&o.PrometheusService, "prometheus-service", "", "reach Prometheus through the API server's service proxy, as NAMESPACE/NAME:PORT (for hosts that reach only the API server)")
 	cmd.PersistentFlags().DurationVar(&o.MetricsInterval, "metrics-interval", 10*time.Second, "how often to read the metrics")
+	cmd.PersistentFlags().DurationVar(&o.NotReadyGrace, "not-ready-grace", rollout.NotReadyGrace, "how long a new revision's pod may stay not ready (no other failure) before its rollout is Degraded")
 	cmd.PersistentFlags().StringVar(&o.ConfigPath, "config", "", "config file (default $PYROLL_CONFIG, else "+configDefaultHint()+")")
 	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		if c.Name() == "version" {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
@@ -76,8 +77,8 @@ func (s *ScopeOptions) named(cluster *kube.Cluster) ref.Rollout {
 }
 
 // watch starts the watcher on the scope; the channel closes when ctx ends.
-func (s *ScopeOptions) watch(ctx context.Context, cluster *kube.Cluster) <-chan rollout.Snapshot {
-	opts := kube.WatchOptions{Namespace: s.namespace(cluster), Selector: s.selector}
+func (s *ScopeOptions) watch(ctx context.Context, cluster *kube.Cluster, notReadyGrace time.Duration) <-chan rollout.Snapshot {
+	opts := kube.WatchOptions{Namespace: s.namespace(cluster), Selector: s.selector, NotReadyGrace: notReadyGrace}
 	if s.WatchOnlyNamed {
 		opts.Name = s.target.Name
 	}

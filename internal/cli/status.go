@@ -33,7 +33,7 @@ type StatusOptions struct {
 const statusLong = `Show the rollouts in a namespace: phase, revisions, pods and why.
 
 Phases: Failed (progress deadline exceeded), Degraded (new pods failing: crash loop,
-image pull, OOMKilled, bad config, not ready for 5 minutes), Halted (paused),
+image pull, OOMKilled, bad config, not ready past --not-ready-grace, 5m), Halted (paused),
 Progressing, Complete.
 
 With --watch it prints each change and ends as soon as every rollout shown is settled:
@@ -140,7 +140,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	}
 	watchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	snapshots := o.watch(watchCtx, cluster)
+	snapshots := o.watch(watchCtx, cluster, o.NotReadyGrace)
 	var rounds <-chan metrics.Polled
 	if run.prom != nil && o.Watch {
 		run.poller = &metrics.Poller{Source: run.prom, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}

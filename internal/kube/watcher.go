@@ -30,6 +30,9 @@ type WatchOptions struct {
 	Name string
 	// Coalesce is the shortest time between two snapshots (default 50ms).
 	Coalesce time.Duration
+	// NotReadyGrace is how long a canary pod may stay not ready before its rollout is
+	// Degraded (default rollout.NotReadyGrace).
+	NotReadyGrace time.Duration
 	// Now stamps the snapshots (default Clock.Now).
 	Now func() time.Time
 	// Clock times the coalescing window and the connection poll (default the real clock);
@@ -80,7 +83,9 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	for _, wi := range caches.table() {
 		running.Go(func() { wi.informer.RunWithContext(ctx) })
 	}
-	loop := &watchLoop{w: w, out: out, informers: caches, builder: rollout.NewBuilder(), lastRV: map[string]string{}}
+	builder := rollout.NewBuilder()
+	builder.NotReadyGrace = w.opts.NotReadyGrace
+	loop := &watchLoop{w: w, out: out, informers: caches, builder: builder, lastRV: map[string]string{}}
 	go func() {
 		defer close(out)
 		defer running.Wait()
@@ -213,8 +218,13 @@ func (l *watchLoop) onDirty(ctx context.Context) bool {
 }
 
 // onTick clears the forbidden resources that listed again, and sends a snapshot when the
-// connection state changed.
+// connection state changed or when the last snapshot's answer changes by the clock alone
+// (a not-ready canary pod's grace ended: Degraded with no API event to say so).
 func (l *watchLoop) onTick(ctx context.Context) {
+	if due := l.builder.NextDeadline(); !due.IsZero() && !l.w.opts.Now().Before(due) {
+		l.emit(ctx)
+		return
+	}
 	// A forbidden resource clears once its informer lists again.
 	for _, wi := range l.informers.table() {
 		rv := wi.informer.LastSyncResourceVersion()

@@ -216,3 +216,38 @@ func TestStripForCacheKeepsWhatViewsRead(t *testing.T) {
 		t.Errorf("transforming twice changed the object: %v, %v", again, err)
 	}
 }
+
+// A canary pod that stays not ready, with no further event from the API server: the
+// watcher rebuilds when its grace ends, and the rollout turns Degraded.
+func TestWatcherRebuildsWhenAGraceEnds(t *testing.T) {
+	d, rs := testDeployment()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	unready := testPod(0)
+	unready.CreationTimestamp = metav1.NewTime(start)
+	unready.Status.Conditions[0].Status = corev1.ConditionFalse
+	unready.Status.Conditions[0].LastTransitionTime = metav1.NewTime(start)
+	client := fake.NewClientset(d, rs, unready, testPod(1))
+	cluster := &Cluster{Client: kubeapitest.FromClientset(client), Namespace: "shop", Health: &Health{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk := clocktesting.NewFakeClock(start)
+	snaps := NewWatcher(cluster, WatchOptions{Namespace: "shop", Clock: clk, NotReadyGrace: time.Minute}).Run(ctx)
+	stepUntilSynced(t, clk, snaps, 50*time.Millisecond)
+	// The clock moves past the grace in connection-poll steps; no object changes.
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case s := <-snaps:
+			if len(s.Rollouts) == 1 && s.Rollouts[0].Phase == rollout.PhaseDegraded {
+				if clk.Now().Before(start.Add(time.Minute)) {
+					t.Fatalf("Degraded at %v, before the grace ended", clk.Now())
+				}
+				return
+			}
+		case <-time.After(time.Millisecond):
+			clk.Step(connPoll)
+		case <-deadline:
+			t.Fatalf("no Degraded snapshot by %v (grace ended at %v)", clk.Now(), start.Add(time.Minute))
+		}
+	}
+}
