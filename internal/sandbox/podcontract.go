@@ -20,6 +20,10 @@ const (
 	CrashMessageAnnotation  = "sandbox.pyroll.dev/crash-message"
 	CrashExitCodeAnnotation = "sandbox.pyroll.dev/crash-exit-code"
 
+	// UnreadyLabel makes kwok's pod-ready stage run the pod without ever making it Ready,
+	// as a readiness probe that never passes would.
+	UnreadyLabel = "sandbox.pyroll.dev/unready"
+
 	// ImportEnv lists the extra modules the sample service imports at start
 	// (Release.MissingModule): one Debian's python3 lacks makes the pod fail for real.
 	ImportEnv = "PYROLL_IMPORT"

@@ -44,6 +44,9 @@ type Release struct {
 	TrafficRPS int // self-generated requests per second (default 5)
 	// NoTraffic makes the service generate none: it is up, scraped, and idle.
 	NoTraffic bool
+	// NeverReady makes the pods run but never pass readiness: no crash, no event, only
+	// the clock says they are late.
+	NeverReady bool
 
 	// CrashMessage, when set, makes the pods crash-loop with this as their last
 	// termination message (a Python traceback, typically). Alone, the crash is only
@@ -107,6 +110,9 @@ func (r Release) Deployment() *appsv1.Deployment {
 	crashMessage := r.CrashMessage
 	if crashMessage == "" && r.MissingModule != "" {
 		crashMessage = PythonTraceback("/app/app.py", "import "+r.MissingModule, fmt.Sprintf("ModuleNotFoundError: No module named '%s'", r.MissingModule))
+	}
+	if r.NeverReady {
+		labels[sandbox.UnreadyLabel] = "true"
 	}
 	if crashMessage != "" {
 		labels[sandbox.CrashLabel] = "true"
