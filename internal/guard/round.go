@@ -1,6 +1,8 @@
 package guard
 
 import (
+	"sync/atomic"
+
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -57,7 +59,15 @@ func (v Verdicts) Breaching() map[ref.Rollout]Judged {
 	return out
 }
 
+// judgements counts the judgements made, so a test can show that a round is judged once
+// however many views read it.
+var judgements atomic.Int64
+
+// JudgementsMade is how many canaries this process has judged so far.
+func JudgementsMade() int64 { return judgements.Load() }
+
 func judge(r *rollout.Rollout, report metrics.Report, thresholds Thresholds) Judgement {
+	judgements.Add(1)
 	lookup := func(rev *rollout.Revision) *metrics.Revision {
 		if rev == nil {
 			return nil

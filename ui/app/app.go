@@ -16,7 +16,6 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
-	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/common"
@@ -100,11 +99,13 @@ type Model struct {
 	received   bool
 	perms      map[intent.Scope]intent.Permissions
 	busy       bool // an action is in flight
-	metrics    metrics.Report
-	polling    bool                   // the metrics poll loop has started
-	breaches   map[ref.Rollout]string // rollout key -> why its canary breaches
-	// breachStreak counts consecutive breaching metric rounds per rollout key.
-	breachStreak map[ref.Rollout]int
+	// verdicts are the last metrics round, judged once by the guard.
+	verdicts guard.Verdicts
+	polling  bool // the metrics poll loop has started
+	// breaches are the canaries in BREACH this round (the banner, the bell).
+	breaches map[ref.Rollout]guard.Judged
+	// guardState is the guard's memory between rounds (streaks), for --auto-halt.
+	guardState guard.State
 	now          time.Time
 	width        int
 	height       int
@@ -117,10 +118,8 @@ func New(o Options) Model {
 		opts: o, styles: o.Styles, keys: km,
 		list: list.New(o.Styles, km), detail: detail.New(o.Styles, km), page: pane.New(o.Styles, km),
 		confirm: confirm.New(o.Styles, km), filter: filter.New(km), footer: footer.New(o.Styles, km),
-		now: o.Now, perms: map[intent.Scope]intent.Permissions{},
+		now: o.Now, perms: map[intent.Scope]intent.Permissions{}, guardState: guard.State{},
 	}
-	m.list.SetThresholds(o.Thresholds)
-	m.detail.SetThresholds(o.Thresholds)
 	return m
 }
 

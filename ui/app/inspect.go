@@ -114,7 +114,7 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 		return m.openLogs(pods[0])
 	default:
 		m.footer.SetStatus(footer.Status{Text: "writing a snapshot of " + r.Name + "…"})
-		report := m.metrics
+		report := m.verdicts.Report
 		return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 			path, md, err := in.Snapshot(ctx, r, report)
 			return incidentWrittenMsg{path: path, markdown: md, err: err}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -47,12 +46,13 @@ func (m Model) metricsInterval() time.Duration {
 func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case metricsMsg:
-		m.metrics = metrics.Report(msg)
-		m.list.SetMetrics(m.metrics)
-		m.detail.SetMetrics(m.metrics)
+		// The round is judged once; every view reads these verdicts.
+		m.verdicts = guard.JudgeRound(m.snap.Rollouts, metrics.Report(msg), m.opts.Thresholds)
+		m.list.SetVerdicts(m.verdicts)
+		m.detail.SetVerdicts(m.verdicts)
 		next := tea.Tick(m.metricsInterval(), func(time.Time) tea.Msg { return metricsTickMsg{} })
 		before := m.breaches
-		m.breaches = breaches(m.snap.Rollouts, m.metrics, m.opts.Thresholds)
+		m.breaches = m.verdicts.Breaching()
 		m.resize()
 		cmds := []tea.Cmd{next}
 		if anyNew(before, m.breaches) {
@@ -69,29 +69,19 @@ func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
 
 // metricsState is the footer's word on the metrics.
 func (m Model) metricsState() string {
+	report := m.verdicts.Report
 	switch {
 	case m.opts.Metrics == nil:
 		return m.styles.Dim.Render("metrics off (no --prometheus-url)")
-	case m.metrics.At.IsZero():
+	case report.At.IsZero():
 		return m.styles.Dim.Render("metrics: reading…")
-	case m.metrics.Err != nil:
-		return m.styles.Warning.Render("metrics unreachable: " + m.metrics.Err.Error())
-	case len(m.metrics.Warnings) > 0:
-		return m.styles.Warning.Render("metrics " + m.metrics.Preset + ", warning: " + m.metrics.Warnings[0])
+	case report.Err != nil:
+		return m.styles.Warning.Render("metrics unreachable: " + report.Err.Error())
+	case len(report.Warnings) > 0:
+		return m.styles.Warning.Render("metrics " + report.Preset + ", warning: " + report.Warnings[0])
 	default:
-		return m.styles.Dim.Render("metrics " + m.metrics.Preset)
+		return m.styles.Dim.Render("metrics " + report.Preset)
 	}
-}
-
-// breaches are the rollouts whose canary is past a threshold, with why.
-func breaches(rollouts []rollout.Rollout, report metrics.Report, thresholds guard.Thresholds) map[ref.Rollout]string {
-	out := map[ref.Rollout]string{}
-	for _, r := range rollouts {
-		if j := guard.Judge(r, report, thresholds); j.Verdict == guard.Breach {
-			out[r.Ref()] = r.Name + ": " + j.Why
-		}
-	}
-	return out
 }
 
 // breachBanner is the loud line shown while any canary breaches its thresholds.
@@ -100,47 +90,44 @@ func (m Model) breachBanner() string {
 		return ""
 	}
 	names := make([]string, 0, len(m.breaches))
-	for _, why := range m.breaches {
-		names = append(names, why)
+	for r, j := range m.breaches {
+		names = append(names, r.Name+": "+j.Why)
 	}
 	sort.Strings(names)
 	return m.styles.Error.Render("BREACH " + strings.Join(names, "; "))
 }
 
 // anyNew reports whether after holds a breach that before did not.
-func anyNew(before, after map[ref.Rollout]string) bool {
-	for name := range after {
-		if _, known := before[name]; !known {
+func anyNew(before, after map[ref.Rollout]guard.Judged) bool {
+	for r := range after {
+		if _, known := before[r]; !known {
 			return true
 		}
 	}
 	return false
 }
 
-// autoHalt counts each rollout's consecutive breaching rounds and, with --auto-halt, halts
-// one that has breached for AutoHaltAfter rounds in a row, saying why in the audit record.
+// autoHalt hosts the guard's decision (guard.Step, as the headless guard does): with
+// --auto-halt it halts a rollout whose canary has breached for AutoHaltAfter rounds in a
+// row, once per canary revision, saying why in the audit record. It lasts as long as the
+// console: `kubectl pyroll guard` is the one that outlives it.
 func (m Model) autoHalt() (Model, tea.Cmd) {
-	streaks := map[ref.Rollout]int{}
-	for key := range m.breaches {
-		streaks[key] = m.breachStreak[key] + 1
-	}
-	m.breachStreak = streaks
-	if !m.opts.AutoHalt || m.opts.Actor == nil || m.busy {
+	policy := guard.Policy{After: max(m.opts.AutoHaltAfter, 1), Act: guard.ActHalt, By: "auto-halt"}
+	next, decisions, _ := guard.Step(m.guardState, m.snap.Rollouts, m.verdicts, policy)
+	m.guardState = next
+	if !m.opts.AutoHalt || m.opts.Actor == nil {
 		return m, nil
 	}
-	after := max(m.opts.AutoHaltAfter, 1)
-	for _, r := range m.snap.Rollouts {
-		key := r.Ref()
-		if r.Paused || streaks[key] < after {
+	var halt tea.Cmd
+	for _, d := range decisions {
+		allowed, _ := m.perms[intent.ScopeOf(d.Rollout)].Allowed(intent.Halt)
+		if halt != nil || m.busy || !allowed {
+			m.guardState.Retry(d.Rollout) // one action at a time: the next round tries again
 			continue
 		}
-		if allowed, _ := m.perms[intent.ScopeOf(r.Ref())].Allowed(intent.Halt); !allowed {
-			continue
-		}
-		reason := fmt.Sprintf("auto-halt: %s for %d intervals", guard.Judge(r, m.metrics, m.opts.Thresholds).Why, streaks[key])
 		m.busy = true
-		m.footer.SetStatus(footer.Status{Text: "auto-halting " + r.Name + " (" + reason + ")…", Bad: true})
-		return m, m.haltCmd(intent.Request{Action: intent.Halt, Target: r.Ref(), Reason: reason})
+		m.footer.SetStatus(footer.Status{Text: "auto-halting " + d.Rollout.Name + " (" + d.Reason + ")…", Bad: true})
+		halt = m.haltCmd(intent.Request{Action: intent.Halt, Target: d.Rollout, Reason: d.Reason})
 	}
-	return m, nil
+	return m, halt
 }

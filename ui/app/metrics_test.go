@@ -196,3 +196,25 @@ func TestPythonInfoDisagreeingWithTheAnnotation(t *testing.T) {
 		t.Errorf("only the disagreeing revision should warn:\n%s", s)
 	}
 }
+
+// A metrics round is judged once per rollout, however many views draw it (list, detail,
+// banner, footer) and however often they redraw.
+func TestEachRoundIsJudgedOnce(t *testing.T) {
+	m := newConsole(t, 120, 40, styles.Options{})
+	rollouts := demoRollouts()
+	m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: rollouts, Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	m.opts.Metrics = fakeMetrics{metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
+		revKey("orders-api", 2): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5},
+	}}}
+	round := m.pollMetrics()()
+	before := guard.JudgementsMade()
+	next, _ := m.Update(round)
+	m = next.(Model)
+	for _, k := range []string{"enter", "esc", "j", "enter"} { // list, detail, list, detail: each redraws
+		m = send(m, press(k))
+		_ = text(m)
+	}
+	if got := guard.JudgementsMade() - before; got != int64(len(rollouts)) {
+		t.Errorf("%d judgements for one round of %d rollouts; want one each", got, len(rollouts))
+	}
+}

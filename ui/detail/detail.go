@@ -9,7 +9,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
-	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
@@ -23,18 +22,16 @@ type Model struct {
 	rollout  rollout.Rollout
 	gone     bool
 	now      time.Time
-	metrics  metrics.Report
-	// thresholds are the config file's defaults under each rollout's annotations.
-	thresholds guard.Thresholds
+	// verdicts are the last metrics round and the guard's judgements of it.
+	verdicts guard.Verdicts
 }
 
-// Input is what Render draws one rollout's page from: the rollout, the last round of
-// metrics, the default thresholds and the clock its ages are counted from.
+// Input is what Render draws one rollout's page from: the rollout, the last metrics round
+// with the guard's judgements, and the clock its ages are counted from.
 type Input struct {
-	Rollout    rollout.Rollout
-	Metrics    metrics.Report
-	Thresholds guard.Thresholds
-	Now        time.Time
+	Rollout  rollout.Rollout
+	Verdicts guard.Verdicts
+	Now      time.Time
 }
 
 // New returns an empty detail screen.
@@ -64,11 +61,8 @@ func (m *Model) Show(r rollout.Rollout, now time.Time) {
 // Gone marks the rollout as deleted from the cluster; the last picture stays.
 func (m *Model) Gone() { m.gone = true; m.render() }
 
-// SetMetrics shows a new round of error rates.
-func (m *Model) SetMetrics(r metrics.Report) { m.metrics = r; m.render() }
-
-// SetThresholds sets the default thresholds (the config file's).
-func (m *Model) SetThresholds(t guard.Thresholds) { m.thresholds = t; m.render() }
+// SetVerdicts shows a new round of error rates, judged.
+func (m *Model) SetVerdicts(v guard.Verdicts) { m.verdicts = v; m.render() }
 
 // Rollout is the rollout shown.
 func (m Model) Rollout() rollout.Rollout { return m.rollout }
@@ -77,7 +71,7 @@ func (m Model) Rollout() rollout.Rollout { return m.rollout }
 func (m *Model) SetNow(now time.Time) { m.now = now; m.render() }
 
 func (m *Model) render() {
-	content := Render(m.styles, Input{Rollout: m.rollout, Metrics: m.metrics, Thresholds: m.thresholds, Now: m.now}, m.viewport.Width())
+	content := Render(m.styles, Input{Rollout: m.rollout, Verdicts: m.verdicts, Now: m.now}, m.viewport.Width())
 	if m.gone {
 		content = m.styles.Error.Render("This Deployment no longer exists; esc goes back.") + "\n" + content
 	}

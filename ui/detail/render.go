@@ -153,7 +153,7 @@ func (p page) lastAction() []string {
 // metrics: per revision, rates and sparklines against the thresholds, and the verdict.
 func (p page) metrics() []string {
 	lines := []string{p.line(p.s.Section.Render("METRICS"))}
-	for _, l := range metricLines(p.s, p.in.Rollout, p.in.Metrics, p.in.Thresholds) {
+	for _, l := range metricLines(p.s, p.in.Rollout, p.in.Verdicts) {
 		lines = append(lines, p.line(l))
 	}
 	return lines
@@ -162,7 +162,7 @@ func (p page) metrics() []string {
 // provenance: per serving revision, the build it runs and its warnings.
 func (p page) provenance() []string {
 	lines := []string{p.line(p.s.Section.Render("PROVENANCE"))}
-	for _, l := range provenanceLines(p.s, p.in.Rollout, p.in.Metrics) {
+	for _, l := range provenanceLines(p.s, p.in.Rollout, p.in.Verdicts.Report) {
 		lines = append(lines, p.wrap(l, 0)...)
 	}
 	return append(lines, "")
@@ -195,18 +195,19 @@ func padRight(s string, width int) string {
 
 // metricLines are, per revision, the error rate and p95 with their sparklines and the
 // thresholds beside them, and the guard's verdict on the canary.
-func metricLines(s styles.Styles, r rollout.Rollout, report metrics.Report, defaults guard.Thresholds) []string {
+func metricLines(s styles.Styles, r rollout.Rollout, verdicts guard.Verdicts) []string {
+	report := verdicts.Report
 	switch {
 	case report.At.IsZero():
 		return []string{s.Dim.Render("  " + s.Glyphs.None + " no metrics (start with --prometheus-url, or set PYROLL_PROMETHEUS_URL)")}
 	case report.Err != nil:
 		return []string{s.Warning.Render("  unreachable: " + report.Err.Error())}
 	}
-	thresholds, err := defaults.With(r.Settings)
+	judged := verdicts.Of(r.Ref())
+	thresholds := judged.Thresholds
 	var lines []string
-	if err != nil {
-		lines = append(lines, s.Warning.Render("  "+err.Error()))
-		thresholds = defaults
+	if judged.ThresholdsErr != nil {
+		lines = append(lines, s.Warning.Render("  "+judged.ThresholdsErr.Error()))
 	}
 	maxErrors, maxP95 := "", ""
 	if thresholds.MaxErrorRate > 0 {
@@ -215,7 +216,7 @@ func metricLines(s styles.Styles, r rollout.Rollout, report metrics.Report, defa
 	if thresholds.MaxP95 > 0 {
 		maxP95 = "max " + thresholds.MaxP95.String()
 	}
-	judgement := guard.Judge(r, report, defaults)
+	judgement := judged.Judgement
 	for _, rev := range r.Revisions {
 		v, ok := report.Revisions[metrics.KeyOf(&r, rev.Number)]
 		if !ok || (rev.Role == rollout.RoleOld && len(rev.Pods) == 0) {

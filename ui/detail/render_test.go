@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
@@ -27,7 +28,7 @@ func TestRenderDoesNotWriteIntoTheSnapshotsWarnings(t *testing.T) {
 		metrics.KeyOf(&r, 2): {State: metrics.StateOK, Python: "3.11.2"},
 	}}
 	for range 2 {
-		got := ansi.Strip(Render(styles.New(styles.Options{}), Input{Rollout: r, Metrics: report, Now: now}, 120))
+		got := ansi.Strip(Render(styles.New(styles.Options{}), Input{Rollout: r, Verdicts: guard.JudgeRound([]rollout.Rollout{r}, report, guard.Thresholds{}), Now: now}, 120))
 		if strings.Count(got, "runs Python 3.11.2") != 1 || !strings.Contains(got, "tag 1.8.0 runs two digests") {
 			t.Errorf("the page should warn once about the tag and once about python_info:\n%s", got)
 		}

@@ -34,8 +34,8 @@ type Model struct {
 	columns       []column
 	// nameWidth is what the NAME column was laid out for: the longest name shown.
 	nameWidth  int
-	metrics    metrics.Report
-	thresholds guard.Thresholds // the config file's, under each rollout's annotations
+	// verdicts are the last metrics round and the guard's judgements of it.
+	verdicts guard.Verdicts
 	// rendered is the table as last drawn: View is called after every message, the
 	// table changes only with rows, cursor or size.
 	rendered string
@@ -110,15 +110,9 @@ func (m *Model) longestName() int {
 	return longest
 }
 
-// SetMetrics shows a new round of error rates.
-func (m *Model) SetMetrics(r metrics.Report) {
-	m.metrics = r
-	m.refresh()
-}
-
-// SetThresholds sets the default thresholds (the config file's).
-func (m *Model) SetThresholds(t guard.Thresholds) {
-	m.thresholds = t
+// SetVerdicts shows a new round of error rates, judged.
+func (m *Model) SetVerdicts(v guard.Verdicts) {
+	m.verdicts = v
 	m.refresh()
 }
 
@@ -295,7 +289,7 @@ func (m *Model) nameCell(r rollout.Rollout) string {
 	if m.withNamespaces() {
 		name = r.Namespace + "/" + r.Name
 	}
-	if !m.metrics.At.IsZero() && guard.Judge(r, m.metrics, m.thresholds).Verdict == guard.Breach {
+	if !m.verdicts.Report.At.IsZero() && m.verdicts.Of(r.Ref()).Verdict == guard.Breach {
 		return m.styles.Failing.Render(name) // a breaching canary marks its whole row
 	}
 	return name
@@ -303,10 +297,10 @@ func (m *Model) nameCell(r rollout.Rollout) string {
 
 // verdictCell is the guard's word on the canary: OK, WARN, BREACH or NO DATA.
 func (m *Model) verdictCell(r rollout.Rollout) string {
-	if m.metrics.At.IsZero() {
+	if m.verdicts.Report.At.IsZero() {
 		return m.styles.Dim.Render(m.styles.Glyphs.None)
 	}
-	j := guard.Judge(r, m.metrics, m.thresholds)
+	j := m.verdicts.Of(r.Ref())
 	switch j.Verdict {
 	case guard.Breach:
 		return m.styles.Failing.Render(string(j.Verdict))
@@ -444,14 +438,14 @@ func (m *Model) buildCell(r rollout.Rollout) string {
 // errorRateCell is the canary's error rate, then the stable's: "5.0/0.5", in red with a
 // "!" when the canary breaches its thresholds, in yellow when the guard warns.
 func (m *Model) errorRateCell(r rollout.Rollout) string {
-	if m.metrics.Revisions == nil {
+	if m.verdicts.Report.Revisions == nil {
 		return m.styles.Dim.Render(m.styles.Glyphs.None)
 	}
 	value := func(rev *rollout.Revision) string {
 		if rev == nil {
 			return ""
 		}
-		v, ok := m.metrics.Revisions[metrics.KeyOf(&r, rev.Number)]
+		v, ok := m.verdicts.Report.Of(&r, rev.Number)
 		if !ok {
 			return m.styles.Glyphs.None
 		}
@@ -462,7 +456,7 @@ func (m *Model) errorRateCell(r rollout.Rollout) string {
 	if stable := value(r.Stable()); stable != "" {
 		text += "/" + stable
 	}
-	switch guard.Judge(r, m.metrics, m.thresholds).Verdict {
+	switch m.verdicts.Of(r.Ref()).Verdict {
 	case guard.Breach:
 		return m.styles.Failing.Render(text + "!")
 	case guard.Warn:
