@@ -106,9 +106,9 @@ type Model struct {
 	breaches map[ref.Rollout]guard.Judged
 	// guardState is the guard's memory between rounds (streaks), for --auto-halt.
 	guardState guard.State
-	now          time.Time
-	width        int
-	height       int
+	now        time.Time
+	width      int
+	height     int
 }
 
 // New builds the console.

@@ -33,7 +33,7 @@ type Model struct {
 	width, height int
 	columns       []column
 	// nameWidth is what the NAME column was laid out for: the longest name shown.
-	nameWidth  int
+	nameWidth int
 	// verdicts are the last metrics round and the guard's judgements of it.
 	verdicts guard.Verdicts
 	// rendered is the table as last drawn: View is called after every message, the
