@@ -107,6 +107,10 @@ func up(opts sandbox.Options, seed bool, command []string) error {
 	defer sb.Stop()
 
 	if command != nil {
+		if seed {
+			// Printed before the console takes the screen, and seen again when it quits.
+			fmt.Fprint(os.Stderr, guardHint(dir))
+		}
 		stop() // the command owns Ctrl-C now; the sandbox stops when it exits
 		cmd := exec.Command(command[0], command[1:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -128,8 +132,21 @@ func up(opts sandbox.Options, seed bool, command []string) error {
 	}
 	fmt.Printf("\nTry:  kubectl --kubeconfig %s get deploy,rs,pods -n %s\n", sb.Kubeconfig, demo.Namespace)
 	fmt.Printf("Or:   eval \"$(go run ./cmd/pyroll-sandbox env --dir %s)\"\n", dir)
+	if seed {
+		fmt.Print(guardHint(dir))
+	}
 	fmt.Println("Press Ctrl-C to stop the sandbox.")
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nsandbox: stopping")
 	return nil
+}
+
+// guardHint says how to run the headless guard against the demo from another terminal.
+func guardHint(dir string) string {
+	return fmt.Sprintf(`
+The SLO guardrail on the demo, in another terminal (orders-api's canary serves 5%% errors):
+  eval "$(go run ./cmd/pyroll-sandbox env --dir %s)"
+  bin/kubectl-pyroll guard -n %s --after 2 --dry-run          # logs what it would halt
+  bin/kubectl-pyroll guard -n %s --after 2 --notify http://127.0.0.1:9999/hook
+`, dir, demo.Namespace, demo.Namespace)
 }
