@@ -144,9 +144,11 @@ func up(opts sandbox.Options, seed bool, command []string) error {
 // guardHint says how to run the headless guard against the demo from another terminal.
 func guardHint(dir string) string {
 	return fmt.Sprintf(`
-The SLO guardrail on the demo, in another terminal (orders-api's canary serves 5%% errors):
-  eval "$(go run ./cmd/pyroll-sandbox env --dir %s)"
-  bin/kubectl-pyroll guard -n %s --after 2 --dry-run          # logs what it would halt
-  bin/kubectl-pyroll guard -n %s --after 2 --notify http://127.0.0.1:9999/hook
-`, dir, demo.Namespace, demo.Namespace)
+The SLO guardrail on the demo, from another terminal: orders-api's canary serves 5%% errors,
+so give it a 1%% threshold, resume it, and the guard halts it again after two rounds:
+  eval "$(go run ./cmd/pyroll-sandbox env --dir %[1]s)"
+  kubectl annotate deploy/orders-api -n %[2]s pyroll.dev/max-error-rate=0.01
+  bin/kubectl-pyroll guard -n %[2]s --after 2 --metrics-interval 5s &
+  bin/kubectl-pyroll promote orders-api -n %[2]s
+`, dir, demo.Namespace)
 }
