@@ -73,15 +73,7 @@ func newGuardCommand(o *Options) *cobra.Command {
 		Long:    guardLong,
 		Example: guardExample,
 		Args:    usageArgs(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.Complete(args); err != nil {
-				return err
-			}
-			if err := g.Validate(); err != nil {
-				return err
-			}
-			return g.Run(cmd.Context())
-		},
+		RunE:    completeValidateRun(g),
 	}
 	g.ScopeOptions.AddFlags(cmd.Flags())
 	cmd.Flags().IntVar(&g.After, "after", 3, "consecutive breaching metric rounds before acting")

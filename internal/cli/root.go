@@ -77,15 +77,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		Args:          usageArgs(cobra.MaximumNArgs(1)),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := console.Complete(args); err != nil {
-				return err
-			}
-			if err := console.Validate(); err != nil {
-				return err
-			}
-			return console.Run(cmd.Context())
-		},
+		RunE:          completeValidateRun(console),
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -106,4 +107,24 @@ func (t *TargetOptions) resolve(ctx context.Context, cluster *kube.Cluster) (ref
 	target := t.target
 	target.Namespace = cluster.Namespace
 	return kube.Resolve(ctx, cluster.Client, target)
+}
+
+// runnable is a command's options in kubectl's pattern.
+type runnable interface {
+	Complete(args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// completeValidateRun is the RunE of a command whose options follow kubectl's pattern.
+func completeValidateRun(o runnable) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
 }

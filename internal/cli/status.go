@@ -62,15 +62,7 @@ func newStatusCommand(o *Options) *cobra.Command {
 		Long:    statusLong,
 		Example: statusExample,
 		Args:    usageArgs(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := so.Complete(args); err != nil {
-				return err
-			}
-			if err := so.Validate(); err != nil {
-				return err
-			}
-			return so.Run(cmd.Context())
-		},
+		RunE:    completeValidateRun(so),
 	}
 	cmd.Flags().StringVarP(&so.Output, "output", "o", "table", "output format: table, json or ndjson")
 	cmd.Flags().BoolVarP(&so.Watch, "watch", "w", false, "follow changes until every rollout shown is settled")
