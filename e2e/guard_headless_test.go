@@ -3,15 +3,11 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,43 +28,14 @@ import (
 )
 
 // guardProcess is a running `kubectl pyroll guard -o json`, its log lines collected.
-type guardProcess struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+type guardProcess struct{ *streamingCommand }
 
-	mu    sync.Mutex
-	lines []string
-}
-
-func startGuard(t *testing.T, kubeconfig string, args ...string) *guardProcess {
+func startGuard(t *testing.T, kubeconfig string, args ...string) guardProcess {
 	t.Helper()
 	sb := sandboxtest.Get(t)
-	g := &guardProcess{done: make(chan struct{})}
-	all := append([]string{"--kubeconfig", kubeconfig, "guard", "--prometheus-url", sb.PrometheusURL, "--metrics-interval", "2s", "-o", "json"}, args...)
-	g.cmd = exec.Command(pyrollBinary(), all...)
-	stderr, err := g.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		scanner := bufio.NewScanner(stderr)
-		scanner.Buffer(make([]byte, 1<<20), 1<<20)
-		for scanner.Scan() {
-			g.mu.Lock()
-			g.lines = append(g.lines, scanner.Text())
-			g.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-		g.err = g.cmd.Wait()
-		close(g.done)
-	}()
+	all := append([]string{"guard", "--prometheus-url", sb.PrometheusURL, "--metrics-interval", "2s", "-o", "json"}, args...)
+	g := guardProcess{startStreaming(t, true, kubeconfig, all...)}
 	t.Cleanup(func() {
-		_ = g.cmd.Process.Kill()
-		<-g.done
 		if t.Failed() {
 			t.Logf("guard %s log:\n%s", strings.Join(args, " "), g.log())
 		}
@@ -76,17 +43,13 @@ func startGuard(t *testing.T, kubeconfig string, args ...string) *guardProcess {
 	return g
 }
 
-func (g *guardProcess) log() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return strings.Join(g.lines, "\n")
-}
+func (g guardProcess) log() string { return strings.Join(g.output(), "\n") }
 
 // waitLog waits for a log line containing every part.
-func (g *guardProcess) waitLog(t *testing.T, timeout time.Duration, parts ...string) {
+func (g guardProcess) waitLog(t *testing.T, timeout time.Duration, parts ...string) {
 	t.Helper()
 	eventually(t, timeout, "guard logs "+strings.Join(parts, " & "), func(context.Context) error {
-		for _, line := range strings.Split(g.log(), "\n") {
+		for _, line := range g.output() {
 			found := true
 			for _, p := range parts {
 				found = found && strings.Contains(line, p)
@@ -97,20 +60,6 @@ func (g *guardProcess) waitLog(t *testing.T, timeout time.Duration, parts ...str
 		}
 		return errorf("not in the log:\n%s", g.log())
 	})
-}
-
-func (g *guardProcess) exitCode(t *testing.T, limit time.Duration) int {
-	t.Helper()
-	select {
-	case <-g.done:
-	case <-time.After(limit):
-		t.Fatalf("guard still running after %s:\n%s", limit, g.log())
-	}
-	var exit *exec.ExitError
-	if errors.As(g.err, &exit) {
-		return exit.ExitCode()
-	}
-	return 0
 }
 
 // webhook is a local receiver of the guard's notifications.
@@ -214,7 +163,7 @@ func TestGuardHaltsABreachingCanaryAndNotifiesOnce(t *testing.T) {
 	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if code := g.exitCode(t, 30*time.Second); code != 0 {
+	if code := g.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}
 }
@@ -369,7 +318,7 @@ func TestGuardStartsWithTheShippedRole(t *testing.T) {
 	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if code := g.exitCode(t, 30*time.Second); code != 0 {
+	if code := g.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("exit %d after SIGTERM", code)
 	}
 	lease, err := sb.Client().CoordinationV1().Leases(ns).Get(context.Background(), "kubectl-pyroll-guard", metav1.GetOptions{})

@@ -43,10 +43,11 @@ func runPyroll(t *testing.T, limit time.Duration, kubeconfig string, args ...str
 	return out.String(), errOut.String(), code
 }
 
-// streamingCommand is a running kubectl-pyroll whose stdout lines are collected as they come.
+// streamingCommand is a running kubectl-pyroll whose stdout lines (or stderr's, for a
+// command that logs there) are collected as they come; the other stream is kept whole.
 type streamingCommand struct {
 	cmd    *exec.Cmd
-	stderr bytes.Buffer
+	stderr bytes.Buffer // the stream not collected as lines
 	done   chan struct{}
 	err    error
 
@@ -56,10 +57,23 @@ type streamingCommand struct {
 
 func startPyroll(t *testing.T, kubeconfig string, args ...string) *streamingCommand {
 	t.Helper()
+	return startStreaming(t, false, kubeconfig, args...)
+}
+
+// startStreaming starts kubectl-pyroll, collecting stderr's lines when linesOfStderr.
+func startStreaming(t *testing.T, linesOfStderr bool, kubeconfig string, args ...string) *streamingCommand {
+	t.Helper()
 	s := &streamingCommand{done: make(chan struct{})}
 	s.cmd = exec.Command(pyrollBinary(), append([]string{"--kubeconfig", kubeconfig}, args...)...)
-	s.cmd.Stderr = &s.stderr
-	stdout, err := s.cmd.StdoutPipe()
+	var stdout io.ReadCloser
+	var err error
+	if linesOfStderr {
+		s.cmd.Stdout = &s.stderr
+		stdout, err = s.cmd.StderrPipe()
+	} else {
+		s.cmd.Stderr = &s.stderr
+		stdout, err = s.cmd.StdoutPipe()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
