@@ -9,6 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/ui/app"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -51,13 +52,15 @@ func (o *ConsoleOptions) Run(ctx context.Context) error {
 		Driver: &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User)},
 		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly},
 	}
-	var source app.MetricsSource
+	var feed app.MetricsFeed
 	client, err := o.prometheus(cluster)
 	if err != nil {
 		return err
 	}
 	if client != nil {
-		source = client
+		poller := &metrics.Poller{Source: client, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
+		poller.Run(ctx)
+		feed = poller
 	}
 	return app.Run(ctx, app.Options{
 		Styles:    styles.New(styles.Options{Color: o.colorEnabled(), ASCII: o.ASCII}),
@@ -67,13 +70,12 @@ func (o *ConsoleOptions) Run(ctx context.Context) error {
 		Snapshots: snapshots,
 		Now:       time.Now(),
 		Actor:     actor,
-		Metrics:   source,
+		Metrics:   feed,
 
-		MetricsInterval: o.MetricsInterval,
-		AutoHalt:        o.AutoHalt,
-		AutoHaltAfter:   o.AutoHaltAfter,
-		Thresholds:      o.Config.Thresholds,
-		Inspector:       inspector{cluster: cluster, thresholds: o.Config.Thresholds},
+		AutoHalt:      o.AutoHalt,
+		AutoHaltAfter: o.AutoHaltAfter,
+		Thresholds:    o.Config.Thresholds,
+		Inspector:     inspector{cluster: cluster, thresholds: o.Config.Thresholds},
 	}, o.In, o.Out)
 }
 

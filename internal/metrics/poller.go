@@ -28,6 +28,7 @@ type Poller struct {
 	mu       sync.Mutex
 	rollouts []rollout.Rollout
 	kick     chan struct{}
+	rounds   <-chan Polled
 }
 
 // Polled is one round's report and the warnings it says for the first time.
@@ -55,6 +56,13 @@ func (p *Poller) SetRollouts(rollouts []rollout.Rollout) {
 	}
 }
 
+// Rounds is the channel Run returned (nil before Run).
+func (p *Poller) Rounds() <-chan Polled {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rounds
+}
+
 // Run polls until ctx ends; the channel closes then.
 func (p *Poller) Run(ctx context.Context) <-chan Polled {
 	out := make(chan Polled, 1)
@@ -70,6 +78,7 @@ func (p *Poller) Run(ctx context.Context) <-chan Polled {
 		now = time.Now
 	}
 	p.mu.Lock()
+	p.rounds = out
 	p.kick = make(chan struct{}, 1)
 	if p.rollouts != nil {
 		p.kick <- struct{}{}

@@ -43,9 +43,9 @@ type Options struct {
 	Now time.Time
 	// Actor halts, promotes and rolls back; nil disables the actions.
 	Actor Actor
-	// Metrics reads error rates per revision; nil leaves the metric columns empty.
-	Metrics         MetricsSource
-	MetricsInterval time.Duration
+	// Metrics brings the rounds of error rates per revision (the metrics.Poller that
+	// status --watch and guard use too); nil leaves the metric columns empty.
+	Metrics MetricsFeed
 	// AutoHalt halts a rollout whose canary breaches its thresholds AutoHaltAfter metric
 	// rounds in a row (off by default).
 	AutoHalt      bool
@@ -101,7 +101,7 @@ type Model struct {
 	busy       bool // an action is in flight
 	// verdicts are the last metrics round, judged once by the guard.
 	verdicts guard.Verdicts
-	polling  bool // the metrics poll loop has started
+	polling  bool // the console waits for the metrics rounds
 	// breaches are the canaries in BREACH this round (the banner, the bell).
 	breaches map[ref.Rollout]guard.Judged
 	// guardState is the guard's memory between rounds (streaks), for --auto-halt.
@@ -167,9 +167,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.tickGen++
 			cmds = append(cmds, tick(m.tickGen, m.tickInterval()))
 		}
-		if m.opts.Metrics != nil && m.snap.Synced && !m.polling {
-			m.polling = true
-			cmds = append(cmds, m.pollMetrics())
+		if m.opts.Metrics != nil && m.snap.Synced {
+			// The next round reads these rollouts (a hand-over, no I/O: the poller reads
+			// Prometheus on its own goroutine).
+			m.opts.Metrics.SetRollouts(m.snap.Rollouts)
+			if !m.polling {
+				m.polling = true
+				cmds = append(cmds, waitForRound(m.opts.Metrics.Rounds()))
+			}
 		}
 		if m.opts.Actor != nil {
 			for _, r := range m.snap.Rollouts {
@@ -186,7 +191,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		next, cmd := m.handleInspectMsg(msg)
 		next.resize()
 		return next, cmd
-	case metricsMsg, metricsTickMsg:
+	case metricsMsg, metricsClosedMsg:
 		return m.handleMetricsMsg(msg)
 	case snapshotsClosedMsg:
 		return m, nil

@@ -1,10 +1,8 @@
 package app
 
 import (
-	"context"
 	"sort"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -16,41 +14,36 @@ import (
 	"github.com/pyroll/kubectl-pyroll/ui/footer"
 )
 
-// MetricsSource reads error rates per revision (the CLI hands it the Prometheus client).
-// It does I/O, so the console calls it only inside commands.
-type MetricsSource interface {
-	Report(ctx context.Context, namespace string, rollouts []rollout.Rollout, now time.Time) metrics.Report
+// MetricsFeed brings rounds of error rates per revision (the CLI hands it a
+// metrics.Poller, which reads Prometheus on its own goroutine, under a deadline, one round
+// at a time). SetRollouts only hands over the rollouts to read next: no I/O.
+type MetricsFeed interface {
+	SetRollouts(rollouts []rollout.Rollout)
+	Rounds() <-chan metrics.Polled
 }
 
-type metricsMsg metrics.Report
+type metricsMsg metrics.Polled
 
-type metricsTickMsg struct{}
+type metricsClosedMsg struct{}
 
-// pollMetrics reads one round of metrics for the rollouts on screen.
-func (m Model) pollMetrics() tea.Cmd {
-	source, namespace, rollouts := m.opts.Metrics, m.opts.Namespace, m.snap.Rollouts
-	return withDeadline(2*metricsTimeout, func(ctx context.Context) tea.Msg {
-		return metricsMsg(source.Report(ctx, namespace, rollouts, time.Now()))
-	})
-}
-
-const metricsTimeout = 5 * time.Second
-
-func (m Model) metricsInterval() time.Duration {
-	if m.opts.MetricsInterval > 0 {
-		return m.opts.MetricsInterval
+func waitForRound(rounds <-chan metrics.Polled) tea.Cmd {
+	return func() tea.Msg {
+		polled, ok := <-rounds
+		if !ok {
+			return metricsClosedMsg{}
+		}
+		return metricsMsg(polled)
 	}
-	return 10 * time.Second
 }
 
 func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case metricsMsg:
 		// The round is judged once; every view reads these verdicts.
-		m.verdicts = guard.JudgeRound(m.snap.Rollouts, metrics.Report(msg), m.opts.Thresholds)
+		m.verdicts = guard.JudgeRound(m.snap.Rollouts, msg.Report, m.opts.Thresholds)
 		m.list.SetVerdicts(m.verdicts)
 		m.detail.SetVerdicts(m.verdicts)
-		next := tea.Tick(m.metricsInterval(), func(time.Time) tea.Msg { return metricsTickMsg{} })
+		next := waitForRound(m.opts.Metrics.Rounds())
 		before := m.breaches
 		m.breaches = m.verdicts.Breaching()
 		m.resize()
@@ -61,8 +54,8 @@ func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
 		var halt tea.Cmd
 		m, halt = m.autoHalt()
 		return m, tea.Batch(append(cmds, halt)...)
-	case metricsTickMsg:
-		return m, m.pollMetrics()
+	case metricsClosedMsg:
+		// The poller stopped (the console is ending): no more rounds.
 	}
 	return m, nil
 }

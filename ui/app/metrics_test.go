@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -17,10 +16,22 @@ import (
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
+// fakeMetrics is a feed whose rounds the test delivers itself (pollMetrics); its channel
+// is closed, so the console's wait for the next round ends at once.
 type fakeMetrics struct{ report metrics.Report }
 
-func (f fakeMetrics) Report(context.Context, string, []rollout.Rollout, time.Time) metrics.Report {
-	return f.report
+func (f fakeMetrics) SetRollouts([]rollout.Rollout) {}
+
+func (f fakeMetrics) Rounds() <-chan metrics.Polled {
+	ch := make(chan metrics.Polled)
+	close(ch)
+	return ch
+}
+
+// pollMetrics is a command that delivers the fake's round, as the poller's would.
+func (m Model) pollMetrics() tea.Cmd {
+	report := m.opts.Metrics.(fakeMetrics).report
+	return func() tea.Msg { return metricsMsg(metrics.Polled{Report: report, NewWarnings: report.Warnings}) }
 }
 
 func withMetrics(t *testing.T, report metrics.Report) Model {
@@ -100,7 +111,6 @@ func TestBreachIsLoud(t *testing.T) {
 		revKey("orders-api", 2): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5},
 		revKey("orders-api", 1): {State: metrics.StateOK, ErrorRate: 0.005, RequestRate: 20},
 	}}}
-	m.opts.MetricsInterval = time.Nanosecond // the next-round tick in the batch returns at once
 	next, cmd := m.Update(m.pollMetrics()())
 	m = next.(Model)
 	s := text(m)
@@ -142,7 +152,6 @@ func TestAutoHaltAfterConsecutiveBreaches(t *testing.T) {
 	m.opts.Metrics = fakeMetrics{metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
 		revKey("search-api", 2): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5},
 	}}}
-	m.opts.MetricsInterval = time.Nanosecond // the next-round tick returns at once
 	var round3 tea.Cmd
 	for round := 1; round <= 3; round++ {
 		next, cmd := m.Update(m.pollMetrics()())
@@ -155,7 +164,7 @@ func TestAutoHaltAfterConsecutiveBreaches(t *testing.T) {
 		t.Fatalf("no auto-halt after 3 breaching rounds:\n%s", text(m))
 	}
 	for _, msg := range runAll(round3) {
-		if _, tick := msg.(metricsTickMsg); !tick {
+		if _, closed := msg.(metricsClosedMsg); !closed {
 			m = send(m, msg)
 		}
 	}
