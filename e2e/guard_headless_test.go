@@ -326,3 +326,19 @@ func TestGuardStartsWithTheShippedRole(t *testing.T) {
 		t.Errorf("lease after SIGTERM: %+v, %v; want released", lease.Spec, err)
 	}
 }
+
+// In CI, `status --watch` fails the job on an SLO breach, not only on crash loops: a canary
+// in BREACH for --after rounds ends the watch with exit 1 and the why.
+func TestStatusWatchFailsOnAnSLOBreach(t *testing.T) {
+	sb := sandboxtest.Get(t)
+	ns := newNamespace(t)
+	breachingCanary(t, ns, "ci-api")
+	stdout, stderr, code := runPyroll(t, 3*time.Minute, sb.Kubeconfig, "-n", ns, "status", "ci-api", "--watch",
+		"--prometheus-url", sb.PrometheusURL, "--metrics-interval", "2s", "--after", "2")
+	if code != 1 || !strings.Contains(stderr, "SLO breach: deployment/ci-api in "+ns+": canary errors") || !strings.Contains(stderr, "for 2 metric rounds") {
+		t.Fatalf("exit %d; want 1 with the breach\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "BREACH") {
+		t.Errorf("the watch's lines should show the BREACH before it ends:\n%s", stdout)
+	}
+}
