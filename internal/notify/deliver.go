@@ -26,13 +26,16 @@ type Deliverer struct {
 	wg sync.WaitGroup
 }
 
-// Send starts delivering doc to every URL and returns at once.
+// Send starts delivering doc to every URL and returns at once. A delivery outlives ctx
+// (the guard stopping right after a halt must still tell on-call): its own attempts bound
+// it, and Wait lets the caller give it a last moment.
 func (d *Deliverer) Send(ctx context.Context, doc Document) {
 	body, err := json.Marshal(doc)
 	if err != nil {
 		d.log("notify: %v", err)
 		return
 	}
+	ctx = context.WithoutCancel(ctx)
 	for _, url := range d.URLs {
 		d.wg.Go(func() { d.deliver(ctx, url, body) })
 	}
