@@ -69,12 +69,7 @@ func (d *Deliverer) deliver(ctx context.Context, url string, body []byte) {
 		if attempt == attempts {
 			break
 		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			d.log("notify %s: given up (stopping): %v", url, last)
-			return
-		}
+		time.Sleep(delay) // the delivery's own goroutine: nothing else waits on it
 		delay *= 2
 	}
 	d.log("notify %s: given up after %d attempts: %v", url, attempts, last)
