@@ -95,8 +95,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.PersistentFlags().DurationVar(&o.NotReadyGrace, "not-ready-grace", rollout.NotReadyGrace, "how long a new revision's pod may stay not ready (no other failure) before its rollout is Degraded")
 	cmd.PersistentFlags().StringVar(&o.ConfigPath, "config", "", "config file (default $PYROLL_CONFIG, else "+configDefaultHint()+")")
 	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
-		if c.Name() == "version" {
-			return nil // a broken config file must not hide the version
+		if c.Name() == "version" || c.HasParent() && c.Parent().Name() == "completion" {
+			return nil // a broken config file must not hide the version or break a shell's set-up
 		}
 		return o.loadConfig(c.Flags().Changed("metrics-interval"))
 	}
@@ -106,6 +106,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.AddCommand(newStatusCommand(o),
 		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback),
 		newHistoryCommand(o), newDiffCommand(o), newSnapshotCommand(o), newGuardCommand(o), newVersionCommand(o))
+	registerCompletions(cmd, o)
+	addKubectlCompletion(cmd)
 	return cmd
 }
 

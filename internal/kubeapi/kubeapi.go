@@ -42,6 +42,8 @@ type API interface {
 	ReplicaSets(namespace string) Resource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList]
 	Pods(namespace string) Resource[*corev1.Pod, *corev1.PodList]
 	Events(namespace string) Resource[*corev1.Event, *corev1.EventList]
+	// Namespaces are listed for shell completion of -n.
+	Namespaces() Resource[*corev1.Namespace, *corev1.NamespaceList]
 	// Leases hold the guard's leader election (coordination.k8s.io).
 	Leases(namespace string) Resource[*coordinationv1.Lease, *coordinationv1.LeaseList]
 	// PodLogs streams a container's log; the caller closes it.

@@ -102,6 +102,11 @@ func (a *restAPI) Events(namespace string) Resource[*corev1.Event, *corev1.Event
 		func() *corev1.Event { return &corev1.Event{} }, func() *corev1.EventList { return &corev1.EventList{} }}
 }
 
+func (a *restAPI) Namespaces() Resource[*corev1.Namespace, *corev1.NamespaceList] {
+	return restResource[*corev1.Namespace, *corev1.NamespaceList]{a.core, "namespaces", "",
+		func() *corev1.Namespace { return &corev1.Namespace{} }, func() *corev1.NamespaceList { return &corev1.NamespaceList{} }}
+}
+
 func (a *restAPI) Leases(namespace string) Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
 	return restResource[*coordinationv1.Lease, *coordinationv1.LeaseList]{a.coordination, "leases", namespace,
 		func() *coordinationv1.Lease { return &coordinationv1.Lease{} }, func() *coordinationv1.LeaseList { return &coordinationv1.LeaseList{} }}

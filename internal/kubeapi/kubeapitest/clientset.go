@@ -39,6 +39,10 @@ func (a adapter) Events(ns string) kubeapi.Resource[*corev1.Event, *corev1.Event
 	return a.c.CoreV1().Events(ns)
 }
 
+func (a adapter) Namespaces() kubeapi.Resource[*corev1.Namespace, *corev1.NamespaceList] {
+	return a.c.CoreV1().Namespaces()
+}
+
 func (a adapter) Leases(ns string) kubeapi.Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
 	return a.c.CoordinationV1().Leases(ns)
 }
