@@ -10,7 +10,9 @@ E2E_TIMEOUT ?= 40m
 
 export CGO_ENABLED := 0
 
-.PHONY: all build deps tools sandbox sandbox-down demo test unit e2e bench lint clean
+PREFIX    ?= $(HOME)/.local
+
+.PHONY: all build install deps tools sandbox sandbox-down demo test unit e2e bench lint clean
 
 all: build
 
@@ -18,6 +20,14 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-pyroll ./cmd/kubectl-pyroll
 	$(GO) build -trimpath -o bin/pyroll-sandbox ./cmd/pyroll-sandbox
+
+## install: kubectl-pyroll and its kubectl completion shim (kubectl_complete-pyroll) into $(PREFIX)/bin (default ~/.local/bin)
+install: build
+	install -d $(PREFIX)/bin
+	install -m 0755 bin/kubectl-pyroll $(PREFIX)/bin/kubectl-pyroll
+	bin/kubectl-pyroll completion kubectl > bin/kubectl_complete-pyroll
+	install -m 0755 bin/kubectl_complete-pyroll $(PREFIX)/bin/kubectl_complete-pyroll
+	@echo "installed $(PREFIX)/bin/kubectl-pyroll and kubectl_complete-pyroll; 'kubectl pyroll --help' works once $(PREFIX)/bin is on PATH"
 
 ## deps: Debian packages the sandbox needs (prometheus, flask, prometheus_client, gunicorn, tmux)
 deps:
