@@ -29,6 +29,12 @@ install: build
 	install -m 0755 bin/kubectl_complete-pyroll $(PREFIX)/bin/kubectl_complete-pyroll
 	@echo "installed $(PREFIX)/bin/kubectl-pyroll and kubectl_complete-pyroll; 'kubectl pyroll --help' works once $(PREFIX)/bin is on PATH"
 
+## release-snapshot: release archives, checksums and the krew manifest in dist/, offline (goreleaser v2.15.1, built into .cache/bin when missing); not part of make test
+.PHONY: release-snapshot
+release-snapshot:
+	@test -x $(TOOLS_BIN)/goreleaser || GOBIN=$(abspath $(TOOLS_BIN)) CGO_ENABLED=0 $(GO) install github.com/goreleaser/goreleaser/v2@v2.15.1
+	$(TOOLS_BIN)/goreleaser release --snapshot --clean
+
 ## deps: Debian packages the sandbox needs (prometheus, flask, prometheus_client, gunicorn, tmux)
 deps:
 	@hack/install-deps.sh
