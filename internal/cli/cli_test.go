@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +100,16 @@ func TestStatusTableFits80Columns(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// The shim shipped in the release archives is the one `completion kubectl` prints.
+func TestShippedCompletionShimIsTheOnePrinted(t *testing.T) {
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "assets", "kubectl_complete-pyroll"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(shipped) != kubectlShim {
+		t.Errorf("assets/kubectl_complete-pyroll differs from 'completion kubectl':\n%s", shipped)
 	}
 }
