@@ -39,7 +39,7 @@ release-snapshot:
 deps:
 	@hack/install-deps.sh
 
-## tools: etcd, kube-apiserver, kube-controller-manager, kube-scheduler (v1.36.3) and kwok, built once into .cache/bin
+## tools: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (v1.36.3) and kwok, built once into .cache/bin
 tools:
 	@hack/build-kube.sh $(TOOLS_BIN)
 

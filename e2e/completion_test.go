@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +69,37 @@ func TestCompletionGivesUpQuietlyOnAHungServer(t *testing.T) {
 	names, directive := completions(t, kubeconfig, "status", "")
 	if len(names) != 0 || directive != ":4" {
 		t.Errorf("against a hung server: %q %q; want nothing and :4", names, directive)
+	}
+}
+
+// kubectl itself completes `kubectl pyroll ...` through the shim on PATH (kubectl 1.26+).
+func TestKubectlCompletesThePluginThroughTheShim(t *testing.T) {
+	sb := sandboxtest.Get(t)
+	kubectl := filepath.Join(sandboxtest.ToolsBin(), "kubectl")
+	if _, err := os.Stat(kubectl); err != nil {
+		t.Fatalf("kubectl is built with the control plane (make tools): %v", err)
+	}
+	path := t.TempDir()
+	if err := os.Symlink(pyrollBinary(), filepath.Join(path, "kubectl-pyroll")); err != nil {
+		t.Fatal(err)
+	}
+	shim, err := os.ReadFile(filepath.Join(sandboxtest.RepoRoot(), "assets", "kubectl_complete-pyroll"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(path, "kubectl_complete-pyroll"), shim, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kubectl, "__complete", "pyroll", "-n", demo.Namespace, "status", "")
+	cmd.Env = append(os.Environ(), "PATH="+path+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+sb.Kubeconfig)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl __complete pyroll: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if got := strings.Join(lines[:len(lines)-1], " "); got != "orders-api payments-api search-api" || lines[len(lines)-1] != ":4" {
+		t.Errorf("kubectl __complete pyroll -n %s status '': %q", demo.Namespace, out)
 	}
 }

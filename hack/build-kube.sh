@@ -11,7 +11,7 @@ mkdir -p "$bin"
 bin=$(cd "$bin" && pwd) # go install wants an absolute GOBIN
 # A copy kept per machine outside any checkout, so a fresh clone (CI) does not rebuild.
 machine_cache=${PYROLL_MACHINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-pyroll/kube-$kube_version-kwok-$kwok_version}
-all=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+all=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 for b in "${all[@]}"; do
   if [ ! -x "$bin/$b" ] && [ -x "$machine_cache/$b" ]; then
     cp "$machine_cache/$b" "$bin/$b.tmp" && mv "$bin/$b.tmp" "$bin/$b"
@@ -19,7 +19,7 @@ for b in "${all[@]}"; do
 done
 
 need=()
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   [ -x "$bin/$b" ] || need+=("$b")
 done
 
