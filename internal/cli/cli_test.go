@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,5 +112,27 @@ func TestShippedCompletionShimIsTheOnePrinted(t *testing.T) {
 	}
 	if string(shipped) != kubectlShim {
 		t.Errorf("assets/kubectl_complete-pyroll differs from 'completion kubectl':\n%s", shipped)
+	}
+}
+
+// Each shell's completion script is valid for that shell (bash checks syntax with -n), and
+// the kubectl shim is a script that hands kubectl's arguments to __complete.
+func TestCompletionScripts(t *testing.T) {
+	out, _, code := run("completion", "bash")
+	if code != 0 || !strings.Contains(out, "__start_kubectl-pyroll") {
+		t.Fatalf("completion bash: exit %d\n%.200s", code, out)
+	}
+	bash := exec.Command("bash", "-n")
+	bash.Stdin = strings.NewReader(out)
+	if msg, err := bash.CombinedOutput(); err != nil {
+		t.Errorf("bash -n on the completion script: %v\n%s", err, msg)
+	}
+	for _, shell := range []string{"zsh", "fish", "powershell"} {
+		if out, _, code := run("completion", shell); code != 0 || !strings.Contains(out, "kubectl-pyroll") {
+			t.Errorf("completion %s: exit %d", shell, code)
+		}
+	}
+	if out, _, code := run("completion", "kubectl"); code != 0 || !strings.Contains(out, `exec kubectl-pyroll __complete "$@"`) {
+		t.Errorf("completion kubectl: exit %d\n%s", code, out)
 	}
 }
