@@ -34,6 +34,7 @@ install: build
 release-snapshot:
 	@test -x $(TOOLS_BIN)/goreleaser || GOBIN=$(abspath $(TOOLS_BIN)) CGO_ENABLED=0 $(GO) install github.com/goreleaser/goreleaser/v2@v2.15.1
 	$(TOOLS_BIN)/goreleaser release --snapshot --clean
+	$(GO) test -count=1 ./hack/release/
 
 ## deps: Debian packages the sandbox needs (prometheus, flask, prometheus_client, gunicorn, tmux)
 deps:
@@ -56,7 +57,8 @@ demo: build deps tools
 	bin/pyroll-sandbox run --dir $(SANDBOX_DIR) --bin $(TOOLS_BIN) -- bin/kubectl-pyroll -n demo
 
 ## test: lint, unit tests (-race), then the end-to-end tests against a real sandbox
-test: lint unit e2e
+# deps first: the unit tests of internal/testkit/tmux need tmux (they skip without it).
+test: lint deps unit e2e
 
 # The 10 MiB linear-time tests of internal/pytrace skip under -race (race_test.go), which slows
 # them several times over while they have no goroutines to check: run them once without it.

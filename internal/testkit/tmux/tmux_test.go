@@ -13,6 +13,7 @@ import (
 
 func TestSessionTypesReadsAndPipes(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
+		// make test installs tmux (its deps step) before the unit tests, so CI runs this.
 		t.Skip("tmux is not installed")
 	}
 	s, err := Start(Options{Socket: fmt.Sprintf("pyroll-tmux-test-%d", time.Now().UnixNano()), Width: 60, Height: 10, Env: []string{"GREETING=hello"}})
