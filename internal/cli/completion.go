@@ -60,16 +60,13 @@ func (o *Options) completeRolloutNames(_ *cobra.Command, args []string, toComple
 		if err != nil {
 			return nil
 		}
-		var out []string
+		out := make([]string, 0, len(list.Items))
 		for _, d := range list.Items {
-			if strings.HasPrefix(d.Name, typed) {
-				out = append(out, prefix+d.Name)
-			}
+			out = append(out, prefix+d.Name)
 		}
 		return out
 	})
-	slices.Sort(names)
-	return names, cobra.ShellCompDirectiveNoFileComp
+	return withPrefix(names, prefix+typed), cobra.ShellCompDirectiveNoFileComp
 }
 
 // completeNamespaces completes -n from the API server, else from the kubeconfig's contexts.

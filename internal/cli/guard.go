@@ -114,10 +114,16 @@ func (o *GuardOptions) Validate() error {
 	if o.LeaseDuration < 2*time.Second {
 		return usageError("--lease-duration must be at least 2s")
 	}
+	return nil
+}
+
+// Complete reads NAME and the selector, and the webhooks of $PYROLL_NOTIFY_URL when no
+// --notify is given.
+func (o *GuardOptions) Complete(args []string) error {
 	if env := os.Getenv("PYROLL_NOTIFY_URL"); env != "" && len(o.Notify) == 0 {
 		o.Notify = strings.Fields(env)
 	}
-	return nil
+	return o.ScopeOptions.Complete(args)
 }
 
 // Run checks access, then guards until SIGINT/SIGTERM.

@@ -33,7 +33,6 @@ type LeaderElection struct {
 	// Log receives leadership changes and lease errors (one line each).
 	Log func(format string, args ...any)
 
-	observed     coordinationv1.LeaseSpec
 	observedTime time.Time
 	observedRV   string
 }
@@ -104,15 +103,13 @@ func (e *LeaderElection) renewUntilLost(ctx context.Context) {
 			return
 		case <-time.After(e.RetryPeriod):
 		}
-		renewCtx, cancel := context.WithTimeout(ctx, e.RenewDeadline)
-		err := wait.PollUntilContextTimeout(renewCtx, e.RetryPeriod/2, e.RenewDeadline, true, func(ctx context.Context) (bool, error) {
+		err := wait.PollUntilContextTimeout(ctx, e.RetryPeriod/2, e.RenewDeadline, true, func(ctx context.Context) (bool, error) {
 			ok, err := e.TryAcquireOrRenew(ctx)
 			if err != nil {
 				e.log("leader election: renewing: %v", err)
 			}
 			return ok, nil
 		})
-		cancel()
 		if err != nil && ctx.Err() == nil {
 			return
 		}
@@ -173,7 +170,7 @@ func (e *LeaderElection) TryAcquireOrRenew(ctx context.Context) (bool, error) {
 }
 
 func (e *LeaderElection) observe(lease *coordinationv1.Lease, now time.Time) {
-	e.observed, e.observedTime, e.observedRV = lease.Spec, now, lease.ResourceVersion
+	e.observedTime, e.observedRV = now, lease.ResourceVersion
 }
 
 // release gives the lease up (as client-go's ReleaseOnCancel does: no holder, a one
