@@ -17,7 +17,8 @@ import (
 )
 
 // leaseServer is a fake clientset whose Leases keep resourceVersions as the API server
-// does: each write bumps it, and an update with an old one conflicts.
+// does: each write bumps it, and an update with an old one conflicts; one without any is
+// refused, so that dropping the precondition cannot go unnoticed.
 func leaseServer() *fake.Clientset {
 	client := fake.NewClientset()
 	gvr := coordinationv1.SchemeGroupVersion.WithResource("leases")
@@ -33,6 +34,9 @@ func leaseServer() *fake.Clientset {
 		current, err := client.Tracker().Get(gvr, lease.Namespace, lease.Name)
 		if err != nil {
 			return true, nil, err
+		}
+		if lease.ResourceVersion == "" { // the API server would write it unconditionally
+			return true, nil, apierrors.NewBadRequest("test: a Lease update without a resourceVersion precondition")
 		}
 		if current.(*coordinationv1.Lease).ResourceVersion != lease.ResourceVersion {
 			return true, nil, apierrors.NewConflict(gvr.GroupResource(), lease.Name, nil)
@@ -81,22 +85,43 @@ func TestLeaseGoesToOneCandidateUntilItExpires(t *testing.T) {
 	}
 }
 
-// Two candidates that read the same expired lease: the resourceVersion lets one win.
+// Two candidates that read the same expired lease: the resourceVersion lets one win. b
+// reads the expired lease, and a renews it before b's write lands: b's write conflicts,
+// b is not leader, a still is.
 func TestLeaseRaceHasOneWinner(t *testing.T) {
 	client := leaseServer()
 	now := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
 	ctx := context.Background()
-	a := &LeaderElection{Client: kubeapitest.FromClientset(client), Namespace: "guard", Name: "l", Identity: "a", Now: func() time.Time { return now }}
+	a := &LeaderElection{Client: kubeapitest.FromClientset(client), Namespace: "guard", Name: "l", Identity: "a", LeaseDuration: 15 * time.Second, Now: clock}
+	b := &LeaderElection{Client: kubeapitest.FromClientset(client), Namespace: "guard", Name: "l", Identity: "b", LeaseDuration: 15 * time.Second, Now: clock}
 	if ok, _ := a.TryAcquireOrRenew(ctx); !ok {
-		t.Fatal("a")
+		t.Fatal("a on a free lease")
 	}
-	stale, _ := client.CoordinationV1().Leases("guard").Get(ctx, "l", metav1.GetOptions{})
-	if ok, _ := a.TryAcquireOrRenew(ctx); !ok {
-		t.Fatal("a renews")
+	if ok, _ := b.TryAcquireOrRenew(ctx); ok {
+		t.Fatal("b took a's fresh lease")
 	}
-	stale.Spec.HolderIdentity = new("b")
-	if _, err := client.CoordinationV1().Leases("guard").Update(ctx, stale, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
-		t.Fatalf("a write on a stale lease: %v; want a conflict", err)
+	now = now.Add(20 * time.Second) // b has seen the same renewal for 20s: expired for b
+	gvr := coordinationv1.SchemeGroupVersion.WithResource("leases")
+	raced := false
+	client.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if lease := action.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease); !raced && *lease.Spec.HolderIdentity == "b" {
+			raced = true // a renews between b's read and b's write
+			current, _ := client.Tracker().Get(gvr, "guard", "l")
+			renewed := current.(*coordinationv1.Lease).DeepCopy()
+			renewed.ResourceVersion = "renewed-by-a"
+			if err := client.Tracker().Update(gvr, renewed, "guard"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return false, nil, nil
+	})
+	if ok, err := b.TryAcquireOrRenew(ctx); ok || err != nil || !raced {
+		t.Fatalf("b's write on a lease a renewed meanwhile: won %v, %v (raced %v); want a lost race, no error", ok, err, raced)
+	}
+	lease, _ := client.CoordinationV1().Leases("guard").Get(ctx, "l", metav1.GetOptions{})
+	if *lease.Spec.HolderIdentity != "a" {
+		t.Errorf("holder %s after the race; want a", *lease.Spec.HolderIdentity)
 	}
 }
 
