@@ -8,7 +8,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -23,6 +25,8 @@ func ReadOne(ctx context.Context, api kubeapi.API, target ref.Rollout) (rollout.
 	switch target.Kind {
 	case ref.Deployment:
 		return readDeployment(ctx, api, target.Namespace, target.Name)
+	case ref.ArgoRollout:
+		return readArgoRollout(ctx, api, target.Namespace, target.Name)
 	default:
 		return rollout.Objects{}, fmt.Errorf("%s: kubectl-pyroll does not read %q rollouts yet", target, target.Kind)
 	}
@@ -33,59 +37,110 @@ func readDeployment(ctx context.Context, api kubeapi.API, namespace, name string
 	if err != nil {
 		return rollout.Objects{}, fmt.Errorf("deployment %s/%s: %w", namespace, name, err)
 	}
-	replicaSets, err := OwnedReplicaSets(ctx, api, dep)
+	replicaSets, err := OwnedReplicaSets(ctx, api, dep.Namespace, dep.UID, dep.Spec.Selector)
 	if err != nil {
 		return rollout.Objects{}, fmt.Errorf("replicasets of deployment %s/%s: %w", namespace, name, err)
 	}
-	selector, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-	if err != nil {
-		return rollout.Objects{}, fmt.Errorf("deployment %s/%s has an invalid selector: %w", namespace, name, err)
-	}
-	podList, err := api.Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	pods, err := selectedPods(ctx, api, namespace, dep.Spec.Selector)
 	if err != nil {
 		return rollout.Objects{}, fmt.Errorf("pods of deployment %s/%s: %w", namespace, name, err)
-	}
-	pods := make([]*corev1.Pod, len(podList.Items))
-	for i := range podList.Items {
-		pods[i] = &podList.Items[i]
 	}
 	return rollout.Objects{
 		Deployments: []*appsv1.Deployment{dep},
 		ReplicaSets: replicaSets,
 		Pods:        pods,
-		Events:      recentEventsOf(ctx, api, namespace, dep),
+		Events:      recentEventsOf(ctx, api, namespace, dep.UID),
 	}, nil
 }
 
-// OwnedReplicaSets are the ReplicaSets the Deployment controls (one per revision).
-func OwnedReplicaSets(ctx context.Context, api kubeapi.API, dep *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
-	selector, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+// readArgoRollout reads an Argo Rollout as readDeployment reads a Deployment, plus its
+// AnalysisRuns.
+func readArgoRollout(ctx context.Context, api kubeapi.API, namespace, name string) (rollout.Objects, error) {
+	ro, err := api.Rollouts(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("deployment %s/%s has an invalid selector: %w", dep.Namespace, dep.Name, err)
+		return rollout.Objects{}, fmt.Errorf("rollout %s/%s: %w", namespace, name, err)
 	}
-	list, err := api.ReplicaSets(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	// A workloadRef Rollout's selector is its Deployment's; argo writes it to status.selector.
+	selector := ro.Spec.Selector
+	if selector == nil {
+		if selector, err = metav1.ParseToLabelSelector(ro.Status.Selector); err != nil {
+			return rollout.Objects{}, fmt.Errorf("rollout %s/%s has an invalid status.selector: %w", namespace, name, err)
+		}
+	}
+	replicaSets, err := OwnedReplicaSets(ctx, api, namespace, ro.UID, selector)
+	if err != nil {
+		return rollout.Objects{}, fmt.Errorf("replicasets of rollout %s/%s: %w", namespace, name, err)
+	}
+	pods, err := selectedPods(ctx, api, namespace, selector)
+	if err != nil {
+		return rollout.Objects{}, fmt.Errorf("pods of rollout %s/%s: %w", namespace, name, err)
+	}
+	runs, err := api.AnalysisRuns(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return rollout.Objects{}, fmt.Errorf("analysisruns of rollout %s/%s: %w", namespace, name, err)
+	}
+	var owned []*argo.AnalysisRun
+	for i := range runs.Items {
+		if owner := metav1.GetControllerOfNoCopy(&runs.Items[i]); owner != nil && owner.UID == ro.UID {
+			owned = append(owned, &runs.Items[i])
+		}
+	}
+	return rollout.Objects{
+		Rollouts:     []*argo.Rollout{ro},
+		AnalysisRuns: owned,
+		ReplicaSets:  replicaSets,
+		Pods:         pods,
+		Events:       recentEventsOf(ctx, api, namespace, ro.UID),
+	}, nil
+}
+
+// OwnedReplicaSets are the ReplicaSets the rollout with this UID and selector controls
+// (one per revision).
+func OwnedReplicaSets(ctx context.Context, api kubeapi.API, namespace string, owner types.UID, selector *metav1.LabelSelector) ([]*appsv1.ReplicaSet, error) {
+	sel, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return nil, fmt.Errorf("invalid selector: %w", err)
+	}
+	list, err := api.ReplicaSets(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
 		return nil, err
 	}
 	var owned []*appsv1.ReplicaSet
 	for i := range list.Items {
-		if owner := metav1.GetControllerOfNoCopy(&list.Items[i]); owner != nil && owner.UID == dep.UID {
+		if ref := metav1.GetControllerOfNoCopy(&list.Items[i]); ref != nil && ref.UID == owner {
 			owned = append(owned, &list.Items[i])
 		}
 	}
 	return owned, nil
 }
 
-// recentEventsOf reads the events about the Deployment (by its UID) and about
+// selectedPods lists the pods the selector selects.
+func selectedPods(ctx context.Context, api kubeapi.API, namespace string, selector *metav1.LabelSelector) ([]*corev1.Pod, error) {
+	sel, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return nil, fmt.Errorf("invalid selector: %w", err)
+	}
+	podList, err := api.Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, err
+	}
+	pods := make([]*corev1.Pod, len(podList.Items))
+	for i := range podList.Items {
+		pods[i] = &podList.Items[i]
+	}
+	return pods, nil
+}
+
+// recentEventsOf reads the events about the rollout (by its UID) and about
 // ReplicaSets in its namespace (by kind: a ReplicaSet's name cannot be selected by
 // prefix, and one request beats one per revision); rollout.Build keeps those of its own
 // ReplicaSets. Pod events, most of a busy namespace's, are never read. Events are a
 // nicety: without the right to list them the rest stands, so errors leave them out.
-func recentEventsOf(ctx context.Context, api kubeapi.API, namespace string, dep *appsv1.Deployment) []*corev1.Event {
+func recentEventsOf(ctx context.Context, api kubeapi.API, namespace string, uid types.UID) []*corev1.Event {
 	var events []*corev1.Event
 	seen := map[string]bool{} // by name: a server that ignores a selector must not double them
 	for _, selector := range []fields.Selector{
-		fields.OneTermEqualSelector("involvedObject.uid", string(dep.UID)),
+		fields.OneTermEqualSelector("involvedObject.uid", string(uid)),
 		fields.OneTermEqualSelector("involvedObject.kind", "ReplicaSet"),
 	} {
 		list, err := api.Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: selector.String()})

@@ -28,6 +28,15 @@ var rolloutKinds = []kindLookup{
 		}
 		return err == nil, err
 	}},
+	{ref.ArgoRollout, func(ctx context.Context, api kubeapi.API, namespace, name string) (bool, error) {
+		// A cluster without Argo Rollouts answers 404 for the whole resource, and a user who
+		// may not read them cannot mean one: no such rollout either way.
+		_, err := api.Rollouts(namespace).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+			return false, nil
+		}
+		return err == nil, err
+	}},
 }
 
 // Resolve gives a NAME typed without a kind (target.Kind "") its kind: the one kind of

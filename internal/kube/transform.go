@@ -7,10 +7,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
 const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// keptMeasurements is how many of an analysis metric's last measurements the cache keeps.
+const keptMeasurements = 3
 
 // stripForCache keeps only what the views read. A pod becomes its rollout.PodFacts (its
 // view, read once per change: about 600 bytes instead of the ten kilobytes or more the
@@ -35,6 +39,21 @@ func stripForCache(obj any) (any, error) {
 	case *appsv1.Deployment:
 		o.ManagedFields = nil
 		delete(o.Annotations, lastAppliedAnnotation)
+		return o, nil
+	case *argo.Rollout:
+		o.ManagedFields = nil
+		delete(o.Annotations, lastAppliedAnnotation)
+		return o, nil
+	case *argo.AnalysisRun:
+		// The views show each metric's last measurements; argo keeps up to ten per metric
+		// (more with measurementRetention), and an hour-long analysis would hold them all.
+		o.ManagedFields = nil
+		delete(o.Annotations, lastAppliedAnnotation)
+		for i := range o.Status.MetricResults {
+			if m := &o.Status.MetricResults[i]; len(m.Measurements) > keptMeasurements {
+				m.Measurements = m.Measurements[len(m.Measurements)-keptMeasurements:]
+			}
+		}
 		return o, nil
 	}
 	return obj, nil

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
@@ -75,29 +76,29 @@ func NewWatcher(c *Cluster, opts WatchOptions) *Watcher {
 // the connection state changes. The channel closes when ctx ends.
 func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	out := make(chan rollout.Snapshot, 1)
-	caches := w.newInformers()
-	var running sync.WaitGroup
-	for _, wi := range caches.table() {
-		w.handle(wi)
-	}
-	for _, wi := range caches.table() {
-		running.Go(func() { wi.informer.RunWithContext(ctx) })
-	}
 	builder := rollout.NewBuilder()
 	builder.NotReadyGrace = w.opts.NotReadyGrace
-	loop := &watchLoop{w: w, out: out, informers: caches, builder: builder, lastRV: map[string]string{}}
+	loop := &watchLoop{w: w, out: out, informers: w.newInformers(), builder: builder, lastRV: map[string]string{}}
+	for _, wi := range loop.informers.table() {
+		w.handle(wi)
+		loop.start(ctx, wi)
+	}
 	go func() {
 		defer close(out)
-		defer running.Wait()
+		defer loop.running.Wait()
 		loop.run(ctx)
 	}()
 	return out
 }
 
 // informers are the watcher's caches: the Deployments in scope, ReplicaSets and Pods (which
-// the builder ties to them by ownership), and Events.
+// the builder ties to them by ownership), Events, and on a cluster that serves Argo
+// Rollouts to this user, Rollouts and AnalysisRuns.
 type informers struct {
 	deployments, replicaSets, pods, events cache.SharedIndexInformer
+	// rollouts and analysisRuns are nil until discovery finds Argo Rollouts readable, and
+	// stay nil on a cluster without them: nothing waits on an informer that cannot list.
+	rollouts, analysisRuns cache.SharedIndexInformer
 }
 
 // watchedInformer is one informer and the resource it caches.
@@ -106,15 +107,19 @@ type watchedInformer struct {
 	informer cache.SharedIndexInformer
 }
 
+// selectRollouts narrows a list of rollouts (of either kind) to the scope: the label
+// selector, and the name when one rollout is watched.
+func (w *Watcher) selectRollouts(o *metav1.ListOptions) {
+	o.LabelSelector = w.opts.Selector.String()
+	if w.opts.Name != "" {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.opts.Name).String()
+	}
+}
+
 func (w *Watcher) newInformers() informers {
 	api, ns := w.cluster.Client, w.opts.Namespace
 	return informers{
-		deployments: newInformer(api, api.Deployments(ns), &appsv1.Deployment{}, func(o *metav1.ListOptions) {
-			o.LabelSelector = w.opts.Selector.String()
-			if w.opts.Name != "" {
-				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.opts.Name).String()
-			}
-		}),
+		deployments: newInformer(api, api.Deployments(ns), &appsv1.Deployment{}, w.selectRollouts),
 		replicaSets: newInformer(api, api.ReplicaSets(ns), &appsv1.ReplicaSet{}, nil),
 		pods:        newInformer(api, api.Pods(ns), &corev1.Pod{}, nil),
 		// Events of Deployments and ReplicaSets only: pod events are most of a busy
@@ -124,12 +129,28 @@ func (w *Watcher) newInformers() informers {
 }
 
 func (i informers) table() []watchedInformer {
-	return []watchedInformer{
+	table := []watchedInformer{
 		{"deployments", i.deployments},
 		{"replicasets", i.replicaSets},
 		{"pods", i.pods},
 		{"events", i.events},
 	}
+	return append(table, i.argoTable()...)
+}
+
+func (i informers) argoTable() []watchedInformer {
+	if i.rollouts == nil {
+		return nil
+	}
+	return []watchedInformer{{"rollouts", i.rollouts}, {"analysisruns", i.analysisRuns}}
+}
+
+// newArgoInformers caches the Rollouts in scope (selected as the Deployments are) and
+// every AnalysisRun (the builder ties them to their Rollout by ownership).
+func (w *Watcher) newArgoInformers(i *informers) {
+	api, ns := w.cluster.Client, w.opts.Namespace
+	i.rollouts = newInformer(api, api.Rollouts(ns), &argo.Rollout{}, w.selectRollouts)
+	i.analysisRuns = newInformer(api, api.AnalysisRuns(ns), &argo.AnalysisRun{}, nil)
 }
 
 // synced says whether every informer but the events' has listed once.
@@ -144,12 +165,17 @@ func (i informers) synced() bool {
 }
 
 func (i informers) objects() rollout.Objects {
-	return rollout.Objects{
+	objs := rollout.Objects{
 		Deployments: cached[*appsv1.Deployment](i.deployments),
 		ReplicaSets: cached[*appsv1.ReplicaSet](i.replicaSets),
 		PodFacts:    cached[*rollout.PodFacts](i.pods),
 		Events:      cached[*corev1.Event](i.events),
 	}
+	if i.rollouts != nil {
+		objs.Rollouts = cached[*argo.Rollout](i.rollouts)
+		objs.AnalysisRuns = cached[*argo.AnalysisRun](i.analysisRuns)
+	}
+	return objs
 }
 
 // handle marks the watcher dirty on every change of the informer's objects, and records a
@@ -178,11 +204,21 @@ type watchLoop struct {
 	lastRV    map[string]string // resource -> the resource version its informer last listed at
 	lastConn  rollout.Connection
 	lastEmit  time.Time // on the watcher's clock
+	running   sync.WaitGroup
+	// argo is the discovery of Argo Rollouts: asked once at start and again, on the
+	// connection poll, while the API server gives no answer.
+	argo argoDiscovery
+}
+
+// start runs an informer until ctx ends.
+func (l *watchLoop) start(ctx context.Context, wi watchedInformer) {
+	l.running.Go(func() { wi.informer.RunWithContext(ctx) })
 }
 
 func (l *watchLoop) run(ctx context.Context) {
 	tick := l.w.opts.Clock.NewTicker(connPoll)
 	defer tick.Stop()
+	l.discoverArgo(ctx)
 	l.emit(ctx)
 	for {
 		select {
@@ -221,6 +257,10 @@ func (l *watchLoop) onDirty(ctx context.Context) bool {
 // connection state changed or when the last snapshot's answer changes by the clock alone
 // (a not-ready canary pod's grace ended: Degraded with no API event to say so).
 func (l *watchLoop) onTick(ctx context.Context) {
+	if l.discoverArgo(ctx) {
+		l.emit(ctx)
+		return
+	}
 	if due := l.builder.NextDeadline(); !due.IsZero() && !l.w.opts.Now().Before(due) {
 		l.emit(ctx)
 		return

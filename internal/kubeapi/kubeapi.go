@@ -1,6 +1,7 @@
 // Package kubeapi is the part of the Kubernetes API kubectl-pyroll uses: Deployments,
-// ReplicaSets, Pods and their logs, Events, Leases, and the access and identity reviews, typed,
-// over one HTTP connection pool, in protobuf.
+// ReplicaSets, Pods and their logs, Events, Leases, the access and identity reviews, and
+// Argo Rollouts' Rollouts and AnalysisRuns, typed, over one HTTP connection pool, in
+// protobuf (JSON for Argo's custom resources, the only form the API server serves them in).
 //
 // It stands in for client-go's generated clientset, whose scheme registers every API
 // group of Kubernetes at start-up and whose generic client links client-go's fake-client
@@ -23,6 +24,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
 )
 
 // Resource reads and writes one kind of object in one namespace. client-go's typed
@@ -55,6 +58,12 @@ type API interface {
 	// ServerVersion is GET /version: the cheapest request that proves the server answers
 	// and accepts the credentials.
 	ServerVersion(ctx context.Context) (*version.Info, error)
+	// Rollouts and AnalysisRuns are Argo Rollouts' (argoproj.io/v1alpha1), served as JSON.
+	Rollouts(namespace string) Resource[*argo.Rollout, *argo.RolloutList]
+	AnalysisRuns(namespace string) Resource[*argo.AnalysisRun, *argo.AnalysisRunList]
+	// ServesArgoRollouts asks the API server whether it serves Argo Rollouts' group
+	// (GET /apis/argoproj.io/v1alpha1): false, nil on a cluster without the CRDs.
+	ServesArgoRollouts(ctx context.Context) (bool, error)
 	// IsWatchListSemanticsUnSupported tells informers whether the server can stream the
 	// initial list in a watch (client-go's watchlist); fake clientsets cannot.
 	IsWatchListSemanticsUnSupported() bool

@@ -11,12 +11,15 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
+
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
 )
 
 // scheme knows only the groups kubectl-pyroll reads and writes.
@@ -33,10 +36,12 @@ func init() {
 		}
 	}
 	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
+	scheme.AddKnownTypes(argo.GroupVersion, &argo.Rollout{}, &argo.RolloutList{}, &argo.AnalysisRun{}, &argo.AnalysisRunList{})
+	metav1.AddToGroupVersion(scheme, argo.GroupVersion)
 }
 
 type restAPI struct {
-	apps, core, authorization, authentication, coordination *rest.RESTClient
+	apps, core, authorization, authentication, coordination, argo *rest.RESTClient
 }
 
 // New connects to the API server cfg names. It sends nothing yet.
@@ -45,15 +50,18 @@ func New(cfg *rest.Config) (API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	client := func(gv schema.GroupVersion, apiPath string) (*rest.RESTClient, error) {
+	client := func(gv schema.GroupVersion, apiPath string, contentType string) (*rest.RESTClient, error) {
 		c := rest.CopyConfig(cfg)
 		c.GroupVersion = &gv
 		c.APIPath = apiPath
 		c.NegotiatedSerializer = codecs.WithoutConversion()
 		// Protobuf decodes a pod in a fraction of the time and garbage of JSON: it is what
 		// a watch of 10,000 pods costs at start and on every change.
-		c.ContentType = runtime.ContentTypeProtobuf
-		c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+		c.ContentType = contentType
+		c.AcceptContentTypes = contentType
+		if contentType == runtime.ContentTypeProtobuf {
+			c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+		}
 		if c.UserAgent == "" {
 			c.UserAgent = rest.DefaultKubernetesUserAgent()
 		}
@@ -64,19 +72,23 @@ func New(cfg *rest.Config) (API, error) {
 		return rc, nil
 	}
 	var a restAPI
-	if a.apps, err = client(appsv1.SchemeGroupVersion, "/apis"); err != nil {
+	if a.apps, err = client(appsv1.SchemeGroupVersion, "/apis", runtime.ContentTypeProtobuf); err != nil {
 		return nil, err
 	}
-	if a.core, err = client(corev1.SchemeGroupVersion, "/api"); err != nil {
+	if a.core, err = client(corev1.SchemeGroupVersion, "/api", runtime.ContentTypeProtobuf); err != nil {
 		return nil, err
 	}
-	if a.authorization, err = client(authorizationv1.SchemeGroupVersion, "/apis"); err != nil {
+	if a.authorization, err = client(authorizationv1.SchemeGroupVersion, "/apis", runtime.ContentTypeProtobuf); err != nil {
 		return nil, err
 	}
-	if a.authentication, err = client(authenticationv1.SchemeGroupVersion, "/apis"); err != nil {
+	if a.authentication, err = client(authenticationv1.SchemeGroupVersion, "/apis", runtime.ContentTypeProtobuf); err != nil {
 		return nil, err
 	}
-	if a.coordination, err = client(coordinationv1.SchemeGroupVersion, "/apis"); err != nil {
+	if a.coordination, err = client(coordinationv1.SchemeGroupVersion, "/apis", runtime.ContentTypeProtobuf); err != nil {
+		return nil, err
+	}
+	// Custom resources are served as JSON only.
+	if a.argo, err = client(argo.GroupVersion, "/apis", runtime.ContentTypeJSON); err != nil {
 		return nil, err
 	}
 	return &a, nil
@@ -110,6 +122,36 @@ func (a *restAPI) Namespaces() Resource[*corev1.Namespace, *corev1.NamespaceList
 func (a *restAPI) Leases(namespace string) Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
 	return restResource[*coordinationv1.Lease, *coordinationv1.LeaseList]{a.coordination, "leases", namespace,
 		func() *coordinationv1.Lease { return &coordinationv1.Lease{} }, func() *coordinationv1.LeaseList { return &coordinationv1.LeaseList{} }}
+}
+
+func (a *restAPI) Rollouts(namespace string) Resource[*argo.Rollout, *argo.RolloutList] {
+	return restResource[*argo.Rollout, *argo.RolloutList]{a.argo, "rollouts", namespace,
+		func() *argo.Rollout { return &argo.Rollout{} }, func() *argo.RolloutList { return &argo.RolloutList{} }}
+}
+
+func (a *restAPI) AnalysisRuns(namespace string) Resource[*argo.AnalysisRun, *argo.AnalysisRunList] {
+	return restResource[*argo.AnalysisRun, *argo.AnalysisRunList]{a.argo, "analysisruns", namespace,
+		func() *argo.AnalysisRun { return &argo.AnalysisRun{} }, func() *argo.AnalysisRunList { return &argo.AnalysisRunList{} }}
+}
+
+func (a *restAPI) ServesArgoRollouts(ctx context.Context) (bool, error) {
+	body, err := a.argo.Get().AbsPath("/apis", argo.GroupVersion.Group, argo.GroupVersion.Version).Do(ctx).Raw()
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var resources metav1.APIResourceList
+	if err := json.Unmarshal(body, &resources); err != nil {
+		return false, fmt.Errorf("the API server's %s answer: %w", argo.GroupVersion, err)
+	}
+	for _, r := range resources.APIResources {
+		if r.Name == "rollouts" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (a *restAPI) PodLogs(ctx context.Context, namespace, pod string, opts *corev1.PodLogOptions) (io.ReadCloser, error) {

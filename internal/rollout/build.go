@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 )
@@ -33,9 +34,14 @@ type Objects struct {
 	// PodFacts are pods already read (what a watch cache keeps); Pods are read on Build.
 	PodFacts []*PodFacts
 	Events   []*corev1.Event
+	// Rollouts are Argo Rollouts (their ReplicaSets are among ReplicaSets, owned by kind
+	// Rollout), and AnalysisRuns theirs.
+	Rollouts     []*argo.Rollout
+	AnalysisRuns []*argo.AnalysisRun
 }
 
-// Build turns the objects into one Rollout per Deployment, trouble first (Failed,
+// Build turns the objects into one Rollout per Deployment and Argo Rollout (not for a
+// Deployment an Argo Rollout takes its template from), trouble first (Failed,
 // Degraded, Halted, Progressing, Complete), then by namespace and name.
 func Build(objs Objects, now time.Time) []Rollout {
 	var b Builder
@@ -52,7 +58,7 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 	defer b.end()
 	rsByOwner := make(map[types.UID][]*appsv1.ReplicaSet, len(objs.Deployments))
 	for _, rs := range objs.ReplicaSets {
-		if owner := metav1.GetControllerOfNoCopy(rs); owner != nil && owner.Kind == "Deployment" {
+		if owner := metav1.GetControllerOfNoCopy(rs); owner != nil && (owner.Kind == "Deployment" || owner.Kind == "Rollout") {
 			rsByOwner[owner.UID] = append(rsByOwner[owner.UID], rs)
 		}
 	}
@@ -71,10 +77,25 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 	for _, e := range objs.Events {
 		eventsByObject[e.InvolvedObject.UID] = append(eventsByObject[e.InvolvedObject.UID], e)
 	}
-	out := make([]Rollout, 0, len(objs.Deployments))
+	out := make([]Rollout, 0, len(objs.Deployments)+len(objs.Rollouts))
+	hidden := workloadRefs(objs.Rollouts)
 	for _, d := range objs.Deployments {
+		if hidden[types.NamespacedName{Namespace: d.Namespace, Name: d.Name}] {
+			continue
+		}
 		r := b.buildDeployment(d, rsByOwner[d.UID], podsByOwner, now)
-		r.Events = recentEvents(d, rsByOwner[d.UID], eventsByObject)
+		r.Events = recentEvents(d.UID, rsByOwner[d.UID], eventsByObject)
+		out = append(out, r)
+	}
+	runsByOwner := make(map[types.UID][]*argo.AnalysisRun)
+	for _, run := range objs.AnalysisRuns {
+		if owner := metav1.GetControllerOfNoCopy(run); owner != nil {
+			runsByOwner[owner.UID] = append(runsByOwner[owner.UID], run)
+		}
+	}
+	for _, ro := range objs.Rollouts {
+		r := b.buildArgo(ro, rsByOwner[ro.UID], podsByOwner, runsByOwner[ro.UID], now)
+		r.Events = recentEvents(ro.UID, rsByOwner[ro.UID], eventsByObject)
 		out = append(out, r)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -85,7 +106,10 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 		if a.Namespace != b.Namespace {
 			return a.Namespace < b.Namespace
 		}
-		return a.Name < b.Name
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Kind < b.Kind
 	})
 	return out
 }
@@ -109,7 +133,7 @@ func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.Re
 	canaryRS := findCanary(d, replicaSets)
 	r.Revisions = make([]Revision, 0, len(replicaSets))
 	for _, rs := range replicaSets {
-		rev := b.buildRevision(rs, podsByOwner[rs.UID])
+		rev := b.buildRevision(rs, RevisionOf(rs), rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey], podsByOwner[rs.UID])
 		if rs == canaryRS {
 			rev.Role = RoleCanary
 			r.CanaryRevision = rev.Number
@@ -119,7 +143,19 @@ func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.Re
 	}
 	sort.SliceStable(r.Revisions, func(i, j int) bool { return newerRevision(r.Revisions[i], r.Revisions[j]) })
 
-	for k, v := range d.Annotations {
+	readAnnotations(&r, d.Annotations)
+	r.Phase, r.Why = decidePhase(d, &r, now, &b.clock)
+	if stable := chooseStable(&r); stable != nil {
+		stable.Role = RoleStable
+		r.StableRevision = stable.Number
+	}
+	return r
+}
+
+// readAnnotations reads kubectl-pyroll's own annotations on the rollout: its settings
+// (thresholds, presets) and the audit record of the last action.
+func readAnnotations(r *Rollout, annotations map[string]string) {
+	for k, v := range annotations {
 		if strings.HasPrefix(k, "pyroll.dev/") && k != intent.LastActionAnnotation {
 			if r.Settings == nil {
 				r.Settings = map[string]string{}
@@ -127,18 +163,12 @@ func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.Re
 			r.Settings[k] = v
 		}
 	}
-	if raw := d.Annotations[intent.LastActionAnnotation]; raw != "" {
+	if raw := annotations[intent.LastActionAnnotation]; raw != "" {
 		var last intent.LastAction
 		if json.Unmarshal([]byte(raw), &last) == nil {
 			r.LastAction = &last
 		}
 	}
-	r.Phase, r.Why = decidePhase(d, &r, now, &b.clock)
-	if stable := chooseStable(&r); stable != nil {
-		stable.Role = RoleStable
-		r.StableRevision = stable.Number
-	}
-	return r
 }
 
 func desiredReplicas(d *appsv1.Deployment) int32 {
@@ -198,12 +228,14 @@ func RevisionOf(obj metav1.Object) int64 {
 	return n
 }
 
-func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, pods []*PodFacts) Revision {
+// buildRevision reads one ReplicaSet; its revision number and pod template hash come from
+// the labels and annotations of its owner's kind.
+func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, number int64, podTemplateHash string, pods []*PodFacts) Revision {
 	rev := Revision{
-		Number:          RevisionOf(rs),
+		Number:          number,
 		Role:            RoleOld,
 		ReplicaSet:      rs.Name,
-		PodTemplateHash: rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey],
+		PodTemplateHash: podTemplateHash,
 		Current:         rs.Status.Replicas,
 		Ready:           rs.Status.ReadyReplicas,
 		Available:       rs.Status.AvailableReplicas,
@@ -240,10 +272,10 @@ func chooseStable(r *Rollout) *Revision {
 	return nil
 }
 
-// recentEvents gathers the events about the Deployment and its ReplicaSets, newest first.
-func recentEvents(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, byObject map[types.UID][]*corev1.Event) []Event {
+// recentEvents gathers the events about the rollout (by its UID) and its ReplicaSets, newest first.
+func recentEvents(uid types.UID, replicaSets []*appsv1.ReplicaSet, byObject map[types.UID][]*corev1.Event) []Event {
 	var raw []*corev1.Event
-	raw = append(raw, byObject[d.UID]...)
+	raw = append(raw, byObject[uid]...)
 	for _, rs := range replicaSets {
 		raw = append(raw, byObject[rs.UID]...)
 	}

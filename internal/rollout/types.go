@@ -24,26 +24,26 @@ const (
 	PhaseDegraded Phase = "Degraded"
 	// PhaseHalted: spec.paused; someone stopped the rollout.
 	PhaseHalted Phase = "Halted"
+	// PhasePaused: an Argo Rollout waiting where its steps say to (a pause step without a
+	// duration, an inconclusive analysis): someone must promote it to go on.
+	PhasePaused Phase = "Paused"
 	// PhaseProgressing: rolling out, nothing wrong yet.
 	PhaseProgressing Phase = "Progressing"
 	// PhaseComplete: as `kubectl rollout status` decides: every replica updated and available.
 	PhaseComplete Phase = "Complete"
 )
 
-// Severity orders phases so that trouble sorts first (Failed = 0 ... Complete = 4).
+// Phases are every phase, trouble first: the order the list sorts and counts them in.
+var Phases = []Phase{PhaseFailed, PhaseDegraded, PhaseHalted, PhasePaused, PhaseProgressing, PhaseComplete}
+
+// Severity orders phases so that trouble sorts first (Failed = 0 ... Complete = 5).
 func (p Phase) Severity() int {
-	switch p {
-	case PhaseFailed:
-		return 0
-	case PhaseDegraded:
-		return 1
-	case PhaseHalted:
-		return 2
-	case PhaseProgressing:
-		return 3
-	default:
-		return 4
+	for i, q := range Phases {
+		if p == q {
+			return i
+		}
 	}
+	return len(Phases)
 }
 
 // IsFailure reports whether scripts should treat the phase as a failure (exit code 1).
@@ -59,9 +59,19 @@ const (
 	RoleStable Role = "stable"
 	// RoleOld is any other older revision.
 	RoleOld Role = "old"
+	// RolePreview (blueGreen) is the new revision behind the preview service: the canary's place.
+	RolePreview Role = "preview"
+	// RoleActive (blueGreen) is the revision the active service sends traffic to: the stable's place.
+	RoleActive Role = "active"
 )
 
-// Rollout is one Deployment as the console shows it.
+// IsNew reports whether the role is the revision being rolled out (canary or preview).
+func (r Role) IsNew() bool { return r == RoleCanary || r == RolePreview }
+
+// IsServing reports whether the role is the revision that serves (stable or active).
+func (r Role) IsServing() bool { return r == RoleStable || r == RoleActive }
+
+// Rollout is one Deployment or Argo Rollout as the console shows it.
 type Rollout struct {
 	Kind      ref.Kind `json:"kind"`
 	Namespace string   `json:"namespace"`
@@ -88,6 +98,8 @@ type Rollout struct {
 	LastAction *intent.LastAction `json:"lastAction,omitempty"`
 	// Settings are the Deployment's pyroll.dev/ annotations (thresholds, presets).
 	Settings map[string]string `json:"settings,omitempty"`
+	// Argo is an Argo Rollout's strategy, steps, weights and analysis (nil for a Deployment).
+	Argo *Argo `json:"argo,omitempty"`
 }
 
 // Ref is the rollout's identity: kind, namespace, name.
@@ -186,15 +198,15 @@ const (
 	ReasonNotReady                   = "NotReady"
 )
 
-// Canary returns the canary revision, if there is one.
-func (r *Rollout) Canary() *Revision { return r.revisionWithRole(RoleCanary) }
+// Canary returns the canary revision (a blueGreen rollout's preview), if there is one.
+func (r *Rollout) Canary() *Revision { return r.revisionWhere(Role.IsNew) }
 
-// Stable returns the stable revision, if there is one.
-func (r *Rollout) Stable() *Revision { return r.revisionWithRole(RoleStable) }
+// Stable returns the stable revision (a blueGreen rollout's active one), if there is one.
+func (r *Rollout) Stable() *Revision { return r.revisionWhere(Role.IsServing) }
 
-func (r *Rollout) revisionWithRole(role Role) *Revision {
+func (r *Rollout) revisionWhere(is func(Role) bool) *Revision {
 	for i := range r.Revisions {
-		if r.Revisions[i].Role == role {
+		if is(r.Revisions[i].Role) {
 			return &r.Revisions[i]
 		}
 	}

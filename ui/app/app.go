@@ -409,7 +409,7 @@ func (m Model) headerLine() string {
 		counts[r.Phase]++
 	}
 	var parts []string
-	for _, p := range []rollout.Phase{rollout.PhaseFailed, rollout.PhaseDegraded, rollout.PhaseHalted, rollout.PhaseProgressing, rollout.PhaseComplete} {
+	for _, p := range rollout.Phases {
 		if counts[p] > 0 {
 			parts = append(parts, m.styles.Phase[p].Render(fmt.Sprintf("%d %s", counts[p], p)))
 		}

@@ -54,7 +54,7 @@ func New(o Options) Styles {
 		s.Glyphs = Glyphs{
 			Phase: map[rollout.Phase]string{
 				rollout.PhaseFailed: "x", rollout.PhaseDegraded: "!", rollout.PhaseHalted: "=",
-				rollout.PhaseProgressing: ">", rollout.PhaseComplete: "+",
+				rollout.PhasePaused: "~", rollout.PhaseProgressing: ">", rollout.PhaseComplete: "+",
 			},
 			Arrow: "->", PodReady: "#", PodPending: "-", PodFailing: "x", RevisionSep: "|", Dot: "-", None: "-",
 		}
@@ -62,7 +62,7 @@ func New(o Options) Styles {
 		s.Glyphs = Glyphs{
 			Phase: map[rollout.Phase]string{
 				rollout.PhaseFailed: "✗", rollout.PhaseDegraded: "▲", rollout.PhaseHalted: "‖",
-				rollout.PhaseProgressing: "↻", rollout.PhaseComplete: "✓",
+				rollout.PhasePaused: "◆", rollout.PhaseProgressing: "↻", rollout.PhaseComplete: "✓",
 			},
 			Arrow: "→", PodReady: "█", PodPending: "░", PodFailing: "✗", RevisionSep: "│", Dot: "·", None: "–",
 		}
@@ -78,6 +78,7 @@ func New(o Options) Styles {
 		rollout.PhaseFailed:      color("9").Bold(true),
 		rollout.PhaseDegraded:    color("9").Bold(true),
 		rollout.PhaseHalted:      color("11").Bold(true),
+		rollout.PhasePaused:      color("14").Bold(true),
 		rollout.PhaseProgressing: color("12"),
 		rollout.PhaseComplete:    color("10"),
 	}

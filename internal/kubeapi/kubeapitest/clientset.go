@@ -11,10 +11,15 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 )
 
@@ -61,6 +66,56 @@ func (a adapter) WhoAmI(ctx context.Context) (*authenticationv1.SelfSubjectRevie
 
 func (a adapter) ServerVersion(context.Context) (*version.Info, error) {
 	return a.c.Discovery().ServerVersion()
+}
+
+// Rollouts: a clientset's cluster has no Argo Rollouts (WithArgo adds them).
+func (a adapter) Rollouts(string) kubeapi.Resource[*argo.Rollout, *argo.RolloutList] {
+	return absent[*argo.Rollout, *argo.RolloutList]{"rollouts"}
+}
+
+// AnalysisRuns: none without Argo Rollouts.
+func (a adapter) AnalysisRuns(string) kubeapi.Resource[*argo.AnalysisRun, *argo.AnalysisRunList] {
+	return absent[*argo.AnalysisRun, *argo.AnalysisRunList]{"analysisruns"}
+}
+
+// ServesArgoRollouts: no.
+func (a adapter) ServesArgoRollouts(context.Context) (bool, error) { return false, nil }
+
+// absent is a resource the cluster does not serve: every request is 404, as the API
+// server answers for a group it does not have.
+type absent[T, L any] struct{ resource string }
+
+func (r absent[T, L]) err() error {
+	return apierrors.NewNotFound(schema.GroupResource{Group: argo.GroupVersion.Group, Resource: r.resource}, "")
+}
+
+func (r absent[T, L]) Get(context.Context, string, metav1.GetOptions) (T, error) {
+	var zero T
+	return zero, r.err()
+}
+
+func (r absent[T, L]) List(context.Context, metav1.ListOptions) (L, error) {
+	var zero L
+	return zero, r.err()
+}
+
+func (r absent[T, L]) Watch(context.Context, metav1.ListOptions) (watch.Interface, error) {
+	return nil, r.err()
+}
+
+func (r absent[T, L]) Create(context.Context, T, metav1.CreateOptions) (T, error) {
+	var zero T
+	return zero, r.err()
+}
+
+func (r absent[T, L]) Update(context.Context, T, metav1.UpdateOptions) (T, error) {
+	var zero T
+	return zero, r.err()
+}
+
+func (r absent[T, L]) Patch(context.Context, string, types.PatchType, []byte, metav1.PatchOptions, ...string) (T, error) {
+	var zero T
+	return zero, r.err()
 }
 
 // IsWatchListSemanticsUnSupported is the clientset's answer (true for fakes, which
