@@ -30,36 +30,49 @@ type cachedPermissions struct {
 }
 
 type check struct {
-	verb, group, resource string
+	verb, group, resource, subresource string
 }
+
+var (
+	patchDeployments    = check{"patch", "apps", "deployments", ""}
+	updateDeployments   = check{"update", "apps", "deployments", ""}
+	patchRollouts       = check{"patch", "argoproj.io", "rollouts", ""}
+	patchRolloutsStatus = check{"patch", "argoproj.io", "rollouts", "status"}
+)
 
 // What each action writes, per kind: a Deployment's halt and promote patch it, its
-// rollback replaces the template (update). Each also records an Event, but a refused
-// Event does not stop the action. A kind of rollout that can be acted on adds its row.
-var needs = map[ref.Kind]map[intent.Action]check{
+// rollback replaces the template (update); an Argo Rollout's abort, promote and retry
+// patch its status subresource and then the Rollout (unpause, the audit annotation), its
+// undo patches the Rollout. Each also records an Event, but a refused Event does not stop
+// the action. An action a kind does not offer has no row.
+var needs = map[ref.Kind]map[intent.Action][]check{
 	ref.Deployment: {
-		intent.Halt:     {"patch", "apps", "deployments"},
-		intent.Promote:  {"patch", "apps", "deployments"},
-		intent.Rollback: {"update", "apps", "deployments"},
+		intent.Halt:     {patchDeployments},
+		intent.Promote:  {patchDeployments},
+		intent.Rollback: {updateDeployments},
+	},
+	ref.ArgoRollout: {
+		intent.Halt:        {patchRolloutsStatus, patchRollouts},
+		intent.Promote:     {patchRolloutsStatus, patchRollouts},
+		intent.PromoteFull: {patchRolloutsStatus, patchRollouts},
+		intent.Retry:       {patchRolloutsStatus, patchRollouts},
+		intent.Rollback:    {patchRollouts},
 	},
 }
-
-// allActions are the actions every kind offers.
-var allActions = []intent.Action{intent.Halt, intent.Promote, intent.Rollback}
 
 // Permissions returns what the user may do to rollouts of one kind in one namespace.
 func (a *Access) Permissions(ctx context.Context, scope intent.Scope) intent.Permissions {
 	perms := intent.Permissions{Denied: map[intent.Action]string{}}
-	kindNeeds, actionable := needs[scope.Kind]
-	for _, action := range allActions {
-		switch {
+	kindNeeds := needs[scope.Kind]
+	for _, action := range intent.Actions {
+		switch _, offered := kindNeeds[action]; {
+		case !offered:
+			perms.Denied[action] = fmt.Sprintf("a %s has no %s", scope.Kind, action.Name(scope.Kind))
 		case a.ReadOnly:
 			perms.Denied[action] = "read-only (--read-only)"
-		case !actionable:
-			perms.Denied[action] = fmt.Sprintf("kubectl-pyroll cannot %s a %s yet", action, scope.Kind)
 		}
 	}
-	if len(perms.Denied) > 0 {
+	if a.ReadOnly {
 		return perms
 	}
 	a.mu.Lock()
@@ -69,14 +82,17 @@ func (a *Access) Permissions(ctx context.Context, scope intent.Scope) intent.Per
 	}
 	a.mu.Unlock()
 	answers := map[check]string{}
-	for action, c := range kindNeeds {
-		reason, asked := answers[c]
-		if !asked {
-			reason = a.review(ctx, scope.Namespace, c)
-			answers[c] = reason
-		}
-		if reason != "" {
-			perms.Denied[action] = reason
+	for action, checks := range kindNeeds {
+		for _, c := range checks {
+			reason, asked := answers[c]
+			if !asked {
+				reason = a.review(ctx, scope.Namespace, c)
+				answers[c] = reason
+			}
+			if reason != "" {
+				perms.Denied[action] = reason
+				break
+			}
 		}
 	}
 	a.mu.Lock()
@@ -97,11 +113,16 @@ func (a *Access) ttl() time.Duration {
 
 // review returns "" when allowed, else why not.
 func (a *Access) review(ctx context.Context, namespace string, c check) string {
-	missing, err := Missing(ctx, a.Client, []Need{{Verb: c.verb, Group: c.group, Resource: c.resource, Namespace: namespace}})
+	need := Need{Verb: c.verb, Group: c.group, Resource: c.resource, Subresource: c.subresource, Namespace: namespace}
+	missing, err := Missing(ctx, a.Client, []Need{need})
 	if err != nil || len(missing) == 0 {
 		return "" // allowed, or cannot tell: let the API server decide when the action is taken
 	}
-	return fmt.Sprintf("forbidden: cannot %s %s in %s", c.verb, c.resource, namespace)
+	resource := c.resource
+	if c.subresource != "" {
+		resource += "/" + c.subresource
+	}
+	return fmt.Sprintf("forbidden: cannot %s %s in %s", c.verb, resource, namespace)
 }
 
 // WhoAmI asks the API server who the credentials belong to (SelfSubjectReview); fallback
@@ -130,7 +151,7 @@ func (s Service) Permissions(ctx context.Context, scope intent.Scope) intent.Per
 
 // Need is one permission a command needs before it starts.
 type Need struct {
-	Verb, Group, Resource, Namespace string
+	Verb, Group, Resource, Subresource, Namespace string
 }
 
 func (n Need) String() string {
@@ -141,6 +162,9 @@ func (n Need) String() string {
 	resource := n.Resource
 	if n.Group != "" {
 		resource += "." + n.Group
+	}
+	if n.Subresource != "" {
+		resource += "/" + n.Subresource
 	}
 	return fmt.Sprintf("%s %s %s", n.Verb, resource, where)
 }
@@ -153,7 +177,7 @@ func Missing(ctx context.Context, client kubeapi.API, needs []Need) ([]Need, err
 	for _, n := range needs {
 		review, err := client.ReviewAccess(ctx, &authorizationv1.SelfSubjectAccessReview{
 			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Namespace: n.Namespace, Verb: n.Verb, Group: n.Group, Resource: n.Resource,
+				Namespace: n.Namespace, Verb: n.Verb, Group: n.Group, Resource: n.Resource, Subresource: n.Subresource,
 			}},
 		})
 		if err != nil {

@@ -1,12 +1,8 @@
-// Package actions halts, promotes and rolls back rollouts: decided from what the API
-// server holds now, written in one request that fails rather than overwrite a newer edit,
-// and recorded on the object (annotation, change-cause, Event).
 package actions
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -14,126 +10,17 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
-	"github.com/pyroll/kubectl-pyroll/internal/kube"
-	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
-	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
-// FieldManager names kubectl-pyroll's writes in managedFields.
-const FieldManager = "kubectl-pyroll"
-
-// ChangeCauseAnnotation is what `kubectl rollout history` shows per revision.
-const ChangeCauseAnnotation = "kubernetes.io/change-cause"
-
-// ErrChanged means the Deployment changed after the plan was made, so that the plan no
-// longer holds; nothing was written.
-var ErrChanged = errors.New("changed since the plan was made")
-
-// Driver acts on Deployments.
-type Driver struct {
-	Client kubeapi.API
-	// User is who acts, for the audit record (SelfSubjectReview, or the kubeconfig's user).
-	User string
-	Now  func() time.Time
-	// DryRun makes the API server check the write without persisting it.
-	DryRun bool
-	// BeforeWrite, when set, runs between Apply's read and its write: end-to-end tests
-	// edit the object there to prove the write is guarded by resourceVersion.
-	BeforeWrite func(ctx context.Context)
-}
-
-// Plan decides what the request would change, from the Deployment as it is now.
-func (d *Driver) Plan(ctx context.Context, req intent.Request) (intent.Plan, error) {
-	objs, err := d.read(ctx, req)
-	if err != nil {
-		return intent.Plan{}, err
-	}
-	plan, _, err := decide(req, objs, d.now())
-	return plan, err
-}
-
-// read is the rollout as the API server holds it now (kube.ReadOne, as history and diff
-// read it).
-func (d *Driver) read(ctx context.Context, req intent.Request) (rollout.Objects, error) {
-	if req.Target.Kind != ref.Deployment {
-		return rollout.Objects{}, fmt.Errorf("%s %s: only Deployments can be acted on", req.Action, req.Target)
-	}
-	objs, err := kube.ReadOne(ctx, d.Client, req.Target)
-	if err != nil {
-		return rollout.Objects{}, d.explain(req, err)
-	}
-	return objs, nil
-}
-
-// Apply carries out a plan. The Deployment is read again and the decision re-made: if it
-// no longer matches the plan (someone edited the Deployment, another rollback ran), it
-// stops with ErrChanged and writes nothing; otherwise it writes with the fresh
-// resourceVersion as precondition, retrying the whole read-decide-write on a conflict.
-func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, error) {
-	req := plan.Request
-	for attempt := 0; ; attempt++ {
-		objs, err := d.read(ctx, req)
-		if err != nil {
-			return intent.Result{}, err
-		}
-		dep := objs.Deployments[0]
-		fresh, target, err := decide(req, objs, d.now())
-		if err != nil {
-			return intent.Result{}, err
-		}
-		if !sameDecision(plan, fresh) {
-			return intent.Result{}, fmt.Errorf("%s/%s %w: now %s; look again and retry", req.Target.Namespace, req.Target.Name, ErrChanged, fresh.Message)
-		}
-		if fresh.Noop {
-			return intent.Result{Plan: fresh, At: d.now(), Message: fresh.Message}, nil
-		}
-		if d.BeforeWrite != nil {
-			d.BeforeWrite(ctx)
-		}
-		err = d.write(ctx, fresh, dep, target)
-		if apierrors.IsConflict(err) && attempt < 4 {
-			continue // re-read and re-decide: never write what was computed from stale state
-		}
-		if err != nil {
-			return intent.Result{}, d.explain(req, err)
-		}
-		result := intent.Result{Plan: fresh, At: d.now(), Message: doneMessage(fresh, d.DryRun)}
-		if !d.DryRun {
-			if err := d.recordEvent(ctx, fresh, dep); err != nil {
-				result.Warning = "the audit Event was not recorded: " + kubeapi.Message(err)
-			}
-		}
-		return result, nil
-	}
-}
-
-// Do plans and applies at once: the emergency brake and scripts with --yes.
-func (d *Driver) Do(ctx context.Context, req intent.Request) (intent.Result, error) {
-	plan, err := d.Plan(ctx, req)
-	if err != nil {
-		return intent.Result{}, err
-	}
-	return d.Apply(ctx, plan)
-}
-
-func (d *Driver) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
-
-// decide makes the plan for req against the Deployment and its ReplicaSets as read (one
-// Deployment: what kube.ReadOne returns), and for a rollback returns the ReplicaSet
-// whose template it restores. It is pure: now is the caller's clock.
-func decide(req intent.Request, objs rollout.Objects, now time.Time) (intent.Plan, *appsv1.ReplicaSet, error) {
+// decideDeployment makes the plan for req against the Deployment and its ReplicaSets as
+// read; a rollback's writer restores the chosen ReplicaSet's template.
+func decideDeployment(req intent.Request, objs rollout.Objects, now time.Time) (intent.Plan, writer, error) {
 	dep := objs.Deployments[0]
 	plan := intent.Plan{Request: req, ResourceVersion: dep.ResourceVersion}
 	view := rollout.Build(objs, now)[0]
@@ -182,11 +69,13 @@ func decide(req intent.Request, objs rollout.Objects, now time.Time) (intent.Pla
 		if dep.Spec.Paused {
 			plan.Message += "; resumes it"
 		}
-		return plan, target, nil
+		return plan, deploymentWriter(dep, target), nil
+	case intent.PromoteFull, intent.Retry:
+		return plan, nil, fmt.Errorf("%s %s/%s: a Deployment has no steps to skip or abort to retry (promote resumes it)", req.Action, dep.Namespace, name)
 	default:
 		return plan, nil, fmt.Errorf("unknown action %q", req.Action)
 	}
-	return plan, nil, nil
+	return plan, deploymentWriter(dep, nil), nil
 }
 
 // previousRevision is the stable revision (the newest older one still serving), else the
@@ -208,18 +97,20 @@ func sameDecision(a, b intent.Plan) bool {
 	return a.Noop == b.Noop && a.From == b.From && a.To == b.To
 }
 
-func (d *Driver) write(ctx context.Context, plan intent.Plan, dep *appsv1.Deployment, target *appsv1.ReplicaSet) error {
-	record, err := json.Marshal(intent.LastAction{
-		Action: plan.Action, User: d.User, Time: d.now().UTC().Truncate(time.Second), Reason: plan.Reason,
-		From: plan.From.Revision, To: plan.To.Revision,
-	})
+// deploymentWriter writes a Deployment's plan: target is the ReplicaSet a rollback restores.
+func deploymentWriter(dep *appsv1.Deployment, target *appsv1.ReplicaSet) writer {
+	return func(ctx context.Context, d *Driver, plan intent.Plan) (written, error) {
+		involved := corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: dep.Namespace, Name: dep.Name, UID: dep.UID}
+		return written{involved: involved}, d.writeDeployment(ctx, plan, dep, target)
+	}
+}
+
+func (d *Driver) writeDeployment(ctx context.Context, plan intent.Plan, dep *appsv1.Deployment, target *appsv1.ReplicaSet) error {
+	record, err := d.auditRecord(plan)
 	if err != nil {
 		return err
 	}
-	var dryRun []string
-	if d.DryRun {
-		dryRun = []string{metav1.DryRunAll}
-	}
+	dryRun := d.dryRun()
 	deployments := d.Client.Deployments(dep.Namespace)
 	switch plan.Action {
 	case intent.Halt, intent.Promote:
@@ -255,43 +146,6 @@ func (d *Driver) write(ctx context.Context, plan intent.Plan, dep *appsv1.Deploy
 		return err
 	}
 	return fmt.Errorf("unknown action %q", plan.Action)
-}
-
-var eventReasons = map[intent.Action]string{intent.Halt: "PyrollHalt", intent.Promote: "PyrollPromote", intent.Rollback: "PyrollRollback"}
-
-func (d *Driver) recordEvent(ctx context.Context, plan intent.Plan, dep *appsv1.Deployment) error {
-	now := metav1.NewTime(d.now())
-	message := fmt.Sprintf("%s by %s", capitalize(doneMessage(plan, false)), d.User)
-	if plan.Reason != "" {
-		message += ": " + plan.Reason
-	}
-	_, err := d.Client.Events(dep.Namespace).Create(ctx, &corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: dep.Name + ".pyroll-", Namespace: dep.Namespace},
-		InvolvedObject: corev1.ObjectReference{
-			APIVersion: "apps/v1", Kind: "Deployment", Namespace: dep.Namespace, Name: dep.Name, UID: dep.UID,
-		},
-		Reason: eventReasons[plan.Action], Message: message, Type: corev1.EventTypeNormal,
-		Source:         corev1.EventSource{Component: FieldManager},
-		FirstTimestamp: now, LastTimestamp: now, Count: 1,
-		ReportingController: "pyroll.dev/kubectl-pyroll", ReportingInstance: d.User,
-	}, metav1.CreateOptions{FieldManager: FieldManager})
-	return err
-}
-
-func doneMessage(plan intent.Plan, dryRun bool) string {
-	var msg string
-	switch plan.Action {
-	case intent.Halt:
-		msg = fmt.Sprintf("halted %s at rev %s", plan.Target.Name, revisionText(plan.From.Revision))
-	case intent.Promote:
-		msg = fmt.Sprintf("promoted %s: rolling out rev %s", plan.Target.Name, revisionText(plan.From.Revision))
-	case intent.Rollback:
-		msg = fmt.Sprintf("rolled back %s from rev %s to rev %d (%s)", plan.Target.Name, revisionText(plan.From.Revision), plan.To.Revision, describe(plan.To))
-	}
-	if dryRun {
-		msg = "dry run (server-side, nothing changed): would have " + msg
-	}
-	return msg
 }
 
 func buildOf(revision int64, t *corev1.PodTemplateSpec) intent.Build {
@@ -356,15 +210,4 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// explain makes an API error one line that names the object and says what to do.
-func (d *Driver) explain(req intent.Request, err error) error {
-	switch {
-	case apierrors.IsNotFound(err):
-		return fmt.Errorf("%s %q not found in namespace %q", req.Target.Kind.Arg(), req.Target.Name, req.Target.Namespace)
-	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s %s/%s: forbidden: %s", req.Action, req.Target.Namespace, req.Target.Name, kubeapi.Message(err))
-	}
-	return fmt.Errorf("%s %s/%s: %w", req.Action, req.Target.Namespace, req.Target.Name, err)
 }

@@ -8,14 +8,52 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 )
 
-// Action is one of the three things an on-call engineer does to a rollout.
+// Action is one of the things an on-call engineer does to a rollout. The three keys mean
+// the same for every kind; what they send differs: for an Argo Rollout halt is an abort
+// and rollback an undo to the stable revision.
 type Action string
 
 const (
 	Halt     Action = "halt"
 	Promote  Action = "promote"
 	Rollback Action = "rollback"
+	// PromoteFull (Argo Rollouts) skips the remaining steps, analysis and pauses.
+	PromoteFull Action = "promote-full"
+	// Retry (Argo Rollouts) rolls an aborted rollout out again; a promote of an aborted
+	// rollout is planned as a retry, which its confirmation says.
+	Retry Action = "retry"
 )
+
+// Actions are every action, in the order help lists them.
+var Actions = []Action{Halt, Promote, PromoteFull, Rollback, Retry}
+
+// words name each action per kind: what it is called, and what it did.
+var words = map[ref.Kind]map[Action][2]string{
+	ref.Deployment: {
+		Halt: {"halt", "halted"}, Promote: {"promote", "promoted"}, Rollback: {"rollback", "rolled back"},
+	},
+	ref.ArgoRollout: {
+		Halt: {"abort", "aborted"}, Promote: {"promote", "promoted"}, Rollback: {"undo", "undid"},
+		PromoteFull: {"full promote", "fully promoted"}, Retry: {"retry", "retried"},
+	},
+}
+
+// Name is the action as a rollout of that kind calls it: halt is "abort" and rollback
+// "undo" for an Argo Rollout, as argo's own plugin names them.
+func (a Action) Name(kind ref.Kind) string {
+	if w, ok := words[kind][a]; ok {
+		return w[0]
+	}
+	return string(a)
+}
+
+// Done is the action's past tense for that kind: "halted", "aborted", "undid".
+func (a Action) Done(kind ref.Kind) string {
+	if w, ok := words[kind][a]; ok {
+		return w[1]
+	}
+	return string(a) + "ed"
+}
 
 // Request asks for an action on one rollout.
 type Request struct {

@@ -3,7 +3,6 @@ package rollout
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -95,7 +94,7 @@ func (b *Builder) buildArgo(ro *argo.Rollout, replicaSets []*appsv1.ReplicaSet, 
 	r.Revisions = make([]Revision, 0, len(replicaSets))
 	var canaryAvailable int32
 	for _, rs := range replicaSets {
-		rev := b.buildRevision(rs, argoRevisionOf(rs), rs.Labels[argo.PodTemplateHashLabel], podsByOwner[rs.UID])
+		rev := b.buildRevision(rs, argo.RevisionOf(rs), rs.Labels[argo.PodTemplateHashLabel], podsByOwner[rs.UID])
 		switch hash := rev.PodTemplateHash; {
 		case blueGreen && hash == hashes.Active:
 			rev.Role = RoleActive
@@ -133,14 +132,6 @@ func (b *Builder) buildArgo(ro *argo.Rollout, replicaSets []*appsv1.ReplicaSet, 
 	r.Argo = argoView(ro, canaryAvailable, runs)
 	r.Phase, r.Why = decideArgoPhase(ro, &r, now, &b.clock)
 	return r
-}
-
-func argoRevisionOf(rs *appsv1.ReplicaSet) int64 {
-	n, err := strconv.ParseInt(rs.Annotations[argo.RevisionAnnotation], 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
 }
 
 func argoView(ro *argo.Rollout, canaryAvailable int32, runs []*argo.AnalysisRun) *Argo {

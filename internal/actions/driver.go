@@ -1,0 +1,210 @@
+// Package actions halts, promotes and rolls back rollouts (Deployments and Argo Rollouts):
+// decided from what the API server holds now, written in requests that fail rather than
+// overwrite a newer edit, and recorded on the object (annotation, change-cause, Event).
+package actions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// FieldManager names kubectl-pyroll's writes in managedFields.
+const FieldManager = "kubectl-pyroll"
+
+// ChangeCauseAnnotation is what `kubectl rollout history` shows per revision.
+const ChangeCauseAnnotation = "kubernetes.io/change-cause"
+
+// ErrChanged means the Deployment changed after the plan was made, so that the plan no
+// longer holds; nothing was written.
+var ErrChanged = errors.New("changed since the plan was made")
+
+// Driver acts on Deployments.
+type Driver struct {
+	Client kubeapi.API
+	// User is who acts, for the audit record (SelfSubjectReview, or the kubeconfig's user).
+	User string
+	Now  func() time.Time
+	// DryRun makes the API server check the write without persisting it.
+	DryRun bool
+	// BeforeWrite, when set, runs between Apply's read and its write: end-to-end tests
+	// edit the object there to prove the write is guarded by resourceVersion.
+	BeforeWrite func(ctx context.Context)
+}
+
+// Plan decides what the request would change, from the Deployment as it is now.
+func (d *Driver) Plan(ctx context.Context, req intent.Request) (intent.Plan, error) {
+	objs, err := d.read(ctx, req)
+	if err != nil {
+		return intent.Plan{}, err
+	}
+	plan, _, err := decide(req, objs, d.now())
+	return plan, err
+}
+
+// writer sends a decided plan; it is made by the decision, with what it read.
+type writer func(ctx context.Context, d *Driver, plan intent.Plan) (written, error)
+
+// written is what a writer wrote to: the object the audit Event is about, and a warning
+// when the action went through but its record did not.
+type written struct {
+	involved corev1.ObjectReference
+	warning  string
+}
+
+// decide makes the plan for req against the rollout as read (what kube.ReadOne returns),
+// and the writer that carries it out. It is pure: now is the caller's clock.
+func decide(req intent.Request, objs rollout.Objects, now time.Time) (intent.Plan, writer, error) {
+	switch req.Target.Kind {
+	case ref.Deployment:
+		return decideDeployment(req, objs, now)
+	case ref.ArgoRollout:
+		return decideArgo(req, objs, now)
+	}
+	return intent.Plan{}, nil, fmt.Errorf("%s %s: kubectl-pyroll cannot act on a %s", req.Action, req.Target, req.Target.Kind)
+}
+
+// read is the rollout as the API server holds it now (kube.ReadOne, as history and diff
+// read it).
+func (d *Driver) read(ctx context.Context, req intent.Request) (rollout.Objects, error) {
+	objs, err := kube.ReadOne(ctx, d.Client, req.Target)
+	if err != nil {
+		return rollout.Objects{}, d.explain(req, err)
+	}
+	return objs, nil
+}
+
+// Apply carries out a plan. The Deployment is read again and the decision re-made: if it
+// no longer matches the plan (someone edited the Deployment, another rollback ran), it
+// stops with ErrChanged and writes nothing; otherwise it writes with the fresh
+// resourceVersion as precondition, retrying the whole read-decide-write on a conflict.
+func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, error) {
+	req := plan.Request
+	for attempt := 0; ; attempt++ {
+		objs, err := d.read(ctx, req)
+		if err != nil {
+			return intent.Result{}, err
+		}
+		fresh, write, err := decide(req, objs, d.now())
+		if err != nil {
+			return intent.Result{}, err
+		}
+		if !sameDecision(plan, fresh) {
+			return intent.Result{}, fmt.Errorf("%s/%s %w: now %s; look again and retry", req.Target.Namespace, req.Target.Name, ErrChanged, fresh.Message)
+		}
+		if fresh.Noop {
+			return intent.Result{Plan: fresh, At: d.now(), Message: fresh.Message}, nil
+		}
+		if d.BeforeWrite != nil {
+			d.BeforeWrite(ctx)
+		}
+		done, err := write(ctx, d, fresh)
+		if apierrors.IsConflict(err) && attempt < 4 {
+			continue // re-read and re-decide: never write what was computed from stale state
+		}
+		if err != nil {
+			return intent.Result{}, d.explain(req, err)
+		}
+		result := intent.Result{Plan: fresh, At: d.now(), Message: doneMessage(fresh, d.DryRun), Warning: done.warning}
+		if !d.DryRun {
+			if err := d.recordEvent(ctx, fresh, done.involved); err != nil {
+				result.Warning = "the audit Event was not recorded: " + kubeapi.Message(err)
+			}
+		}
+		return result, nil
+	}
+}
+
+// Do plans and applies at once: the emergency brake and scripts with --yes.
+func (d *Driver) Do(ctx context.Context, req intent.Request) (intent.Result, error) {
+	plan, err := d.Plan(ctx, req)
+	if err != nil {
+		return intent.Result{}, err
+	}
+	return d.Apply(ctx, plan)
+}
+
+func (d *Driver) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+var eventReasons = map[intent.Action]string{
+	intent.Halt: "PyrollHalt", intent.Promote: "PyrollPromote", intent.Rollback: "PyrollRollback",
+	intent.PromoteFull: "PyrollPromoteFull", intent.Retry: "PyrollRetry",
+}
+
+// auditRecord is the pyroll.dev/last-action annotation's value for plan.
+func (d *Driver) auditRecord(plan intent.Plan) (string, error) {
+	record, err := json.Marshal(intent.LastAction{
+		Action: plan.Action, User: d.User, Time: d.now().UTC().Truncate(time.Second), Reason: plan.Reason,
+		From: plan.From.Revision, To: plan.To.Revision,
+	})
+	return string(record), err
+}
+
+func (d *Driver) dryRun() []string {
+	if d.DryRun {
+		return []string{metav1.DryRunAll}
+	}
+	return nil
+}
+
+func (d *Driver) recordEvent(ctx context.Context, plan intent.Plan, involved corev1.ObjectReference) error {
+	now := metav1.NewTime(d.now())
+	message := fmt.Sprintf("%s by %s", capitalize(doneMessage(plan, false)), d.User)
+	if plan.Reason != "" {
+		message += ": " + plan.Reason
+	}
+	_, err := d.Client.Events(involved.Namespace).Create(ctx, &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{GenerateName: involved.Name + ".pyroll-", Namespace: involved.Namespace},
+		InvolvedObject: involved,
+		Reason:         eventReasons[plan.Action], Message: message, Type: corev1.EventTypeNormal,
+		Source:         corev1.EventSource{Component: FieldManager},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		ReportingController: "pyroll.dev/kubectl-pyroll", ReportingInstance: d.User,
+	}, metav1.CreateOptions{FieldManager: FieldManager})
+	return err
+}
+
+func doneMessage(plan intent.Plan, dryRun bool) string {
+	var msg string
+	done := plan.Action.Done(plan.Target.Kind)
+	switch plan.Action {
+	case intent.Halt:
+		msg = fmt.Sprintf("%s %s at rev %s", done, plan.Target.Name, revisionText(plan.From.Revision))
+	case intent.Promote, intent.PromoteFull, intent.Retry:
+		msg = fmt.Sprintf("%s %s: rolling out rev %s", done, plan.Target.Name, revisionText(plan.From.Revision))
+	case intent.Rollback:
+		msg = fmt.Sprintf("%s %s from rev %s to rev %d (%s)", done, plan.Target.Name, revisionText(plan.From.Revision), plan.To.Revision, describe(plan.To))
+	}
+	if dryRun {
+		msg = "dry run (server-side, nothing changed): would have " + msg
+	}
+	return msg
+}
+
+// explain makes an API error one line that names the object and says what to do.
+func (d *Driver) explain(req intent.Request, err error) error {
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("%s %q not found in namespace %q", req.Target.Kind.Arg(), req.Target.Name, req.Target.Namespace)
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("%s %s/%s: forbidden: %s", req.Action, req.Target.Namespace, req.Target.Name, kubeapi.Message(err))
+	}
+	return fmt.Errorf("%s %s/%s: %w", req.Action, req.Target.Namespace, req.Target.Name, err)
+}
