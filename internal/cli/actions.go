@@ -22,6 +22,8 @@ type ActionOptions struct {
 	ToRevision int64
 	DryRun     string
 	Yes        bool
+	// Full (promote --full) skips an Argo Rollout's remaining steps.
+	Full bool
 }
 
 func newActionCommand(o *Options, action intent.Action) *cobra.Command {
@@ -41,32 +43,49 @@ func newActionCommand(o *Options, action intent.Action) *cobra.Command {
 	switch action {
 	case intent.Halt:
 		cmd.Use = "halt NAME"
-		cmd.Short = "Pause a rollout at once (spec.paused=true); promote resumes it"
-		cmd.Long = `Pause the rollout of Deployment NAME where it stands: no more pods are replaced.
-Idempotent: halting a halted rollout says so and succeeds. The emergency brake, so it
-asks no confirmation. Records who, when and why in the annotation pyroll.dev/last-action
-and a PyrollHalt Event on the Deployment.`
+		cmd.Short = "Stop a rollout at once: pause a Deployment, abort an Argo Rollout"
+		cmd.Long = `Stop the rollout of NAME where it stands. The emergency brake, so it asks no
+confirmation; idempotent: halting a halted rollout says so and succeeds.
+  Deployment: spec.paused=true; no more pods are replaced; promote resumes it.
+  Argo Rollout (rollout/NAME): abort (status.abort=true on the rollouts/status
+  subresource): traffic goes back to the stable revision at once and the canary is
+  scaled down; promote then offers a retry.
+Records who, when and why in the annotation pyroll.dev/last-action and a PyrollHalt
+Event on the object.`
 	case intent.Promote:
 		cmd.Use = "promote NAME"
-		cmd.Short = "Resume a halted rollout (spec.paused=false)"
-		cmd.Long = `Resume the rollout of a halted Deployment NAME: the controller goes on replacing
-pods with the new revision. A rollout that is not halted has nothing to promote (exit 0,
-said so). Records pyroll.dev/last-action and a PyrollPromote Event.`
+		cmd.Short = "Resume a halted rollout, or move an Argo Rollout past its pause"
+		cmd.Long = `Promote NAME.
+  Deployment: resume a halted rollout (spec.paused=false). One that is not halted has
+  nothing to promote (exit 0, said so).
+  Argo Rollout (rollout/NAME): what 'kubectl argo rollouts promote' does: clear the pause
+  (unpause a paused spec, clear pause conditions, step past an inconclusive or running
+  analysis), on the rollouts/status subresource. --full skips every remaining step.
+  On an aborted rollout argo's promote does nothing: this asks whether to retry it
+  instead (roll the new revision out again from the first step); --yes retries without
+  asking.
+Records pyroll.dev/last-action and a PyrollPromote (PyrollRetry) Event.`
+		cmd.Flags().BoolVar(&ao.Full, "full", false, "Argo Rollouts: skip the remaining steps, analysis and pauses (promote fully)")
+		cmd.Flags().BoolVarP(&ao.Yes, "yes", "y", false, "do not ask for confirmation (of a retry)")
 	case intent.Rollback:
 		cmd.Use = "rollback NAME"
 		cmd.Short = "Roll back to the previous known-good revision (or --to-revision N)"
-		cmd.Long = `Roll Deployment NAME back, as 'kubectl rollout undo' does, to the previous
-known-good revision (the stable one: the newest older revision still serving) or to
---to-revision N: its pod template is written back into the Deployment, in one request
-guarded by resourceVersion (a newer edit is never overwritten), resuming a halted
-rollout in the same request. Every ReplicaSet is kept. Asks for confirmation, showing
-what changes (revision, image, git SHA), unless --yes. Records
+		cmd.Long = `Roll NAME back to the previous known-good revision (the stable one: the newest
+older revision still serving) or to --to-revision N.
+  Deployment: as 'kubectl rollout undo' does: the revision's pod template is written
+  back into the Deployment, resuming a halted rollout in the same request.
+  Argo Rollout (rollout/NAME): undo: the revision's template is written into the
+  Rollout and rolls out as a new revision (through the steps). A Rollout that takes its
+  template from a Deployment (workloadRef) is refused: roll that Deployment back.
+Either way in one request guarded by resourceVersion (a newer edit is never
+overwritten; argo's own undo has no such guard). Every ReplicaSet is kept. Asks for
+confirmation, showing what changes (revision, image, git SHA), unless --yes. Records
 kubernetes.io/change-cause, pyroll.dev/last-action and a PyrollRollback Event.`
 		cmd.Flags().Int64Var(&ao.ToRevision, "to-revision", 0, "the revision to roll back to (default: the previous known-good one)")
 		cmd.Flags().BoolVarP(&ao.Yes, "yes", "y", false, "do not ask for confirmation")
 	}
 	cmd.Long += "\n\nExit codes: 0 done (or nothing to do), 1 refused or failed (nothing changed), 2 usage error."
-	cmd.Example = fmt.Sprintf("  kubectl pyroll %s orders-api -n shop --reason \"5xx on checkout\"", action)
+	cmd.Example = fmt.Sprintf("  kubectl pyroll %s orders-api -n shop --reason \"5xx on checkout\"\n  kubectl pyroll %s rollout/checkout-api -n shop", action, action)
 	cmd.Flags().StringVar(&ao.Reason, "reason", "", "why, for the audit record")
 	cmd.Flags().StringVar(&ao.DryRun, "dry-run", "none", `"server": let the API server check the change without making it, and print it`)
 	return cmd
@@ -101,7 +120,11 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 		return err
 	}
 	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: o.DryRun == "server"}
-	req := intent.Request{Action: o.Action, Target: target, Reason: o.Reason, ToRevision: o.ToRevision}
+	action := o.Action
+	if o.Full {
+		action = intent.PromoteFull
+	}
+	req := intent.Request{Action: action, Target: target, Reason: o.Reason, ToRevision: o.ToRevision}
 	plan, err := driver.Plan(ctx, req)
 	if err != nil {
 		return err
@@ -110,9 +133,10 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.Out, plan.Message)
 		return nil
 	}
-	if o.Action == intent.Rollback && !o.Yes && !driver.DryRun {
+	// A rollback, and a promote that turned out to be a retry, are not trivially reversible.
+	if (plan.Action == intent.Rollback || plan.Action == intent.Retry) && !o.Yes && !driver.DryRun {
 		if !isTerminal(o.In) {
-			return usageError("%s; not a terminal to confirm on: add --yes to roll back anyway", plan.Message)
+			return usageError("%s; not a terminal to confirm on: add --yes to %s anyway", plan.Message, plan.Action.Name(target.Kind))
 		}
 		fmt.Fprintf(o.ErrOut, "%s?  [y/N] ", plan.Message)
 		answer, _ := bufio.NewReader(o.In).ReadString('\n')

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/confirm"
 	"github.com/pyroll/kubectl-pyroll/ui/footer"
@@ -105,11 +106,17 @@ func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 		action = intent.Promote
 	case key.Matches(msg, m.keys.Rollback):
 		action = intent.Rollback
+	case key.Matches(msg, m.keys.PromoteFull):
+		action = intent.PromoteFull
 	default:
 		return m, nil, false
 	}
 	r, ok := m.target()
 	if !ok {
+		return m, nil, true
+	}
+	if action == intent.PromoteFull && r.Kind != ref.ArgoRollout {
+		m.footer.SetStatus(footer.Status{Text: "P (full promote) is for Argo Rollouts: a Deployment has no steps; p resumes it", Bad: true})
 		return m, nil, true
 	}
 	if m.opts.Actor == nil {
@@ -122,14 +129,15 @@ func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	}
 	if perms, known := m.perms[intent.ScopeOf(r.Ref())]; known {
 		if allowed, why := perms.Allowed(action); !allowed {
-			m.footer.SetStatus(footer.Status{Text: fmt.Sprintf("%s not available: %s", action, why), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: fmt.Sprintf("%s not available: %s", action.Name(r.Kind), why), Bad: true})
 			return m, nil, true
 		}
 	}
 	req := intent.Request{Action: action, Target: r.Ref(), Reason: "from the console"}
 	m.busy = true
 	if action == intent.Halt {
-		m.footer.SetStatus(footer.Status{Text: "halting " + r.Name + "…"})
+		// "halting", "aborting": the emergency brake says what it does to this kind.
+		m.footer.SetStatus(footer.Status{Text: action.Name(r.Kind) + "ing " + r.Name + "…"})
 		return m, m.haltCmd(req), true
 	}
 	m.footer.SetStatus(footer.Status{Text: "checking " + r.Name + "…"})

@@ -441,10 +441,13 @@ func (m Model) helpKeys() (help.KeyMap, string) {
 		return m.filter, ""
 	}
 	km, why := m.keys, ""
+	if r, ok := m.target(); ok && r.Kind == ref.ArgoRollout {
+		km = km.ForArgo()
+	}
 	for _, a := range []struct {
 		action  intent.Action
 		binding *key.Binding
-	}{{intent.Halt, &km.Halt}, {intent.Promote, &km.Promote}, {intent.Rollback, &km.Rollback}} {
+	}{{intent.Halt, &km.Halt}, {intent.Promote, &km.Promote}, {intent.PromoteFull, &km.PromoteFull}, {intent.Rollback, &km.Rollback}} {
 		if allowed, reason := m.allowed(a.action); !allowed {
 			a.binding.SetEnabled(false)
 			why = reason

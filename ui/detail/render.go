@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -23,7 +25,7 @@ import (
 func Render(s styles.Styles, in Input, width int) string {
 	p := page{s: s, in: in, width: width}
 	var lines []string
-	for _, section := range [][]string{p.summary(), p.revisions(), p.pods(), p.lastAction(), p.metrics(), p.provenance(), p.events()} {
+	for _, section := range [][]string{p.summary(), p.steps(), p.analysis(), p.revisions(), p.pods(), p.lastAction(), p.metrics(), p.provenance(), p.events()} {
 		lines = append(lines, section...)
 	}
 	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
@@ -58,6 +60,75 @@ func (p page) summary() []string {
 	rep := r.Replicas
 	return append(lines, p.line(s.Dim.Render(fmt.Sprintf("desired %d %s updated %d %s ready %d %s available %d   started %s ago",
 		rep.Desired, s.Glyphs.Dot, rep.Updated, s.Glyphs.Dot, rep.Ready, s.Glyphs.Dot, rep.Available, p.age(r.StartedAt)))), "")
+}
+
+// steps: an Argo Rollout's strategy, weights and steps, the current one marked.
+func (p page) steps() []string {
+	s, a := p.s, p.in.Rollout.Argo
+	if a == nil {
+		return nil
+	}
+	head := fmt.Sprintf("%s %s weight %d%% set, %d%% actual", a.Strategy, s.Glyphs.Dot, a.SetWeight, a.ActualWeight)
+	if a.WorkloadRef != "" {
+		head += fmt.Sprintf(" %s template from %s", s.Glyphs.Dot, a.WorkloadRef)
+	}
+	lines := []string{p.line(s.Section.Render("STEPS") + "  " + s.Dim.Render(head))}
+	for _, step := range a.Steps {
+		mark, text := " ", fmt.Sprintf("%d  %s", step.Index, step.Text)
+		switch {
+		case step.Current && a.Aborted:
+			mark, text = s.Failing.Render(s.Glyphs.PodFailing), s.Failing.Render(text+"  (aborted here)")
+		case step.Current:
+			mark, text = s.Phase[rollout.PhasePaused].Render(s.Glyphs.StepCurrent), s.Bold.Render(text)
+			if a.WaitingForPromotion {
+				text += s.Phase[rollout.PhasePaused].Render("  waiting: p promotes, P skips every step")
+			}
+		case step.Done:
+			mark, text = s.Dim.Render(s.Glyphs.StepDone), s.Dim.Render(text)
+		}
+		lines = append(lines, p.line("  "+mark+" "+text))
+	}
+	if len(a.Steps) > 0 && a.StepIndex >= a.StepCount {
+		lines = append(lines, p.line(s.Dim.Render("  every step done")))
+	}
+	return append(lines, "")
+}
+
+// analysis: each AnalysisRun of the current revision with every metric's measured values
+// against its condition: what argo's plugin shows only as counts.
+func (p page) analysis() []string {
+	s, a := p.s, p.in.Rollout.Argo
+	if a == nil || len(a.Analysis) == 0 {
+		return nil
+	}
+	lines := []string{p.line(s.Section.Render("ANALYSIS"))}
+	for _, run := range a.Analysis {
+		style := p.analysisStyle(run.Phase)
+		head := fmt.Sprintf("  %s %s", style.Render(run.Phase), run.Name)
+		if run.Type != "" {
+			head += s.Dim.Render(" (" + run.Type + ")")
+		}
+		lines = append(lines, p.line(head))
+		if run.Message != "" {
+			lines = append(lines, p.wrap(s.Dim.Render(run.Message), 4)...)
+		}
+		for _, m := range run.Metrics {
+			lines = append(lines, p.wrap(p.analysisStyle(m.Phase).Render(m.String()), 4)...)
+		}
+	}
+	return append(lines, "")
+}
+
+func (p page) analysisStyle(phase string) lipgloss.Style {
+	switch phase {
+	case argo.AnalysisFailed, argo.AnalysisError:
+		return p.s.Failing
+	case argo.AnalysisInconclusive:
+		return p.s.Warning
+	case argo.AnalysisSuccessful:
+		return p.s.Ready
+	}
+	return lipgloss.NewStyle()
 }
 
 // revisions: one line per revision still relevant: number, role, pods, age, SHA, images.
@@ -228,7 +299,7 @@ func metricLines(s styles.Styles, r rollout.Rollout, verdicts guard.Verdicts) []
 			continue
 		}
 		verdict := ""
-		if rev.Role == rollout.RoleCanary {
+		if rev.Role.IsNew() {
 			switch judgement.Verdict {
 			case guard.Breach:
 				verdict = "  " + s.Failing.Render("BREACH "+judgement.Why)

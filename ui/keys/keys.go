@@ -14,10 +14,14 @@ type Map struct {
 	Open, Back                  key.Binding
 	Filter, ClearFilter, Accept key.Binding
 	Halt, Promote, Rollback     key.Binding
-	Diff, Logs, Snapshot        key.Binding
-	NextPod                     key.Binding
-	Confirm, Cancel             key.Binding
-	Help, Quit                  key.Binding
+	// PromoteFull (P) is an Argo Rollout's full promote; shown only for one.
+	PromoteFull          key.Binding
+	Diff, Logs, Snapshot key.Binding
+	NextPod              key.Binding
+	Confirm, Cancel      key.Binding
+	Help, Quit           key.Binding
+	// Argo: the keys are named for an Argo Rollout (ForArgo).
+	Argo bool
 }
 
 // New returns the default bindings (DESIGN.md §3).
@@ -38,6 +42,7 @@ func New() Map {
 		Halt:        key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "halt")),
 		Promote:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "promote")),
 		Rollback:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
+		PromoteFull: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "full promote")),
 		Diff:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "what changed")),
 		Logs:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "logs")),
 		Snapshot:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "snapshot")),
@@ -52,27 +57,46 @@ func New() Map {
 // The short helps list their bindings most important first: the help drops the last
 // ones when the line is too narrow, so the actions, ? and q always show at 80 columns.
 
+// ForArgo names the action keys as an Argo Rollout's: h aborts, r undoes, and P (full
+// promote) exists.
+func (m Map) ForArgo() Map {
+	m.Halt.SetHelp("h", "abort")
+	m.Rollback.SetHelp("r", "undo")
+	m.Argo = true
+	return m
+}
+
+// actions are the action keys in help order; P only for an Argo Rollout.
+func (m Map) actions() []key.Binding {
+	if m.Argo {
+		return []key.Binding{m.Halt, m.Promote, m.PromoteFull, m.Rollback}
+	}
+	return []key.Binding{m.Halt, m.Promote, m.Rollback}
+}
+
 // ListHelp is the list screen's help.
 type ListHelp struct{ Map }
 
 func (h ListHelp) ShortHelp() []key.Binding {
-	return []key.Binding{h.Open, h.Halt, h.Promote, h.Rollback, h.Help, h.Quit, h.Diff, h.Logs, h.Filter, h.Snapshot}
+	short := append([]key.Binding{h.Open}, h.actions()...)
+	return append(short, h.Help, h.Quit, h.Diff, h.Logs, h.Filter, h.Snapshot)
 }
 
 func (h ListHelp) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Open, h.Filter, h.ClearFilter},
-		{h.Halt, h.Promote, h.Rollback}, {h.Diff, h.Logs, h.Snapshot}, {h.Help, h.Quit}}
+		h.actions(), {h.Diff, h.Logs, h.Snapshot}, {h.Help, h.Quit}}
 }
 
 // DetailHelp is the detail screen's help.
 type DetailHelp struct{ Map }
 
 func (h DetailHelp) ShortHelp() []key.Binding {
-	return []key.Binding{h.Back, h.Halt, h.Promote, h.Rollback, h.Help, h.Quit, h.Diff, h.Logs, h.Snapshot}
+	short := append([]key.Binding{h.Back}, h.actions()...)
+	return append(short, h.Help, h.Quit, h.Diff, h.Logs, h.Snapshot)
 }
 
 func (h DetailHelp) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Back}, {h.Halt, h.Promote, h.Rollback},
+	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Back}, h.actions(),
 		{h.Diff, h.Logs, h.Snapshot}, {h.Help, h.Quit}}
 }
 

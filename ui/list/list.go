@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
@@ -32,6 +33,8 @@ type Model struct {
 	now           time.Time
 	width, height int
 	columns       []column
+	// clashes are the namespace/names an Argo Rollout and a Deployment share.
+	clashes map[types.NamespacedName]bool
 	// nameWidth is what the NAME column was laid out for: the longest name shown.
 	nameWidth int
 	// verdicts are the last metrics round and the guard's judgements of it.
@@ -89,6 +92,7 @@ func (m *Model) relayout() {
 // SetRollouts replaces the rollouts, keeping the selection on the same rollout.
 func (m *Model) SetRollouts(rs []rollout.Rollout, now time.Time) {
 	m.all, m.now = rs, now
+	m.findClashes()
 	if m.longestName() != m.nameWidth && m.width > 0 {
 		m.relayout()
 		return
@@ -105,9 +109,25 @@ func (m *Model) longestName() int {
 		if withNamespaces {
 			w += len(r.Namespace) + 1
 		}
+		if m.kindClash(r) {
+			w += len(r.Kind.Arg()) + 1
+		}
 		longest = max(longest, w)
 	}
 	return longest
+}
+
+// displayName is the NAME cell's text: namespace/ when several are in view, and the kind
+// when a Deployment and an Argo Rollout share the name.
+func (m *Model) displayName(r rollout.Rollout) string {
+	name := r.Name
+	if m.kindClash(r) {
+		name = r.Kind.Arg() + "/" + name
+	}
+	if m.withNamespaces() {
+		name = r.Namespace + "/" + name
+	}
+	return name
 }
 
 // SetVerdicts shows a new round of error rates, judged.
@@ -178,7 +198,7 @@ func (m Model) FullHelp() [][]key.Binding {
 // View renders the table.
 func (m Model) View() string {
 	if len(m.all) == 0 {
-		return m.styles.Dim.Render("No rollouts (Deployments) here yet.")
+		return m.styles.Dim.Render("No rollouts (Deployments, Argo Rollouts) here yet.")
 	}
 	if len(m.shown) == 0 {
 		return m.styles.Dim.Render(fmt.Sprintf("No rollout matches %q (esc clears the filter).", m.filter))
@@ -232,8 +252,8 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 
 // layout chooses the columns that fit. BUILD goes first (below ~88 columns): the
 // on-call engineer's first question is "is it breaching", so GUARD's verdict stays at
-// 80x24 and the build is one enter away, in the detail. Then GUARD, ERR% and the age go,
-// then the health bar.
+// 80x24 and the build is one enter away, in the detail. Then GUARD, ERR%, STEP (shown
+// only when an Argo Rollout is in view) and the age go, then the health bar.
 func (m *Model) layout() []column {
 	name := column{title: "NAME", cell: (*Model).nameCell}
 	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell}
@@ -244,6 +264,11 @@ func (m *Model) layout() []column {
 	build := column{title: "BUILD", width: 8, cell: (*Model).buildCell}
 	age := column{title: "AGE", width: 4, cell: (*Model).ageCell}
 	fixed := []column{phase, rev, pods, errRate, verdict, build, age}
+	if m.anyArgo() {
+		// Where the steps stand ("1/4 20%"), for Argo Rollouts, after the revisions.
+		step := column{title: "STEP", width: 8, cell: (*Model).stepCell}
+		fixed = []column{phase, rev, step, pods, errRate, verdict, build, age}
+	}
 	fits := func(cols []column) int {
 		used := 0
 		for _, c := range cols {
@@ -251,7 +276,7 @@ func (m *Model) layout() []column {
 		}
 		return m.width - used - 1
 	}
-	for _, drop := range []string{"BUILD", "GUARD", "ERR%", "AGE"} {
+	for _, drop := range []string{"BUILD", "GUARD", "ERR%", "STEP", "AGE"} {
 		if fits(fixed) >= 16 {
 			break
 		}
@@ -285,10 +310,7 @@ func without(cols []column, title string) []column {
 }
 
 func (m *Model) nameCell(r rollout.Rollout) string {
-	name := r.Name
-	if m.withNamespaces() {
-		name = r.Namespace + "/" + r.Name
-	}
+	name := m.displayName(r)
 	if !m.verdicts.Report.At.IsZero() && m.verdicts.Of(r.Ref()).Verdict == guard.Breach {
 		return m.styles.Failing.Render(name) // a breaching canary marks its whole row
 	}
@@ -310,6 +332,46 @@ func (m *Model) verdictCell(r rollout.Rollout) string {
 		return m.styles.Dim.Render(string(j.Verdict))
 	}
 	return string(j.Verdict)
+}
+
+func (m *Model) anyArgo() bool {
+	for _, r := range m.all {
+		if r.Argo != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// stepCell is an Argo Rollout's step and weight, "1/4 20%"; "-" for a Deployment or a
+// Rollout without steps.
+func (m *Model) stepCell(r rollout.Rollout) string {
+	if label := r.Argo.StepLabel(); label != "" {
+		return label
+	}
+	return m.styles.Dim.Render(m.styles.Glyphs.None)
+}
+
+// kindClash reports whether another rollout in view has r's namespace and name (an Argo
+// Rollout beside a Deployment of the same name): then both rows name their kind.
+func (m *Model) kindClash(r rollout.Rollout) bool {
+	return m.clashes[types.NamespacedName{Namespace: r.Namespace, Name: r.Name}]
+}
+
+// findClashes notes the names that more than one kind of rollout carries.
+func (m *Model) findClashes() {
+	m.clashes = nil
+	seen := make(map[types.NamespacedName]ref.Kind, len(m.all))
+	for _, r := range m.all {
+		key := types.NamespacedName{Namespace: r.Namespace, Name: r.Name}
+		if kind, ok := seen[key]; ok && kind != r.Kind {
+			if m.clashes == nil {
+				m.clashes = map[types.NamespacedName]bool{}
+			}
+			m.clashes[key] = true
+		}
+		seen[key] = r.Kind
+	}
 }
 
 func (m *Model) withNamespaces() bool {
@@ -341,9 +403,9 @@ func (m *Model) podsCell(r rollout.Rollout) string {
 // Glyphs differ, so it reads without colour.
 func HealthBar(s styles.Styles, r rollout.Rollout, cells int) string {
 	var counts [][3]int // per revision shown: ready, starting, failing
-	for _, role := range []rollout.Role{rollout.RoleStable, rollout.RoleCanary} {
+	for _, is := range []func(rollout.Role) bool{rollout.Role.IsServing, rollout.Role.IsNew} {
 		for _, rev := range r.Revisions {
-			if rev.Role != role || len(rev.Pods) == 0 {
+			if !is(rev.Role) || len(rev.Pods) == 0 {
 				continue
 			}
 			var c [3]int

@@ -25,6 +25,8 @@ type Glyphs struct {
 	RevisionSep string
 	Dot         string
 	None        string // an empty cell: no data yet
+	StepDone    string // an Argo Rollout's step already passed
+	StepCurrent string // the step it stands at
 }
 
 // Styles are the console's styles and glyphs.
@@ -57,6 +59,7 @@ func New(o Options) Styles {
 				rollout.PhasePaused: "~", rollout.PhaseProgressing: ">", rollout.PhaseComplete: "+",
 			},
 			Arrow: "->", PodReady: "#", PodPending: "-", PodFailing: "x", RevisionSep: "|", Dot: "-", None: "-",
+			StepDone: "+", StepCurrent: ">",
 		}
 	} else {
 		s.Glyphs = Glyphs{
@@ -65,6 +68,7 @@ func New(o Options) Styles {
 				rollout.PhasePaused: "◆", rollout.PhaseProgressing: "↻", rollout.PhaseComplete: "✓",
 			},
 			Arrow: "→", PodReady: "█", PodPending: "░", PodFailing: "✗", RevisionSep: "│", Dot: "·", None: "–",
+			StepDone: "✓", StepCurrent: "▶",
 		}
 	}
 	plain := lipgloss.NewStyle()
