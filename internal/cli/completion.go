@@ -47,22 +47,37 @@ func (o *Options) completeRolloutNames(_ *cobra.Command, args []string, toComple
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	prefix, typed := "", toComplete
+	prefix, typed, kind := "", toComplete, ref.Kind("")
 	if word, name, qualified := strings.Cut(toComplete, "/"); qualified {
-		kind, _, err := ref.ParseArg(word + "/x")
-		if err != nil || kind != ref.Deployment {
+		var err error
+		if kind, _, err = ref.ParseArg(word + "/x"); err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		prefix, typed = word+"/", name
 	}
 	names := o.withCompletionCluster(func(ctx context.Context, cluster *kube.Cluster) []string {
-		list, err := cluster.Client.Deployments(cluster.Namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil
+		var out []string
+		seen := map[string]bool{}
+		add := func(name string) {
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, prefix+name)
+			}
 		}
-		out := make([]string, 0, len(list.Items))
-		for _, d := range list.Items {
-			out = append(out, prefix+d.Name)
+		if kind == "" || kind == ref.Deployment {
+			if list, err := cluster.Client.Deployments(cluster.Namespace).List(ctx, metav1.ListOptions{}); err == nil {
+				for _, d := range list.Items {
+					add(d.Name)
+				}
+			}
+		}
+		if kind == "" || kind == ref.ArgoRollout {
+			// A cluster without Argo Rollouts answers 404 at once.
+			if list, err := cluster.Client.Rollouts(cluster.Namespace).List(ctx, metav1.ListOptions{}); err == nil {
+				for _, r := range list.Items {
+					add(r.Name)
+				}
+			}
 		}
 		return out
 	})

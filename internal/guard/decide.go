@@ -99,7 +99,7 @@ func Step(prev State, rollouts []rollout.Rollout, verdicts Verdicts, policy Poli
 			mem.Streak = 0
 		}
 		inProgress := r.StableRevision != 0 && r.CanaryRevision != 0 && r.StableRevision != r.CanaryRevision
-		alreadyHalted := policy.Act == ActHalt && r.Paused
+		alreadyHalted := policy.Act == ActHalt && r.Halted()
 		if judged.Verdict == Breach && mem.Streak >= after && inProgress && mem.ActedOn != r.CanaryRevision && !alreadyHalted {
 			decisions = append(decisions, Decision{
 				Rollout: key, Act: policy.Act, Canary: r.CanaryRevision, Stable: r.StableRevision, Judged: judged,

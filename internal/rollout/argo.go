@@ -174,7 +174,7 @@ func decideArgoPhase(ro *argo.Rollout, r *Rollout, now time.Time, clock *graceCl
 	failing := summarizeFailing(r.Canary(), now, clock)
 	at := ""
 	if a.StepCount > 0 {
-		at = fmt.Sprintf(" at step %d/%d, weight %d%%", a.StepIndex, a.StepCount, a.SetWeight)
+		at = fmt.Sprintf(" at step %d/%d (weight %d%%, actual %d%%)", a.StepIndex, a.StepCount, a.SetWeight, a.ActualWeight)
 	}
 	withFailing := func(why string) string {
 		if failing != "" {

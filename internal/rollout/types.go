@@ -102,6 +102,16 @@ type Rollout struct {
 	Argo *Argo `json:"argo,omitempty"`
 }
 
+// Halted reports whether the halt action has nothing left to do: a Deployment paused, an
+// Argo Rollout aborted (its halt is an abort: a paused Rollout still sends traffic to
+// its canary).
+func (r *Rollout) Halted() bool {
+	if r.Argo != nil {
+		return r.Argo.Aborted
+	}
+	return r.Paused
+}
+
 // Ref is the rollout's identity: kind, namespace, name.
 func (r *Rollout) Ref() ref.Rollout {
 	return ref.Rollout{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
