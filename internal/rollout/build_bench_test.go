@@ -86,3 +86,16 @@ func TestBuilderReusesWithoutChangingTheAnswer(t *testing.T) {
 		t.Fatal("a Builder's snapshot differs from a fresh Build's")
 	}
 }
+
+// Issue 15: 200 Argo Rollouts / 5,000 pods (with their AnalysisRuns) build within the
+// target of DESIGN.md §9 too.
+func BenchmarkBuild200ArgoRollouts5000Pods(b *testing.B) {
+	objs := rollouttest.Cached(rollouttest.SyntheticArgo(200, 25))
+	now := rollouttest.Epoch.Add(time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		if rollouts := rollout.Build(objs, now); len(rollouts) != 200 {
+			b.Fatalf("%d rollouts", len(rollouts))
+		}
+	}
+}

@@ -33,6 +33,21 @@ func BenchmarkView200Rollouts5000Pods(b *testing.B) {
 	}
 }
 
+// Issue 15: the same with 200 Argo Rollouts (STEP column, analysis in the snapshot).
+func BenchmarkView200ArgoRollouts5000Pods(b *testing.B) {
+	now := rollouttest.Epoch.Add(time.Hour)
+	snap := rollout.Snapshot{Rollouts: rollout.Build(rollouttest.SyntheticArgo(200, 25), now), Synced: true, At: now,
+		Conn: rollout.Connection{State: rollout.ConnLive}}
+	m := New(Options{Styles: styles.New(styles.Options{Color: true}), Context: "bench", Now: rollouttest.Epoch})
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 40}, SnapshotMsg(snap))
+	b.ReportAllocs()
+	for b.Loop() {
+		if v := m.View(); v.Content == "" {
+			b.Fatal("empty frame")
+		}
+	}
+}
+
 // DESIGN.md §9: applying a snapshot (Update) of 200 rollouts / 5,000 pods.
 func BenchmarkUpdateSnapshot200Rollouts5000Pods(b *testing.B) {
 	m := New(Options{Styles: styles.New(styles.Options{Color: true}), Context: "bench", Now: rollouttest.Epoch})
