@@ -31,6 +31,10 @@ const (
 	PodTemplateHashLabel = "rollouts-pod-template-hash"
 	// RolloutTypeLabel says why an AnalysisRun runs: Step, Background, PrePromotion, PostPromotion.
 	RolloutTypeLabel = "rollout-type"
+	// WorkloadGenerationAnnotation is the referenced Deployment's generation, written on a
+	// workloadRef Rollout (argo: utils/annotations.WorkloadGenerationAnnotation); the controller
+	// has seen it once status.workloadObservedGeneration equals it.
+	WorkloadGenerationAnnotation = "rollout.argoproj.io/workload-generation"
 )
 
 // Rollout is an argoproj.io/v1alpha1 Rollout.
@@ -59,6 +63,8 @@ type RolloutSpec struct {
 	Paused                  bool                   `json:"paused,omitempty"`
 	ProgressDeadlineSeconds *int32                 `json:"progressDeadlineSeconds,omitempty"`
 	ProgressDeadlineAbort   bool                   `json:"progressDeadlineAbort,omitempty"`
+	// RestartAt asks for every pod to be restarted; status.restartedAt says when that was done.
+	RestartAt *metav1.Time `json:"restartAt,omitempty"`
 }
 
 // ObjectRef names the Deployment a workloadRef Rollout takes its template from.
@@ -81,7 +87,8 @@ type CanaryStrategy struct {
 	StableService string       `json:"stableService,omitempty"`
 	Steps         []CanaryStep `json:"steps,omitempty"`
 	// TrafficRouting is kept raw: only whether there is one matters here (without one,
-	// weights are approximated by replica counts).
+	// weights are approximated by replica counts), and its maxTrafficWeight (the total
+	// weights are out of, 100 when unset).
 	TrafficRouting     *json.RawMessage    `json:"trafficRouting,omitempty"`
 	Analysis           *RolloutAnalysis    `json:"analysis,omitempty"`
 	MaxSurge           *intstr.IntOrString `json:"maxSurge,omitempty"`
@@ -99,7 +106,8 @@ type BlueGreenStrategy struct {
 	PostPromotionAnalysis *RolloutAnalysis `json:"postPromotionAnalysis,omitempty"`
 }
 
-// CanaryStep is one step; exactly one field is set.
+// CanaryStep is one step; exactly one field is set. Experiment, SetHeaderRoute, SetMirrorRoute
+// and Plugin are kept raw: only their name is shown (see StepString).
 type CanaryStep struct {
 	SetWeight      *int32           `json:"setWeight,omitempty"`
 	Pause          *RolloutPause    `json:"pause,omitempty"`
@@ -161,6 +169,7 @@ type RolloutStatus struct {
 	Phase                      string             `json:"phase,omitempty"`
 	Message                    string             `json:"message,omitempty"`
 	WorkloadObservedGeneration string             `json:"workloadObservedGeneration,omitempty"`
+	RestartedAt                *metav1.Time       `json:"restartedAt,omitempty"`
 }
 
 // PauseCondition is why the rollout is paused and since when.
@@ -175,6 +184,21 @@ const (
 	PauseReasonInconclusiveExperiment = "InconclusiveExperiment"
 	PauseReasonCanaryPauseStep        = "CanaryPauseStep"
 	PauseReasonBlueGreenPause         = "BlueGreenPause"
+)
+
+// Condition types and reasons argo's phase rules read (argo: pkg/apis/rollouts/v1alpha1
+// InvalidSpec, utils/conditions.RolloutAbortedReason and TimedOutReason).
+const (
+	ConditionInvalidSpec   = "InvalidSpec"
+	ConditionProgressing   = "Progressing"
+	ReasonRolloutAborted   = "RolloutAborted"
+	ReasonProgressDeadline = "ProgressDeadlineExceeded"
+)
+
+// Defaults argo applies when a field is unset.
+const (
+	defaultReplicas         = int32(1)   // argo: utils/defaults.DefaultReplicas
+	defaultMaxTrafficWeight = int32(100) // argo: utils/weightutil.MaxTrafficWeight
 )
 
 // RolloutCondition is one of the Rollout's conditions (Progressing, Available, Paused,
