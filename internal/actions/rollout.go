@@ -69,8 +69,8 @@ func decideArgo(req intent.Request, objs rollout.Objects, now time.Time) (intent
 		case errors.Is(err, argo.ErrAborted):
 			plan.Action = intent.Retry
 			return decideArgoRetry(plan, ro, view)
-		case errors.Is(err, argo.ErrFullyPromoted):
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s is fully promoted: nothing to promote", name)
+		case errors.Is(err, argo.ErrFullyPromoted), errors.Is(err, argo.ErrNothingToPromote):
+			plan.Noop, plan.Message = true, fmt.Sprintf("%s: %v", name, err)
 			return plan, nil, nil
 		case err != nil:
 			return plan, nil, fmt.Errorf("promote %s/%s: %w", ro.Namespace, name, err)
@@ -78,11 +78,9 @@ func decideArgo(req intent.Request, objs rollout.Objects, now time.Time) (intent
 		argoPlan = p
 		plan.Message = fmt.Sprintf("promote %s%s: %s", name, where, p.Effect)
 	case intent.PromoteFull:
+		// On an aborted rollout a full promote lifts the abort (argo's controller does).
 		p, err := argo.PlanPromoteFull(ro)
 		switch {
-		case errors.Is(err, argo.ErrAborted):
-			plan.Action = intent.Retry
-			return decideArgoRetry(plan, ro, view)
 		case errors.Is(err, argo.ErrFullyPromoted):
 			plan.Noop, plan.Message = true, fmt.Sprintf("%s is fully promoted: nothing to promote", name)
 			return plan, nil, nil
@@ -102,11 +100,11 @@ func decideArgo(req intent.Request, objs rollout.Objects, now time.Time) (intent
 }
 
 func decideArgoRetry(plan intent.Plan, ro *argo.Rollout, view rollout.Rollout) (intent.Plan, writer, error) {
-	if !view.Argo.Aborted {
+	p, err := argo.PlanRetry(ro)
+	if errors.Is(err, argo.ErrNotAborted) {
 		plan.Noop, plan.Message = true, fmt.Sprintf("%s is not aborted: nothing to retry", ro.Name)
 		return plan, nil, nil
 	}
-	p, err := argo.PlanRetry(ro)
 	if err != nil {
 		return plan, nil, fmt.Errorf("retry %s/%s: %w", ro.Namespace, ro.Name, err)
 	}
@@ -205,23 +203,26 @@ func argoWriter(ro *argo.Rollout, p argo.Plan, target *appsv1.ReplicaSet) writer
 	}
 }
 
-// withMetadata adds metadata.resourceVersion (the precondition) and annotations to a merge
-// patch body (a JSON object).
+// withMetadata adds annotations to a merge patch body (a JSON object), and
+// metadata.resourceVersion, the precondition.
 func withMetadata(body []byte, resourceVersion string, annotations map[string]string) ([]byte, error) {
-	var patch map[string]any
-	if err := json.Unmarshal(body, &patch); err != nil {
-		return nil, fmt.Errorf("patch %s: %w", body, err)
-	}
-	meta, _ := patch["metadata"].(map[string]any)
-	if meta == nil {
-		meta = map[string]any{}
-	}
-	meta["resourceVersion"] = resourceVersion
 	if len(annotations) > 0 {
+		var patch map[string]any
+		if err := json.Unmarshal(body, &patch); err != nil {
+			return nil, fmt.Errorf("patch %s: %w", body, err)
+		}
+		meta, _ := patch["metadata"].(map[string]any)
+		if meta == nil {
+			meta = map[string]any{}
+		}
 		meta["annotations"] = annotations
+		patch["metadata"] = meta
+		var err error
+		if body, err = json.Marshal(patch); err != nil {
+			return nil, err
+		}
 	}
-	patch["metadata"] = meta
-	return json.Marshal(patch)
+	return argo.Patch{Body: body}.WithResourceVersion(resourceVersion)
 }
 
 // undoArgo writes the target revision's template into the Rollout in one JSON patch: the

@@ -23,9 +23,11 @@ type Argo struct {
 	Message string     `json:"message,omitempty"`
 	// StepIndex is status.currentStepIndex (StepCount once every step is done); StepCount
 	// is the number of steps (0 without steps).
-	StepIndex int32  `json:"stepIndex"`
-	StepCount int32  `json:"stepCount"`
-	Steps     []Step `json:"steps,omitempty"`
+	StepIndex int32           `json:"stepIndex"`
+	StepCount int32           `json:"stepCount"`
+	Steps     []argo.StepView `json:"steps,omitempty"`
+	// Step is the list's STEP cell as argo's plugin numbers it: "1/4 20%" ("" without steps).
+	Step string `json:"step,omitempty"`
 	// SetWeight is the canary weight the steps ask for now; ActualWeight what it gets (the
 	// traffic router's weight, or the canary's share of available pods without one).
 	SetWeight    int32 `json:"setWeight"`
@@ -41,23 +43,6 @@ type Argo struct {
 	WorkloadRef string `json:"workloadRef,omitempty"`
 	// Analysis: the AnalysisRuns of the current revision, newest first.
 	Analysis []argo.AnalysisView `json:"analysis,omitempty"`
-}
-
-// Step is one canary step.
-type Step struct {
-	Index   int32  `json:"index"`
-	Text    string `json:"text"` // "setWeight: 20", "pause", "pause: 30s", "analysis: error-rate"
-	Current bool   `json:"current,omitempty"`
-	Done    bool   `json:"done,omitempty"`
-}
-
-// StepLabel is the list's STEP cell: "1/4 20%" (the step index as argo's plugin numbers it,
-// and the weight the steps set); "" without steps.
-func (a *Argo) StepLabel() string {
-	if a == nil || a.StepCount == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d/%d %d%%", a.StepIndex, a.StepCount, a.SetWeight)
 }
 
 // workloadRefs are the Deployments Argo Rollouts take their templates from, by namespace
@@ -140,7 +125,9 @@ func argoView(ro *argo.Rollout, canaryAvailable int32, runs []*argo.AnalysisRun)
 		Aborted:       argo.Aborted(ro),
 		SetWeight:     argo.SetWeight(ro),
 		ActualWeight:  argo.ActualWeight(ro, canaryAvailable),
-		FullyPromoted: ro.Status.CurrentPodHash != "" && ro.Status.CurrentPodHash == ro.Status.StableRS,
+		FullyPromoted: argo.FullyPromoted(ro),
+		Steps:         argo.Steps(ro),
+		Step:          argo.StepLabel(ro),
 		Analysis:      argo.AnalysesOf(ro, runs, ro.Status.CurrentPodHash),
 	}
 	a.Phase, a.Message = argo.RolloutPhase(ro)
@@ -155,10 +142,6 @@ func argoView(ro *argo.Rollout, canaryAvailable int32, runs []*argo.AnalysisRun)
 		a.StepIndex = a.StepCount
 		if _, index := argo.CurrentStep(ro); index != nil {
 			a.StepIndex = *index
-		}
-		for i, step := range c.Steps {
-			a.Steps = append(a.Steps, Step{Index: int32(i), Text: argo.StepString(step),
-				Current: int32(i) == a.StepIndex, Done: int32(i) < a.StepIndex})
 		}
 	}
 	a.WaitingForPromotion = argo.PausedAtStep(ro) || (a.Phase == argo.PhasePaused && !ro.Spec.Paused)

@@ -346,8 +346,8 @@ func (m *Model) anyArgo() bool {
 // stepCell is an Argo Rollout's step and weight, "1/4 20%"; "-" for a Deployment or a
 // Rollout without steps.
 func (m *Model) stepCell(r rollout.Rollout) string {
-	if label := r.Argo.StepLabel(); label != "" {
-		return label
+	if r.Argo != nil && r.Argo.Step != "" {
+		return r.Argo.Step
 	}
 	return m.styles.Dim.Render(m.styles.Glyphs.None)
 }
