@@ -234,7 +234,9 @@ func (p page) metrics() []string {
 func (p page) provenance() []string {
 	lines := []string{p.line(p.s.Section.Render("PROVENANCE"))}
 	for _, l := range provenanceLines(p.s, p.in.Rollout, p.in.Verdicts.Report) {
-		lines = append(lines, p.wrap(l, 0)...)
+		// A continuation (an image and its digest) wraps under itself, not at the margin.
+		text := strings.TrimLeft(l, " ")
+		lines = append(lines, p.wrap(text, len(l)-len(text))...)
 	}
 	return append(lines, "")
 }

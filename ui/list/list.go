@@ -252,8 +252,9 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 
 // layout chooses the columns that fit. BUILD goes first (below ~88 columns): the
 // on-call engineer's first question is "is it breaching", so GUARD's verdict stays at
-// 80x24 and the build is one enter away, in the detail. Then GUARD, ERR%, STEP (shown
-// only when an Argo Rollout is in view) and the age go, then the health bar.
+// 80x24 and the build is one enter away, in the detail. Then STEP (shown only when an
+// Argo Rollout is in view; the detail and WHY say the step too), GUARD, ERR% and the age
+// go, then the health bar.
 func (m *Model) layout() []column {
 	name := column{title: "NAME", cell: (*Model).nameCell}
 	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell}
@@ -276,7 +277,7 @@ func (m *Model) layout() []column {
 		}
 		return m.width - used - 1
 	}
-	for _, drop := range []string{"BUILD", "GUARD", "ERR%", "STEP", "AGE"} {
+	for _, drop := range []string{"BUILD", "STEP", "GUARD", "ERR%", "AGE"} {
 		if fits(fixed) >= 16 {
 			break
 		}
