@@ -18,7 +18,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
-// Namespace is where Seed puts its three services.
+// Namespace is where Seed puts its services.
 const Namespace = "demo"
 
 // The demo's releases. orders-api v1.8.0 serves 5% errors against 0.5% for v1.7.3;
@@ -69,15 +69,15 @@ var (
 // Seed creates the demo namespace: payments-api complete and healthy, orders-api halted
 // mid-rollout with a canary serving 5% errors, search-api whose new release crash-loops
 // while its previous revision keeps serving. It fits sandbox.Options.Seed.
-func Seed(ctx context.Context, client kubernetes.Interface, log io.Writer) error {
-	if err := SeedIn(ctx, client, Namespace); err != nil {
+func Seed(ctx context.Context, sb *sandbox.Sandbox, log io.Writer) error {
+	if err := SeedIn(ctx, sb.Client(), Namespace); err != nil {
 		return fmt.Errorf("demo namespace: %w", err)
 	}
 	fmt.Fprintf(log, "sandbox: seeded namespace %s: payments-api (complete), orders-api (halted mid-rollout), search-api (new release crash-looping)\n", Namespace)
 	return nil
 }
 
-// SeedIn puts the demo's three services, in their demo states, into namespace ns
+// SeedIn puts the demo's three Deployments, in their demo states, into namespace ns
 // (tests that act on them use a namespace of their own).
 func SeedIn(ctx context.Context, client kubernetes.Interface, ns string) error {
 	in := func(r workload.Release) workload.Release { r.Namespace = ns; return r }
