@@ -180,14 +180,15 @@ func TestSandboxArgoBadReleaseAbortedByAnalysis(t *testing.T) {
 	if run.Status.Phase != "Failed" || len(run.Status.MetricResults) != 1 || run.Status.MetricResults[0].Failed < 2 {
 		t.Fatalf("analysis run %s: %+v; want Failed after 2 failed measurements (failureLimit 1)", run.Name, run.Status)
 	}
-	// 5% configured; the ratio of two rates over a minute of few samples is near it.
+	// 5% configured. Measured over the canary's first seconds it reads lower (a 5xx series
+	// that appears mid-window loses its first increment to rate()), never near 0 or 1.
 	measured := run.Status.MetricResults[0].MeasuredValues("Failed")
 	if len(measured) < 2 {
 		t.Errorf("failed measurements %+v; want 2 with values", run.Status.MetricResults[0].Measurements)
 	}
 	for _, rate := range measured {
-		if rate < 0.02 || rate > 0.1 {
-			t.Errorf("failed measurement of %v; want about %v", rate, demo.CheckoutBad.ErrorRate)
+		if rate <= demo.MaxCanaryErrorRate || rate > 4*demo.CheckoutBad.ErrorRate {
+			t.Errorf("failed measurement of %v; want over %v and about %v", rate, demo.MaxCanaryErrorRate, demo.CheckoutBad.ErrorRate)
 		}
 	}
 	t.Logf("analysis run %s failed on measured error rates %v", run.Name, measured)
