@@ -88,6 +88,16 @@ func TestSandboxArgoDemoCheckoutPausedAtStep1(t *testing.T) {
 		}
 		return nil
 	})
+	// kwok's stages treat Argo's pods as any sample pod: the canary reports its running digest.
+	pods, err := sb.Client().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: workload.RolloutPodHashLabel + "=" + canary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if cs := p.Status.ContainerStatuses; len(cs) != 1 || !strings.HasSuffix(cs[0].ImageID, demo.CheckoutV2.ImageDigest()) {
+			t.Errorf("canary pod %s: container statuses %+v; want imageID ...@%s", p.Name, cs, demo.CheckoutV2.ImageDigest())
+		}
+	}
 
 	// Prometheus has the canary's own series, labelled with Argo's hash by the pod runner.
 	client, err := promapi.NewClient(promapi.Config{Address: sb.PrometheusURL})
