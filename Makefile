@@ -40,11 +40,11 @@ release-snapshot:
 deps:
 	@hack/install-deps.sh
 
-## tools: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (v1.36.3) and kwok, built once into .cache/bin
+## tools: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (v1.36.3), kwok and Argo Rollouts' rollouts-controller (v1.10.1), built once into .cache/bin
 tools:
 	@hack/build-kube.sh $(TOOLS_BIN)
 
-## sandbox: a local control plane with the demo services, until Ctrl-C
+## sandbox: a local control plane (with Argo Rollouts) and the demo services, until Ctrl-C
 sandbox: build deps tools
 	bin/pyroll-sandbox up --dir $(SANDBOX_DIR) --bin $(TOOLS_BIN)
 

@@ -1,5 +1,5 @@
 // Package assets holds the data the binaries embed: the sandbox's sample Python service,
-// its kwok stages and kwok's Logs CRD and, later, PromQL presets.
+// its kwok stages, kwok's Logs CRD and Argo Rollouts' CRDs and, later, PromQL presets.
 package assets
 
 import (
@@ -18,6 +18,12 @@ var kwokPyrollStages []byte
 
 //go:embed kwok/logs-crd.yaml
 var kwokLogsCRD []byte
+
+// Embedded rather than read from the module cache, so a sandbox needs no Go module cache
+// at run time (see argo/README.md for where they come from).
+//
+//go:embed argo/crds/*.yaml
+var argoCRDs embed.FS
 
 // SampleService is the Flask + prometheus_client service the sandbox runs for every
 // Running sample pod; app.py sits at its root.
@@ -39,3 +45,13 @@ func KwokStages() []byte {
 // KwokLogsCRD is kwok's Logs CustomResourceDefinition (kwok.x-k8s.io/v1alpha1): per-pod
 // objects that tell kwok's kubelet API which files hold a pod's container logs.
 func KwokLogsCRD() []byte { return append([]byte{}, kwokLogsCRD...) }
+
+// ArgoCRDs holds Argo Rollouts v1.10.1's CustomResourceDefinitions (Rollout, AnalysisRun,
+// AnalysisTemplate, ClusterAnalysisTemplate, Experiment), one YAML file each, at its root.
+func ArgoCRDs() fs.FS {
+	sub, err := fs.Sub(argoCRDs, "argo/crds")
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the folder exists
+	}
+	return sub
+}

@@ -62,7 +62,7 @@ func TestSandboxSecondInSameDirIsRefused(t *testing.T) {
 // sandbox had started is left running.
 func TestSandboxChildKilledDuringStartLeavesNothingRunning(t *testing.T) {
 	bin := t.TempDir()
-	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kwok"} {
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kwok", "rollouts-controller"} {
 		if err := os.Symlink(filepath.Join(sandboxtest.ToolsBin(), b), filepath.Join(bin, b)); err != nil {
 			t.Fatal(err)
 		}

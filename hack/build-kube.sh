@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Builds the sandbox's real control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler) and kwok once, into a git-ignored cache. Later runs find them and return at once.
+# kube-scheduler), kwok and the Argo Rollouts controller (rollouts-controller) once, into a
+# git-ignored cache. Later runs find them and return at once.
 # Usage: hack/build-kube.sh [BIN_DIR]   (default: .cache/bin)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$top/.cache/bin}
 kube_version=v1.36.3
 kwok_version=v0.8.0
+argo_version=v1.10.1 # also in tools/argo/go.mod and internal/sandbox (ArgoRolloutsVersion)
 mkdir -p "$bin"
 bin=$(cd "$bin" && pwd) # go install wants an absolute GOBIN
 # A copy kept per machine outside any checkout, so a fresh clone (CI) does not rebuild.
 machine_cache=${PYROLL_MACHINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-pyroll/kube-$kube_version-kwok-$kwok_version}
+# Argo has a folder of its own, so the Kubernetes binaries cached before it are still found.
+# "-loopback": the binary is patched to listen on 127.0.0.1 (see below); a change to how it is
+# built needs a new folder name, or machines keep the old binary.
+argo_machine_cache=${PYROLL_ARGO_MACHINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-pyroll/argo-rollouts-$argo_version-loopback}
 all=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 for b in "${all[@]}"; do
   if [ ! -x "$bin/$b" ] && [ -x "$machine_cache/$b" ]; then
@@ -45,6 +51,42 @@ if [ ! -x "$bin/kwok" ]; then
   GOBIN="$bin" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
 fi
 
+if [ ! -x "$bin/rollouts-controller" ] && [ -x "$argo_machine_cache/rollouts-controller" ]; then
+  cp "$argo_machine_cache/rollouts-controller" "$bin/rollouts-controller.tmp" && mv "$bin/rollouts-controller.tmp" "$bin/rollouts-controller"
+fi
+if [ ! -x "$bin/rollouts-controller" ]; then
+  echo "sandbox: building the Argo Rollouts controller $argo_version into $bin; the first time takes about 8 minutes on 2 cores" >&2
+  cd "$top/tools/argo"
+  go mod download github.com/argoproj/argo-rollouts
+  src=$(go list -m -f '{{.Dir}}' github.com/argoproj/argo-rollouts)
+  # The controller serves its metrics and healthz on 0.0.0.0, a constant no flag changes; the
+  # sandbox binds everything to 127.0.0.1 only. So the build uses a copy of the module with
+  # that constant changed (go's -overlay refuses files in the module cache), through a
+  # temporary copy of tools/argo's go.mod that replaces the module with it: the module cache
+  # and tools/argo stay untouched.
+  work=$(mktemp -d)
+  trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+  cp -R "$src" "$work/argo-rollouts"
+  chmod -R u+w "$work/argo-rollouts"
+  file=$work/argo-rollouts/controller/controller.go
+  sed -i 's/listenAddr *= "0\.0\.0\.0:%d"/listenAddr = "127.0.0.1:%d"/' "$file"
+  if ! grep -q 'listenAddr = "127.0.0.1:%d"' "$file"; then
+    echo "sandbox: argo-rollouts $argo_version's controller/controller.go has no listenAddr \"0.0.0.0:%d\" to bind to loopback; update hack/build-kube.sh" >&2
+    exit 1
+  fi
+  cp go.mod go.sum "$work/"
+  go mod edit -replace "github.com/argoproj/argo-rollouts=$work/argo-rollouts" "$work/go.mod"
+  v=github.com/argoproj/argo-rollouts/utils/version
+  CGO_ENABLED=0 go build -modfile "$work/go.mod" -trimpath \
+    -ldflags "-s -w -X $v.version=${argo_version#v}" \
+    -o "$bin/rollouts-controller.tmp" github.com/argoproj/argo-rollouts/cmd/rollouts-controller
+  mv "$bin/rollouts-controller.tmp" "$bin/rollouts-controller"
+fi
+
+if mkdir -p "$argo_machine_cache" 2>/dev/null && [ ! -x "$argo_machine_cache/rollouts-controller" ]; then
+  cp "$bin/rollouts-controller" "$argo_machine_cache/rollouts-controller.tmp" 2>/dev/null &&
+    mv "$argo_machine_cache/rollouts-controller.tmp" "$argo_machine_cache/rollouts-controller" || true
+fi
 mkdir -p "$machine_cache" 2>/dev/null || exit 0
 for b in "${all[@]}"; do
   if [ ! -x "$machine_cache/$b" ]; then

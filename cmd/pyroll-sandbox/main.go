@@ -1,6 +1,6 @@
 // Command pyroll-sandbox runs the local control plane that `make demo` and the end-to-end
-// tests use: a real kube-apiserver, controllers and scheduler, kwok nodes, Prometheus and
-// the sample Python services.
+// tests use: a real kube-apiserver, controllers and scheduler, kwok nodes, the Argo Rollouts
+// controller, Prometheus and the sample Python services.
 package main
 
 import (
@@ -21,7 +21,7 @@ import (
 const usage = `pyroll-sandbox: a local Kubernetes control plane with sample Python services.
 
 Usage:
-  pyroll-sandbox up   [--dir DIR] [--bin DIR] [--nodes N] [--seed=false] [--scale]
+  pyroll-sandbox up   [--dir DIR] [--bin DIR] [--nodes N] [--seed=false] [--argo=false] [--scale]
         start it and keep it running until Ctrl-C (or 'pyroll-sandbox down')
   pyroll-sandbox run  [flags] -- COMMAND [ARGS...]
         start it, run COMMAND with KUBECONFIG and PYROLL_PROMETHEUS_URL set, stop it after
@@ -31,6 +31,7 @@ Usage:
         print the exports that point kubectl and kubectl-pyroll at the running sandbox
 
 Defaults: --dir .sandbox, --bin .cache/bin (built by 'make tools').
+--argo=false leaves Argo Rollouts out (no CRDs, no controller, no checkout-api in the demo).
 --scale sets the control plane up for thousands of pods (with e.g. --nodes 20), as
 'make bench' does for its 10,000-pod run; without it, the small quick demo sandbox.
 `
@@ -51,21 +52,22 @@ func run(args []string) error {
 	flags := flag.NewFlagSet(verb, flag.ContinueOnError)
 	flags.Usage = func() { fmt.Fprint(os.Stderr, usage) }
 	dir := flags.String("dir", ".sandbox", "state directory")
-	bin := flags.String("bin", ".cache/bin", "directory with etcd, kube-* and kwok")
+	bin := flags.String("bin", ".cache/bin", "directory with etcd, kube-*, kwok and rollouts-controller")
 	nodes := flags.Int("nodes", 3, "kwok nodes")
 	seed := flags.Bool("seed", true, "seed the demo namespace")
 	scale := flags.Bool("scale", false, "set the control plane up for thousands of pods")
+	argo := flags.Bool("argo", true, "run Argo Rollouts (its CRDs and controller)")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
 	switch verb {
 	case "up":
-		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale}, *seed, nil)
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo}, *seed, nil)
 	case "run":
 		if flags.NArg() == 0 {
 			return errors.New("run needs a command: pyroll-sandbox run -- COMMAND [ARGS...]")
 		}
-		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale}, *seed, flags.Args())
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo}, *seed, flags.Args())
 	case "down":
 		stopped, err := sandbox.StopRecorded(*dir)
 		if err != nil {
@@ -125,7 +127,11 @@ func up(opts sandbox.Options, seed bool, command []string) error {
 	fmt.Printf("\nSandbox running. Kubeconfig: %s\nPrometheus: %s\n\n", sb.Kubeconfig, sb.PrometheusURL)
 	if seed {
 		if kubectl, err := exec.LookPath("kubectl"); err == nil {
-			get := exec.Command(kubectl, "--kubeconfig", sb.Kubeconfig, "get", "deploy", "-n", demo.Namespace, "-o", "wide")
+			kinds := "deploy"
+			if sb.Argo() {
+				kinds = "deploy,rollouts"
+			}
+			get := exec.Command(kubectl, "--kubeconfig", sb.Kubeconfig, "get", kinds, "-n", demo.Namespace, "-o", "wide")
 			get.Stdout, get.Stderr = os.Stdout, os.Stderr
 			_ = get.Run()
 		}

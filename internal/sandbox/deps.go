@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// Binaries the sandbox runs from Options.BinDir (built by hack/build-kube.sh).
+// Binaries the sandbox runs from Options.BinDir (built by hack/build-kube.sh), besides
+// rollouts-controller unless Options.NoArgo.
 var sandboxBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
 
 // Debian programs the sandbox runs (installed by hack/install-deps.sh). Debian's
@@ -19,16 +20,20 @@ const (
 	debianPython  = "/usr/bin/python3"
 )
 
-func checkBinaries(dir string) error {
+func checkBinaries(dir string, argo bool) error {
 	var missing []string
-	for _, b := range sandboxBinaries {
+	need := sandboxBinaries
+	if argo {
+		need = append(need[:len(need):len(need)], argoControllerBin)
+	}
+	for _, b := range need {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 			missing = append(missing, b)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("sandbox binaries missing in %s: %s; build them with `make tools` (about 11 minutes the first time)",
-			dir, strings.Join(missing, ", "))
+		return fmt.Errorf("sandbox binaries missing in %s: %s; build them with `make tools` (hack/build-kube.sh: %s)",
+			dir, strings.Join(missing, ", "), argoBinaryHint(missing))
 	}
 	return nil
 }

@@ -203,9 +203,20 @@ func (r *podRunner) serve(pod *corev1.Pod) (*runningPod, error) {
 		Labels: map[string]string{
 			"namespace":         pod.Namespace,
 			"pod":               pod.Name,
-			"pod_template_hash": pod.Labels["pod-template-hash"],
+			"pod_template_hash": podTemplateHash(pod),
 		},
 	}}, nil
+}
+
+// podTemplateHash is the hash of the pod's template, which says which revision it runs: a
+// Deployment's ReplicaSets label their pods pod-template-hash, an Argo Rollout's
+// rollouts-pod-template-hash (and not the other). The Prometheus series carry it as
+// pod_template_hash either way, so a revision's metrics are found the same way for both.
+func podTemplateHash(pod *corev1.Pod) string {
+	if h := pod.Labels["pod-template-hash"]; h != "" {
+		return h
+	}
+	return pod.Labels["rollouts-pod-template-hash"]
 }
 
 // runCrash sets up the log of a crash-looping pod; the caller holds r.mu. A build that

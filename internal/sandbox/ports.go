@@ -29,16 +29,18 @@ func freePorts(n int) ([]int, error) {
 
 type ports struct {
 	etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok, prometheus int
+	argoMetrics, argoHealthz                                                        int
 }
 
 func allocatePorts() (ports, error) {
-	free, err := freePorts(7)
+	free, err := freePorts(9)
 	if err != nil {
 		return ports{}, err
 	}
 	return ports{
 		etcdClient: free[0], etcdPeer: free[1], apiserver: free[2], controllerManager: free[3],
 		scheduler: free[4], kwok: free[5], prometheus: free[6],
+		argoMetrics: free[7], argoHealthz: free[8],
 	}, nil
 }
 

@@ -1,12 +1,13 @@
 // Package sandbox runs a real, local Kubernetes control plane for the demo and the
 // end-to-end tests: etcd, kube-apiserver (TLS, RBAC), kube-controller-manager,
-// kube-scheduler, kwok with fake nodes, Prometheus, and a pod runner that serves the sample
-// Python service for every Running sample pod. Everything binds to loopback on ports chosen
-// free, and everything is stopped (whole process groups) by Stop.
+// kube-scheduler, kwok with fake nodes, the Argo Rollouts controller with its CRDs,
+// Prometheus, and a pod runner that serves the sample Python service for every Running
+// sample pod. Everything binds to loopback on ports chosen free, and everything is stopped
+// (whole process groups) by Stop.
 //
 // This package is the sandbox's lifecycle. What runs in it lives beside it: package workload
-// (sample Python services as Deployments, and waits on them), package demo (the demo's three
-// services, Options.Seed) and package auditlog (reading the API server's audit log).
+// (sample Python services as Deployments or Argo Rollouts, and waits on them), package demo
+// (the demo's services, Options.Seed) and package auditlog (reading the API server's audit log).
 package sandbox
 
 import (
@@ -33,15 +34,21 @@ const KubeVersion = "v1.36.3"
 type Options struct {
 	// Dir holds certificates, data, logs and the kubeconfig. One sandbox per Dir at a time.
 	Dir string
-	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
-	// (hack/build-kube.sh builds them there).
+	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and
+	// rollouts-controller (hack/build-kube.sh builds them there).
 	BinDir string
 	// Nodes is the number of kwok nodes (default 3).
 	Nodes int
 	// Seed, when set, puts workloads into the cluster once the control plane is ready
-	// (demo.Seed: the demo namespace with its three services); Start returns after it, and
-	// stops everything when it fails.
-	Seed func(ctx context.Context, client kubernetes.Interface, log io.Writer) error
+	// (demo.Seed: the demo namespace with its services); Start returns after it, and stops
+	// everything when it fails. It gets the running sandbox: its clients (Client, Dynamic),
+	// PrometheusURL, and whether Argo Rollouts runs (Argo).
+	Seed func(ctx context.Context, sb *Sandbox, log io.Writer) error
+	// NoArgo leaves Argo Rollouts out: no CRDs (argoproj.io is not served at all, as on a
+	// cluster that never had Argo) and no rollouts-controller, which then need not be built.
+	// By default the sandbox runs the Argo Rollouts controller (ArgoRolloutsVersion),
+	// cluster-wide, beside the control plane.
+	NoArgo bool
 	// Scale sets the control plane up for thousands of pods (hack/scalebench runs 10,000 on
 	// 20 nodes): higher client rates and more concurrent syncs for the controller-manager and
 	// the scheduler, more requests in flight for the API server, more stage workers for
@@ -99,7 +106,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox dir: %w", err)
 	}
 	opts.Dir = dir
-	if err := checkBinaries(opts.BinDir); err != nil {
+	if err := checkBinaries(opts.BinDir, !opts.NoArgo); err != nil {
 		return nil, err
 	}
 	if err := checkDebianTools(); err != nil {
@@ -183,6 +190,11 @@ func (s *Sandbox) start(ctx context.Context) error {
 	if err := s.startControllers(ctx, p, files); err != nil {
 		return err
 	}
+	if !s.opts.NoArgo {
+		if err := s.startArgo(ctx, p); err != nil {
+			return err
+		}
+	}
 	if err := s.startPrometheus(ctx, p); err != nil {
 		return err
 	}
@@ -198,9 +210,13 @@ func (s *Sandbox) start(ctx context.Context) error {
 	if err := s.writeEnvFile(); err != nil {
 		return err
 	}
-	s.logf("control plane ready in %s (Kubernetes %s, %d kwok nodes)", time.Since(began).Round(100*time.Millisecond), KubeVersion, s.opts.Nodes)
+	argo := "Argo Rollouts " + ArgoRolloutsVersion
+	if s.opts.NoArgo {
+		argo = "no Argo Rollouts"
+	}
+	s.logf("control plane ready in %s (Kubernetes %s, %s, %d kwok nodes)", time.Since(began).Round(100*time.Millisecond), KubeVersion, argo, s.opts.Nodes)
 	if s.opts.Seed != nil {
-		if err := s.opts.Seed(ctx, s.client, s.opts.Log); err != nil {
+		if err := s.opts.Seed(ctx, s, s.opts.Log); err != nil {
 			return fmt.Errorf("seed: %w", err)
 		}
 	}
@@ -209,6 +225,10 @@ func (s *Sandbox) start(ctx context.Context) error {
 
 // Client is an admin clientset for the sandbox.
 func (s *Sandbox) Client() kubernetes.Interface { return s.client }
+
+// Dynamic is an admin dynamic client for the sandbox: what reads and writes Argo's objects
+// (Rollouts, AnalysisRuns, AnalysisTemplates), which have no typed client here.
+func (s *Sandbox) Dynamic() dynamic.Interface { return s.dynamic }
 
 // RESTConfig is a copy of the admin REST config.
 func (s *Sandbox) RESTConfig() *rest.Config { return rest.CopyConfig(s.restConfig) }

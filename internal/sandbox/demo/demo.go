@@ -1,6 +1,9 @@
-// Package demo is the demo's workload: three Python services in the states an on-call
-// engineer meets mid-deploy (payments-api complete, orders-api halted with an erring canary,
-// search-api whose new release crash-loops), seeded by `make demo` and the end-to-end tests.
+// Package demo is the demo's workload: Python services in the states an on-call engineer
+// meets mid-deploy, seeded by `make demo` and the end-to-end tests. Three Deployments:
+// payments-api complete, orders-api halted with an erring canary, search-api whose new
+// release crash-loops. One Argo Rollout (when the sandbox runs Argo): checkout-api, its new
+// release's canary (1 of 5 pods) held at an indefinite pause while a background analysis
+// checks its error rate in the sandbox's Prometheus (checkout.go).
 package demo
 
 import (
@@ -18,7 +21,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
-// Namespace is where Seed puts its three services.
+// Namespace is where Seed puts its services.
 const Namespace = "demo"
 
 // The demo's releases. orders-api v1.8.0 serves 5% errors against 0.5% for v1.7.3;
@@ -68,17 +71,26 @@ var (
 
 // Seed creates the demo namespace: payments-api complete and healthy, orders-api halted
 // mid-rollout with a canary serving 5% errors, search-api whose new release crash-loops
-// while its previous revision keeps serving. It fits sandbox.Options.Seed.
-func Seed(ctx context.Context, client kubernetes.Interface, log io.Writer) error {
-	if err := SeedIn(ctx, client, Namespace); err != nil {
+// while its previous revision keeps serving, and, when the sandbox runs Argo Rollouts,
+// checkout-api paused at step index 1 with its canary's analysis passing. It fits
+// sandbox.Options.Seed.
+func Seed(ctx context.Context, sb *sandbox.Sandbox, log io.Writer) error {
+	if err := SeedIn(ctx, sb.Client(), Namespace); err != nil {
 		return fmt.Errorf("demo namespace: %w", err)
 	}
-	fmt.Fprintf(log, "sandbox: seeded namespace %s: payments-api (complete), orders-api (halted mid-rollout), search-api (new release crash-looping)\n", Namespace)
+	seeded := "payments-api (complete), orders-api (halted mid-rollout), search-api (new release crash-looping)"
+	if sb.Argo() {
+		if err := SeedCheckoutIn(ctx, sb, Namespace); err != nil {
+			return fmt.Errorf("demo namespace: %w", err)
+		}
+		seeded += ", checkout-api (Argo Rollout: canary 1/5 paused at step 1, its error-rate analysis running)"
+	}
+	fmt.Fprintf(log, "sandbox: seeded namespace %s: %s\n", Namespace, seeded)
 	return nil
 }
 
-// SeedIn puts the demo's three services, in their demo states, into namespace ns
-// (tests that act on them use a namespace of their own).
+// SeedIn puts the demo's three Deployments, in their demo states, into namespace ns
+// (tests that act on them use a namespace of their own); SeedCheckoutIn adds the Rollout.
 func SeedIn(ctx context.Context, client kubernetes.Interface, ns string) error {
 	in := func(r workload.Release) workload.Release { r.Namespace = ns; return r }
 	if err := workload.EnsureNamespace(ctx, client, ns); err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +46,53 @@ func Main(m *testing.M, seedDemo bool) int {
 		fmt.Fprintf(os.Stderr, "e2e: sandbox logs kept in %s\n", filepath.Join(dir, "logs"))
 	}
 	return code
+}
+
+// Start starts a sandbox of the test's own with opts (Dir and BinDir default to a temporary
+// folder and ToolsBin, the log goes to the test's log) and stops it when the test ends: for a
+// cluster unlike the package's, e.g. one that never had Argo Rollouts:
+//
+//	sb := sandboxtest.Start(t, sandbox.Options{NoArgo: true, Nodes: 1})
+//
+// It costs a control plane's start (half a minute or so), so only where the shared one will
+// not do.
+func Start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	if opts.BinDir == "" {
+		opts.BinDir = ToolsBin()
+	}
+	log := &testLog{t: t}
+	if opts.Log == nil {
+		opts.Log = log
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sb, err := sandbox.Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("start a sandbox of the test's own: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = sb.Stop()
+		log.done.Store(true)
+	})
+	return sb
+}
+
+// testLog writes the sandbox's progress lines to the test's log, and drops them once the
+// test is over (t.Log would panic then).
+type testLog struct {
+	t    testing.TB
+	done atomic.Bool
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	if !l.done.Load() {
+		l.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
 }
 
 // Get returns the package's running sandbox.

@@ -1,7 +1,7 @@
 // Package workload puts sample Python services into the sandbox: a Release is one build of
-// the sample service as a CI pipeline would deploy it (a Deployment with its provenance and
-// its behaviour: error rate, latency, a crash), and the helpers that create namespaces and
-// wait for Deployments. The pods it makes speak the sandbox's pod contract (sandbox.RunLabel,
+// the sample service as a CI pipeline would deploy it (a Deployment, or an Argo Rollout, with
+// its provenance and its behaviour: error rate, latency, a crash), and the helpers that
+// create namespaces and wait for Deployments and Rollouts. The pods it makes speak the sandbox's pod contract (sandbox.RunLabel,
 // sandbox.CrashLabel, ...).
 package workload
 
@@ -64,6 +64,13 @@ type Release struct {
 	ProgressDeadlineSeconds int32 // default 600, as Kubernetes'
 	// Digest overrides the image digest the pods report (default: derived from image and SHA).
 	Digest string
+}
+
+// In is the same release in namespace ns (tests put the demo's releases in namespaces of
+// their own).
+func (r Release) In(ns string) Release {
+	r.Namespace = ns
+	return r
 }
 
 // ImageDigest is the sha256 digest the release's pods report as running.
