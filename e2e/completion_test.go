@@ -31,8 +31,11 @@ func completions(t *testing.T, kubeconfig string, args ...string) ([]string, str
 func TestCompletionOfRolloutNamesContextsAndFormats(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	names, directive := completions(t, sb.Kubeconfig, "-n", demo.Namespace, "status", "")
-	if got := strings.Join(names, " "); got != "orders-api payments-api search-api" || directive != ":4" {
-		t.Errorf("status <TAB> in the demo: %q %q; want the three rollouts, no files (:4)", got, directive)
+	if got := strings.Join(names, " "); got != "checkout-api orders-api payments-api search-api" || directive != ":4" {
+		t.Errorf("status <TAB> in the demo: %q %q; want the four rollouts (three Deployments, one Argo Rollout), no files (:4)", got, directive)
+	}
+	if names, _ := completions(t, sb.Kubeconfig, "-n", demo.Namespace, "promote", "rollout/"); strings.Join(names, " ") != "rollout/checkout-api" {
+		t.Errorf("promote rollout/<TAB>: %q; want the Argo Rollout only", names)
 	}
 	if names, _ := completions(t, sb.Kubeconfig, "-n", demo.Namespace, "rollback", "or"); strings.Join(names, " ") != "orders-api" {
 		t.Errorf("rollback or<TAB>: %q", names)
@@ -99,7 +102,7 @@ func TestKubectlCompletesThePluginThroughTheShim(t *testing.T) {
 		t.Fatalf("kubectl __complete pyroll: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if got := strings.Join(lines[:len(lines)-1], " "); got != "orders-api payments-api search-api" || lines[len(lines)-1] != ":4" {
+	if got := strings.Join(lines[:len(lines)-1], " "); got != "checkout-api orders-api payments-api search-api" || lines[len(lines)-1] != ":4" {
 		t.Errorf("kubectl __complete pyroll -n %s status '': %q", demo.Namespace, out)
 	}
 }

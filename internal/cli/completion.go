@@ -79,6 +79,7 @@ func (o *Options) completeRolloutNames(_ *cobra.Command, args []string, toComple
 				}
 			}
 		}
+		slices.Sort(out)
 		return out
 	})
 	return withPrefix(names, prefix+typed), cobra.ShellCompDirectiveNoFileComp
