@@ -129,6 +129,12 @@ func TestArgoStatusAbortRetryPromoteAndUndo(t *testing.T) {
 		t.Errorf("status %s: exit %d\n%s", checkout, code, table)
 	}
 
+	// What changed between the stable and the canary, by argo's revision numbers.
+	diff, stderr, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "diff", "rollout/"+checkout)
+	if code != 0 || !strings.Contains(diff, demo.CheckoutV1.Version) || !strings.Contains(diff, demo.CheckoutV2.Version) {
+		t.Errorf("diff rollout/%s: exit %d; want %s against %s\n%s%s", checkout, code, demo.CheckoutV1.Version, demo.CheckoutV2.Version, diff, stderr)
+	}
+
 	// h: abort, at once, on the status subresource.
 	stdout, stderr, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "halt", "rollout/"+checkout, "--reason", "canary looks wrong")
 	if code != 0 || !strings.Contains(stdout, "aborted "+checkout) {

@@ -41,8 +41,13 @@ func FromObjects(objs rollout.Objects, now time.Time) (*History, error) {
 		return nil, fmt.Errorf("want one rollout, read %d", len(built))
 	}
 	h := &History{Rollout: built[0], templates: map[int64]*corev1.PodTemplateSpec{}, running: map[int64][]provenance.RunningImage{}}
+	// Revision numbers as the view read them: each kind keeps them in its own annotation.
+	numbers := make(map[string]int64, len(built[0].Revisions))
+	for _, rev := range built[0].Revisions {
+		numbers[rev.ReplicaSet] = rev.Number
+	}
 	for _, rs := range objs.ReplicaSets {
-		n := rollout.RevisionOf(rs)
+		n := numbers[rs.Name]
 		h.templates[n] = &rs.Spec.Template
 		h.running[n] = runningByOwner[rs.UID]
 	}
