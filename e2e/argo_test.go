@@ -299,7 +299,7 @@ func TestArgoViewerIsRefusedEveryAction(t *testing.T) {
 	pane := startTmux(t, 80, 24)
 	pane.keys(pyrollBinary() + " --kubeconfig " + kubeconfig + " -n " + ns)
 	pane.key("Enter")
-	pane.waitScreen("the rollout with its actions off", containsAll(checkout, "Paused", "actions off: forbidden: cannot patch rollouts"))
+	pane.waitScreen("the rollout with its actions off", containsAll(checkout, "Paused", "actions off: forbidden"))
 	pane.keys("h")
 	pane.waitScreen("abort refused", containsAll("abort not available: forbidden"))
 	pane.keys("P")
@@ -339,8 +339,8 @@ func TestArgoAbsentClusterBehavesAsBefore(t *testing.T) {
 		}
 	}
 	_, stderr, code = runPyroll(t, time.Minute, sb.Kubeconfig, "-n", "demo", "status", "rollout/checkout-api")
-	if code != 1 || !strings.Contains(stderr, "not found") {
-		t.Errorf("status rollout/checkout-api without Argo: exit %d %q; want 1, not found", code, stderr)
+	if code != 1 || !strings.Contains(stderr, `no Argo Rollout named "checkout-api"`) {
+		t.Errorf("status rollout/checkout-api without Argo: exit %d %q; want 1, no such Argo Rollout", code, stderr)
 	}
 	pane := startTmux(t, 80, 24)
 	pane.keys(pyrollBinary() + " --kubeconfig " + sb.Kubeconfig + " -n demo")

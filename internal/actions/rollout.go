@@ -142,10 +142,14 @@ func decideArgoUndo(plan intent.Plan, ro *argo.Rollout, view rollout.Rollout, by
 	return plan, argoWriter(ro, argo.Plan{}, target), nil
 }
 
-// argoWriter sends an Argo plan's patches in order, each guarded by the resourceVersion the
-// previous one left (the first by the one the decision read), then the audit annotation on
-// the Rollout itself: the status subresource ignores metadata. An undo (target set)
-// replaces spec.template with a JSON patch, guarded the same way.
+// argoWriter sends an Argo plan's patches in order, then the audit annotation on the
+// Rollout itself (the status subresource ignores metadata). The first write carries the
+// resourceVersion the decision read: if the Rollout moved since, the API server refuses
+// it and Apply decides again from a fresh read. The writes after it are the same
+// decision's consequences (unpause the spec, record who did it): argo's controller writes
+// the status as soon as the first one lands, so a precondition on them would fail the
+// action half way for nothing; merge patches of their own fields, they overwrite no one.
+// An undo (target set) is one JSON patch, guarded the same way.
 func argoWriter(ro *argo.Rollout, p argo.Plan, target *appsv1.ReplicaSet) writer {
 	return func(ctx context.Context, d *Driver, plan intent.Plan) (written, error) {
 		done := written{involved: corev1.ObjectReference{APIVersion: argo.GroupVersion.String(), Kind: "Rollout", Namespace: ro.Namespace, Name: ro.Name, UID: ro.UID}}
@@ -164,33 +168,33 @@ func argoWriter(ro *argo.Rollout, p argo.Plan, target *appsv1.ReplicaSet) writer
 		}
 		rollouts := d.Client.Rollouts(ro.Namespace)
 		opts := metav1.PatchOptions{FieldManager: FieldManager, DryRun: d.dryRun()}
-		rv := ro.ResourceVersion
 		annotated := false
 		for i, patch := range p.Patches {
-			last := i == len(p.Patches)-1
-			var extra map[string]string
-			if last && patch.Subresource == "" {
-				extra, annotated = annotations, true
+			body := patch.Body
+			if i == len(p.Patches)-1 && patch.Subresource == "" {
+				if body, err = withAnnotations(body, annotations); err != nil {
+					return done, err
+				}
+				annotated = true
 			}
-			body, err := withMetadata(patch.Body, rv, extra)
-			if err != nil {
-				return done, err
+			if i == 0 {
+				if body, err = (argo.Patch{Body: body}).WithResourceVersion(ro.ResourceVersion); err != nil {
+					return done, err
+				}
 			}
 			var sub []string
 			if patch.Subresource != "" {
 				sub = []string{patch.Subresource}
 			}
-			after, err := rollouts.Patch(ctx, ro.Name, types.MergePatchType, body, opts, sub...)
-			if err != nil {
+			if _, err := rollouts.Patch(ctx, ro.Name, types.MergePatchType, body, opts, sub...); err != nil {
 				if i > 0 {
 					return done, fmt.Errorf("%w (the first %d of %d writes went through: look at the rollout before retrying)", err, i, len(p.Patches))
 				}
 				return done, err
 			}
-			rv = after.ResourceVersion
 		}
 		if !annotated {
-			body, err := withMetadata([]byte("{}"), rv, annotations)
+			body, err := withAnnotations([]byte("{}"), annotations)
 			if err != nil {
 				return done, err
 			}
@@ -203,26 +207,19 @@ func argoWriter(ro *argo.Rollout, p argo.Plan, target *appsv1.ReplicaSet) writer
 	}
 }
 
-// withMetadata adds annotations to a merge patch body (a JSON object), and
-// metadata.resourceVersion, the precondition.
-func withMetadata(body []byte, resourceVersion string, annotations map[string]string) ([]byte, error) {
-	if len(annotations) > 0 {
-		var patch map[string]any
-		if err := json.Unmarshal(body, &patch); err != nil {
-			return nil, fmt.Errorf("patch %s: %w", body, err)
-		}
-		meta, _ := patch["metadata"].(map[string]any)
-		if meta == nil {
-			meta = map[string]any{}
-		}
-		meta["annotations"] = annotations
-		patch["metadata"] = meta
-		var err error
-		if body, err = json.Marshal(patch); err != nil {
-			return nil, err
-		}
+// withAnnotations adds annotations to a merge patch body (a JSON object).
+func withAnnotations(body []byte, annotations map[string]string) ([]byte, error) {
+	var patch map[string]any
+	if err := json.Unmarshal(body, &patch); err != nil {
+		return nil, fmt.Errorf("patch %s: %w", body, err)
 	}
-	return argo.Patch{Body: body}.WithResourceVersion(resourceVersion)
+	meta, _ := patch["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["annotations"] = annotations
+	patch["metadata"] = meta
+	return json.Marshal(patch)
 }
 
 // undoArgo writes the target revision's template into the Rollout in one JSON patch: the

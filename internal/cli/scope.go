@@ -81,7 +81,7 @@ func (s *ScopeOptions) named(cluster *kube.Cluster) ref.Rollout {
 func (s *ScopeOptions) watch(ctx context.Context, cluster *kube.Cluster, notReadyGrace time.Duration) <-chan rollout.Snapshot {
 	opts := kube.WatchOptions{Namespace: s.namespace(cluster), Selector: s.selector, NotReadyGrace: notReadyGrace}
 	if s.WatchOnlyNamed {
-		opts.Name = s.target.Name
+		opts.Name, opts.Kind = s.target.Name, s.target.Kind
 	}
 	return kube.NewWatcher(cluster, opts).Run(ctx)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics/promclient"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -186,7 +187,14 @@ func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done
 	rollouts := snap.Rollouts
 	r.rollouts = rollouts
 	if named := r.named(r.cluster); named.Name != "" && len(rollouts) == 0 {
-		return true, fmt.Errorf("no rollout named %q in namespace %q", named.Name, named.Namespace)
+		what := "rollout"
+		switch named.Kind {
+		case ref.Deployment:
+			what = "Deployment"
+		case ref.ArgoRollout:
+			what = "Argo Rollout"
+		}
+		return true, fmt.Errorf("no %s named %q in namespace %q", what, named.Name, named.Namespace)
 	}
 	if r.poller != nil {
 		r.poller.SetRollouts(rollouts)

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -27,8 +29,10 @@ type WatchOptions struct {
 	Namespace string // "" for all namespaces
 	// Selector selects Deployments (their pods and ReplicaSets follow by ownership).
 	Selector labels.Selector
-	// Name, when set, watches only that Deployment.
+	// Name, when set, watches only the rollouts of that name; Kind, when also set, only the
+	// one of that kind (a Deployment and an Argo Rollout may share a name).
 	Name string
+	Kind ref.Kind
 	// Coalesce is the shortest time between two snapshots (default 50ms).
 	Coalesce time.Duration
 	// NotReadyGrace is how long a canary pod may stay not ready before its rollout is
@@ -284,6 +288,9 @@ func (l *watchLoop) emit(ctx context.Context) {
 	snap.Conn = l.w.connection(snap.Synced)
 	if snap.Synced {
 		snap.Rollouts = l.builder.Build(l.informers.objects(), snap.At)
+		if kind := l.w.opts.Kind; kind != "" {
+			snap.Rollouts = slices.DeleteFunc(snap.Rollouts, func(r rollout.Rollout) bool { return r.Kind != kind })
+		}
 	}
 	l.lastConn, l.lastEmit = snap.Conn, l.w.opts.Clock.Now()
 	select {
