@@ -24,6 +24,11 @@ function verdict(ok) { return ok ? "met" : "MISSED" }
 /^BenchmarkBuild200ArgoRollouts5000Pods-/ { printf "  rollout.Build, 200 Argo Rollouts / 5,000 pods with their AnalysisRuns, from the watch cache: %.2f ms per build, %d allocs   (target < 5 ms: %s)\n", $3/1e6, $7, verdict($3/1e6 < 5) }
 /^BenchmarkView200ArgoRollouts5000Pods/ { printf "  console View(), 200 Argo Rollouts / 5,000 pods (STEP column): %.3f ms per frame   (target < 1 ms: %s)\n", $3/1e6, verdict($3/1e6 < 1) }
 /^BenchmarkView200Rollouts5000Pods/ { printf "  console View(), 200 rollouts / 5,000 pods: %.3f ms per frame   (target < 1 ms: %s)\n", $3/1e6, verdict($3/1e6 < 1) }
+/^BenchmarkTerminalBytesArgo/ {
+  for (i = 1; i <= NF; i++) { if ($i ~ /^idle-bytes/) { idle = $(i-1); unit = $i } }
+  sub("idle-bytes/", "", unit)
+  printf "  terminal bytes while nothing changes, 200 Argo Rollouts in view: %d over %s   (target 0: %s)\n", idle, unit, verdict(idle == 0)
+  next }
 /^BenchmarkTerminalBytes/ {
   for (i = 1; i <= NF; i++) { if ($i ~ /^idle-bytes/) { idle = $(i-1); unit = $i } if ($i == "bytes/pod-change") change = $(i-1); if ($i == "first-frame-bytes") first = $(i-1) }
   sub("idle-bytes/", "", unit)

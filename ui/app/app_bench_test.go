@@ -35,9 +35,7 @@ func BenchmarkView200Rollouts5000Pods(b *testing.B) {
 
 // Issue 15: the same with 200 Argo Rollouts (STEP column, analysis in the snapshot).
 func BenchmarkView200ArgoRollouts5000Pods(b *testing.B) {
-	now := rollouttest.Epoch.Add(time.Hour)
-	snap := rollout.Snapshot{Rollouts: rollout.Build(rollouttest.SyntheticArgo(200, 25), now), Synced: true, At: now,
-		Conn: rollout.Connection{State: rollout.ConnLive}}
+	snap := bigArgoSnapshot()
 	m := New(Options{Styles: styles.New(styles.Options{Color: true}), Context: "bench", Now: rollouttest.Epoch})
 	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 40}, SnapshotMsg(snap))
 	b.ReportAllocs()
@@ -65,7 +63,18 @@ func (w *countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); 
 
 // DESIGN.md §9: bytes written to the terminal while nothing changes (target 0), and for one
 // pod status change. Runs the real program and renderer against a counting terminal.
-func BenchmarkTerminalBytes(b *testing.B) {
+func BenchmarkTerminalBytes(b *testing.B) { terminalBytes(b, bigSnapshot) }
+
+// Issue 15: the same with 200 Argo Rollouts (the STEP column shown).
+func BenchmarkTerminalBytesArgo(b *testing.B) { terminalBytes(b, bigArgoSnapshot) }
+
+func bigArgoSnapshot() rollout.Snapshot {
+	now := rollouttest.Epoch.Add(time.Hour)
+	return rollout.Snapshot{Rollouts: rollout.Build(rollouttest.SyntheticArgo(200, 25), now), Synced: true, At: now,
+		Conn: rollout.Connection{State: rollout.ConnLive}}
+}
+
+func terminalBytes(b *testing.B, bigSnapshot func() rollout.Snapshot) {
 	idle := 30 * time.Second
 	if testing.Short() {
 		idle = 3 * time.Second
