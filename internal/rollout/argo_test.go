@@ -282,4 +282,26 @@ func TestArgoFailingCanaryPodsAreDegraded(t *testing.T) {
 	}
 }
 
+// A settled blueGreen (the active and the preview service on the current revision) whose
+// pods crash is Degraded, as a settled canary or Deployment is: the current revision's
+// pods are judged even though its role is "active".
+func TestArgoSettledBlueGreenWithFailingPodsIsDegraded(t *testing.T) {
+	objs, ro := argoObjects()
+	crashCanary(objs)
+	ro.Spec.Strategy = argo.RolloutStrategy{BlueGreen: &argo.BlueGreenStrategy{ActiveService: "checkout", PreviewService: "checkout-preview"}}
+	ro.Status.CurrentStepIndex = nil
+	ro.Status.PauseConditions, ro.Status.ControllerPause = nil, false
+	ro.Status.StableRS = canaryHash
+	ro.Status.BlueGreen = argo.BlueGreenStatus{ActiveSelector: canaryHash, PreviewSelector: canaryHash}
+	ro.Status.AvailableReplicas, ro.Status.ReadyReplicas = 4, 4
+	ro.Status.Phase, ro.Status.Message = string(argo.PhaseProgressing), "updated replicas are still becoming available"
+	r := buildOne(t, objs, ref.ArgoRollout)
+	if got := roles(r); got[canaryHash] != rollout.RoleActive || r.CanaryRevision != 2 {
+		t.Errorf("roles %v canary revision %d; want %s active, revision 2", got, r.CanaryRevision, canaryHash)
+	}
+	if r.Phase != rollout.PhaseDegraded || r.Why != crashLooping {
+		t.Errorf("phase %s why %q; want Degraded, %q", r.Phase, r.Why, crashLooping)
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
