@@ -279,3 +279,22 @@ func TestResolveAgainstTheAPI(t *testing.T) {
 		t.Errorf("checkout-000 for a user who may not get rollouts: %v, %v; want the Deployment", got, err)
 	}
 }
+
+// A user who may watch rollouts but not list analysisruns (RBAC granting rollouts alone)
+// still gets a synced, live snapshot with the Rollout: analysis is shown when readable,
+// as events are, and never holds the console at "syncing".
+func TestWatcherWithoutAccessToAnalysisRunsStillSyncs(t *testing.T) {
+	cluster, api, _ := argoWatchCluster(true)
+	forbidden := apierrors.NewForbidden(argo.GroupVersion.WithResource("analysisruns").GroupResource(), "", errors.New("test: no access"))
+	api.Fake.PrependReactor("*", "analysisruns", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, forbidden })
+	api.Fake.PrependWatchReactor("analysisruns", func(k8stesting.Action) (bool, watch.Interface, error) { return true, nil, forbidden })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := firstSynced(t, NewWatcher(cluster, WatchOptions{Namespace: "team-0"}).Run(ctx))
+	if got, want := kinds(s), []string{"Deployment/service-000", "Rollout/checkout-000"}; !slices.Equal(got, want) {
+		t.Errorf("snapshot %v, want %v", got, want)
+	}
+	if s.Conn.State != rollout.ConnLive {
+		t.Errorf("state %s, want live", s.Conn.State)
+	}
+}
