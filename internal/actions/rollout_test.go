@@ -503,3 +503,18 @@ func TestArgoAbortRetriesOnAConflict(t *testing.T) {
 		t.Errorf("abort %v labels %v; want aborted and the edit kept", ro.Status.Abort, ro.Labels)
 	}
 }
+
+// The emergency brake does not wait on the right to read analysis: a user who may patch
+// rollouts but not list analysisruns can abort.
+func TestArgoAbortWithoutAccessToAnalysisRuns(t *testing.T) {
+	c := newArgoCluster(t, nil)
+	c.api.Fake.PrependReactor("list", "analysisruns", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(action.GetResource().GroupResource(), "", errors.New(`User "oncall" cannot list resource "analysisruns"`))
+	})
+	if _, err := c.driver().Do(context.Background(), intent.Request{Action: intent.Halt, Target: c.ref()}); err != nil {
+		t.Fatalf("abort: %v", err)
+	}
+	if !c.get(t).Status.Abort {
+		t.Error("not aborted")
+	}
+}

@@ -298,3 +298,28 @@ func TestWatcherWithoutAccessToAnalysisRunsStillSyncs(t *testing.T) {
 		t.Errorf("state %s, want live", s.Conn.State)
 	}
 }
+
+// Without access to analysisruns a Rollout still reads (without its analysis), as without
+// access to events: history, diff and the actions (abort, the emergency brake) read this way.
+func TestReadOneOfARolloutWithoutAccessToAnalysisRuns(t *testing.T) {
+	objs := rollouttest.SyntheticArgo(1, 3)
+	var core []runtime.Object
+	for _, rs := range objs.ReplicaSets {
+		core = append(core, rs)
+	}
+	for _, p := range objs.Pods {
+		core = append(core, p)
+	}
+	api := kubeapitest.WithArgo(kubeapitest.FromClientset(fake.NewClientset(core...)), objs.Rollouts[0], objs.AnalysisRuns[0])
+	api.Fake.PrependReactor("list", "analysisruns", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(action.GetResource().GroupResource(), "", errors.New(`User "oncall" cannot list resource "analysisruns"`))
+	})
+	got, err := ReadOne(context.Background(), api, ref.Rollout{Kind: ref.ArgoRollout, Namespace: "team-0", Name: "checkout-000"})
+	if err != nil {
+		t.Fatalf("ReadOne: %v; want the rollout without its analysis", err)
+	}
+	if len(got.Rollouts) != 1 || len(got.ReplicaSets) != 2 || len(got.Pods) != 3 || len(got.AnalysisRuns) != 0 {
+		t.Errorf("read %d rollouts, %d replicasets, %d pods, %d analysis runs; want 1, 2, 3, 0",
+			len(got.Rollouts), len(got.ReplicaSets), len(got.Pods), len(got.AnalysisRuns))
+	}
+}
