@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"io"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+)
+
+// Terminal is where one console draws: this process's terminal, or an SSH session's
+// channel (kubectl pyroll serve), whose size and environment come from the client.
+type Terminal struct {
+	In  io.Reader
+	Out io.Writer
+	// Width and Height are the size to start with when Out cannot be asked (an SSH
+	// channel); 0 lets the program ask the terminal. Sizes are untrusted: clamped to
+	// MaxWidth x MaxHeight, so that no client makes the console allocate without bound.
+	Width, Height int
+	// Env is the terminal's environment (TERM, COLORTERM, NO_COLOR): nil means this
+	// process's; an SSH session passes the client's only.
+	Env []string
+	// OnKey is called on each key press (the SSH session's idle clock); nil: nothing.
+	OnKey func()
+}
+
+// The largest window the console draws: a bigger one (any client may claim 65535x65535)
+// is drawn at this size in its top-left corner.
+const (
+	MaxWidth  = 500
+	MaxHeight = 250
+)
+
+// Program is the console on t, stopped when ctx ends; Run runs it on this process's
+// terminal, the SSH server on a session's.
+func Program(ctx context.Context, o Options, t Terminal) *tea.Program {
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(t.In), tea.WithOutput(t.Out), tea.WithFilter(t.filter)}
+	if t.Env != nil {
+		opts = append(opts, tea.WithEnvironment(t.Env))
+	}
+	if t.Width > 0 || t.Height > 0 {
+		opts = append(opts, tea.WithWindowSize(clampSize(t.Width, t.Height)))
+	}
+	switch {
+	case !o.Styles.Color:
+		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
+	case t.Env != nil:
+		// Not a terminal of this process: the colours its environment says it has.
+		opts = append(opts, tea.WithColorProfile(colorprofile.Env(t.Env)))
+	}
+	return tea.NewProgram(New(o), opts...)
+}
+
+// filter clamps window sizes and tells OnKey about key presses.
+func (t Terminal) filter(_ tea.Model, msg tea.Msg) tea.Msg {
+	switch m := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.Width, m.Height = clampSize(m.Width, m.Height)
+		return m
+	case tea.KeyPressMsg:
+		if t.OnKey != nil {
+			t.OnKey()
+		}
+	}
+	return msg
+}
+
+func clampSize(w, h int) (int, int) {
+	return min(max(w, 0), MaxWidth), min(max(h, 0), MaxHeight)
+}
