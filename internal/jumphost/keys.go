@@ -94,12 +94,9 @@ func ParseAuthorizedKeys(r io.Reader) ([]Entry, []LineError) {
 }
 
 func parseLine(line []byte) (Entry, error) {
-	key, comment, options, rest, err := gossh.ParseAuthorizedKey(line)
+	key, comment, options, _, err := gossh.ParseAuthorizedKey(line)
 	if err != nil {
 		return Entry{}, errors.New("not a public key (want [OPTIONS] TYPE BASE64 [COMMENT])")
-	}
-	if len(bytes.TrimSpace(rest)) > 0 {
-		return Entry{}, errors.New("more than one key on the line")
 	}
 	e := Entry{Key: key, Identity: Identity{Fingerprint: gossh.FingerprintSHA256(key), Comment: comment}}
 	seen := map[string]bool{}
