@@ -17,14 +17,16 @@ import (
 
 // Request is one request the API server received, as its audit log records it.
 type Request struct {
-	Time        time.Time
-	Verb        string // get, list, watch, create, update, patch, delete, ...
-	User        string
-	UserAgent   string
-	URI         string
-	Resource    string // e.g. "pods", "deployments", "selfsubjectaccessreviews"; "" for a non-resource URL
-	Subresource string
-	Namespace   string
+	Time time.Time
+	Verb string // get, list, watch, create, update, patch, delete, ...
+	User string
+	// ImpersonatedUser is who User acted as (Impersonate-User), "" when nobody.
+	ImpersonatedUser string
+	UserAgent        string
+	URI              string
+	Resource         string // e.g. "pods", "deployments", "selfsubjectaccessreviews"; "" for a non-resource URL
+	Subresource      string
+	Namespace        string
 }
 
 type event struct {
@@ -34,6 +36,9 @@ type event struct {
 	User       struct {
 		Username string `json:"username"`
 	} `json:"user"`
+	ImpersonatedUser *struct {
+		Username string `json:"username"`
+	} `json:"impersonatedUser"`
 	UserAgent string `json:"userAgent"`
 	ObjectRef *struct {
 		Resource    string `json:"resource"`
@@ -84,6 +89,9 @@ func readFile(path string, since time.Time, keep func(Request) bool) ([]Request,
 		r := Request{
 			Time: ev.RequestReceivedTimestamp, Verb: ev.Verb, User: ev.User.Username,
 			UserAgent: ev.UserAgent, URI: ev.RequestURI,
+		}
+		if ev.ImpersonatedUser != nil {
+			r.ImpersonatedUser = ev.ImpersonatedUser.Username
 		}
 		if ev.ObjectRef != nil {
 			r.Resource, r.Subresource, r.Namespace = ev.ObjectRef.Resource, ev.ObjectRef.Subresource, ev.ObjectRef.Namespace

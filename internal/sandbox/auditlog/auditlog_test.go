@@ -62,3 +62,19 @@ func TestReadWithoutFileIsAnError(t *testing.T) {
 		t.Error("want an error for a missing audit log")
 	}
 }
+
+func TestImpersonatedUser(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	line := `{"kind":"Event","stage":"RequestReceived","verb":"patch","user":{"username":"pyroll-jump"},"impersonatedUser":{"username":"bob@example.com","groups":["sre","system:authenticated"]},"objectRef":{"resource":"deployments","namespace":"shop","name":"orders-api"},"requestReceivedTimestamp":"2026-11-23T10:00:00Z"}`
+	plain := auditLine("RequestReceived", "get", "me", "kubectl-pyroll/dev", "/version", "", "2026-11-23T10:00:01Z")
+	if err := os.WriteFile(path, []byte(line+"\n"+plain+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].User != "pyroll-jump" || got[0].ImpersonatedUser != "bob@example.com" || got[1].ImpersonatedUser != "" {
+		t.Errorf("requests: %+v", got)
+	}
+}
