@@ -20,7 +20,9 @@ type Request struct {
 	Time time.Time
 	Verb string // get, list, watch, create, update, patch, delete, ...
 	User string
-	// ImpersonatedUser is who User acted as (Impersonate-User), "" when nobody.
+	// ImpersonatedUser is who User acted as (Impersonate-User), "" when nobody or not
+	// known: the API server logs it only when the request completes (the sandbox's policy
+	// keeps that stage for writes to Deployments and Rollouts), so keep sees it empty.
 	ImpersonatedUser string
 	UserAgent        string
 	URI              string
@@ -30,6 +32,7 @@ type Request struct {
 }
 
 type event struct {
+	AuditID    string `json:"auditID"`
 	Stage      string `json:"stage"`
 	RequestURI string `json:"requestURI"`
 	Verb       string `json:"verb"`
@@ -75,6 +78,7 @@ func readFile(path string, since time.Time, keep func(Request) bool) ([]Request,
 	}
 	defer f.Close()
 	var out []Request
+	kept := map[string]int{} // auditID -> index in out
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
@@ -82,6 +86,9 @@ func readFile(path string, since time.Time, keep func(Request) bool) ([]Request,
 		var ev event
 		if err := json.Unmarshal(line, &ev); err != nil {
 			continue // a line being written as we read
+		}
+		if i, ok := kept[ev.AuditID]; ok && ev.Stage == "ResponseComplete" && ev.ImpersonatedUser != nil {
+			out[i].ImpersonatedUser = ev.ImpersonatedUser.Username
 		}
 		if ev.Stage != "RequestReceived" || ev.RequestReceivedTimestamp.Before(since) {
 			continue
@@ -97,6 +104,9 @@ func readFile(path string, since time.Time, keep func(Request) bool) ([]Request,
 			r.Resource, r.Subresource, r.Namespace = ev.ObjectRef.Resource, ev.ObjectRef.Subresource, ev.ObjectRef.Namespace
 		}
 		if keep == nil || keep(r) {
+			if ev.AuditID != "" {
+				kept[ev.AuditID] = len(out)
+			}
 			out = append(out, r)
 		}
 	}
