@@ -437,9 +437,14 @@ func TestServeIdleClosesTheSession(t *testing.T) {
 	kubeconfig := jumpIdentity(t, "pyroll-jump-"+ns, []string{"idle-alice@example.com"}, []string{"none"})
 	j := startJumpHost(t, dir, kubeconfig, ns, keys, "--idle", "2s")
 	pane := startTmux(t, 100, 24)
+	drawn := filepath.Join(dir, "terminal")
+	pane.pipeTo(drawn)
 	pane.keys("ssh " + strings.Join(j.ssh(alice, nil), " ") + "; echo SSH-EXITED-$?")
 	pane.key("Enter")
 	pane.waitScreen("the console closed for idleness, with the reason", containsAll("pyroll: closed after 2s without a key press (--idle 2s)", "SSH-EXITED-0"))
+	if seen, err := os.ReadFile(drawn); err != nil || !strings.Contains(string(seen), "idle-api") {
+		t.Errorf("the console never drew idle-api before it closed (%v)", err)
+	}
 	j.waitAudit("start", func(r jumphost.Record) bool { return r.Event == "start" && r.User == "idle-alice@example.com" })
 	j.waitAudit("end for idleness", func(r jumphost.Record) bool {
 		return r.Event == "end" && strings.Contains(r.Reason, "without a key press")
@@ -462,4 +467,96 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// What an extra session costs the jump host: heap (after a GC) and resident memory with one
+// console, then with five, on the same scope; and the CPU five idle consoles take in a
+// minute. A measurement, not a check: it runs with PYROLL_SERVE_MEASURE=1, on the demo's
+// services, or on PYROLL_SERVE_MEASURE_PODS=N steady pods instead, and logs the figures.
+func TestServeMeasureCostPerSession(t *testing.T) {
+	if os.Getenv("PYROLL_SERVE_MEASURE") == "" {
+		t.Skip("a measurement: set PYROLL_SERVE_MEASURE=1 (README, Jump host)")
+	}
+	ns := newNamespace(t)
+	pods, _ := strconv.Atoi(os.Getenv("PYROLL_SERVE_MEASURE_PODS"))
+	shown := "bulk-0"
+	for i := 0; i*100 < pods; i++ {
+		plainDeployment(t, ns, fmt.Sprintf("bulk-%d", i), int32(min(100, pods-i*100)))
+	}
+	if pods == 0 { // the demo's three services (one of them crash-looping: not quite idle)
+		if err := demo.SeedIn(context.Background(), sandboxtest.Get(t).Client(), ns); err != nil {
+			t.Fatal(err)
+		}
+		shown = "orders-api"
+	}
+	dir := t.TempDir()
+	alice, aliceLine := sshKey(t, dir, "alice")
+	userWithRole(t, ns, "alice@example.com", readRollouts)
+	keys := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(keys, []byte(`pyroll-user="alice@example.com" `+aliceLine+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := jumpIdentity(t, "pyroll-jump-"+ns, []string{"alice@example.com"}, []string{"none"})
+	j := startJumpHost(t, dir, kubeconfig, ns, keys)
+	pid := j.proc.cmd.Process.Pid
+
+	open := func() {
+		pane := startTmux(t, 120, 30)
+		pane.keys("ssh " + strings.Join(j.ssh(alice, nil), " "))
+		pane.key("Enter")
+		pane.waitScreen("the console synced", containsAll("alice@example.com", shown, "live"))
+	}
+	measure := func(sessions int) (heap, rss uint64) {
+		j.waitStats(fmt.Sprintf("%d sessions", sessions), func(s jumphost.Stats) bool { return s.Sessions == sessions })
+		s, err := j.stats(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.HeapInuseBytes, residentKB(t, pid) << 10
+	}
+	open()
+	heap1, rss1 := measure(1)
+	for i := 0; i < 4; i++ {
+		open()
+	}
+	heap5, rss5 := measure(5)
+	t.Logf("scope: %s (%d pods); 1 session: heap %.1f MB, RSS %.1f MB; 5 sessions: heap %.1f MB, RSS %.1f MB; per extra session: heap %.2f MB, RSS %.2f MB",
+		shown, pods, mb(heap1), mb(rss1), mb(heap5), mb(rss5), (mb(heap5)-mb(heap1))/4, (mb(rss5)-mb(rss1))/4)
+
+	before := cpuSeconds(t, pid)
+	<-time.After(time.Minute) // the window measured, not a wait for something
+	spent := cpuSeconds(t, pid) - before
+	t.Logf("5 idle consoles: %.2f CPU-s in a minute (%.3f per console)", spent, spent/5)
+}
+
+func mb(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// residentKB is VmRSS of process pid.
+func residentKB(t *testing.T, pid int) uint64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// cpuSeconds is the user and system CPU time process pid has used.
+func cpuSeconds(t *testing.T, pid int) float64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100 // clock ticks (USER_HZ = 100)
 }
