@@ -9,16 +9,18 @@ import (
 )
 
 // Terminal is where one console draws: this process's terminal, or an SSH session's
-// channel (kubectl pyroll serve), whose size and environment come from the client.
+// channel (kubectl pyroll serve).
 type Terminal struct {
 	In  io.Reader
 	Out io.Writer
-	// Width and Height are the size to start with when Out cannot be asked (an SSH
-	// channel); 0 lets the program ask the terminal. Sizes are untrusted: clamped to
-	// MaxWidth x MaxHeight, so that no client makes the console allocate without bound.
+	// Remote is an SSH client's terminal: its size and environment come from the client,
+	// never from this process. Its sizes are untrusted: clamped to MaxWidth x MaxHeight,
+	// so that no client makes the console allocate without bound.
+	Remote bool
+	// Width and Height are a remote terminal's size to start with (its channel cannot be
+	// asked); later sizes come as messages.
 	Width, Height int
-	// Env is the terminal's environment (TERM, COLORTERM, NO_COLOR): nil means this
-	// process's; an SSH session passes the client's only.
+	// Env is a remote terminal's environment (TERM, COLORTERM, NO_COLOR).
 	Env []string
 	// OnKey is called on each key press (the SSH session's idle clock); nil: nothing.
 	OnKey func()
@@ -36,27 +38,27 @@ const (
 // terminal, the SSH server on a session's.
 func Program(ctx context.Context, o Options, t Terminal) *tea.Program {
 	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(t.In), tea.WithOutput(t.Out), tea.WithFilter(t.filter)}
-	if t.Env != nil {
-		opts = append(opts, tea.WithEnvironment(t.Env))
-	}
-	if t.Width > 0 || t.Height > 0 {
-		opts = append(opts, tea.WithWindowSize(clampSize(t.Width, t.Height)))
+	if t.Remote {
+		env := append([]string{}, t.Env...) // never nil: nil means this process's
+		opts = append(opts, tea.WithEnvironment(env), tea.WithWindowSize(clampSize(t.Width, t.Height)))
 	}
 	switch {
 	case !o.Styles.Color:
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
-	case t.Env != nil:
+	case t.Remote:
 		// Not a terminal of this process: the colours its environment says it has.
 		opts = append(opts, tea.WithColorProfile(colorprofile.Env(t.Env)))
 	}
 	return tea.NewProgram(New(o), opts...)
 }
 
-// filter clamps window sizes and tells OnKey about key presses.
+// filter clamps a remote terminal's sizes and tells OnKey about key presses.
 func (t Terminal) filter(_ tea.Model, msg tea.Msg) tea.Msg {
 	switch m := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.Width, m.Height = clampSize(m.Width, m.Height)
+		if t.Remote {
+			m.Width, m.Height = clampSize(m.Width, m.Height)
+		}
 		return m
 	case tea.KeyPressMsg:
 		if t.OnKey != nil {

@@ -47,6 +47,5 @@ func Middleware(open Open) wish.Middleware {
 
 // Terminal is the session's terminal for the console.
 func Terminal(sess ssh.Session, s *jumphost.Session) app.Terminal {
-	env := append([]string{}, s.Env...) // never nil: nil would mean this process's
-	return app.Terminal{In: sess, Out: sess, Width: s.Width, Height: s.Height, Env: env, OnKey: s.Deadlines.KeyPressed}
+	return app.Terminal{In: sess, Out: sess, Remote: true, Width: s.Width, Height: s.Height, Env: s.Env, OnKey: s.Deadlines.KeyPressed}
 }
