@@ -85,7 +85,9 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 		return app.Options{}, err
 	}
 	snapshots := o.watch(ctx, cluster, o.NotReadyGrace)
-	user := actions.WhoAmI(ctx, cluster.Client, cluster.User)
+	who, cancel := context.WithTimeout(ctx, connectTimeout)
+	user := actions.WhoAmI(who, cluster.Client, cluster.User)
+	cancel()
 	var actor app.Actor = actions.Service{
 		Driver: &actions.Driver{Client: cluster.Client, User: user},
 		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly || s.readOnly, ReadOnlyReason: s.readOnlyReason},
