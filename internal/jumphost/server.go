@@ -61,6 +61,10 @@ type Server struct {
 	// stopping closes when Shutdown starts: every session is told and closed.
 	stopping chan struct{}
 	stopOnce sync.Once
+	// refusedKeys are the keys each connection (by remote address) offered in vain: a
+	// client may offer several before one is let in, so a refusal is recorded only when
+	// the connection fails to authenticate at all.
+	refusedKeys map[string][]string
 }
 
 // New builds the server (it listens with Serve).
@@ -77,7 +81,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Hint == "" {
 		cfg.Hint = "ssh HOST"
 	}
-	s := &Server{cfg: cfg, log: log.New(cfg.Log, "pyroll serve: ", log.LstdFlags), stopping: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log.New(cfg.Log, "pyroll serve: ", log.LstdFlags), stopping: make(chan struct{}), refusedKeys: map[string][]string{}}
 	opts := []ssh.Option{
 		wish.WithPublicKeyAuth(s.authorize),
 		// An unauthenticated connection gets half a minute; a connection whose console went
@@ -99,6 +103,8 @@ func New(cfg Config) (*Server, error) {
 			}
 			srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{"default": s.refuseSubsystem}
 			srv.RequestHandlers = map[string]ssh.RequestHandler{"default": s.refuseRequest}
+			srv.ConnectionFailedCallback = s.connectionFailed
+			srv.ConnectionCloseCallback = func(conn net.Conn) { s.takeRefusedKeys(addrString(conn.RemoteAddr())) }
 			return nil
 		},
 		wish.WithMiddleware(
@@ -145,15 +151,39 @@ func (s *Server) Sessions() int { return int(s.sessions.Load()) }
 // merely offered cannot lend its identity to another.
 func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	_, err := Lookup(s.cfg.AuthorizedKeys, key, ctx.RemoteAddr())
-	if err != nil {
-		rec := Record{Event: "refused", Fingerprint: gossh.FingerprintSHA256(key), Remote: addrString(ctx.RemoteAddr()), ClientVersion: ctx.ClientVersion(), Reason: err.Error()}
-		if errors.Is(err, ErrUnknownKey) {
-			rec.Reason = "unknown key"
-		}
-		s.cfg.Audit.Write(rec)
-		return false
+	if err == nil {
+		return true
 	}
-	return true
+	why := err.Error()
+	if errors.Is(err, ErrUnknownKey) {
+		why = "unknown key"
+	}
+	remote := addrString(ctx.RemoteAddr())
+	s.mu.Lock()
+	s.refusedKeys[remote] = append(s.refusedKeys[remote], gossh.FingerprintSHA256(key)+" "+why)
+	s.mu.Unlock()
+	return false
+}
+
+func (s *Server) takeRefusedKeys(remote string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := s.refusedKeys[remote]
+	delete(s.refusedKeys, remote)
+	return keys
+}
+
+// connectionFailed records a connection that offered keys and got in with none.
+func (s *Server) connectionFailed(conn net.Conn, _ error) {
+	refused := s.takeRefusedKeys(addrString(conn.RemoteAddr()))
+	if len(refused) == 0 {
+		return // no key offered: a port scan, a client without keys, a broken handshake
+	}
+	fingerprint, why, _ := strings.Cut(refused[len(refused)-1], " ")
+	if len(refused) > 1 {
+		why = "no authorized key among those offered: " + strings.Join(refused, "; ")
+	}
+	s.cfg.Audit.Write(Record{Event: "refused", Fingerprint: fingerprint, Remote: addrString(conn.RemoteAddr()), Reason: why})
 }
 
 type sessionKey struct{}

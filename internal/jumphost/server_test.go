@@ -346,3 +346,28 @@ func newPipe() *pipe {
 
 func (p *pipe) Read(b []byte) (int, error) { return p.r.Read(b) }
 func (p *pipe) write(s string)             { _, _ = p.w.Write([]byte(s)) }
+
+// A client may offer several keys: one in vain before the right one is no refusal, and the
+// identity is the key that got in.
+func TestTheKeyThatGotInIsTheIdentity(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	stranger, _ := newKey(t)
+	ts := startServer(t, Config{}, `pyroll-user="alice" `+aliceLine)
+	client, err := gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{
+		User: "x", Auth: []gossh.AuthMethod{gossh.PublicKeys(stranger, alice)}, HostKeyCallback: gossh.FixedHostKey(ts.hostKey),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	waitFor(t, "the connection's records", func() bool { return len(ts.audit.records(t)) == 0 && ts.server.Sessions() == 0 })
+	// Two strangers' keys and nothing else: one refusal naming both.
+	other, _ := newKey(t)
+	if _, err := gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{User: "x", Auth: []gossh.AuthMethod{gossh.PublicKeys(stranger, other)}, HostKeyCallback: gossh.FixedHostKey(ts.hostKey)}); err == nil {
+		t.Fatal("strangers got in")
+	}
+	waitFor(t, "one refusal", func() bool { return len(ts.audit.records(t)) == 1 })
+	if r := ts.audit.records(t)[0]; r.Event != "refused" || !strings.Contains(r.Reason, "no authorized key among those offered") || strings.Count(r.Reason, "unknown key") != 2 {
+		t.Errorf("refusal: %+v", r)
+	}
+}
