@@ -211,7 +211,7 @@ func (o *ServeOptions) Run(ctx context.Context) (err error) {
 func (o *ServeOptions) readKeys() ([]jumphost.Entry, error) {
 	f, err := os.Open(o.AuthorizedKeys)
 	if err != nil {
-		return nil, fmt.Errorf("--authorized-keys: %v", err)
+		return nil, fmt.Errorf("--authorized-keys: %v; create it with one key a line, each with its pyroll-user=\"...\" (see 'kubectl pyroll serve --help')", err)
 	}
 	defer f.Close()
 	entries, errs := jumphost.ParseAuthorizedKeys(f)
@@ -230,7 +230,7 @@ func (o *ServeOptions) auditLog() (io.Writer, func(), error) {
 	}
 	f, err := os.OpenFile(o.AuditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--audit-log: %v", err)
+		return nil, nil, fmt.Errorf("--audit-log: %v; give a file in a directory this user may write to", err)
 	}
 	return f, func() { f.Close() }, nil
 }
