@@ -24,7 +24,8 @@ func (s *Sandbox) bin(name string) string { return filepath.Join(s.opts.BinDir, 
 func (s *Sandbox) startEtcd(ctx context.Context, p ports) error {
 	client := "http://" + hostPort(p.etcdClient)
 	peer := "http://" + hostPort(p.etcdPeer)
-	proc, err := s.launch("etcd", s.bin("etcd"), []string{
+	s.etcdURL = client
+	s.etcdArgs = []string{
 		"--name=sandbox",
 		"--data-dir=" + s.path("etcd"),
 		"--listen-client-urls=" + client,
@@ -35,17 +36,42 @@ func (s *Sandbox) startEtcd(ctx context.Context, p ports) error {
 		"--listen-metrics-urls=",
 		"--unsafe-no-fsync", // a throwaway test store: durability buys nothing, fsync costs seconds
 		"--log-level=warn",
-	})
+	}
+	return s.StartEtcd(ctx)
+}
+
+// StartEtcd starts etcd (again, after StopEtcd) on the same ports and data directory, and
+// waits until it is healthy.
+func (s *Sandbox) StartEtcd(ctx context.Context) error {
+	proc, err := s.launch("etcd", s.bin("etcd"), s.etcdArgs)
 	if err != nil {
 		return err
 	}
 	err = waitFor(ctx, "etcd", proc, 60*time.Second, func(ctx context.Context) error {
-		return httpExpect(ctx, http.DefaultClient, client+"/health", `"health":"true"`)
+		return httpExpect(ctx, http.DefaultClient, s.etcdURL+"/health", `"health":"true"`)
 	})
 	if err == nil {
-		s.logf("etcd ready on %s", client)
+		s.logf("etcd ready on %s", s.etcdURL)
 	}
 	return err
+}
+
+// StopEtcd stops etcd, leaving everything else (the API server included) running: for
+// tests of how clients live through a storage outage. Its data stays for StartEtcd.
+func (s *Sandbox) StopEtcd() { s.stopComponent("etcd") }
+
+// RestartEtcd stops etcd and starts it again on the same ports and data.
+func (s *Sandbox) RestartEtcd(ctx context.Context) error {
+	s.StopEtcd()
+	return s.StartEtcd(ctx)
+}
+
+// CompactEtcd compacts etcd's history up to its current revision (as the API server does
+// every five minutes): a watch from an older resource version then gets 410 Gone, "too old
+// resource version", where the API server serves it from etcd (Options.APIServerArgs
+// --watch-cache=false). It returns the revision compacted at.
+func (s *Sandbox) CompactEtcd(ctx context.Context) (int64, error) {
+	return compactEtcd(ctx, s.etcdURL)
 }
 
 func (s *Sandbox) startAPIServer(ctx context.Context, p ports, f pkiFiles) error {
@@ -96,6 +122,7 @@ egressSelections:
 	if s.opts.Scale {
 		s.apiserverArgs = append(s.apiserverArgs, scaleAPIServerArgs...)
 	}
+	s.apiserverArgs = append(s.apiserverArgs, s.opts.APIServerArgs...)
 	s.APIServerURL = "https://" + hostPort(p.apiserver)
 	cert, err := tls.X509KeyPair(f.admin.CertPEM, f.admin.KeyPEM)
 	if err != nil {
@@ -126,6 +153,12 @@ func (s *Sandbox) StartAPIServer(ctx context.Context) error {
 // StopAPIServer stops kube-apiserver, leaving everything else running: for tests of how
 // clients live through an API server restart.
 func (s *Sandbox) StopAPIServer() { s.stopComponent("kube-apiserver") }
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same port and store.
+func (s *Sandbox) RestartAPIServer(ctx context.Context) error {
+	s.StopAPIServer()
+	return s.StartAPIServer(ctx)
+}
 
 // stopComponent stops the running process of that name.
 func (s *Sandbox) stopComponent(name string) {

@@ -55,6 +55,9 @@ type Options struct {
 	// kwok. kwok's nodes have room for any number of pods either way (capacity pods: 1M, cpu:
 	// 1k, memory: 1Ti). Off, the sandbox is the small, quick one of the demo and the tests.
 	Scale bool
+	// APIServerArgs are more flags for kube-apiserver, after the sandbox's own (the last of
+	// a flag given twice wins): e.g. --watch-cache=false, for tests of expired watches.
+	APIServerArgs []string
 	// Log receives one line per step; nil discards.
 	Log io.Writer
 }
@@ -81,6 +84,8 @@ type Sandbox struct {
 	stateLock  *os.File
 
 	apiserverArgs  []string
+	etcdArgs       []string
+	etcdURL        string
 	prometheusArgs []string
 	prometheusPort int
 	adminHTTP      *http.Client
