@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,10 @@ type Watcher struct {
 
 	mu        sync.Mutex
 	forbidden map[string]string // resource -> message
+	// link holds the informers' lists and watches while the API server does not answer;
+	// feeds say which informers have not read the cluster again since (by resource).
+	link  *link
+	feeds map[string]*feed
 
 	// handled counts the informer events handled (marked dirty): tests wait on it to know a
 	// burst was delivered.
@@ -73,13 +78,19 @@ func NewWatcher(c *Cluster, opts WatchOptions) *Watcher {
 	if opts.Selector == nil {
 		opts.Selector = labels.Everything()
 	}
-	return &Watcher{cluster: c, opts: opts, dirty: make(chan struct{}, 1), forbidden: map[string]string{}}
+	w := &Watcher{cluster: c, opts: opts, dirty: make(chan struct{}, 1), forbidden: map[string]string{}, feeds: map[string]*feed{}}
+	w.link = &link{clock: opts.Clock, probe: func(ctx context.Context) error {
+		_, err := c.Client.ServerVersion(ctx)
+		return err
+	}}
+	return w
 }
 
 // Run watches until ctx ends, sending a snapshot after each burst of changes and whenever
 // the connection state changes. The channel closes when ctx ends.
 func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	out := make(chan rollout.Snapshot, 1)
+	w.link.ctx = ctx
 	builder := rollout.NewBuilder()
 	builder.NotReadyGrace = w.opts.NotReadyGrace
 	loop := &watchLoop{w: w, out: out, informers: w.newInformers(), builder: builder, lastRV: map[string]string{}}
@@ -123,13 +134,22 @@ func (w *Watcher) selectRollouts(o *metav1.ListOptions) {
 func (w *Watcher) newInformers() informers {
 	api, ns := w.cluster.Client, w.opts.Namespace
 	return informers{
-		deployments: newInformer(api, api.Deployments(ns), &appsv1.Deployment{}, w.selectRollouts),
-		replicaSets: newInformer(api, api.ReplicaSets(ns), &appsv1.ReplicaSet{}, nil),
-		pods:        newInformer(api, api.Pods(ns), &corev1.Pod{}, nil),
+		deployments: newInformer(api, api.Deployments(ns), &appsv1.Deployment{}, w.selectRollouts, w.newFeed("deployments")),
+		replicaSets: newInformer(api, api.ReplicaSets(ns), &appsv1.ReplicaSet{}, nil, w.newFeed("replicasets")),
+		pods:        newInformer(api, api.Pods(ns), &corev1.Pod{}, nil, w.newFeed("pods")),
 		// Events of Deployments and ReplicaSets only: pod events are most of a busy
 		// namespace's and the views do not show them.
-		events: newInformer(api, api.Events(ns), &corev1.Event{}, func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" }),
+		events: newInformer(api, api.Events(ns), &corev1.Event{}, func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" }, w.newFeed("events")),
 	}
+}
+
+// newFeed follows the lists and watches of the informer of resource.
+func (w *Watcher) newFeed(resource string) *feed {
+	f := &feed{resource: resource, link: w.link, clock: w.opts.Clock}
+	w.mu.Lock()
+	w.feeds[resource] = f
+	w.mu.Unlock()
+	return f
 }
 
 func (i informers) table() []watchedInformer {
@@ -153,21 +173,24 @@ func (i informers) argoTable() []watchedInformer {
 // every AnalysisRun (the builder ties them to their Rollout by ownership).
 func (w *Watcher) newArgoInformers(i *informers) {
 	api, ns := w.cluster.Client, w.opts.Namespace
-	i.rollouts = newInformer(api, api.Rollouts(ns), &argo.Rollout{}, w.selectRollouts)
-	i.analysisRuns = newInformer(api, api.AnalysisRuns(ns), &argo.AnalysisRun{}, nil)
+	i.rollouts = newInformer(api, api.Rollouts(ns), &argo.Rollout{}, w.selectRollouts, w.newFeed("rollouts"))
+	i.analysisRuns = newInformer(api, api.AnalysisRuns(ns), &argo.AnalysisRun{}, nil, w.newFeed("analysisruns"))
 }
 
 // synced says whether every informer but the events' and the analysis runs' has listed once.
 func (i informers) synced() bool {
 	for _, wi := range i.table() {
-		// Events and AnalysisRuns are best-effort: a user who may not list them still sees
-		// rollouts (discovery asks only about rollouts; an RBAC role may grant them alone).
-		if wi.resource != "events" && wi.resource != "analysisruns" && !wi.informer.HasSynced() {
+		if required(wi.resource) && !wi.informer.HasSynced() {
 			return false
 		}
 	}
 	return true
 }
+
+// required says whether the rollouts cannot be shown without resource. Events and
+// AnalysisRuns are best-effort: a user who may not list them still sees rollouts (discovery
+// asks only about rollouts; an RBAC role may grant them alone).
+func required(resource string) bool { return resource != "events" && resource != "analysisruns" }
 
 func (i informers) objects() rollout.Objects {
 	objs := rollout.Objects{
@@ -330,6 +353,20 @@ func (w *Watcher) clearForbidden(resource string) {
 	w.mu.Unlock()
 }
 
+// staleFeeds says since when the required informers that have not read the cluster again
+// since they lost their watch have been stale, and which.
+func (w *Watcher) staleFeeds() (time.Time, []string) {
+	w.mu.Lock()
+	var feeds []*feed
+	for resource, f := range w.feeds {
+		if required(resource) {
+			feeds = append(feeds, f)
+		}
+	}
+	w.mu.Unlock()
+	return staleFeeds(feeds)
+}
+
 func (w *Watcher) connection(synced bool) rollout.Connection {
 	w.mu.Lock()
 	// Events are optional: without them the detail shows none, the rest still works.
@@ -343,6 +380,11 @@ func (w *Watcher) connection(synced bool) rollout.Connection {
 	if since, err := w.cluster.Health.Failing(); !since.IsZero() {
 		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: w.cluster.ExplainError(err).Error()}
 	}
+	// The API server answers again, but the picture is the old one until every informer
+	// has read the cluster again.
+	if since, which := w.staleFeeds(); !since.IsZero() {
+		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: "the API server answers again; re-reading " + strings.Join(which, ", ")}
+	}
 	if !synced {
 		return rollout.Connection{State: rollout.ConnSyncing}
 	}
@@ -350,19 +392,22 @@ func (w *Watcher) connection(synced bool) rollout.Connection {
 }
 
 // newInformer caches one kind of object in the watched namespace (all when ""), slimmed
-// by stripForCache. tweak narrows what is listed and watched.
-func newInformer[T, L runtime.Object](api kubeapi.API, res kubeapi.Resource[T, L], example T, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer {
+// by stripForCache. tweak narrows what is listed and watched; its lists and watches go
+// through f (which holds them while the API server does not answer).
+func newInformer[T, L runtime.Object](api kubeapi.API, res kubeapi.Resource[T, L], example T, tweak func(*metav1.ListOptions), f *feed) cache.SharedIndexInformer {
 	if tweak == nil {
 		tweak = func(*metav1.ListOptions) {}
 	}
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			tweak(&opts)
-			return res.List(ctx, opts)
+			return f.list(ctx, func(ctx context.Context) (runtime.Object, error) { return res.List(ctx, opts) })
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			tweak(&opts)
-			return res.Watch(ctx, opts)
+			return f.watch(ctx, opts, func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+				return res.Watch(ctx, opts)
+			})
 		},
 	}
 	informer := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, api), example, cache.SharedIndexInformerOptions{})
