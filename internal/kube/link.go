@@ -27,6 +27,8 @@ type link struct {
 	ctx   context.Context
 	probe func(context.Context) error
 	clock clock.Clock
+	// every is the first wait before a probe (linkProbeMin); it doubles up to linkProbeMax.
+	every time.Duration
 
 	mu sync.Mutex
 	up chan struct{} // nil while the API server answers; closed when a probe gets an answer
@@ -62,7 +64,10 @@ func (l *link) waitForAnswer(ctx context.Context) error {
 // API server answers (any HTTP answer: a 401 or 403 also says it is there), then opens up.
 // It gives up when ctx (the watcher's) ends: the waiters' contexts end with it.
 func (l *link) probeUntilAnswered(ctx context.Context, up chan struct{}) {
-	interval := linkProbeMin
+	interval := l.every
+	if interval <= 0 {
+		interval = linkProbeMin
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -84,7 +89,7 @@ func (l *link) probeUntilAnswered(ctx context.Context, up chan struct{}) {
 			close(up)
 			return
 		}
-		interval = min(2*interval, linkProbeMax)
+		interval = min(2*interval, max(linkProbeMax, l.every))
 	}
 }
 

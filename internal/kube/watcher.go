@@ -58,6 +58,8 @@ type Watcher struct {
 	// feeds say which informers have not read the cluster again since (by resource).
 	link  *link
 	feeds map[string]*feed
+	// ready asks the API server now and then whether it is ready (its etcd reachable).
+	ready *readiness
 
 	// handled counts the informer events handled (marked dirty): tests wait on it to know a
 	// burst was delivered.
@@ -83,6 +85,7 @@ func NewWatcher(c *Cluster, opts WatchOptions) *Watcher {
 		_, err := c.Client.ServerVersion(ctx)
 		return err
 	}}
+	w.ready = &readiness{ask: c.Client.Readiness, clock: opts.Clock}
 	return w
 }
 
@@ -285,6 +288,7 @@ func (l *watchLoop) onDirty(ctx context.Context) bool {
 // connection state changed or when the last snapshot's answer changes by the clock alone
 // (a not-ready canary pod's grace ended: Degraded with no API event to say so).
 func (l *watchLoop) onTick(ctx context.Context) {
+	l.w.ready.poll(ctx)
 	if l.discoverArgo(ctx) {
 		l.emit(ctx)
 		return
@@ -379,6 +383,9 @@ func (w *Watcher) connection(synced bool) rollout.Connection {
 	w.mu.Unlock()
 	if since, err := w.cluster.Health.Failing(); !since.IsZero() {
 		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: w.cluster.ExplainError(err).Error()}
+	}
+	if since, reason := w.ready.state(); !since.IsZero() {
+		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: reason}
 	}
 	// The API server answers again, but the picture is the old one until every informer
 	// has read the cluster again.

@@ -58,6 +58,10 @@ type API interface {
 	// ServerVersion is GET /version: the cheapest request that proves the server answers
 	// and accepts the credentials.
 	ServerVersion(ctx context.Context) (*version.Info, error)
+	// Readiness is GET /readyz: nil when the API server is ready, a *NotReady when it
+	// answers that it is not (an API server whose etcd is down still answers, and holds its
+	// watches open, silent), else the request's error.
+	Readiness(ctx context.Context) error
 	// Rollouts and AnalysisRuns are Argo Rollouts' (argoproj.io/v1alpha1), served as JSON.
 	Rollouts(namespace string) Resource[*argo.Rollout, *argo.RolloutList]
 	AnalysisRuns(namespace string) Resource[*argo.AnalysisRun, *argo.AnalysisRunList]

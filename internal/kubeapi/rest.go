@@ -3,8 +3,10 @@ package kubeapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -181,6 +183,41 @@ func (a *restAPI) ServerVersion(ctx context.Context) (*version.Info, error) {
 		return nil, fmt.Errorf("the API server's /version answer: %w", err)
 	}
 	return &info, nil
+}
+
+func (a *restAPI) Readiness(ctx context.Context) error {
+	body, err := a.core.Get().AbsPath("/readyz").DoRaw(ctx)
+	return ReadinessAnswer(body, err)
+}
+
+// NotReady is the API server's answer that it is not ready.
+type NotReady struct {
+	// Failed are the checks that failed, e.g. "etcd" (from lines "[-]etcd failed: ...").
+	Failed []string
+}
+
+func (e *NotReady) Error() string {
+	if len(e.Failed) == 0 {
+		return "the API server is not ready"
+	}
+	return "the API server is not ready (" + strings.Join(e.Failed, ", ") + " failed)"
+}
+
+// ReadinessAnswer reads GET /readyz's body and error: nil when ready, a *NotReady for a 5xx
+// answer (its body lists the checks), else err.
+func ReadinessAnswer(body []byte, err error) error {
+	var status apierrors.APIStatus
+	if err == nil || !errors.As(err, &status) || status.Status().Code < 500 {
+		return err
+	}
+	notReady := &NotReady{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if check, ok := strings.CutPrefix(strings.TrimSpace(line), "[-]"); ok {
+			name, _, _ := strings.Cut(check, " ")
+			notReady.Failed = append(notReady.Failed, name)
+		}
+	}
+	return notReady
 }
 
 // IsWatchListSemanticsUnSupported: a real API server streams the initial list (1.32+,

@@ -68,6 +68,15 @@ func (a adapter) ServerVersion(context.Context) (*version.Info, error) {
 	return a.c.Discovery().ServerVersion()
 }
 
+// Readiness asks a real clientset's API server (GET /readyz); a fake one is always ready.
+func (a adapter) Readiness(ctx context.Context) error {
+	rc := a.c.Discovery().RESTClient()
+	if rc == nil {
+		return nil
+	}
+	return kubeapi.ReadinessAnswer(rc.Get().AbsPath("/readyz").DoRaw(ctx))
+}
+
 // Rollouts: a clientset's cluster has no Argo Rollouts (WithArgo adds them).
 func (a adapter) Rollouts(string) kubeapi.Resource[*argo.Rollout, *argo.RolloutList] {
 	return absent[*argo.Rollout, *argo.RolloutList]{"rollouts"}
