@@ -147,27 +147,41 @@ func (f *feed) stale() time.Time {
 }
 
 // list runs an informer's list; without an answer from the API server it waits for one and
-// lists again.
+// lists again. A list makes the informer current: it holds everything as of now.
 func (f *feed) list(ctx context.Context, call func(context.Context) (runtime.Object, error)) (runtime.Object, error) {
 	for {
 		obj, err := call(ctx)
-		if !noAnswer(ctx, err) {
-			return obj, err
+		if noAnswer(ctx, err) {
+			f.markStale()
+			if f.link.waitForAnswer(ctx) != nil {
+				return nil, err
+			}
+			continue
 		}
-		f.markStale()
-		if f.link.waitForAnswer(ctx) != nil {
-			return nil, err
+		if err == nil {
+			f.markCurrent()
 		}
+		return obj, err
 	}
 }
 
+// errReadAgain makes the reflector read everything again rather than resume a watch lost
+// while the API server was away.
+var errReadAgain = errors.New("the watch was lost while the API server was away: reading everything again")
+
 // watch starts an informer's watch; without an answer from the API server it waits for one
-// and starts it again. The informer is current once the watch runs: at once when it resumes
-// from a resource version (the events since then come first), after the initial events when
-// it lists as it watches (sendInitialEvents). A watch that ends in an error event makes it
-// stale until the next watch runs.
+// and starts it again. A stale informer does not resume a watch from its resource version
+// (the API server would answer 200, and then, maybe, 410 Gone: too late to know the picture
+// is old): it reads everything again first, and is current once it has (a list, or the
+// initial events of a watch that lists as it watches: sendInitialEvents). A watch resumed by
+// a current informer (the API server ended it after its timeout) keeps it current. A watch
+// that ends in an error event makes it stale.
 func (f *feed) watch(ctx context.Context, opts metav1.ListOptions, call func(context.Context, metav1.ListOptions) (watch.Interface, error)) (watch.Interface, error) {
+	initialEvents := opts.SendInitialEvents != nil && *opts.SendInitialEvents
 	for {
+		if !initialEvents && !f.stale().IsZero() {
+			return nil, errReadAgain
+		}
 		w, err := call(ctx, opts)
 		if noAnswer(ctx, err) {
 			f.markStale()
@@ -178,10 +192,6 @@ func (f *feed) watch(ctx context.Context, opts metav1.ListOptions, call func(con
 		}
 		if err != nil {
 			return nil, err
-		}
-		initialEvents := opts.SendInitialEvents != nil && *opts.SendInitialEvents
-		if !initialEvents {
-			f.markCurrent()
 		}
 		return newObservedWatch(w, func(e watch.Event) {
 			switch {

@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"sync/atomic"
 	"syscall"
@@ -58,9 +57,10 @@ func testFeed(probe func(context.Context) error) *feed {
 }
 
 // A watch the API server does not answer is not handed back to the reflector (which would
-// back off for up to a minute): it waits for a probe to get an answer, then goes again, and
-// the informer is stale from the first failure until the watch runs.
-func TestFeedWaitsForTheAPIServerAndIsStaleUntilItWatchesAgain(t *testing.T) {
+// back off for up to a minute): it waits for a probe to get an answer. Then the informer,
+// stale since the first failure, does not resume from its resource version: it reads
+// everything again (a list here), which makes it current, and then resumes.
+func TestFeedWaitsForTheAPIServerThenReadsEverythingAgain(t *testing.T) {
 	var probes atomic.Int32
 	f := testFeed(func(context.Context) error {
 		if probes.Add(1) < 3 {
@@ -69,28 +69,31 @@ func TestFeedWaitsForTheAPIServerAndIsStaleUntilItWatchesAgain(t *testing.T) {
 		return nil
 	})
 	calls := 0
-	var staleDuringCall []bool
-	w, err := f.watch(context.Background(), metav1.ListOptions{ResourceVersion: "41"}, func(context.Context, metav1.ListOptions) (watch.Interface, error) {
+	resume := func(context.Context, metav1.ListOptions) (watch.Interface, error) {
 		calls++
-		staleDuringCall = append(staleDuringCall, !f.stale().IsZero())
 		if calls == 1 {
 			return nil, refused
 		}
 		return watch.NewFake(), nil
-	})
-	if err != nil {
+	}
+	_, err := f.watch(context.Background(), metav1.ListOptions{ResourceVersion: "41"}, resume)
+	if !errors.Is(err, errReadAgain) || calls != 1 || probes.Load() != 3 {
+		t.Fatalf("%v after %d calls and %d probes; want errReadAgain once the third probe was answered, without resuming", err, calls, probes.Load())
+	}
+	if f.stale().IsZero() {
+		t.Fatal("the informer lost its watch: it is stale")
+	}
+	if _, err := f.list(context.Background(), func(context.Context) (runtime.Object, error) { return &corev1.PodList{}, nil }); err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
-	if calls != 2 || probes.Load() != 3 {
-		t.Errorf("%d calls after %d probes; want the watch again once the third probe was answered", calls, probes.Load())
-	}
-	if fmt.Sprint(staleDuringCall) != "[false true]" {
-		t.Errorf("stale during the calls: %v; want current, then stale after the refusal", staleDuringCall)
-	}
 	if !f.stale().IsZero() {
-		t.Error("a watch resumed from a resource version runs: the informer is current again")
+		t.Error("the informer listed everything: it is current")
 	}
+	w, err := f.watch(context.Background(), metav1.ListOptions{ResourceVersion: "57"}, resume)
+	if err != nil || calls != 2 {
+		t.Fatalf("%v after %d calls; want the watch resumed from the list", err, calls)
+	}
+	w.Stop()
 }
 
 // A watch that lists as it watches (sendInitialEvents) makes the informer current only at the
