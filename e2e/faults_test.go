@@ -5,9 +5,12 @@ package e2e
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
@@ -185,4 +188,186 @@ func footerLine(s string) string {
 		}
 	}
 	return ""
+}
+
+// listedRollouts are the names of the list's rows, in order.
+func listedRollouts(screen string) []string {
+	var names []string
+	inList := false
+	for _, line := range strings.Split(screen, "\n") {
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) > 1 && fields[0] == "NAME" && fields[1] == "PHASE":
+			inList = true
+		case !inList:
+		case len(fields) == 0:
+			return names
+		default:
+			names = append(names, fields[0])
+		}
+	}
+	return names
+}
+
+// A partition: the console is cut off from the API server (its connections reset) while a
+// Deployment is deleted, another created and a third promoted. Once it reaches the API
+// server again it reads everything again before it says live: never live with the picture
+// from before the partition, and no row of a deleted Deployment.
+func TestFaultPartitionRereadsBeforeLive(t *testing.T) {
+	sb := faultSandbox(t, sandbox.Options{})
+	ctx := context.Background()
+	faultRelease(t, sb, "keep-api", 1)
+	faultRelease(t, sb, "gone-api", 1)
+	proxy := startTCPProxy(t, strings.TrimPrefix(sb.APIServerURL, "https://"))
+	pane := startConsole(t, proxy.kubeconfig(sb.Kubeconfig), "-n", faultNamespace)
+	pane.waitScreen("keep-api and gone-api, live", func(s string) bool {
+		return rowSays(s, "keep-api", "Complete") && rowSays(s, "gone-api", "Complete") && isLive(s)
+	})
+	if err := workload.SetPaused(ctx, sb.Client(), faultNamespace, "keep-api", true); err != nil {
+		t.Fatal(err)
+	}
+	pane.waitScreen("keep-api Halted", func(s string) bool { return rowSays(s, "keep-api", "Halted") && isLive(s) })
+
+	proxy.cut()
+	pane.waitScreen("reconnecting, with the last state", func(s string) bool {
+		_, ok := reconnecting(s)
+		return ok && rowSays(s, "gone-api", "Complete") && rowSays(s, "keep-api", "Halted")
+	})
+	changeWhileAway(t, sb)
+	proxy.heal()
+	var screens []string
+	final := pane.waitScreen("live, without gone-api, with new-api, keep-api Complete", func(s string) bool {
+		screens = append(screens, s)
+		return isLive(s) && afterTheChanges(s)
+	})
+	// Every change was made before the console could reconnect: no live screen shows a row
+	// from before them.
+	for _, s := range screens {
+		if isLive(s) && !afterTheChanges(s) {
+			t.Fatalf("live with the picture from before the partition:\n%s", s)
+		}
+	}
+	rowsAreTheCluster(t, sb, final)
+}
+
+// changeWhileAway deletes gone-api, creates new-api and promotes keep-api (halted), with the
+// admin client, in faultNamespace.
+func changeWhileAway(t *testing.T, sb *sandbox.Sandbox) {
+	t.Helper()
+	ctx := context.Background()
+	if err := sb.Client().AppsV1().Deployments(faultNamespace).Delete(ctx, "gone-api", deleteNow); err != nil {
+		t.Fatal(err)
+	}
+	faultRelease(t, sb, "new-api", 1)
+	if err := workload.SetPaused(ctx, sb.Client(), faultNamespace, "keep-api", false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// afterTheChanges says whether the screen shows what changeWhileAway did.
+func afterTheChanges(s string) bool {
+	return rowSays(s, "keep-api", "Complete") && rowSays(s, "new-api", "Complete") && rowOf(s, "gone-api") == ""
+}
+
+// rowsAreTheCluster checks that the list's rows are the Deployments of faultNamespace, no
+// more, no less.
+func rowsAreTheCluster(t *testing.T, sb *sandbox.Sandbox, screen string) {
+	t.Helper()
+	list, err := sb.Client().AppsV1().Deployments(faultNamespace).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, d := range list.Items {
+		want = append(want, d.Name)
+	}
+	got := listedRollouts(screen)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("rows %v, cluster %v:\n%s", got, want, screen)
+	}
+}
+
+// A watch that expires: the API server ends the console's watches (as at their timeout)
+// and, before they resume, a Deployment is deleted, another created, a third promoted, and
+// etcd's history compacted past what the console saw; the API server serves watches from
+// etcd (--watch-cache=false), so the watch of Deployments, resumed from its resource
+// version, gets 410 Gone ("too old resource version"). The console reads them all again and
+// shows the cluster as it is, without the deleted row.
+func TestFaultExpiredWatchRelists(t *testing.T) {
+	sb := faultSandbox(t, sandbox.Options{APIServerArgs: []string{"--watch-cache=false"}})
+	ctx := context.Background()
+	faultRelease(t, sb, "keep-api", 1)
+	faultRelease(t, sb, "gone-api", 1)
+	proxy := startAPIProxy(t, sb)
+	pane := startConsole(t, proxy.kubeconfig(), "-n", faultNamespace)
+	pane.waitScreen("keep-api and gone-api, live", func(s string) bool {
+		return rowSays(s, "keep-api", "Complete") && rowSays(s, "gone-api", "Complete") && isLive(s)
+	})
+	// A change the console sees as it happens: its watch of Deployments has delivered an
+	// event, so when it ends it resumes from its resource version (client-go reads everything
+	// again at once after a watch that ended without any event).
+	if err := workload.SetPaused(ctx, sb.Client(), faultNamespace, "keep-api", true); err != nil {
+		t.Fatal(err)
+	}
+	pane.waitScreen("keep-api Halted", func(s string) bool { return rowSays(s, "keep-api", "Halted") && isLive(s) })
+
+	proxy.hold()
+	before := len(proxy.received())
+	proxy.endWatches()
+	waitFor(t, "the console resuming its watch of Deployments (held by the proxy)", func() bool {
+		for _, r := range proxy.received()[before:] {
+			if isResume(r, "deployments") {
+				return true
+			}
+		}
+		return false
+	})
+	changeWhileAway(t, sb)
+	rev, err := sb.CompactEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("etcd compacted at revision %d", rev)
+	proxy.release()
+
+	final := pane.waitScreen("live, without gone-api, with new-api, keep-api Complete", func(s string) bool {
+		return isLive(s) && afterTheChanges(s)
+	})
+	rowsAreTheCluster(t, sb, final)
+	// It got there through the 410: its resumed watch of Deployments ended in an error, and
+	// it read them all again (a list, or a watch that starts with every object).
+	resumed, reread := false, false
+	since := proxy.received()[before:]
+	for _, r := range since {
+		switch {
+		case isResume(r, "deployments"):
+			resumed = true
+		case resumed && strings.Contains(r, "/deployments") && (strings.HasPrefix(r, "GET ") || strings.Contains(r, "sendInitialEvents=true")):
+			reread = true
+		}
+	}
+	t.Logf("the console's requests since its watches ended:\n%s", strings.Join(since, "\n"))
+	if !reread {
+		t.Errorf("want the Deployments read again after the resumed watch expired; the console's requests since its watches ended:\n%s", strings.Join(since, "\n"))
+	}
+}
+
+// isResume says whether a request the proxy received resumes a watch of resource from a
+// resource version.
+func isResume(request, resource string) bool {
+	return strings.HasPrefix(request, "WATCH ") && strings.Contains(request, "/"+resource+"?") &&
+		strings.Contains(request, "resourceVersion=") && !strings.Contains(request, "sendInitialEvents=true")
+}
+
+// waitFor polls cond every 100ms, for a minute at most (a guard against a hang).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	eventually(t, time.Minute, what, func(context.Context) error {
+		if !cond() {
+			return errorf("not yet")
+		}
+		return nil
+	})
 }
