@@ -3,10 +3,17 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -370,4 +377,98 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		return nil
 	})
+}
+
+// slowPrometheus answers every request after a delay (then forwards it to Prometheus), and
+// counts the requests it holds at once: the most the console ever had in flight.
+type slowPrometheus struct {
+	url string
+
+	mu                  sync.Mutex
+	inFlight, most, all int
+}
+
+func startSlowPrometheus(t *testing.T, prometheusURL string, delay time.Duration) *slowPrometheus {
+	t.Helper()
+	target, err := url.Parse(prometheusURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(target)
+	p := &slowPrometheus{}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		p.mu.Lock()
+		p.inFlight++
+		p.all++
+		p.most = max(p.most, p.inFlight)
+		p.mu.Unlock()
+		defer func() {
+			p.mu.Lock()
+			p.inFlight--
+			p.mu.Unlock()
+		}()
+		// Read the query (a POSTed form) first: only then does the server notice when the
+		// client hangs up, and end req's context.
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		select {
+		case <-time.After(delay):
+			forward.ServeHTTP(rw, req)
+		case <-req.Context().Done(): // the client gave up: it no longer holds the request
+		}
+	}))
+	t.Cleanup(srv.Close)
+	p.url = srv.URL
+	return p
+}
+
+// counts returns the requests received so far and the most held at once.
+func (p *slowPrometheus) counts() (all, most int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.all, p.most
+}
+
+// Prometheus answers only after 20 s: the queries' deadlines hold (the footer says the
+// metrics are unreachable and why, ERR% shows ?), the list stays live and keeps following
+// the cluster, and the console never holds more than one round of queries at a time (at
+// most two in flight), whatever the number of rounds.
+func TestFaultSlowPrometheus(t *testing.T) {
+	sb := sandboxtest.Get(t)
+	ns := newNamespace(t)
+	ctx := context.Background()
+	r := workload.Release{Namespace: ns, Name: "metered-api", Image: "ghcr.io/acme/metered:1.0.0", Version: "1.0.0", GitSHA: "5109e1", Replicas: 1}
+	applyComplete(t, r)
+	prom := startSlowPrometheus(t, sb.PrometheusURL, 20*time.Second)
+	pane := startConsole(t, sb.Kubeconfig, "-n", ns, "--prometheus-url", prom.url, "--metrics-interval", "1s")
+	pane.waitScreen("metered-api, live, the metrics unreachable, ERR% ?", func(s string) bool {
+		return isLive(s) && strings.Contains(s, "metrics unreachable") && rowSays(s, "metered-api", "Complete", "?")
+	})
+
+	// The list follows the cluster meanwhile.
+	if err := workload.SetPaused(ctx, sb.Client(), ns, "metered-api", true); err != nil {
+		t.Fatal(err)
+	}
+	s := pane.waitScreen("metered-api Halted, still live, the metrics still unreachable", func(s string) bool {
+		return isLive(s) && strings.Contains(s, "metrics unreachable") && rowSays(s, "metered-api", "Halted")
+	})
+	t.Logf("footer: %s", footerLine(s))
+
+	// Rounds later (one a second was asked for, each takes five seconds or more), never more
+	// than one round's queries held at once.
+	waitFor(t, "eight queries sent to the slow Prometheus (rounds of five seconds at least)", func() bool {
+		all, _ := prom.counts()
+		return all >= 8
+	})
+	all, most := prom.counts()
+	t.Logf("%d queries, at most %d at once", all, most)
+	if most > 2 {
+		t.Errorf("the console held %d queries at once: more than one round's two", most)
+	}
+	if s := pane.screen(); !isLive(s) || !rowSays(s, "metered-api", "Halted") {
+		t.Errorf("the list is no longer live:\n%s", s)
+	}
 }
