@@ -70,16 +70,41 @@ func Connect(flags *Flags) (*Cluster, error) {
 }
 
 // Preflight authenticates (running any exec credential plugin now, before a full-screen
-// UI could start) and checks the API server answers, within timeout.
+// UI could start) and checks the API server answers, within timeout. client-go runs an exec
+// credential plugin without the request's context: a plugin that hangs would hold the
+// request past any deadline, so the request runs on its own goroutine and Preflight gives
+// up on it (the process ends the plugin when it exits).
 func (c *Cluster) Preflight(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := c.Client.ServerVersion(ctx)
-	if err != nil {
+	answer := make(chan error, 1)
+	go func() {
+		_, err := c.Client.ServerVersion(ctx)
+		answer <- err
+	}()
+	select {
+	case err := <-answer:
 		return c.ExplainError(err)
+	case <-ctx.Done():
 	}
-	return nil
+	// A request that heeds its context ends at once now.
+	select {
+	case err := <-answer:
+		return c.ExplainError(err)
+	case <-time.After(preflightGrace):
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return ctx.Err() // the caller gave up (a signal), not the timeout
+	}
+	if exec := c.Config.ExecProvider; exec != nil {
+		return fmt.Errorf("the kubeconfig's exec credential plugin (user %q: %s) did not answer within %s: run it by hand to see what it waits for (a login?), or check --kubeconfig/--context", c.User, strings.Join(append([]string{exec.Command}, exec.Args...), " "), timeout)
+	}
+	return fmt.Errorf("no answer from the API server at %s (context %q) within %s", c.Config.Host, c.Context, timeout)
 }
+
+// preflightGrace is how long Preflight waits, after its deadline, for a request that heeds
+// it to end.
+const preflightGrace = time.Second
 
 // ExplainError turns a client error into one line that says what to do.
 func (c *Cluster) ExplainError(err error) error {
