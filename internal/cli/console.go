@@ -54,7 +54,9 @@ func (o *ConsoleOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return app.Run(ctx, opts, o.In, o.Out)
+	// A hook for the end-to-end tests of the terminal's restoration after a panic.
+	opts.TestPanic = os.Getenv("PYROLL_TEST_PANIC")
+	return consoleError(app.Run(ctx, opts, o.In, o.Out))
 }
 
 // consoleSession is what differs between the console on this terminal and one served

@@ -3,8 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pyroll/kubectl-pyroll/internal/version"
+	"github.com/pyroll/kubectl-pyroll/ui/app"
 )
 
 // Exit codes, as documented in `kubectl pyroll status --help` and the README.
@@ -56,4 +60,38 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// issuesURL is where a crash is reported.
+const issuesURL = "https://github.com/pyroll/kubectl-pyroll/issues"
+
+// PanicReport turns a panic (where it happened, its value and stack) into the error to print:
+// one line, and a second asking for a report, with the stack written to a file of its own
+// rather than over the user's terminal.
+func PanicReport(where string, value any, stack []byte) error {
+	hint := "please report it at " + issuesURL
+	if path, err := writeCrashFile(where, value, stack); err == nil {
+		hint += ", with the details in " + path
+	}
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("internal error: %v (a panic in %s)\n%s", value, where, hint)}
+}
+
+func writeCrashFile(where string, value any, stack []byte) (string, error) {
+	f, err := os.CreateTemp("", "kubectl-pyroll-crash-*.txt")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	v := version.Get()
+	_, err = fmt.Fprintf(f, "kubectl-pyroll %s (commit %s, %s, %s)\npanic in %s: %v\n\n%s", v.Version, v.Commit, v.GoVersion, v.Platform, where, value, stack)
+	return f.Name(), err
+}
+
+// consoleError is the console's error as the user should read it: a panic as PanicReport.
+func consoleError(err error) error {
+	var crash *app.PanicError
+	if errors.As(err, &crash) {
+		return PanicReport("the console ("+crash.Where+")", crash.Value, crash.Stack)
+	}
+	return err
 }

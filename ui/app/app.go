@@ -57,6 +57,9 @@ type Options struct {
 	// User is who the console acts as, shown in the header when set (an SSH session names
 	// the user its key maps to).
 	User string
+	// TestPanic, for the end-to-end tests only (PYROLL_TEST_PANIC), makes TestPanicKey
+	// panic in Update ("update"), in View ("view") or in a command ("cmd").
+	TestPanic string
 }
 
 // SnapshotMsg carries a new picture of the rollouts.

@@ -37,6 +37,11 @@ const (
 // Program is the console on t, stopped when ctx ends; Run runs it on this process's
 // terminal, the SSH server on a session's.
 func Program(ctx context.Context, o Options, t Terminal) *tea.Program {
+	return program(ctx, New(o), o, t)
+}
+
+// program runs model (the console, or Run's guarded console) on t.
+func program(ctx context.Context, model tea.Model, o Options, t Terminal) *tea.Program {
 	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(t.In), tea.WithOutput(t.Out), tea.WithFilter(t.filter)}
 	if t.Remote {
 		env := append([]string{}, t.Env...) // never nil: nil means this process's
@@ -49,7 +54,7 @@ func Program(ctx context.Context, o Options, t Terminal) *tea.Program {
 		// Not a terminal of this process: the colours its environment says it has.
 		opts = append(opts, tea.WithColorProfile(colorprofile.Env(t.Env)))
 	}
-	return tea.NewProgram(New(o), opts...)
+	return tea.NewProgram(model, opts...)
 }
 
 // filter clamps a remote terminal's sizes and tells OnKey about key presses.
