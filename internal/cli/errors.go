@@ -73,7 +73,7 @@ func PanicReport(where string, value any, stack []byte) error {
 	if path, err := writeCrashFile(where, value, stack); err == nil {
 		hint += ", with the details in " + path
 	}
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("internal error: %v (a panic in %s)\n%s", value, where, hint)}
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("internal error in %s: %v\n%s", where, value, hint)}
 }
 
 func writeCrashFile(where string, value any, stack []byte) (string, error) {
