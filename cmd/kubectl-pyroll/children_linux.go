@@ -12,22 +12,39 @@ import (
 // endChildren ends every process this one started, and theirs: an exec credential plugin
 // client-go still waits for (it runs plugins without a context, so a hung one outlives the
 // request), with what it started. SIGTERM first, SIGKILL for what is left after a moment.
+// Requests queued behind a plugin run it again as soon as it ends, so once it found any it
+// looks again until it finds none twice in a row (for a few seconds at most).
 func endChildren() {
 	tree := descendants(os.Getpid())
 	if len(tree) == 0 {
 		return
 	}
-	for _, pid := range tree {
+	deadline := time.Now().Add(3 * time.Second)
+	for quiet := 0; quiet < 2 && time.Now().Before(deadline); {
+		if len(tree) == 0 {
+			quiet++
+		} else {
+			quiet = 0
+			terminate(tree)
+		}
+		time.Sleep(50 * time.Millisecond)
+		tree = descendants(os.Getpid())
+	}
+}
+
+// terminate sends SIGTERM to pids, and SIGKILL to those still running after a moment.
+func terminate(pids []int) {
+	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}
 	deadline := time.Now().Add(500 * time.Millisecond)
 	for time.Now().Before(deadline) {
-		if !anyAlive(tree) {
+		if !anyAlive(pids) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, pid := range tree {
+	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -43,5 +44,36 @@ func TestEndChildrenEndsTheWholeTree(t *testing.T) {
 	}
 	if anyAlive(tree) {
 		t.Errorf("still running: %v", tree)
+	}
+}
+
+// Requests queued behind a hung exec plugin run it again as soon as it ends (client-go holds
+// a lock while its plugin runs): endChildren ends each new one until none comes.
+func TestEndChildrenOutlastsRequestsQueuedBehindAPlugin(t *testing.T) {
+	const queued = 3
+	var started atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range queued {
+			cmd := exec.Command("sleep", "600")
+			if err := cmd.Start(); err != nil {
+				return
+			}
+			started.Add(1)
+			_ = cmd.Wait()
+		}
+	}()
+	for started.Load() == 0 || len(descendants(os.Getpid())) == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	endChildren()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a plugin still runs")
+	}
+	if n := started.Load(); n != queued {
+		t.Errorf("%d of %d queued plugins started before endChildren returned", n, queued)
 	}
 }
