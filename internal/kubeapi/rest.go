@@ -197,10 +197,15 @@ type NotReady struct {
 }
 
 func (e *NotReady) Error() string {
-	if len(e.Failed) == 0 {
+	const shown = 3 // an API server still starting fails a dozen checks
+	switch n := len(e.Failed); {
+	case n == 0:
 		return "the API server is not ready"
+	case n > shown:
+		return fmt.Sprintf("the API server is not ready (%s and %d more failed)", strings.Join(e.Failed[:shown], ", "), n-shown)
+	default:
+		return "the API server is not ready (" + strings.Join(e.Failed, ", ") + " failed)"
 	}
-	return "the API server is not ready (" + strings.Join(e.Failed, ", ") + " failed)"
 }
 
 // ReadinessAnswer reads GET /readyz's body and error: nil when ready, a *NotReady for a 5xx
