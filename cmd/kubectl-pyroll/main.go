@@ -92,5 +92,6 @@ func hangup() (context.Context, func() bool) {
 	}
 }
 
-// hangupGrace is how long the command may take to end after SIGHUP.
-const hangupGrace = 5 * time.Second
+// hangupGrace is how long the command may take to end after SIGHUP: the console ends at
+// once; serve closes its sessions within 10 s.
+const hangupGrace = 15 * time.Second
