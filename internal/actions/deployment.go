@@ -16,6 +16,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // decideDeployment makes the plan for req against the Deployment and its ReplicaSets as
@@ -159,7 +160,7 @@ func buildOf(revision int64, t *corev1.PodTemplateSpec) intent.Build {
 
 // describe is "sha 3f2a9c1, ghcr.io/acme/orders:1.8.0, lock sha256:7a6b5c4d".
 func describe(b intent.Build) string {
-	var parts []string
+	var parts []safetext.Text
 	if b.GitSHA != "" {
 		parts = append(parts, "sha "+shortSHA(b.GitSHA))
 	}
@@ -172,10 +173,10 @@ func describe(b intent.Build) string {
 	if len(parts) == 0 {
 		return "unknown build"
 	}
-	return strings.Join(parts, ", ")
+	return string(safetext.Join(parts, ", "))
 }
 
-func shortSHA(sha string) string {
+func shortSHA[S ~string](sha S) S {
 	if len(sha) > 7 {
 		return sha[:7]
 	}

@@ -110,7 +110,7 @@ func decideArgoRetry(plan intent.Plan, ro *argo.Rollout, view rollout.Rollout) (
 	}
 	why := ""
 	if msg := view.Argo.Message; msg != "" {
-		why = " (" + msg + ")"
+		why = " (" + msg.String() + ")"
 	}
 	plan.Message = fmt.Sprintf("%s was aborted%s: retry rolls rev %s out again from the first step", ro.Name, why, revisionText(view.CanaryRevision))
 	return plan, argoWriter(ro, p, nil), nil

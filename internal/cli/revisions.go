@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +12,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/revisions"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 )
 
@@ -138,24 +137,27 @@ func (o *RevisionsOptions) history(ctx context.Context) error {
 }
 
 // writeHistoryTable is one line per revision, 80 columns for the usual values; the
-// warnings (a moved tag) follow the table.
+// warnings (a moved tag) follow the table. Every cell is a safetext.Text, as the revision
+// view holds it.
 func writeHistoryTable(out io.Writer, r rollout.Rollout, now time.Time) error {
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REV\tROLE\tAGE\tPODS\tSHA\tVERSION\tLOCK\tPYTHON\tIMAGE")
-	var warnings []string
+	rows := [][]safetext.Text{{"REV", "ROLE", "AGE", "PODS", "SHA", "VERSION", "LOCK", "PYTHON", "IMAGE"}}
+	var warnings []safetext.Text
 	for _, rev := range r.Revisions {
 		p := rev.Provenance
-		image := strings.Join(rev.Images, ",")
+		image := safetext.Join(rev.Images, ",")
 		if d := p.Digest(); d != "" {
-			image += "@" + textfmt.Clip(d, 19)
+			image += "@" + textfmt.Clip(safetext.Line(d), 19)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", rev.Number, rev.Role, textfmt.Age(now.Sub(rev.CreatedAt), true),
-			rev.Ready, rev.Desired, orDash(p.ShortSHA()), orDash(textfmt.Clip(p.Version, 12)), orDash(textfmt.Clip(p.LockHash, 14)), orDash(p.Python), image)
+		rows = append(rows, []safetext.Text{
+			safetext.Sprintf("%d", rev.Number), safetext.Line(string(rev.Role)), safetext.Line(textfmt.Age(now.Sub(rev.CreatedAt), true)),
+			safetext.Sprintf("%d/%d", rev.Ready, rev.Desired), orDash(p.ShortSHA()), orDash(textfmt.Clip(p.Version, 12)),
+			orDash(textfmt.Clip(p.LockHash, 14)), orDash(p.Python), image,
+		})
 		for _, w := range p.Warnings {
-			warnings = append(warnings, fmt.Sprintf("rev %d: %s", rev.Number, w))
+			warnings = append(warnings, safetext.Sprintf("rev %d: %s", rev.Number, w))
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	if err := textfmt.Table(out, rows, 2); err != nil {
 		return err
 	}
 	for _, w := range warnings {
@@ -164,7 +166,7 @@ func writeHistoryTable(out io.Writer, r rollout.Rollout, now time.Time) error {
 	return nil
 }
 
-func orDash(s string) string {
+func orDash(s safetext.Text) safetext.Text {
 	if s == "" {
 		return "-"
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 var taken = time.Date(2026, 11, 23, 3, 15, 0, 0, time.UTC)
@@ -23,7 +24,7 @@ func evidence() Evidence {
 		Revisions: []rollout.Revision{
 			{Number: 2, Role: rollout.RoleCanary, Provenance: provenance.Provenance{GitSHA: "3f2a9c1b7e5d", LockHash: "sha256:7a6b"},
 				Pods: []rollout.Pod{{Name: "orders-api-new-a", Reason: rollout.ReasonCrashLoop, Restarts: 4, Hint: "ModuleNotFoundError: No module named 'orjson'"}}},
-			{Number: 1, Role: rollout.RoleStable, Provenance: provenance.Provenance{GitSHA: "9b01d4e6a2c8", Warnings: []string{"tag | moved"}}},
+			{Number: 1, Role: rollout.RoleStable, Provenance: provenance.Provenance{GitSHA: "9b01d4e6a2c8", Warnings: []safetext.Text{"tag | moved"}}},
 		},
 		Events: []rollout.Event{{Time: taken, Type: "Warning", Reason: "BackOff", Object: "Pod/orders-api-new-a", Message: "line one\nline | two"}},
 	}

@@ -3,48 +3,31 @@ package provenance
 import (
 	"strings"
 	"testing"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
-func TestSanitize(t *testing.T) {
-	tests := []struct {
-		name, in string
-		limit    int
-		want     string
-	}{
-		{"plain", "1.8.0", 10, "1.8.0"},
-		{"SGR colour", "\x1b[1;31mred\x1b[0m", 10, "red"},
-		{"cursor movement", "a\x1b[2Jb\x1b[10;10Hc", 10, "abc"},
-		{"OSC title with BEL", "\x1b]0;title\x07ok", 10, "ok"},
-		{"OSC hyperlink with ST", "\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\", 10, "link"},
-		{"unterminated OSC swallows the rest", "ok\x1b]0;title", 10, "ok"},
-		{"C1 CSI", "a\u009b31mb", 10, "ab"},
-		{"C1 OSC", "a\u009d0;t\u009cb", 10, "ab"},
-		{"two-byte escape", "a\x1bcb", 10, "ab"},
-		{"charset escape", "a\x1b(Bb", 10, "ab"},
-		{"lone escape at end", "ab\x1b", 10, "ab"},
-		{"C0 and DEL", "a\x00b\x08c\x7f", 10, "abc"},
-		{"newlines and tabs", "a\nb\r\nc\rd\te\u2028f", 20, "a b c d e f"},
-		{"blank edges trimmed", "\n  a b  \n", 10, "a b"},
-		{"invalid UTF-8", "a\xff\xfeb", 10, "a\uFFFD\uFFFDb"},
-		{"bidi override", "abc\u202edcba\u202c", 10, "abcdcba"},
-		{"exactly at limit", "abcde", 5, "abcde"},
-		{"clipped", "abcdef", 5, "abcd…"},
-		{"no blank before the ellipsis", "abc defgh", 5, "abc…"},
-		{"trailing blanks past the limit do not clip", "abcde   \n", 5, "abcde"},
-		{"multibyte counts as runes", "ééééééé", 5, "éééé…"},
+// Values are made safe where they are read, escapes shown rather than obeyed.
+func TestMetadataIsReadSafely(t *testing.T) {
+	template := podTemplate(map[string]string{
+		keyVersion: "2.0\x1b]52;c;ZXZpbA==\x07",
+		keyPython:  "3.12\u202e",
+	}, nil, appContainer("ghcr.io/acme/evil:1.9\x1b[5m"))
+	got := FromTemplate(template, nil)
+	if want := safetext.Text(`2.0\x1b]52;c;ZXZpbA==\x07`); got.Version != want {
+		t.Errorf("Version = %q, want %q", got.Version, want)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := sanitize(tt.in, tt.limit); got != tt.want {
-				t.Errorf("sanitize(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
-			}
-		})
+	if want := safetext.Text(`3.12\u202e`); got.Python != want {
+		t.Errorf("Python = %q, want %q", got.Python, want)
+	}
+	if want := safetext.Text(`ghcr.io/acme/evil:1.9\x1b[5m`); got.Images[0].Ref != want {
+		t.Errorf("image = %q, want %q", got.Images[0].Ref, want)
 	}
 }
 
 func TestCleanValueGivesLinksMoreRoom(t *testing.T) {
 	long := strings.Repeat("a", 200)
-	if got := cleanValue("https://ci.acme.dev/" + long); got != "https://ci.acme.dev/"+long {
+	if got := cleanValue("https://ci.acme.dev/" + long); string(got) != "https://ci.acme.dev/"+long {
 		t.Errorf("a 220-rune URL was clipped to %d bytes", len(got))
 	}
 	if got := cleanValue(long); len([]rune(got)) != valueLimit {

@@ -14,6 +14,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/pytrace"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/footer"
 )
 
@@ -164,7 +165,7 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 		for _, l := range msg.view.Diff.Lines(msg.view.From, msg.view.To, arrows) {
 			lines = append(lines, m.styleDiffLine(l))
 		}
-		m.openPage(diffPage, msg.rollout+": what changed, rev "+fmt.Sprint(msg.view.From)+" "+arrows.To+" "+fmt.Sprint(msg.view.To), "", lines, 0)
+		m.openPage(diffPage, fmt.Sprintf("%s: what changed, rev %d %s %d", msg.rollout, msg.view.From, arrows.To, msg.view.To), "", lines, 0)
 	case logsMsg:
 		if msg.err != nil {
 			m.footer.SetStatus(footer.Status{Text: "logs: " + msg.err.Error(), Bad: true})
@@ -196,19 +197,21 @@ func (m *Model) openPage(kind pageKind, title, pinned string, lines []string, la
 }
 
 func (m Model) styleDiffLine(l provenance.Line) string {
+	text := l.Text.String()
 	switch l.Kind {
 	case provenance.KindAdded:
-		return m.styles.Ready.Render(l.Text)
+		return m.styles.Ready.Render(text)
 	case provenance.KindRemoved:
-		return m.styles.Failing.Render(l.Text)
+		return m.styles.Failing.Render(text)
 	case provenance.KindChanged:
-		return m.styles.Warning.Render(l.Text)
+		return m.styles.Warning.Render(text)
 	}
-	return m.styles.Section.Render(l.Text)
+	return m.styles.Section.Render(text)
 }
 
 // logPage lays out a pod's log: the Python exception pinned under the title, the log with
-// its traceback highlighted, scrolled so the traceback ends at the bottom.
+// its traceback highlighted, scrolled so the traceback ends at the bottom. The pod writes
+// its log: each line is shown as safetext.Log makes it, its words without its escapes.
 func (m Model) logPage(v LogView) (title, pinned string, lines []string, last int) {
 	title = "logs of " + v.Pod
 	if v.Previous {
@@ -217,11 +220,12 @@ func (m Model) logPage(v LogView) (title, pinned string, lines []string, last in
 	raw := strings.Split(strings.TrimRight(v.Text, "\n"), "\n")
 	tb, found := pytrace.Find(v.Text)
 	if hint := pytrace.Hint(v.Text); hint != "" {
-		pinned = m.styles.Failing.Render(m.styles.Glyphs.PodFailing + " " + hint)
+		pinned = m.styles.Failing.Render(m.styles.Glyphs.PodFailing + " " + hint.String())
 	} else if !found {
 		pinned = m.styles.Dim.Render("no Python traceback in the last lines")
 	}
-	for i, l := range raw {
+	for i, r := range raw {
+		l := safetext.Log(r).String()
 		if found && i >= tb.Start && i < tb.End {
 			l = m.styles.Failing.Render(l)
 		}

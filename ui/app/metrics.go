@@ -71,9 +71,9 @@ func (m Model) metricsState() string {
 	case report.Err != nil:
 		return m.styles.Warning.Render("metrics unreachable: " + report.Err.Error())
 	case len(report.Warnings) > 0:
-		return m.styles.Warning.Render("metrics " + report.Preset + ", warning: " + report.Warnings[0])
+		return m.styles.Warning.Render(("metrics " + report.Preset + ", warning: " + report.Warnings[0]).String())
 	default:
-		return m.styles.Dim.Render("metrics " + report.Preset)
+		return m.styles.Dim.Render(("metrics " + report.Preset).String())
 	}
 }
 
