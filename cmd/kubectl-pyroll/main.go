@@ -9,6 +9,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/pyroll/kubectl-pyroll/internal/cli"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 func main() {
@@ -23,7 +24,8 @@ func main() {
 	err := cli.NewRootCommand(streams).Execute()
 	var exit *cli.ExitError
 	if err != nil && !(asExit(err, &exit) && exit.Err == nil) {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		// The API server's and Prometheus' words are in errors: printed as safetext makes them.
+		fmt.Fprintf(os.Stderr, "error: %s\n", safetext.Line(err.Error()))
 	}
 	os.Exit(cli.ExitCode(err))
 }

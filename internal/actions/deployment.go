@@ -37,18 +37,18 @@ func decideDeployment(req intent.Request, objs rollout.Objects, now time.Time) (
 	switch req.Action {
 	case intent.Halt:
 		if dep.Spec.Paused {
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s is already halted", name)
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s is already halted", name)
 			return plan, nil, nil
 		}
 		plan.To = plan.From
-		plan.Message = fmt.Sprintf("halt %s at rev %s (%d/%d pods updated); promote resumes it", name, revisionText(view.CanaryRevision), view.Replicas.Updated, view.Replicas.Desired)
+		plan.Message = safetext.Sprintf("halt %s at rev %s (%d/%d pods updated); promote resumes it", name, revisionText(view.CanaryRevision), view.Replicas.Updated, view.Replicas.Desired)
 	case intent.Promote:
 		if !dep.Spec.Paused {
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s is not halted: nothing to promote", name)
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s is not halted: nothing to promote", name)
 			return plan, nil, nil
 		}
 		plan.To = plan.From
-		plan.Message = fmt.Sprintf("promote %s: resume the rollout to rev %s (%s)", name, revisionText(view.CanaryRevision), describe(plan.From))
+		plan.Message = safetext.Sprintf("promote %s: resume the rollout to rev %s (%s)", name, revisionText(view.CanaryRevision), describe(plan.From))
 	case intent.Rollback:
 		targetRevision := req.ToRevision
 		if targetRevision == 0 {
@@ -63,10 +63,10 @@ func decideDeployment(req intent.Request, objs rollout.Objects, now time.Time) (
 		}
 		plan.To = buildOf(targetRevision, &target.Spec.Template)
 		if current != nil && current == target {
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s already runs rev %d", name, targetRevision)
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s already runs rev %d", name, targetRevision)
 			return plan, nil, nil
 		}
-		plan.Message = fmt.Sprintf("roll back %s from rev %s (%s) to rev %d (%s)", name, revisionText(view.CanaryRevision), describe(plan.From), targetRevision, describe(plan.To))
+		plan.Message = safetext.Sprintf("roll back %s from rev %s (%s) to rev %d (%s)", name, revisionText(view.CanaryRevision), describe(plan.From), targetRevision, describe(plan.To))
 		if dep.Spec.Paused {
 			plan.Message += "; resumes it"
 		}

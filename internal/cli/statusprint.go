@@ -52,11 +52,11 @@ type StatusLine struct {
 
 // WatchStateLine is an ndjson line about the connection (kind "WatchState").
 type WatchStateLine struct {
-	Kind    string    `json:"kind"`
-	State   string    `json:"state"`
-	Since   time.Time `json:"since,omitzero"`
-	Message string    `json:"message,omitempty"`
-	At      time.Time `json:"at"`
+	Kind    string        `json:"kind"`
+	State   string        `json:"state"`
+	Since   time.Time     `json:"since,omitzero"`
+	Message safetext.Text `json:"message,omitempty"`
+	At      time.Time     `json:"at"`
 }
 
 const statusAPIVersion = "pyroll.dev/v1"
@@ -176,7 +176,7 @@ func (p *statusPrinter) state(s rollout.Connection) {
 	if p.format == "table" {
 		msg := string(s.State)
 		if s.Message != "" {
-			msg += ": " + s.Message
+			msg += ": " + s.Message.String()
 		}
 		fmt.Fprintf(p.errOut, "[%s] %s\n", time.Now().Format("15:04:05"), msg)
 		return

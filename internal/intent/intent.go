@@ -83,7 +83,7 @@ type Plan struct {
 	From, To        Build
 	// Noop: nothing to do (already halted, nothing to promote); Message says why.
 	Noop    bool
-	Message string
+	Message safetext.Text
 }
 
 // Result is what happened.
@@ -91,9 +91,9 @@ type Result struct {
 	Plan
 	At time.Time
 	// Message is the one line for the footer or the terminal.
-	Message string
+	Message safetext.Text
 	// Warning is something that went wrong besides (e.g. the audit Event was refused).
-	Warning string
+	Warning safetext.Text
 }
 
 // Scope is where permissions are asked and hold: one kind of rollout in one namespace

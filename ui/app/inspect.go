@@ -100,7 +100,7 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	}
 	switch {
 	case key.Matches(msg, m.keys.Diff):
-		m.footer.SetStatus(footer.Status{Text: "reading what changed in " + r.Name + "…"})
+		m.footer.SetStatus(footer.Status{Text: safetext.Line("reading what changed in " + r.Name + "…")})
 		name := r.Name
 		return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 			view, err := in.Diff(ctx, r.Ref())
@@ -109,12 +109,12 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	case key.Matches(msg, m.keys.Logs):
 		pods := podsByTrouble(r)
 		if len(pods) == 0 {
-			m.footer.SetStatus(footer.Status{Text: r.Name + " has no pods", Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line(r.Name + " has no pods"), Bad: true})
 			return m, nil, true
 		}
 		return m.openLogs(pods[0])
 	default:
-		m.footer.SetStatus(footer.Status{Text: "writing a snapshot of " + r.Name + "…"})
+		m.footer.SetStatus(footer.Status{Text: safetext.Line("writing a snapshot of " + r.Name + "…")})
 		report := m.verdicts.Report
 		return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 			path, md, err := in.Snapshot(ctx, r, report)
@@ -126,7 +126,7 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 func (m Model) openLogs(p rollout.Pod) (Model, tea.Cmd, bool) {
 	r, _ := m.target()
 	m.logsPod = p.Name
-	m.footer.SetStatus(footer.Status{Text: "reading the logs of " + p.Name + "…"})
+	m.footer.SetStatus(footer.Status{Text: safetext.Line("reading the logs of " + p.Name + "…")})
 	return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 		view, err := in.Logs(ctx, r.Namespace, p)
 		return logsMsg{view: view, err: err}
@@ -153,7 +153,7 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case diffMsg:
 		if msg.err != nil {
-			m.footer.SetStatus(footer.Status{Text: "what changed: " + msg.err.Error(), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line("what changed: " + msg.err.Error()), Bad: true})
 			return m, nil
 		}
 		m.footer.SetStatus(footer.Status{})
@@ -168,7 +168,7 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 		m.openPage(diffPage, fmt.Sprintf("%s: what changed, rev %d %s %d", msg.rollout, msg.view.From, arrows.To, msg.view.To), "", lines, 0)
 	case logsMsg:
 		if msg.err != nil {
-			m.footer.SetStatus(footer.Status{Text: "logs: " + msg.err.Error(), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line("logs: " + msg.err.Error()), Bad: true})
 			return m, nil
 		}
 		m.footer.SetStatus(footer.Status{})
@@ -176,12 +176,12 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 		m.openPage(logsPage, title, pinned, lines, last)
 	case incidentWrittenMsg:
 		if msg.err != nil {
-			m.footer.SetStatus(footer.Status{Text: "snapshot: " + msg.err.Error(), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line("snapshot: " + msg.err.Error()), Bad: true})
 			return m, nil
 		}
 		// OSC 52 puts the report on the clipboard of the terminal in front of the user,
 		// through SSH and tmux.
-		m.footer.SetStatus(footer.Status{Text: "snapshot written to " + msg.path + " (and copied to the clipboard)", Good: true})
+		m.footer.SetStatus(footer.Status{Text: safetext.Line("snapshot written to " + msg.path + " (and copied to the clipboard)"), Good: true})
 		return m, tea.SetClipboard(msg.markdown)
 	}
 	return m, nil
