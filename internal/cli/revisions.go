@@ -127,13 +127,17 @@ func (o *RevisionsOptions) history(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := h.Rollout
-	if o.Output == "json" {
-		enc := json.NewEncoder(o.Out)
+	return writeHistory(o.Out, h.Rollout, o.Output, time.Now())
+}
+
+// writeHistory prints the revisions as the table or the JSON document.
+func writeHistory(out io.Writer, r rollout.Rollout, format string, now time.Time) error {
+	if format == "json" {
+		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(HistoryDocument{APIVersion: statusAPIVersion, Kind: "RolloutHistory", Namespace: r.Namespace, Name: r.Name, Revisions: r.Revisions})
 	}
-	return writeHistoryTable(o.Out, r, time.Now())
+	return writeHistoryTable(out, r, now)
 }
 
 // writeHistoryTable is one line per revision, 80 columns for the usual values; the
@@ -189,7 +193,17 @@ func (o *RevisionsOptions) diff(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	from, to := o.From, o.To
+	arrows := provenance.UnicodeArrows
+	if o.ASCII {
+		arrows = provenance.ASCIIArrows
+	}
+	return writeDiff(o.Out, h, o.From, o.To, o.Output, arrows)
+}
+
+// writeDiff prints what changed from revision from to to (both 0: the default pair) as
+// text or the JSON document.
+func writeDiff(out io.Writer, h *revisions.History, from, to int64, format string, arrows provenance.Arrows) error {
+	var err error
 	if from == 0 {
 		if from, to, err = h.DefaultPair(); err != nil {
 			return err
@@ -199,17 +213,13 @@ func (o *RevisionsOptions) diff(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.Output == "json" {
-		enc := json.NewEncoder(o.Out)
+	if format == "json" {
+		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(DiffDocument{APIVersion: statusAPIVersion, Kind: "RevisionDiff", Namespace: h.Rollout.Namespace, Name: h.Rollout.Name, FromRevision: from, ToRevision: to, Diff: d})
 	}
-	arrows := provenance.UnicodeArrows
-	if o.ASCII {
-		arrows = provenance.ASCIIArrows
-	}
 	for _, l := range d.Lines(from, to, arrows) {
-		fmt.Fprintln(o.Out, l.Text)
+		fmt.Fprintln(out, l.Text)
 	}
 	return nil
 }

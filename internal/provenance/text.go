@@ -19,6 +19,10 @@ type Line struct {
 	Kind string
 }
 
+// MaxShownChanges is how many changes of a section the text shows: a template that sets
+// 10,000 environment variables would bury the rest (and fill a report and a clipboard).
+const MaxShownChanges = 200
+
 // Lines renders the diff as text, the same in the `diff` command, the console and the
 // incident snapshot: the build first (what CI produced), then the rest of the template.
 func (d Diff) Lines(fromRev, toRev int64, a Arrows) []Line {
@@ -28,7 +32,11 @@ func (d Diff) Lines(fromRev, toRev int64, a Arrows) []Line {
 		if len(changes) == 0 {
 			lines = append(lines, Line{Text: "  (no change)"})
 		}
-		for _, c := range changes {
+		for i, c := range changes {
+			if i == MaxShownChanges {
+				lines = append(lines, Line{Text: safetext.Sprintf("  … %d more changes (-o json lists them all)", len(changes)-i)})
+				break
+			}
 			lines = append(lines, Line{Text: c.Text(a), Kind: c.Kind})
 		}
 	}

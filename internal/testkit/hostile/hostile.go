@@ -28,6 +28,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
@@ -499,4 +500,77 @@ func BytesAllocated(f func()) uint64 {
 		least = min(least, after.TotalAlloc-before.TotalAlloc)
 	}
 	return least
+}
+
+// Only is what kube.ReadOne reads for the one rollout named: it, its ReplicaSets, their
+// pods, the events about them and its AnalysisRuns.
+func Only(objs rollout.Objects, name string) rollout.Objects {
+	var one rollout.Objects
+	var owner types.UID
+	for _, d := range objs.Deployments {
+		if d.Name == name {
+			one.Deployments, owner = append(one.Deployments, d), d.UID
+		}
+	}
+	for _, ro := range objs.Rollouts {
+		if ro.Name == name {
+			one.Rollouts, owner = append(one.Rollouts, ro), ro.UID
+		}
+	}
+	mine := map[types.UID]bool{owner: true}
+	for _, rs := range objs.ReplicaSets {
+		if c := metav1.GetControllerOfNoCopy(rs); c != nil && c.UID == owner {
+			one.ReplicaSets, mine[rs.UID] = append(one.ReplicaSets, rs), true
+		}
+	}
+	for _, p := range objs.Pods {
+		if c := metav1.GetControllerOfNoCopy(p); c != nil && mine[c.UID] {
+			one.Pods = append(one.Pods, p)
+		}
+	}
+	for _, e := range objs.Events {
+		if mine[e.InvolvedObject.UID] {
+			one.Events = append(one.Events, e)
+		}
+	}
+	for _, run := range objs.AnalysisRuns {
+		if c := metav1.GetControllerOfNoCopy(run); c != nil && c.UID == owner {
+			one.AnalysisRuns = append(one.AnalysisRuns, run)
+		}
+	}
+	return one
+}
+
+// Log is a crashing pod's log: coloured lines, a title, a clipboard write, a traceback whose
+// exception carries an OSC 52, invalid UTF-8, a right-to-left override, a line of 64 KiB.
+func Log(v Variant) string {
+	if v == Clean {
+		return "INFO starting\n" + "INFO " + strings.Repeat("a", 100) + "\nTraceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\n    import orjson\nModuleNotFoundError: No module named 'orjson'\n"
+	}
+	return "\x1b[32mINFO\x1b[0m starting" + Title2 + "\n" + "INFO " + OSC52 + "\xff\xfe" + RLO + "gnp.exe\n" +
+		"Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\n    import orjson" + Blink + "\n" +
+		"ModuleNotFoundError: No module named 'orjson" + OSC52 + "'\n" + DCS + APC + C1CSI + "\n" + Huge + "\n"
+}
+
+// Report is a metrics round over the rollouts as promclient makes it from a Prometheus
+// that answers with hostile warnings and python_info labels: every revision measured, the
+// canaries erring at 5%.
+func Report(rollouts []rollout.Rollout, v Variant) metrics.Report {
+	t := &text{v: v}
+	report := metrics.Report{At: Now, Revisions: map[metrics.Key]metrics.Revision{}, Preset: safetext.Line(t.next("prometheus_client"))}
+	for i := range rollouts {
+		r := &rollouts[i]
+		for _, rev := range r.Revisions {
+			m := metrics.Revision{State: metrics.StateOK, ErrorRate: 0.001, RequestRate: 10, P95: 120 * time.Millisecond,
+				Python: safetext.Line(t.next("3.12.7")), History: []float64{0.001, 0.002}, P95History: []float64{0.1, 0.12}}
+			if rev.Role.IsNew() {
+				m.ErrorRate = 0.05
+			}
+			report.Revisions[metrics.KeyOf(r, rev.Number)] = m
+		}
+	}
+	for range 3 {
+		report.Warnings = append(report.Warnings, safetext.Line(t.next("warning")))
+	}
+	return report
 }
