@@ -8,6 +8,7 @@ package incident
 
 import (
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,15 +193,26 @@ func codeFence(lines []provenance.Line) string {
 	return strings.Repeat("`", max(3, longest+1))
 }
 
+// maxNamePart bounds each name in a report's file name: a file name has at most 255
+// bytes, and a Deployment's name alone may have 253.
+const maxNamePart = 80
+
 // fileNamePart keeps a name a file name: a DNS name is one already, anything else (it
-// would come from a hostile API server) loses what a path or a terminal would read.
+// would come from a hostile API server) loses what a path or a terminal would read. A
+// long name keeps its start and a hash of the whole, so that two stay apart.
 func fileNamePart(name string) string {
-	return strings.Map(func(r rune) rune {
+	part := strings.Map(func(r rune) rune {
 		if r == '-' || r == '.' || r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
 			return r
 		}
 		return '_'
 	}, name)
+	if len(part) <= maxNamePart {
+		return part
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s-%08x", part[:maxNamePart-9], h.Sum32())
 }
 
 // Write saves the report in dir as pyroll-snapshot-NAMESPACE-NAME-TIME.md and returns its path.

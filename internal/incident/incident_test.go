@@ -84,3 +84,23 @@ func TestWrite(t *testing.T) {
 		t.Errorf("unwritable dir: %v", err)
 	}
 }
+
+// A report of a rollout with the longest names the API server allows can still be written.
+func TestWriteWithTheLongestNames(t *testing.T) {
+	f := evidence()
+	f.Rollout.Namespace = strings.Repeat("n", 63)
+	f.Rollout.Name = strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61)
+	path, err := Write(t.TempDir(), f, "report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := f
+	other.Rollout.Name = f.Rollout.Name[:252] + "e"
+	second, err := Write(t.TempDir(), other, "report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(path) == filepath.Base(second) {
+		t.Errorf("two long names, one file name: %s", filepath.Base(path))
+	}
+}
