@@ -189,6 +189,7 @@ func (p *statusPrinter) state(s rollout.Connection) {
 const (
 	tableWidth   = 80
 	maxNameWidth = 30
+	maxRevWidth  = 13 // a revision annotation can say any number
 	columnSpace  = 2
 )
 
@@ -209,7 +210,7 @@ func (p *statusPrinter) fitColumns(rollouts []rollout.Rollout, now time.Time) {
 		}
 	}
 	p.widths[0] = min(p.widths[0], maxNameWidth)
-	p.widths[2] = max(p.widths[2], 5) // room for "12→13" later
+	p.widths[2] = min(max(p.widths[2], 5), maxRevWidth) // room for "12→13" later
 }
 
 func (p *statusPrinter) header() {
