@@ -207,5 +207,7 @@ func (d *Driver) explain(req intent.Request, err error) error {
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("%s %s/%s: forbidden: %s", req.Action, req.Target.Namespace, req.Target.Name, kubeapi.Message(err))
 	}
-	return fmt.Errorf("%s %s/%s: %w", req.Action, req.Target.Namespace, req.Target.Name, err)
+	// An admission webhook, for one, may answer anything: the message is made safe here,
+	// where the footer, the logs and the webhook document get it.
+	return fmt.Errorf("%s %s/%s: %w", req.Action, req.Target.Namespace, req.Target.Name, safetext.Error(err))
 }

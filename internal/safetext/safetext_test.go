@@ -1,6 +1,7 @@
 package safetext
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -187,5 +188,19 @@ func TestHugeValuesAreReadOnlyToTheLimit(t *testing.T) {
 	}
 	if allocs > 8 || bytes > 4*MaxLine {
 		t.Errorf("a 64 KiB annotation: %.0f allocations, %.0f bytes", allocs, bytes)
+	}
+}
+
+func TestError(t *testing.T) {
+	if Error(nil) != nil {
+		t.Error("Error(nil) is not nil")
+	}
+	cause := errors.New("denied: " + osc52)
+	err := Error(cause)
+	if got := err.Error(); got != `denied: \x1b]52;c;ZWNobyBwd25lZA==\x07` {
+		t.Errorf("Error() = %q", got)
+	}
+	if !errors.Is(err, cause) || Error(err) != err {
+		t.Errorf("the cause is lost or wrapped twice: %v", err)
 	}
 }
