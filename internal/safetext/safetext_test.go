@@ -204,3 +204,16 @@ func TestError(t *testing.T) {
 		t.Errorf("the cause is lost or wrapped twice: %v", err)
 	}
 }
+
+// What the boundary costs a snapshot: names and images are plain ASCII, and pass through.
+func BenchmarkLinePlain(b *testing.B) {
+	for b.Loop() {
+		_ = Line("ghcr.io/acme/orders-api:1.8.0@sha256:9c9adfee2f0f1bb936467f3f24dab7ffd93b141bb33d2ca00f84d48bddc83d07")
+	}
+}
+
+func BenchmarkLineHostile(b *testing.B) {
+	for b.Loop() {
+		_ = Line("ghcr.io/acme/evil:2.0" + osc52 + "\u202e")
+	}
+}
