@@ -133,8 +133,10 @@ func TestSandboxArgoDemoCheckoutPausedAtStep1(t *testing.T) {
 		t.Errorf("analysis run %s is for hash %q; want the canary's %q", run.Name, run.Labels[workload.RolloutPodHashLabel], canary)
 	}
 	m := run.Status.MetricResults[0]
-	if run.Status.Phase != "Running" || m.Failed > 0 || m.Error > 0 || m.Inconclusive > 0 {
-		t.Errorf("analysis run %s of the good release: phase %q, error-rate %+v; want Running with successes only", run.Name, run.Status.Phase, m)
+	// An errored measurement (Prometheus slow to answer on a loaded machine) is not a
+	// judgement: argo tolerates consecutiveErrorLimit (4) of them; only failures count.
+	if run.Status.Phase != "Running" || m.Failed > 0 || m.Inconclusive > 0 {
+		t.Errorf("analysis run %s of the good release: phase %q, error-rate %+v; want Running without a failed or inconclusive measurement", run.Name, run.Status.Phase, m)
 	}
 	for _, rate := range m.MeasuredValues("Successful") {
 		if rate >= demo.MaxCanaryErrorRate {

@@ -18,7 +18,9 @@ import (
 type Access struct {
 	Client   kubeapi.API
 	ReadOnly bool
-	TTL      time.Duration
+	// ReadOnlyReason is why, when ReadOnly ("": --read-only).
+	ReadOnlyReason string
+	TTL            time.Duration
 
 	mu    sync.Mutex
 	cache map[intent.Scope]cachedPermissions
@@ -68,6 +70,8 @@ func (a *Access) Permissions(ctx context.Context, scope intent.Scope) intent.Per
 		switch _, offered := kindNeeds[action]; {
 		case !offered:
 			perms.Denied[action] = fmt.Sprintf("a %s has no %s", scope.Kind, action.Name(scope.Kind))
+		case a.ReadOnly && a.ReadOnlyReason != "":
+			perms.Denied[action] = a.ReadOnlyReason
 		case a.ReadOnly:
 			perms.Denied[action] = "read-only (--read-only)"
 		}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/ui/app"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -47,26 +50,66 @@ func (o *ConsoleOptions) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	snapshots := o.watch(ctx, cluster, o.NotReadyGrace)
-	actor := actions.Service{
-		Driver: &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User)},
-		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly},
-	}
-	var feed app.MetricsFeed
-	client, err := o.prometheus(cluster)
+	opts, err := o.console(ctx, cluster, consoleSession{open: o.named(cluster), env: os.Environ()})
 	if err != nil {
 		return err
 	}
+	return app.Run(ctx, opts, o.In, o.Out)
+}
+
+// consoleSession is what differs between the console on this terminal and one served
+// over SSH (serve), whose user, rights and terminal come from the session.
+type consoleSession struct {
+	// open is the rollout to open (NAME).
+	open ref.Rollout
+	// env is the terminal's environment (NO_COLOR): this process's, or the SSH client's.
+	env []string
+	// readOnly and readOnlyReason: a session whose key may not act.
+	readOnly       bool
+	readOnlyReason string
+	// showUser names the user in the header (each SSH session is someone else).
+	showUser bool
+	// wrapActor wraps the actions (serve's audit log); nil: as they are.
+	wrapActor func(app.Actor) app.Actor
+	// noFiles: x copies the snapshot to the clipboard only, writing no file (on a jump
+	// host, the server's disk is not the user's).
+	noFiles bool
+}
+
+// console wires one console on cluster: the watcher on the scope, the actions (with the
+// access checks), the metrics poller and the inspector, all ending with ctx. The local
+// console and every SSH session of serve are built here.
+func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s consoleSession) (app.Options, error) {
+	client, err := o.prometheus(cluster)
+	if err != nil {
+		return app.Options{}, err
+	}
+	snapshots := o.watch(ctx, cluster, o.NotReadyGrace)
+	who, cancel := context.WithTimeout(ctx, connectTimeout)
+	user := actions.WhoAmI(who, cluster.Client, cluster.User)
+	cancel()
+	var actor app.Actor = actions.Service{
+		Driver: &actions.Driver{Client: cluster.Client, User: user},
+		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly || s.readOnly, ReadOnlyReason: s.readOnlyReason},
+	}
+	if s.wrapActor != nil {
+		actor = s.wrapActor(actor)
+	}
+	var feed app.MetricsFeed
 	if client != nil {
 		poller := &metrics.Poller{Source: client, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
 		poller.Run(ctx)
 		feed = poller
 	}
-	return app.Run(ctx, app.Options{
-		Styles:    styles.New(styles.Options{Color: o.colorEnabled(), ASCII: o.ASCII}),
+	var in app.Inspector = inspector{cluster: cluster, thresholds: o.Config.Thresholds}
+	if s.noFiles {
+		in = clipboardInspector{inspector{cluster: cluster, thresholds: o.Config.Thresholds}}
+	}
+	opts := app.Options{
+		Styles:    styles.New(styles.Options{Color: o.colorEnabled(s.env), ASCII: o.ASCII}),
 		Context:   cluster.Context,
 		Namespace: o.namespace(cluster),
-		Open:      o.named(cluster),
+		Open:      s.open,
 		Snapshots: snapshots,
 		Now:       time.Now(),
 		Actor:     actor,
@@ -75,12 +118,28 @@ func (o *ConsoleOptions) Run(ctx context.Context) error {
 		AutoHalt:      o.AutoHalt,
 		AutoHaltAfter: o.AutoHaltAfter,
 		Thresholds:    o.Config.Thresholds,
-		Inspector:     inspector{cluster: cluster, thresholds: o.Config.Thresholds},
-	}, o.In, o.Out)
+		Inspector:     in,
+	}
+	if s.showUser {
+		opts.User = user
+	}
+	return opts, nil
 }
 
-func (o *Options) colorEnabled() bool {
-	return !o.NoColor && os.Getenv("NO_COLOR") == ""
+// colorEnabled: no --no-color, and no NO_COLOR in the terminal's environment env.
+func (o *Options) colorEnabled(env []string) bool {
+	return !o.NoColor && envValue(env, "NO_COLOR") == ""
+}
+
+// envValue is KEY's value in env (KEY=VALUE lines; the last one wins, as in exec).
+func envValue(env []string, key string) string {
+	value := ""
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			value = v
+		}
+	}
+	return value
 }
 
 func isTerminal(stream any) bool {

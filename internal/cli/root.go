@@ -105,7 +105,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.Flags().IntVar(&console.AutoHaltAfter, "auto-halt-after", 3, "consecutive breaching metric rounds before --auto-halt halts")
 	cmd.AddCommand(newStatusCommand(o),
 		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback),
-		newHistoryCommand(o), newDiffCommand(o), newSnapshotCommand(o), newGuardCommand(o), newVersionCommand(o))
+		newHistoryCommand(o), newDiffCommand(o), newSnapshotCommand(o), newGuardCommand(o), newServeCommand(o), newVersionCommand(o))
 	registerCompletions(cmd, o)
 	addKubectlCompletion(cmd)
 	return cmd

@@ -56,6 +56,9 @@ func Markdown(f Evidence) string {
 		}
 		p("\n")
 	}
+	if a := r.Argo; a != nil {
+		writeArgo(&b, a)
+	}
 	p("\n## Revisions\n\n")
 	p("| rev | role | ready | git SHA | version | lock hash | Python | pipeline run | image | digest |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	var warnings []safetext.Text
@@ -148,6 +151,34 @@ func writeMetrics(b *strings.Builder, f Evidence) {
 			}
 		}
 		fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s |\n", rev.Number, rev.Role, m.State, errors, rate, p95)
+	}
+}
+
+// writeArgo is an Argo Rollout's steps and the values its analysis measured: what the
+// on-call engineer looked at when they decided.
+func writeArgo(b *strings.Builder, a *rollout.Argo) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("\n## Argo Rollout\n\n")
+	p("- Strategy: %s; argo's phase: %s", a.Strategy, a.Phase)
+	if a.Message != "" {
+		p(" (%s)", cell(a.Message))
+	}
+	p("\n- Weight: %d%% set, %d%% actual; aborted: %t\n", a.SetWeight, a.ActualWeight, a.Aborted)
+	for _, step := range a.Steps {
+		mark := " "
+		switch {
+		case step.Current:
+			mark = "**now**"
+		case step.Done:
+			mark = "done"
+		}
+		p("- step %d: %s %s\n", step.Index, code(step.Text), mark)
+	}
+	for _, run := range a.Analysis {
+		p("\nAnalysisRun %s (%s): **%s** %s\n\n", code(safetext.Line(run.Name)), cell(run.Type), cell(run.Phase), cell(run.Message))
+		for _, m := range run.Metrics {
+			p("- %s\n", cell(m.Text()))
+		}
 	}
 }
 

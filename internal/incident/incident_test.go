@@ -2,6 +2,8 @@ package incident
 
 import (
 	"errors"
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout/rollouttest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,5 +104,18 @@ func TestWriteWithTheLongestNames(t *testing.T) {
 	}
 	if filepath.Base(path) == filepath.Base(second) {
 		t.Errorf("two long names, one file name: %s", filepath.Base(path))
+	}
+}
+
+// An Argo Rollout's report holds its steps and the values its analysis measured.
+func TestMarkdownOfAnArgoRolloutHoldsStepsAndAnalysis(t *testing.T) {
+	objs := rollouttest.SyntheticArgo(1, 5)
+	objs.AnalysisRuns[0] = rollouttest.AnalysisRun(objs.Rollouts[0], "9f8e7d6c5", argo.AnalysisRunning, "[0.048]", "[0.052]")
+	r := rollout.Build(objs, rollouttest.Epoch.Add(time.Hour))[0]
+	md := Markdown(Evidence{Context: "prod", Rollout: r, Taken: rollouttest.Epoch, Version: "v1.0.0"})
+	for _, want := range []string{"## Argo Rollout", "step 1: `pause` **now**", "error-rate: 0.052 (last 2: 0.048 0.052)", "result[0] < 0.01"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -76,7 +77,12 @@ func readArgoRollout(ctx context.Context, api kubeapi.API, namespace, name strin
 		return rollout.Objects{}, fmt.Errorf("pods of rollout %s/%s: %w", namespace, name, err)
 	}
 	runs, err := api.AnalysisRuns(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
+	switch {
+	case apierrors.IsForbidden(err):
+		// AnalysisRuns are a nicety, as events are: without the right to list them the rest
+		// stands (an abort must not wait on the right to read analysis).
+		runs = &argo.AnalysisRunList{}
+	case err != nil:
 		return rollout.Objects{}, fmt.Errorf("analysisruns of rollout %s/%s: %w", namespace, name, err)
 	}
 	var owned []*argo.AnalysisRun

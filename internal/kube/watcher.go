@@ -158,11 +158,12 @@ func (w *Watcher) newArgoInformers(i *informers) {
 	i.analysisRuns = newInformer(api, api.AnalysisRuns(ns), &argo.AnalysisRun{}, nil)
 }
 
-// synced says whether every informer but the events' has listed once.
+// synced says whether every informer but the events' and the analysis runs' has listed once.
 func (i informers) synced() bool {
 	for _, wi := range i.table() {
-		// Events are best-effort: a user who may not list them still sees rollouts.
-		if wi.resource != "events" && !wi.informer.HasSynced() {
+		// Events and AnalysisRuns are best-effort: a user who may not list them still sees
+		// rollouts (discovery asks only about rollouts; an RBAC role may grant them alone).
+		if wi.resource != "events" && wi.resource != "analysisruns" && !wi.informer.HasSynced() {
 			return false
 		}
 	}

@@ -156,7 +156,7 @@ func argoView(ro *argo.Rollout, canaryAvailable int32, runs []*argo.AnalysisRun)
 // rollout waiting for a promote is Paused; Healthy is Complete.
 func decideArgoPhase(ro *argo.Rollout, r *Rollout, now time.Time, clock *graceClock) (Phase, safetext.Text) {
 	a := r.Argo
-	failing := summarizeFailing(r.Canary(), now, clock)
+	failing := summarizeFailing(currentArgoRevision(ro, r), now, clock)
 	var at safetext.Text
 	if a.StepCount > 0 {
 		at = safetext.Sprintf(" at step %d/%d (weight %d%%, actual %d%%)", a.StepIndex, a.StepCount, a.SetWeight, a.ActualWeight)
@@ -195,6 +195,21 @@ func decideArgoPhase(ro *argo.Rollout, r *Rollout, now time.Time, clock *graceCl
 		}
 		return PhaseProgressing, why
 	}
+}
+
+// currentArgoRevision is the revision whose pods are judged: the canary (preview), or on a
+// settled blueGreen, where both services select the current revision and its role is
+// active, that revision, as a settled Deployment's current revision is.
+func currentArgoRevision(ro *argo.Rollout, r *Rollout) *Revision {
+	if canary := r.Canary(); canary != nil || ro.Status.CurrentPodHash == "" {
+		return canary
+	}
+	for i := range r.Revisions {
+		if r.Revisions[i].PodTemplateHash == ro.Status.CurrentPodHash {
+			return &r.Revisions[i]
+		}
+	}
+	return nil
 }
 
 // progressDeadlineExceeded: argo's Progressing condition with reason ProgressDeadlineExceeded.

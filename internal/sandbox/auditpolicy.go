@@ -9,10 +9,13 @@ import (
 // Metadata level: who, which verb, which resource, the user agent; never a body). Leases
 // (kwok's and the controllers' heartbeats) and health checks are left out: they are most of
 // an idle cluster's requests and no client of interest makes them. Cheap enough to be always
-// on: a few hundred bytes per request, written by the API server to a local file.
+// on: a few hundred bytes per request, written by the API server to a local file. A write to
+// a Deployment or an Argo Rollout is also logged when it completes (stage ResponseComplete):
+// only that event names the impersonated user (serve's SSH sessions act as their key's
+// user), which the API server learns after writing the RequestReceived one.
 const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
-omitStages: [ResponseStarted, ResponseComplete, Panic]
+omitStages: [ResponseStarted, Panic]
 rules:
 - level: None
   resources:
@@ -21,6 +24,14 @@ rules:
 - level: None
   nonResourceURLs: ["/healthz*", "/readyz*", "/livez*"]
 - level: Metadata
+  verbs: [create, update, patch, delete]
+  resources:
+  - group: apps
+    resources: [deployments]
+  - group: argoproj.io
+    resources: [rollouts]
+- level: Metadata
+  omitStages: [ResponseComplete]
 `
 
 // auditArgs are the API server's audit flags: the policy above, a JSON line per request in

@@ -54,6 +54,9 @@ type Options struct {
 	Thresholds guard.Thresholds
 	// Inspector reads diffs and logs and writes snapshots; nil disables d, l and x.
 	Inspector Inspector
+	// User is who the console acts as, shown in the header when set (an SSH session names
+	// the user its key maps to).
+	User string
 }
 
 // SnapshotMsg carries a new picture of the rollouts.
@@ -403,6 +406,9 @@ func (m Model) headerLine() string {
 	where := m.opts.Context + "/" + m.opts.Namespace
 	if m.opts.Namespace == "" {
 		where = m.opts.Context + ", all namespaces"
+	}
+	if m.opts.User != "" {
+		where = m.opts.User + " " + m.styles.Glyphs.Dot + " " + where
 	}
 	counts := map[rollout.Phase]int{}
 	for _, r := range m.snap.Rollouts {

@@ -181,7 +181,11 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		// OSC 52 puts the report on the clipboard of the terminal in front of the user,
 		// through SSH and tmux.
-		m.footer.SetStatus(footer.Status{Text: safetext.Line("snapshot written to " + msg.path + " (and copied to the clipboard)"), Good: true})
+		text := "snapshot written to " + msg.path + " (and copied to the clipboard)"
+		if msg.path == "" { // written nowhere (a console served over SSH)
+			text = "snapshot copied to the clipboard"
+		}
+		m.footer.SetStatus(footer.Status{Text: safetext.Line(text), Good: true})
 		return m, tea.SetClipboard(msg.markdown)
 	}
 	return m, nil

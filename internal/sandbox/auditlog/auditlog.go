@@ -17,23 +17,31 @@ import (
 
 // Request is one request the API server received, as its audit log records it.
 type Request struct {
-	Time        time.Time
-	Verb        string // get, list, watch, create, update, patch, delete, ...
-	User        string
-	UserAgent   string
-	URI         string
-	Resource    string // e.g. "pods", "deployments", "selfsubjectaccessreviews"; "" for a non-resource URL
-	Subresource string
-	Namespace   string
+	Time time.Time
+	Verb string // get, list, watch, create, update, patch, delete, ...
+	User string
+	// ImpersonatedUser is who User acted as (Impersonate-User), "" when nobody or not
+	// known: the API server logs it only when the request completes (the sandbox's policy
+	// keeps that stage for writes to Deployments and Rollouts), so keep sees it empty.
+	ImpersonatedUser string
+	UserAgent        string
+	URI              string
+	Resource         string // e.g. "pods", "deployments", "selfsubjectaccessreviews"; "" for a non-resource URL
+	Subresource      string
+	Namespace        string
 }
 
 type event struct {
+	AuditID    string `json:"auditID"`
 	Stage      string `json:"stage"`
 	RequestURI string `json:"requestURI"`
 	Verb       string `json:"verb"`
 	User       struct {
 		Username string `json:"username"`
 	} `json:"user"`
+	ImpersonatedUser *struct {
+		Username string `json:"username"`
+	} `json:"impersonatedUser"`
 	UserAgent string `json:"userAgent"`
 	ObjectRef *struct {
 		Resource    string `json:"resource"`
@@ -70,6 +78,7 @@ func readFile(path string, since time.Time, keep func(Request) bool) ([]Request,
 	}
 	defer f.Close()
 	var out []Request
+	kept := map[string]int{} // auditID -> index in out
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
@@ -78,6 +87,9 @@ func readFile(path string, since time.Time, keep func(Request) bool) ([]Request,
 		if err := json.Unmarshal(line, &ev); err != nil {
 			continue // a line being written as we read
 		}
+		if i, ok := kept[ev.AuditID]; ok && ev.Stage == "ResponseComplete" && ev.ImpersonatedUser != nil {
+			out[i].ImpersonatedUser = ev.ImpersonatedUser.Username
+		}
 		if ev.Stage != "RequestReceived" || ev.RequestReceivedTimestamp.Before(since) {
 			continue
 		}
@@ -85,10 +97,16 @@ func readFile(path string, since time.Time, keep func(Request) bool) ([]Request,
 			Time: ev.RequestReceivedTimestamp, Verb: ev.Verb, User: ev.User.Username,
 			UserAgent: ev.UserAgent, URI: ev.RequestURI,
 		}
+		if ev.ImpersonatedUser != nil {
+			r.ImpersonatedUser = ev.ImpersonatedUser.Username
+		}
 		if ev.ObjectRef != nil {
 			r.Resource, r.Subresource, r.Namespace = ev.ObjectRef.Resource, ev.ObjectRef.Subresource, ev.ObjectRef.Namespace
 		}
 		if keep == nil || keep(r) {
+			if ev.AuditID != "" {
+				kept[ev.AuditID] = len(out)
+			}
 			out = append(out, r)
 		}
 	}

@@ -62,3 +62,21 @@ func TestReadWithoutFileIsAnError(t *testing.T) {
 		t.Error("want an error for a missing audit log")
 	}
 }
+
+func TestImpersonatedUser(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	// The API server names the impersonated user in the event of a later stage only.
+	received := `{"kind":"Event","auditID":"a1","stage":"RequestReceived","verb":"patch","user":{"username":"pyroll-jump"},"objectRef":{"resource":"deployments","namespace":"shop","name":"orders-api"},"requestReceivedTimestamp":"2026-11-23T10:00:00Z"}`
+	plain := auditLine("RequestReceived", "get", "me", "kubectl-pyroll/dev", "/version", "", "2026-11-23T10:00:01Z")
+	completed := `{"kind":"Event","auditID":"a1","stage":"ResponseComplete","verb":"patch","user":{"username":"pyroll-jump"},"impersonatedUser":{"username":"bob@example.com","groups":["sre","system:authenticated"]},"objectRef":{"resource":"deployments","namespace":"shop","name":"orders-api"},"requestReceivedTimestamp":"2026-11-23T10:00:00Z"}`
+	if err := os.WriteFile(path, []byte(received+"\n"+plain+"\n"+completed+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].User != "pyroll-jump" || got[0].ImpersonatedUser != "bob@example.com" || got[1].ImpersonatedUser != "" {
+		t.Errorf("requests: %+v", got)
+	}
+}

@@ -1,0 +1,345 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	gossh "golang.org/x/crypto/ssh"
+	authorizationv1 "k8s.io/api/authorization/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/incident"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/jumphost"
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/app"
+	"github.com/pyroll/kubectl-pyroll/ui/sshconsole"
+)
+
+// ServeOptions are `kubectl pyroll serve`'s.
+type ServeOptions struct {
+	ConsoleOptions
+	Addr           string
+	AuthorizedKeys string
+	HostKey        string
+	AuditLog       string
+	Idle           time.Duration
+	MaxSession     time.Duration
+	MaxSessions    int
+	AllowWrite     bool
+	// DebugAddr serves jumphost.Stats (sessions, open API requests, heap) for tests and
+	// measurements; hidden.
+	DebugAddr string
+}
+
+const serveLong = `Serve the console over SSH from a jump host. On-call engineers type
+'ssh -p 2222 jump.example.com' (or '... orders-api' to open that rollout) and get the
+console: no kubeconfig, plugin or cluster credentials on their laptops.
+
+Each key of --authorized-keys maps to a Kubernetes user, and every request of its
+sessions impersonates that user (and groups): their RBAC decides what the console shows
+and allows. The file is read again at every connection: deleting a line revokes its key
+at once. One key a line, with pyroll's options before it:
+
+  pyroll-user="alice@example.com",pyroll-groups="sre,oncall" ssh-ed25519 AAAAC3Nz... alice
+  pyroll-user="bob@example.com",pyroll-write,from="10.0.0.0/8" ssh-ed25519 AAAAC3Nz... bob
+
+  pyroll-user="..."    (required) the user the key's sessions impersonate
+  pyroll-groups="a,b"  the groups they impersonate
+  pyroll-write         the key may halt, promote and roll back, if the server runs with
+                       --allow-write (the user's RBAC still decides); else read-only
+  from="..."           the addresses the key may come from: addresses, CIDR blocks,
+                       wildcards (10.1.*), !pattern to exclude (no DNS names)
+
+A key without pyroll-user, or with an option serve does not know (command=, expiry-time=,
+permitopen=, ...), is refused. Nothing but the console is served: no shell, no commands,
+no sftp or scp, no port forwarding. A session closes after --idle without a key press and
+after --max-session; each start, end and action is a JSON line in --audit-log (else on
+stderr).
+
+The server's own credentials (kubectl's flags: --kubeconfig, --context, -n, -A, -l) need
+'impersonate' on those users and groups: the README's "Jump host" section has the
+ClusterRole and a systemd unit. The host key (ed25519) is created if missing; its
+fingerprint and the known_hosts line are printed at start.`
+
+const serveExample = `  kubectl pyroll serve --ssh :2222 --authorized-keys /etc/pyroll/authorized_keys \
+      --host-key /var/lib/pyroll/ssh_host_ed25519_key -n shop
+  kubectl pyroll serve --ssh 10.0.0.5:2222 --authorized-keys keys --host-key host_key \
+      --allow-write --audit-log /var/log/pyroll/audit.jsonl --idle 10m -A
+  # then, on a laptop:
+  ssh -p 2222 jump.example.com              # the console
+  ssh -p 2222 jump.example.com orders-api   # straight to one rollout`
+
+func newServeCommand(o *Options) *cobra.Command {
+	s := &ServeOptions{ConsoleOptions: ConsoleOptions{Options: o}}
+	cmd := &cobra.Command{
+		Use:     "serve --ssh ADDR --authorized-keys FILE --host-key FILE",
+		Short:   "Serve the console over SSH from a jump host, each key impersonating its Kubernetes user",
+		Long:    serveLong,
+		Example: serveExample,
+		Args:    usageArgs(cobra.NoArgs),
+		RunE:    completeValidateRun(s),
+	}
+	s.ScopeOptions.AddFlags(cmd.Flags())
+	f := cmd.Flags()
+	f.StringVar(&s.Addr, "ssh", "", "address to listen on for SSH, HOST:PORT (e.g. :2222)")
+	f.StringVar(&s.AuthorizedKeys, "authorized-keys", "", "the keys allowed in, each with its pyroll-user (format above); read again at every connection")
+	f.StringVar(&s.HostKey, "host-key", "", "the server's private host key; an ed25519 key is created there (mode 0600) if missing")
+	f.StringVar(&s.AuditLog, "audit-log", "", "append the audit log (JSON lines: session start and end, every action) to this file (default: stderr)")
+	f.DurationVar(&s.Idle, "idle", 15*time.Minute, "close a session this long after its last key press (0: never)")
+	f.DurationVar(&s.MaxSession, "max-session", 12*time.Hour, "close a session this long after it started (0: never)")
+	f.IntVar(&s.MaxSessions, "max-sessions", 16, "how many sessions may run at once")
+	f.BoolVar(&s.AllowWrite, "allow-write", false, "let keys with pyroll-write halt, promote and roll back (the user's RBAC still decides); without it every session is read-only")
+	f.StringVar(&s.DebugAddr, "debug-addr", "", "serve session and memory counts as JSON at http://ADDR/debug/pyroll (tests, measurements)")
+	_ = f.MarkHidden("debug-addr")
+	return cmd
+}
+
+// Validate rejects what cannot work, before anything is opened.
+func (o *ServeOptions) Validate() error {
+	switch {
+	case o.Addr == "":
+		return usageError("--ssh ADDR is required (e.g. --ssh :2222)")
+	case o.AuthorizedKeys == "":
+		return usageError("--authorized-keys FILE is required: one key a line with its pyroll-user=\"...\" (see --help)")
+	case o.HostKey == "":
+		return usageError("--host-key FILE is required (an ed25519 key is created there if missing)")
+	case o.Idle < 0 || o.MaxSession < 0:
+		return usageError("--idle and --max-session cannot be negative (0: no limit)")
+	case o.MaxSessions < 1:
+		return usageError("--max-sessions must be at least 1")
+	case o.AllowWrite && o.ReadOnly:
+		return usageError("--allow-write and --read-only contradict each other")
+	}
+	if ov := o.KubeFlags.Overrides.AuthInfo; ov.Impersonate != "" || len(ov.ImpersonateGroups) > 0 || ov.ImpersonateUID != "" || len(o.KubeFlags.UserExtras) > 0 {
+		return usageError("serve impersonates each key's user itself: run it with credentials that may impersonate them, without --as/--as-group/--as-uid")
+	}
+	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+		return usageError("--ssh %q: want HOST:PORT, e.g. :2222 or 10.0.0.5:2222", o.Addr)
+	}
+	return o.ConsoleOptions.Validate()
+}
+
+// Run serves until SIGINT or SIGTERM: then the sessions are told and closed.
+func (o *ServeOptions) Run(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("kubectl pyroll serve stopped on an internal error: %v; please report it", r)
+		}
+	}()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	entries, err := o.readKeys()
+	if err != nil {
+		return err
+	}
+	auditOut, closeAudit, err := o.auditLog()
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	hostKey, created, err := jumphost.HostKey(o.HostKey)
+	if err != nil {
+		return err
+	}
+	cluster, err := o.connect(ctx, connectTimeout)
+	if err != nil {
+		return err
+	}
+	if _, err := o.prometheus(cluster); err != nil {
+		return err
+	}
+	o.warnImpersonation(ctx, cluster, entries)
+
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v; pick another --ssh address or stop what holds it", o.Addr, err)
+	}
+	addr := ln.Addr().String()
+	open := &jumphost.OpenRequests{}
+	server, err := jumphost.New(jumphost.Config{
+		AuthorizedKeys: o.AuthorizedKeys, HostKey: hostKey,
+		Idle: o.Idle, MaxSession: o.MaxSession, MaxSessions: o.MaxSessions, AllowWrite: o.AllowWrite,
+		Console: sshconsole.Middleware(o.openSession(cluster, open)),
+		Audit:   jumphost.NewAudit(auditOut, nil),
+		Log:     o.ErrOut,
+		Hint:    sshHint(addr),
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if o.DebugAddr != "" {
+		debug := &http.Server{Addr: o.DebugAddr, Handler: jumphost.DebugHandler(server, open), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = debug.ListenAndServe() }()
+		defer debug.Close()
+	}
+	o.printStart(addr, cluster, hostKey, created)
+
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(o.ErrOut, "kubectl pyroll serve: stopping; closing the sessions")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdown); err != nil {
+		_ = server.Close()
+	}
+	return nil
+}
+
+// readKeys reads the authorized-keys file once at start, to say now what is wrong in it
+// (each connection reads it again).
+func (o *ServeOptions) readKeys() ([]jumphost.Entry, error) {
+	f, err := os.Open(o.AuthorizedKeys)
+	if err != nil {
+		return nil, fmt.Errorf("--authorized-keys: %v; create it with one key a line, each with its pyroll-user=\"...\" (see 'kubectl pyroll serve --help')", err)
+	}
+	defer f.Close()
+	entries, errs := jumphost.ParseAuthorizedKeys(f)
+	for _, e := range errs {
+		fmt.Fprintf(o.ErrOut, "kubectl pyroll serve: %s: %v (that key is refused)\n", o.AuthorizedKeys, e)
+	}
+	if len(entries) == 0 {
+		fmt.Fprintf(o.ErrOut, "kubectl pyroll serve: %s has no usable key yet: every connection is refused until one is added\n", o.AuthorizedKeys)
+	}
+	return entries, nil
+}
+
+func (o *ServeOptions) auditLog() (io.Writer, func(), error) {
+	if o.AuditLog == "" {
+		return o.ErrOut, func() {}, nil
+	}
+	f, err := os.OpenFile(o.AuditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--audit-log: %v; give a file in a directory this user may write to", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// warnImpersonation says at start which key's user or group the server may not
+// impersonate (those sessions would see nothing but "forbidden").
+func (o *ServeOptions) warnImpersonation(ctx context.Context, cluster *kube.Cluster, entries []jumphost.Entry) {
+	asked := map[[2]string]bool{}
+	for _, e := range entries {
+		subjects := [][2]string{{"users", e.User}}
+		for _, g := range e.Groups {
+			subjects = append(subjects, [2]string{"groups", g})
+		}
+		for _, s := range subjects {
+			if asked[s] {
+				continue
+			}
+			asked[s] = true
+			review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "impersonate", Resource: s[0], Name: s[1]}}}
+			answer, err := cluster.Client.ReviewAccess(ctx, review)
+			if err == nil && !answer.Status.Allowed {
+				fmt.Fprintf(o.ErrOut, "kubectl pyroll serve: warning: these credentials may not impersonate %s %q (line %d of %s): its sessions will be refused by the API server; see the README's \"Jump host\" ClusterRole\n",
+					strings.TrimSuffix(s[0], "s"), s[1], e.Line, o.AuthorizedKeys)
+			}
+		}
+	}
+}
+
+func (o *ServeOptions) printStart(addr string, cluster *kube.Cluster, key gossh.Signer, created bool) {
+	where := "namespace " + o.namespace(cluster)
+	if o.AllNamespaces {
+		where = "all namespaces"
+	}
+	writes := "read-only (no --allow-write)"
+	if o.AllowWrite {
+		writes = "keys with pyroll-write may act"
+	}
+	state := "read from"
+	if created {
+		state = "created in"
+	}
+	fmt.Fprintf(o.Out, "kubectl pyroll serve: listening on %s (context %s, %s, %s)\n", addr, cluster.Context, where, writes)
+	fmt.Fprintf(o.Out, "host key %s %s: %s\n", state, o.HostKey, gossh.FingerprintSHA256(key.PublicKey()))
+	fmt.Fprintf(o.Out, "known_hosts: %s\n", jumphost.KnownHostsLine(addr, key.PublicKey()))
+}
+
+// sshHint is what a user types to reach addr.
+func sshHint(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "ssh HOST"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "HOST"
+	}
+	if port == "22" {
+		return "ssh " + host
+	}
+	return "ssh -p " + port + " " + host
+}
+
+// openSession builds one session's console on the cluster as the session's user.
+func (o *ServeOptions) openSession(server *kube.Cluster, open *jumphost.OpenRequests) sshconsole.Open {
+	return func(s *jumphost.Session) (app.Options, error) {
+		cluster, err := server.Impersonating(s.Identity.User, s.Identity.Groups, open.Wrap)
+		if err != nil {
+			return app.Options{}, err
+		}
+		target := s.Target
+		if target.Name != "" && !o.AllNamespaces {
+			target.Namespace = cluster.Namespace
+		}
+		return o.console(s.Context, cluster, consoleSession{
+			open: target, env: s.Env, showUser: true, noFiles: true,
+			readOnly: !s.Writable, readOnlyReason: s.ReadOnlyReason,
+			wrapActor: func(a app.Actor) app.Actor { return auditedActor{Actor: a, session: s} },
+		})
+	}
+}
+
+// auditedActor records every action a session applies in the audit log.
+type auditedActor struct {
+	app.Actor
+	session *jumphost.Session
+}
+
+func (a auditedActor) Apply(ctx context.Context, plan intent.Plan) (intent.Result, error) {
+	result, err := a.Actor.Apply(ctx, plan)
+	rec := jumphost.Record{Verb: string(plan.Action), Kind: string(plan.Target.Kind), Namespace: plan.Target.Namespace, Name: plan.Target.Name,
+		FromRevision: plan.From.Revision, ToRevision: plan.To.Revision, Result: "ok"}
+	switch {
+	case err != nil:
+		rec.Result, rec.Error = "failed", err.Error()
+	case result.Warning != "":
+		rec.Error = result.Warning.String()
+	}
+	a.session.Action(rec)
+	return result, err
+}
+
+// clipboardInspector is the inspector of a console served over SSH: x writes no file on
+// the jump host (its disk is not the user's); the report goes to the user's clipboard.
+type clipboardInspector struct{ inspector }
+
+func (i clipboardInspector) Snapshot(ctx context.Context, r rollout.Rollout, report metrics.Report) (string, string, error) {
+	evidence, err := incidentEvidence(ctx, i.cluster, r.Ref(), report, i.thresholds)
+	if err != nil {
+		return "", "", err
+	}
+	return "", incident.Markdown(evidence), nil
+}

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+func TestServeHelpSaysTheKeyFormat(t *testing.T) {
+	out, _, code := run("serve", "--help")
+	for _, want := range []string{"pyroll-user=", "pyroll-groups=", "pyroll-write", `from="10.0.0.0/8"`, "--authorized-keys", "--allow-write", "--idle", "--max-sessions", "ssh -p 2222 jump.example.com orders-api", "Jump host"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("serve --help lacks %q", want)
+		}
+	}
+	if code != 0 || strings.Contains(out, "--debug-addr") {
+		t.Errorf("serve --help: exit %d (the debug address must stay hidden)", code)
+	}
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	keys := []string{"--authorized-keys", "keys", "--host-key", "host_key"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve"}, "--ssh ADDR is required"},
+		{[]string{"serve", "--ssh", ":2222", "--host-key", "k"}, "--authorized-keys FILE is required"},
+		{[]string{"serve", "--ssh", ":2222", "--authorized-keys", "k"}, "--host-key FILE is required"},
+		{append([]string{"serve", "--ssh", "2222"}, keys...), `want HOST:PORT`},
+		{append([]string{"serve", "--ssh", ":2222", "--max-sessions", "0"}, keys...), "at least 1"},
+		{append([]string{"serve", "--ssh", ":2222", "--idle", "-1s"}, keys...), "cannot be negative"},
+		{append([]string{"serve", "--ssh", ":2222", "--allow-write", "--read-only"}, keys...), "contradict"},
+		{append([]string{"serve", "--ssh", ":2222", "--as", "admin"}, keys...), "without --as"},
+		{append([]string{"serve", "--ssh", ":2222", "orders-api"}, keys...), "unknown command"},
+	} {
+		_, _, code := run(c.args...)
+		err := runErr(c.args...)
+		if code != ExitUsage || err == nil || !strings.Contains(err.Error(), c.want) || strings.Count(strings.TrimSpace(err.Error()), "\n") > 1 {
+			t.Errorf("%v: exit %d, %v; want exit 2 saying %q", c.args, code, err, c.want)
+		}
+	}
+}
+
+// The console of an SSH session takes its colours from the client's environment, never
+// from the server's.
+func TestColourFromTheTerminalsEnvironmentOnly(t *testing.T) {
+	t.Setenv("NO_COLOR", "1") // the server's
+	o := &Options{}
+	if !o.colorEnabled([]string{"TERM=xterm-256color"}) {
+		t.Errorf("a session without NO_COLOR drew without colours because the server has NO_COLOR")
+	}
+	if o.colorEnabled([]string{"TERM=xterm-256color", "NO_COLOR=1"}) {
+		t.Errorf("a session with NO_COLOR drew in colour")
+	}
+	o.NoColor = true
+	if o.colorEnabled(nil) {
+		t.Errorf("--no-color ignored")
+	}
+}
+
+// runErr runs the command and returns its error (the line main prints).
+func runErr(args ...string) error {
+	cmd := NewRootCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	cmd.SetArgs(args)
+	return cmd.Execute()
+}

@@ -1,0 +1,373 @@
+package jumphost
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+	clocktesting "k8s.io/utils/clock/testing"
+)
+
+// lockedBuffer is the audit log of a test: written by the server, read by the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) records(t *testing.T) []Record {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []Record
+	sc := bufio.NewScanner(bytes.NewReader(b.buf.Bytes()))
+	for sc.Scan() {
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("audit line %q: %v", sc.Text(), err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// fakeConsole stands for the console: it prints what the gate handed it and runs until
+// q or the end of the session, each byte read being a key press.
+func fakeConsole(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		s := SessionOf(sess)
+		fmt.Fprintf(sess, "console user=%s groups=%s writable=%v reason=%q target=%s/%s size=%dx%d env=%s\n",
+			s.Identity.User, strings.Join(s.Identity.Groups, ","), s.Writable, s.ReadOnlyReason, s.Target.Kind, s.Target.Name, s.Width, s.Height, strings.Join(s.Env, ","))
+		quit := make(chan struct{})
+		go func() {
+			buf := make([]byte, 1)
+			for {
+				if _, err := sess.Read(buf); err != nil {
+					return
+				}
+				s.Deadlines.KeyPressed()
+				if buf[0] == 'q' {
+					close(quit)
+					return
+				}
+			}
+		}()
+		select {
+		case <-quit:
+		case <-s.Context.Done():
+		}
+		next(sess)
+	}
+}
+
+type testServer struct {
+	addr    string
+	hostKey gossh.PublicKey
+	keys    string
+	audit   *lockedBuffer
+	clock   *clocktesting.FakeClock
+	server  *Server
+}
+
+func startServer(t *testing.T, cfg Config, keyLines ...string) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	ts := &testServer{keys: filepath.Join(dir, "authorized_keys"), audit: &lockedBuffer{}, clock: clocktesting.NewFakeClock(time.Now())}
+	if err := os.WriteFile(ts.keys, []byte(strings.Join(keyLines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, _, err := HostKey(filepath.Join(dir, "host_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.hostKey = host.PublicKey()
+	cfg.AuthorizedKeys, cfg.HostKey, cfg.Audit, cfg.Clock = ts.keys, host, NewAudit(ts.audit, nil), ts.clock
+	if cfg.Console == nil {
+		cfg.Console = fakeConsole
+	}
+	ts.server, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.addr = ln.Addr().String()
+	go func() { _ = ts.server.Serve(ln) }()
+	t.Cleanup(func() { _ = ts.server.Close() })
+	return ts
+}
+
+func (ts *testServer) dial(t *testing.T, key gossh.Signer) (*gossh.Client, error) {
+	t.Helper()
+	return gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{
+		User: "anyone", Auth: []gossh.AuthMethod{gossh.PublicKeys(key)},
+		HostKeyCallback: gossh.FixedHostKey(ts.hostKey), Timeout: 10 * time.Second,
+	})
+}
+
+// session runs one session: a pty of w x h unless w < 0, then the command (shell when ""),
+// and returns what it printed on stdout and stderr and its exit status, once it ended
+// (after typing input, if any).
+func (ts *testServer) session(t *testing.T, key gossh.Signer, w, h int, command, input string) (string, int) {
+	t.Helper()
+	client, err := ts.dial(t, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	var out lockedBuffer
+	sess.Stdout, sess.Stderr = &out, &out
+	sess.Stdin = strings.NewReader(input)
+	if w >= 0 {
+		if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if command == "" {
+		err = sess.Shell()
+	} else {
+		err = sess.Start(command)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sess.Wait()
+	code := 0
+	var exit *gossh.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitStatus()
+	case err != nil:
+		t.Fatalf("session %q: %v", command, err)
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	return out.buf.String(), code
+}
+
+func TestGateMapsKeysToIdentitiesAndRefusesTheRest(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	bob, bobLine := newKey(t)
+	stranger, _ := newKey(t)
+	ts := startServer(t, Config{MaxSessions: 4, AllowWrite: true, Hint: "ssh -p 2222 jump"},
+		`pyroll-user="alice@example.com",pyroll-groups="sre,oncall" `+aliceLine,
+		`pyroll-user="bob@example.com",pyroll-write `+bobLine)
+
+	out, code := ts.session(t, alice, 120, 40, "", "q")
+	if code != 0 || !strings.Contains(out, `console user=alice@example.com groups=sre,oncall writable=false reason="read-only: this key has no pyroll-write" target=/ size=120x40 env=TERM=xterm-256color`) {
+		t.Errorf("alice: exit %d\n%s", code, out)
+	}
+	out, code = ts.session(t, bob, 80, 24, "deployment/orders-api", "q")
+	if code != 0 || !strings.Contains(out, `user=bob@example.com groups= writable=true reason="" target=Deployment/orders-api`) {
+		t.Errorf("bob: exit %d\n%s", code, out)
+	}
+	if _, err := ts.dial(t, stranger); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Errorf("a stranger's key: %v; want refused", err)
+	}
+	for _, c := range []struct {
+		name         string
+		w            int
+		command, msg string
+	}{
+		{"ssh -T", -1, "", "the console needs a terminal: connect without -T (ssh -p 2222 jump [ROLLOUT])"},
+		{"ssh host id", -1, "id", `this host runs the rollout console only, not commands ("id" refused)`},
+		{"ssh -t host 'rm -rf /'", 80, "rm -rf /", `"rm -rf /": give at most one rollout name`},
+		{"ssh -t host 'Orders_API'", 80, "Orders_API", `"Orders_API" is not a rollout name`},
+		{"ssh -t host 'pod/x'", 80, "pod/x", `unknown kind "pod"`},
+	} {
+		out, code := ts.session(t, alice, c.w, 24, c.command, "")
+		if code != 1 || !strings.HasPrefix(out, "pyroll: ") || !strings.Contains(out, c.msg) || strings.Contains(out, "console user=") {
+			t.Errorf("%s: exit %d, %q; want 1 and %q", c.name, code, out, c.msg)
+		}
+	}
+
+	recs := ts.audit.records(t)
+	var events []string
+	for _, r := range recs {
+		events = append(events, r.Event+":"+r.User+":"+r.Reason)
+		if r.Event == "start" && (r.Fingerprint == "" || r.Remote == "" || !strings.HasPrefix(r.ClientVersion, "SSH-2.0-")) {
+			t.Errorf("start record without key, address or client: %+v", r)
+		}
+	}
+	want := []string{
+		"start:alice@example.com:", "end:alice@example.com:quit",
+		"start:bob@example.com:", "end:bob@example.com:quit",
+		"refused::unknown key",
+	}
+	if got := strings.Join(events, "\n"); !strings.HasPrefix(got, strings.Join(want, "\n")) || strings.Count(got, "refused:alice@example.com:") != 5 {
+		t.Errorf("audit:\n%s", got)
+	}
+}
+
+func TestSubsystemsAndForwardingAreRefused(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	ts := startServer(t, Config{}, `pyroll-user="alice" `+aliceLine)
+	client, err := ts.dial(t, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := sess.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestSubsystem("sftp"); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := io.ReadAll(stderr); err != nil || !strings.Contains(string(msg), `subsystem "sftp" refused: this host runs the rollout console only`) {
+		t.Errorf("sftp: %v, %q", err, msg)
+	}
+
+	_, err = client.Dial("tcp", "127.0.0.1:6443")
+	var open *gossh.OpenChannelError
+	if !errors.As(err, &open) || open.Reason != gossh.Prohibited || !strings.Contains(open.Message, "no forwarding") {
+		t.Errorf("port forwarding: %v; want administratively prohibited", err)
+	}
+	if _, err := client.Listen("tcp", "127.0.0.1:0"); err == nil {
+		t.Errorf("remote forwarding accepted")
+	}
+}
+
+func TestMaxSessions(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	ts := startServer(t, Config{MaxSessions: 1}, `pyroll-user="alice" `+aliceLine)
+	client, err := ts.dial(t, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	first, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstOut, firstIn := &lockedBuffer{}, newPipe()
+	first.Stdout, first.Stdin = firstOut, firstIn
+	if err := first.RequestPty("xterm", 24, 80, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first session's console", func() bool { return ts.server.Sessions() == 1 })
+
+	out, code := ts.session(t, alice, 80, 24, "", "")
+	if code != 1 || !strings.Contains(out, "the jump host is full (1 sessions, --max-sessions)") {
+		t.Errorf("second session: exit %d, %q", code, out)
+	}
+	firstIn.write("q")
+	if err := first.Wait(); err != nil {
+		t.Errorf("first session: %v", err)
+	}
+	waitFor(t, "the slot freed", func() bool { return ts.server.Sessions() == 0 })
+	if out, code := ts.session(t, alice, 80, 24, "", "q"); code != 0 || !strings.Contains(out, "console user=alice") {
+		t.Errorf("a session after the first ended: exit %d, %q", code, out)
+	}
+}
+
+func TestIdleSessionIsClosedWithItsReason(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	ts := startServer(t, Config{Idle: 2 * time.Second}, `pyroll-user="alice" `+aliceLine)
+	done := make(chan string, 1)
+	go func() {
+		out, code := ts.session(t, alice, 80, 24, "", "")
+		done <- fmt.Sprintf("%d %s", code, out)
+	}()
+	waitFor(t, "the session's idle timer", ts.clock.HasWaiters)
+	ts.clock.Step(2 * time.Second)
+	got := <-done
+	if !strings.HasPrefix(got, "0 ") || !strings.Contains(got, "pyroll: closed after 2s without a key press (--idle 2s)") {
+		t.Errorf("idle session: %q", got)
+	}
+	recs := ts.audit.records(t)
+	if last := recs[len(recs)-1]; last.Event != "end" || !strings.Contains(last.Reason, "without a key press") {
+		t.Errorf("last audit record: %+v", last)
+	}
+}
+
+func TestShutdownTellsTheSessions(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	ts := startServer(t, Config{}, `pyroll-user="alice" `+aliceLine)
+	done := make(chan string, 1)
+	go func() {
+		out, _ := ts.session(t, alice, 80, 24, "", "")
+		done <- out
+	}()
+	waitFor(t, "the session", func() bool { return ts.server.Sessions() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.server.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if out := <-done; !strings.Contains(out, "pyroll: closed: the jump host is shutting down") {
+		t.Errorf("session at shutdown: %q", out)
+	}
+}
+
+// pipe is a session's stdin the test types into.
+type pipe struct {
+	r *io.PipeReader
+	w *io.PipeWriter
+}
+
+func newPipe() *pipe {
+	r, w := io.Pipe()
+	return &pipe{r: r, w: w}
+}
+
+func (p *pipe) Read(b []byte) (int, error) { return p.r.Read(b) }
+func (p *pipe) write(s string)             { _, _ = p.w.Write([]byte(s)) }
+
+// A client may offer several keys: one in vain before the right one is no refusal, and the
+// identity is the key that got in.
+func TestTheKeyThatGotInIsTheIdentity(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	stranger, _ := newKey(t)
+	ts := startServer(t, Config{}, `pyroll-user="alice" `+aliceLine)
+	client, err := gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{
+		User: "x", Auth: []gossh.AuthMethod{gossh.PublicKeys(stranger, alice)}, HostKeyCallback: gossh.FixedHostKey(ts.hostKey),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	waitFor(t, "the connection's records", func() bool { return len(ts.audit.records(t)) == 0 && ts.server.Sessions() == 0 })
+	// Two strangers' keys and nothing else: one refusal naming both.
+	other, _ := newKey(t)
+	if _, err := gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{User: "x", Auth: []gossh.AuthMethod{gossh.PublicKeys(stranger, other)}, HostKeyCallback: gossh.FixedHostKey(ts.hostKey)}); err == nil {
+		t.Fatal("strangers got in")
+	}
+	waitFor(t, "one refusal", func() bool { return len(ts.audit.records(t)) == 1 })
+	if r := ts.audit.records(t)[0]; r.Event != "refused" || !strings.Contains(r.Reason, "no authorized key among those offered") || strings.Count(r.Reason, "unknown key") != 2 {
+		t.Errorf("refusal: %+v", r)
+	}
+}
