@@ -36,7 +36,7 @@ const (
 type block struct {
 	startLine, endLine int // End exclusive
 	startOff, endOff   int // bytes of src covering those lines
-	// cut is how many bytes of the first (sanitised) line precede "Traceback": a log prefix.
+	// cut is how many bytes of the first line (as safetext.Log made it) precede "Traceback": a log prefix.
 	cut int
 	// headerless blocks start at a File line, as a SyntaxError in the main script does or a log
 	// cut by --tail; they only count once an exception line confirms them.
