@@ -118,10 +118,10 @@ func TestArgoStatusAbortRetryPromoteAndUndo(t *testing.T) {
 		t.Errorf("status: step %d/%d set %d actual %d, rev %d canary / %d stable, STEP %q; want 1/4, 20, 20, 2/1, \"1/4 20%%\"",
 			r.Argo.StepIndex, r.Argo.StepCount, r.Argo.SetWeight, r.Argo.ActualWeight, r.CanaryRevision, r.StableRevision, r.Argo.Step)
 	}
-	if canary := r.Canary(); canary == nil || len(canary.Pods) != 1 || canary.Provenance.Version != demo.CheckoutV2.Version {
+	if canary := r.Canary(); canary == nil || len(canary.Pods) != 1 || string(canary.Provenance.Version) != demo.CheckoutV2.Version {
 		t.Errorf("canary revision %+v; want 1 pod of %s", canary, demo.CheckoutV2.Version)
 	}
-	if !strings.Contains(r.Why, "paused at step 1/4 (weight 20%, actual 20%): promote to continue") {
+	if !strings.Contains(string(r.Why), "paused at step 1/4 (weight 20%, actual 20%): promote to continue") {
 		t.Errorf("why %q", r.Why)
 	}
 	table, _, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "status", checkout)
@@ -203,7 +203,7 @@ func TestArgoStatusAbortRetryPromoteAndUndo(t *testing.T) {
 		}
 		return nil
 	})
-	if c := r.Canary(); c == nil || len(c.Images) == 0 || c.Images[0] != demo.CheckoutV1.Image {
+	if c := r.Canary(); c == nil || len(c.Images) == 0 || string(c.Images[0]) != demo.CheckoutV1.Image {
 		t.Errorf("revision 3 runs %+v; want %s", c, demo.CheckoutV1.Image)
 	}
 	if a := lastAction(t, ns); a.Action != intent.Rollback || a.To != 1 {
@@ -236,7 +236,7 @@ func TestArgoConsoleShowsFailedAnalysisAndRetries(t *testing.T) {
 		}
 		return nil
 	})
-	if r.Phase != rollout.PhaseDegraded || !strings.Contains(r.Why, "error-rate") {
+	if r.Phase != rollout.PhaseDegraded || !strings.Contains(string(r.Why), "error-rate") {
 		t.Errorf("aborted by analysis: %s %q; want Degraded naming the error-rate metric", r.Phase, r.Why)
 	}
 	metric := r.Argo.Analysis[0].Metrics[0]

@@ -144,8 +144,8 @@ func TestGuardHaltsABreachingCanaryAndNotifiesOnce(t *testing.T) {
 	if doc.Outcome != notify.Done || doc.Action != guard.ActHalt || doc.Service != "pay-api" || doc.Namespace != ns {
 		t.Errorf("notification %+v", doc)
 	}
-	if doc.Canary == nil || doc.Stable == nil || doc.Canary.GitSHA != v2.GitSHA || doc.Stable.GitSHA != v1.GitSHA ||
-		doc.Canary.LockHash != v2.LockHash || doc.Stable.LockHash != v1.LockHash || doc.Canary.Python != v2.Python || doc.Stable.Python != v1.Python {
+	if doc.Canary == nil || doc.Stable == nil || string(doc.Canary.GitSHA) != v2.GitSHA || string(doc.Stable.GitSHA) != v1.GitSHA ||
+		string(doc.Canary.LockHash) != v2.LockHash || string(doc.Stable.LockHash) != v1.LockHash || string(doc.Canary.Python) != v2.Python || string(doc.Stable.Python) != v1.Python {
 		t.Errorf("builds in the notification: canary %+v stable %+v", doc.Canary, doc.Stable)
 	}
 	if !strings.Contains(doc.Text, "halted") || !strings.Contains(doc.Report, "# Incident snapshot: "+ns+"/pay-api") {

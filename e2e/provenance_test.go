@@ -37,7 +37,7 @@ func TestHistoryDiffAndSnapshot(t *testing.T) {
 	if err := json.Unmarshal([]byte(doc), &history); err != nil || len(history.Revisions) != 2 {
 		t.Fatalf("history -o json: %v\n%s", err, doc)
 	}
-	if p := history.Revisions[0].Provenance; p.GitSHA != canary.GitSHA || p.LockHash != canary.LockHash || p.Digest() != canary.ImageDigest() {
+	if p := history.Revisions[0].Provenance; string(p.GitSHA) != canary.GitSHA || string(p.LockHash) != canary.LockHash || p.Digest() != canary.ImageDigest() {
 		t.Errorf("newest revision's provenance %+v, want SHA %s, lock %s, digest %s", p, canary.GitSHA, canary.LockHash, canary.ImageDigest())
 	}
 
@@ -62,12 +62,12 @@ func TestHistoryDiffAndSnapshot(t *testing.T) {
 	}
 	fields := map[string]provenance.Change{}
 	for _, c := range diff.Build {
-		fields[c.Field] = c
+		fields[string(c.Field)] = c
 	}
-	if c := fields["git SHA"]; c.From != stable.GitSHA || c.To != canary.GitSHA {
+	if c := fields["git SHA"]; string(c.From) != stable.GitSHA || string(c.To) != canary.GitSHA {
 		t.Errorf("diff -o json git SHA change %+v", c)
 	}
-	if c := fields["lock hash"]; c.From != stable.LockHash || c.To != canary.LockHash {
+	if c := fields["lock hash"]; string(c.From) != stable.LockHash || string(c.To) != canary.LockHash {
 		t.Errorf("diff -o json lock hash change %+v", c)
 	}
 	if _, stderr, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", "demo", "diff", "search-api", "--from", "1", "--to", "9"); code == 0 || !strings.Contains(stderr, "has no revision 9 (it has 1, 2)") {

@@ -55,7 +55,7 @@ func TestStatusOfSeededServices(t *testing.T) {
 			t.Errorf("%s missing from status", name)
 			return
 		}
-		if r.Phase != phase || r.CanaryRevision != canary || r.StableRevision != stable || !strings.Contains(r.Why, whyContains) {
+		if r.Phase != phase || r.CanaryRevision != canary || r.StableRevision != stable || !strings.Contains(string(r.Why), whyContains) {
 			t.Errorf("%s: phase %s, revisions %d->%d, why %q; want %s, %d->%d, why containing %q", name, r.Phase, r.StableRevision, r.CanaryRevision, r.Why, phase, stable, canary, whyContains)
 		}
 	}

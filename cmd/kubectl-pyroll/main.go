@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/pyroll/kubectl-pyroll/internal/cli"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // exitHangup is the exit code after SIGHUP (128 + 1, as a shell reports it).
@@ -52,7 +53,8 @@ func run() (code int) {
 func report(err error) int {
 	var exit *cli.ExitError
 	if err != nil && !(asExit(err, &exit) && exit.Err == nil) {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		// The API server's and Prometheus' words are in errors: printed as safetext makes them.
+		fmt.Fprintf(os.Stderr, "error: %s\n", safetext.Line(err.Error()))
 	}
 	return cli.ExitCode(err)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // decideDeployment makes the plan for req against the Deployment and its ReplicaSets as
@@ -36,18 +37,18 @@ func decideDeployment(req intent.Request, objs rollout.Objects, now time.Time) (
 	switch req.Action {
 	case intent.Halt:
 		if dep.Spec.Paused {
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s is already halted", name)
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s is already halted", name)
 			return plan, nil, nil
 		}
 		plan.To = plan.From
-		plan.Message = fmt.Sprintf("halt %s at rev %s (%d/%d pods updated); promote resumes it", name, revisionText(view.CanaryRevision), view.Replicas.Updated, view.Replicas.Desired)
+		plan.Message = safetext.Sprintf("halt %s at rev %s (%d/%d pods updated); promote resumes it", name, revisionText(view.CanaryRevision), view.Replicas.Updated, view.Replicas.Desired)
 	case intent.Promote:
 		if !dep.Spec.Paused {
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s is not halted: nothing to promote", name)
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s is not halted: nothing to promote", name)
 			return plan, nil, nil
 		}
 		plan.To = plan.From
-		plan.Message = fmt.Sprintf("promote %s: resume the rollout to rev %s (%s)", name, revisionText(view.CanaryRevision), describe(plan.From))
+		plan.Message = safetext.Sprintf("promote %s: resume the rollout to rev %s (%s)", name, revisionText(view.CanaryRevision), describe(plan.From))
 	case intent.Rollback:
 		targetRevision := req.ToRevision
 		if targetRevision == 0 {
@@ -62,10 +63,10 @@ func decideDeployment(req intent.Request, objs rollout.Objects, now time.Time) (
 		}
 		plan.To = buildOf(targetRevision, &target.Spec.Template)
 		if current != nil && current == target {
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s already runs rev %d", name, targetRevision)
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s already runs rev %d", name, targetRevision)
 			return plan, nil, nil
 		}
-		plan.Message = fmt.Sprintf("roll back %s from rev %s (%s) to rev %d (%s)", name, revisionText(view.CanaryRevision), describe(plan.From), targetRevision, describe(plan.To))
+		plan.Message = safetext.Sprintf("roll back %s from rev %s (%s) to rev %d (%s)", name, revisionText(view.CanaryRevision), describe(plan.From), targetRevision, describe(plan.To))
 		if dep.Spec.Paused {
 			plan.Message += "; resumes it"
 		}
@@ -159,7 +160,7 @@ func buildOf(revision int64, t *corev1.PodTemplateSpec) intent.Build {
 
 // describe is "sha 3f2a9c1, ghcr.io/acme/orders:1.8.0, lock sha256:7a6b5c4d".
 func describe(b intent.Build) string {
-	var parts []string
+	var parts []safetext.Text
 	if b.GitSHA != "" {
 		parts = append(parts, "sha "+shortSHA(b.GitSHA))
 	}
@@ -172,10 +173,10 @@ func describe(b intent.Build) string {
 	if len(parts) == 0 {
 		return "unknown build"
 	}
-	return strings.Join(parts, ", ")
+	return string(safetext.Join(parts, ", "))
 }
 
-func shortSHA(sha string) string {
+func shortSHA[S ~string](sha S) S {
 	if len(sha) > 7 {
 		return sha[:7]
 	}

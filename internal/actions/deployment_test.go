@@ -123,7 +123,7 @@ func TestRollbackRestoresThePreviousTemplateAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.From.Revision != 2 || plan.To.Revision != 1 || !strings.Contains(plan.Message, "sha aaaaaaa") || !strings.Contains(plan.Message, "resumes") {
+	if plan.From.Revision != 2 || plan.To.Revision != 1 || !strings.Contains(string(plan.Message), "sha aaaaaaa") || !strings.Contains(string(plan.Message), "resumes") {
 		t.Errorf("plan %+v", plan)
 	}
 	result, err := driver(client).Apply(ctx, plan)
@@ -195,11 +195,11 @@ func TestAnEditAfterConfirmationIsNotOverwritten(t *testing.T) {
 func TestIdempotentAndImpossibleActions(t *testing.T) {
 	ctx := context.Background()
 	halted, _ := fixture(true)
-	if r, err := driver(halted).Do(ctx, intent.Request{Action: intent.Halt, Target: apiRef}); err != nil || !r.Noop || !strings.Contains(r.Message, "already halted") {
+	if r, err := driver(halted).Do(ctx, intent.Request{Action: intent.Halt, Target: apiRef}); err != nil || !r.Noop || !strings.Contains(string(r.Message), "already halted") {
 		t.Errorf("halt of a halted rollout: %+v, %v", r, err)
 	}
 	running, _ := fixture(false)
-	if r, err := driver(running).Do(ctx, intent.Request{Action: intent.Promote, Target: apiRef}); err != nil || !r.Noop || !strings.Contains(r.Message, "nothing to promote") {
+	if r, err := driver(running).Do(ctx, intent.Request{Action: intent.Promote, Target: apiRef}); err != nil || !r.Noop || !strings.Contains(string(r.Message), "nothing to promote") {
 		t.Errorf("promote of a running rollout: %+v, %v", r, err)
 	}
 	if _, err := driver(running).Plan(ctx, intent.Request{Action: intent.Rollback, Target: apiRef, ToRevision: 7}); err == nil || !strings.Contains(err.Error(), "no revision 7 (it has revisions 1, 2)") {

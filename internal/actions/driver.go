@@ -19,6 +19,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // FieldManager names kubectl-pyroll's writes in managedFields.
@@ -117,10 +118,10 @@ func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, er
 		if err != nil {
 			return intent.Result{}, d.explain(req, err)
 		}
-		result := intent.Result{Plan: fresh, At: d.now(), Message: doneMessage(fresh, d.DryRun), Warning: done.warning}
+		result := intent.Result{Plan: fresh, At: d.now(), Message: doneMessage(fresh, d.DryRun), Warning: safetext.Line(done.warning)}
 		if !d.DryRun {
 			if err := d.recordEvent(ctx, fresh, done.involved); err != nil {
-				result.Warning = "the audit Event was not recorded: " + kubeapi.Message(err)
+				result.Warning = "the audit Event was not recorded: " + safetext.Line(kubeapi.Message(err))
 			}
 		}
 		return result, nil
@@ -166,7 +167,7 @@ func (d *Driver) dryRun() []string {
 
 func (d *Driver) recordEvent(ctx context.Context, plan intent.Plan, involved corev1.ObjectReference) error {
 	now := metav1.NewTime(d.now())
-	message := fmt.Sprintf("%s by %s", capitalize(doneMessage(plan, false)), d.User)
+	message := fmt.Sprintf("%s by %s", capitalize(doneMessage(plan, false).String()), d.User)
 	if plan.Reason != "" {
 		message += ": " + plan.Reason
 	}
@@ -181,16 +182,16 @@ func (d *Driver) recordEvent(ctx context.Context, plan intent.Plan, involved cor
 	return err
 }
 
-func doneMessage(plan intent.Plan, dryRun bool) string {
-	var msg string
+func doneMessage(plan intent.Plan, dryRun bool) safetext.Text {
+	var msg safetext.Text
 	done := plan.Action.Done(plan.Target.Kind)
 	switch plan.Action {
 	case intent.Halt:
-		msg = fmt.Sprintf("%s %s at rev %s", done, plan.Target.Name, revisionText(plan.From.Revision))
+		msg = safetext.Sprintf("%s %s at rev %s", done, plan.Target.Name, revisionText(plan.From.Revision))
 	case intent.Promote, intent.PromoteFull, intent.Retry:
-		msg = fmt.Sprintf("%s %s: rolling out rev %s", done, plan.Target.Name, revisionText(plan.From.Revision))
+		msg = safetext.Sprintf("%s %s: rolling out rev %s", done, plan.Target.Name, revisionText(plan.From.Revision))
 	case intent.Rollback:
-		msg = fmt.Sprintf("%s %s from rev %s to rev %d (%s)", done, plan.Target.Name, revisionText(plan.From.Revision), plan.To.Revision, describe(plan.To))
+		msg = safetext.Sprintf("%s %s from rev %s to rev %d (%s)", done, plan.Target.Name, revisionText(plan.From.Revision), plan.To.Revision, describe(plan.To))
 	}
 	if dryRun {
 		msg = "dry run (server-side, nothing changed): would have " + msg
@@ -206,5 +207,7 @@ func (d *Driver) explain(req intent.Request, err error) error {
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("%s %s/%s: forbidden: %s", req.Action, req.Target.Namespace, req.Target.Name, kubeapi.Message(err))
 	}
-	return fmt.Errorf("%s %s/%s: %w", req.Action, req.Target.Namespace, req.Target.Name, err)
+	// An admission webhook, for one, may answer anything: the message is made safe here,
+	// where the footer, the logs and the webhook document get it.
+	return fmt.Errorf("%s %s/%s: %w", req.Action, req.Target.Namespace, req.Target.Name, safetext.Error(err))
 }

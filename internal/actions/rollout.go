@@ -17,6 +17,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // decideArgo makes the plan for req against an Argo Rollout as read. The keys keep their
@@ -54,14 +55,14 @@ func decideArgo(req intent.Request, objs rollout.Objects, now time.Time) (intent
 	case intent.Halt:
 		switch {
 		case a.Aborted:
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s is already aborted", name)
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s is already aborted", name)
 			return plan, nil, nil
 		case a.FullyPromoted:
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s has nothing to abort: rev %s is fully promoted", name, revisionText(view.CanaryRevision))
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s has nothing to abort: rev %s is fully promoted", name, revisionText(view.CanaryRevision))
 			return plan, nil, nil
 		}
 		argoPlan = argo.PlanAbort(ro)
-		plan.Message = fmt.Sprintf("abort %s%s: traffic back to stable rev %s at once; retry (p) rolls rev %s out again",
+		plan.Message = safetext.Sprintf("abort %s%s: traffic back to stable rev %s at once; retry (p) rolls rev %s out again",
 			name, where, revisionText(view.StableRevision), revisionText(view.CanaryRevision))
 	case intent.Promote:
 		p, err := argo.PlanPromote(ro)
@@ -70,25 +71,25 @@ func decideArgo(req intent.Request, objs rollout.Objects, now time.Time) (intent
 			plan.Action = intent.Retry
 			return decideArgoRetry(plan, ro, view)
 		case errors.Is(err, argo.ErrFullyPromoted), errors.Is(err, argo.ErrNothingToPromote):
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s: %v", name, err)
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s: %v", name, err)
 			return plan, nil, nil
 		case err != nil:
 			return plan, nil, fmt.Errorf("promote %s/%s: %w", ro.Namespace, name, err)
 		}
 		argoPlan = p
-		plan.Message = fmt.Sprintf("promote %s%s: %s", name, where, p.Effect)
+		plan.Message = safetext.Sprintf("promote %s%s: %s", name, where, p.Effect)
 	case intent.PromoteFull:
 		// On an aborted rollout a full promote lifts the abort (argo's controller does).
 		p, err := argo.PlanPromoteFull(ro)
 		switch {
 		case errors.Is(err, argo.ErrFullyPromoted):
-			plan.Noop, plan.Message = true, fmt.Sprintf("%s is fully promoted: nothing to promote", name)
+			plan.Noop, plan.Message = true, safetext.Sprintf("%s is fully promoted: nothing to promote", name)
 			return plan, nil, nil
 		case err != nil:
 			return plan, nil, fmt.Errorf("promote %s/%s fully: %w", ro.Namespace, name, err)
 		}
 		argoPlan = p
-		plan.Message = fmt.Sprintf("promote %s fully%s: skip the remaining steps, analysis and pauses; rev %s takes all traffic", name, where, revisionText(view.CanaryRevision))
+		plan.Message = safetext.Sprintf("promote %s fully%s: skip the remaining steps, analysis and pauses; rev %s takes all traffic", name, where, revisionText(view.CanaryRevision))
 	case intent.Retry:
 		return decideArgoRetry(plan, ro, view)
 	case intent.Rollback:
@@ -102,7 +103,7 @@ func decideArgo(req intent.Request, objs rollout.Objects, now time.Time) (intent
 func decideArgoRetry(plan intent.Plan, ro *argo.Rollout, view rollout.Rollout) (intent.Plan, writer, error) {
 	p, err := argo.PlanRetry(ro)
 	if errors.Is(err, argo.ErrNotAborted) {
-		plan.Noop, plan.Message = true, fmt.Sprintf("%s is not aborted: nothing to retry", ro.Name)
+		plan.Noop, plan.Message = true, safetext.Sprintf("%s is not aborted: nothing to retry", ro.Name)
 		return plan, nil, nil
 	}
 	if err != nil {
@@ -110,9 +111,9 @@ func decideArgoRetry(plan intent.Plan, ro *argo.Rollout, view rollout.Rollout) (
 	}
 	why := ""
 	if msg := view.Argo.Message; msg != "" {
-		why = " (" + msg + ")"
+		why = " (" + msg.String() + ")"
 	}
-	plan.Message = fmt.Sprintf("%s was aborted%s: retry rolls rev %s out again from the first step", ro.Name, why, revisionText(view.CanaryRevision))
+	plan.Message = safetext.Sprintf("%s was aborted%s: retry rolls rev %s out again from the first step", ro.Name, why, revisionText(view.CanaryRevision))
 	return plan, argoWriter(ro, p, nil), nil
 }
 
@@ -134,10 +135,10 @@ func decideArgoUndo(plan intent.Plan, ro *argo.Rollout, view rollout.Rollout, by
 	}
 	plan.To = buildOf(targetRevision, &target.Spec.Template)
 	if current != nil && current == target {
-		plan.Noop, plan.Message = true, fmt.Sprintf("%s already runs rev %d", ro.Name, targetRevision)
+		plan.Noop, plan.Message = true, safetext.Sprintf("%s already runs rev %d", ro.Name, targetRevision)
 		return plan, nil, nil
 	}
-	plan.Message = fmt.Sprintf("undo %s from rev %s (%s) to rev %d (%s): rev %d's template becomes a new revision",
+	plan.Message = safetext.Sprintf("undo %s from rev %s (%s) to rev %d (%s): rev %d's template becomes a new revision",
 		ro.Name, revisionText(view.CanaryRevision), describe(plan.From), targetRevision, describe(plan.To), targetRevision)
 	return plan, argoWriter(ro, argo.Plan{}, target), nil
 }

@@ -280,7 +280,7 @@ func TestArgoPromoteSendsStatusThenSpec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if plan.Action != intent.Promote || plan.Noop || !strings.Contains(plan.Message, "resume from step 1/4 (pause) to step 2/4 (setWeight: 50)") {
+			if plan.Action != intent.Promote || plan.Noop || !strings.Contains(string(plan.Message), "resume from step 1/4 (pause) to step 2/4 (setWeight: 50)") {
 				t.Errorf("plan %s noop %v: %q", plan.Action, plan.Noop, plan.Message)
 			}
 			if _, err := c.driver().Apply(context.Background(), plan); err != nil {
@@ -324,7 +324,7 @@ func TestArgoPromoteOfAnAbortedRolloutIsARetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.Action != intent.Retry || plan.Noop || !strings.Contains(plan.Message, "retry rolls rev 2 out again") {
+	if plan.Action != intent.Retry || plan.Noop || !strings.Contains(string(plan.Message), "retry rolls rev 2 out again") {
 		t.Fatalf("plan %s noop %v %q; want a retry", plan.Action, plan.Noop, plan.Message)
 	}
 	if _, err := c.driver().Apply(ctx, plan); err != nil {
@@ -352,7 +352,7 @@ func TestArgoPromoteFullOfAFullyPromotedRolloutSendsNothing(t *testing.T) {
 	})
 	ctx := context.Background()
 	result, err := c.driver().Do(ctx, intent.Request{Action: intent.PromoteFull, Target: c.ref()})
-	if err != nil || !result.Noop || !strings.Contains(result.Message, "fully promoted") {
+	if err != nil || !result.Noop || !strings.Contains(string(result.Message), "fully promoted") {
 		t.Errorf("full promote: %+v, %v; want a no-op", result, err)
 	}
 	events, _ := c.client.CoreV1().Events("team-0").List(ctx, metav1.ListOptions{})

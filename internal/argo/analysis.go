@@ -1,11 +1,12 @@
 package argo
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // This file summarises AnalysisRuns the way argo-rollouts v1.10.1's plugin selects them
@@ -15,6 +16,9 @@ import (
 
 // lastValues is how many measured values a MetricView keeps.
 const lastValues = 3
+
+// maxValueLen bounds one measured value: a query may return a vector of any length.
+const maxValueLen = 200
 
 // ownerKindRollout is the kind of a Rollout's ownerReference on its AnalysisRuns.
 const ownerKindRollout = "Rollout"
@@ -60,10 +64,10 @@ func ownedBy(run *AnalysisRun, ro *Rollout) bool {
 
 func analysisView(run *AnalysisRun) AnalysisView {
 	v := AnalysisView{
-		Name:    run.Name,
-		Type:    run.Labels[RolloutTypeLabel],
-		Phase:   run.Status.Phase,
-		Message: run.Status.Message,
+		Name:    string(safetext.Line(run.Name)),
+		Type:    safetext.Line(run.Labels[RolloutTypeLabel]),
+		Phase:   safetext.Line(run.Status.Phase),
+		Message: safetext.Line(run.Status.Message),
 	}
 	if v.Phase == "" {
 		v.Phase = AnalysisPending // not reconciled yet
@@ -88,11 +92,11 @@ func analysisView(run *AnalysisRun) AnalysisView {
 
 func metricView(m *Metric, r *MetricResult) MetricView {
 	v := MetricView{
-		Name:              m.Name,
+		Name:              safetext.Line(m.Name),
 		Phase:             AnalysisPending,
-		Provider:          strings.Join(m.Provider.Names(), ","),
-		SuccessCondition:  m.SuccessCondition,
-		FailureCondition:  m.FailureCondition,
+		Provider:          safetext.Line(strings.Join(m.Provider.Names(), ",")),
+		SuccessCondition:  safetext.Line(m.SuccessCondition),
+		FailureCondition:  safetext.Line(m.FailureCondition),
 		FailureLimit:      limitOrDefault(m.FailureLimit),
 		InconclusiveLimit: limitOrDefault(m.InconclusiveLimit),
 	}
@@ -100,22 +104,22 @@ func metricView(m *Metric, r *MetricResult) MetricView {
 		return v
 	}
 	if r.Phase != "" {
-		v.Phase = r.Phase
+		v.Phase = safetext.Line(r.Phase)
 	}
 	v.Count, v.Successful, v.Failed, v.Inconclusive, v.Errors = r.Count, r.Successful, r.Failed, r.Inconclusive, r.Error
 	v.DryRun = r.DryRun
 	for i := len(r.Measurements) - 1; i >= 0 && len(v.Values) < lastValues; i-- {
 		if val := r.Measurements[i].Value; val != "" {
-			v.Values = append([]string{displayValue(val)}, v.Values...)
+			v.Values = append([]safetext.Text{safetext.LineN(displayValue(val), maxValueLen)}, v.Values...)
 		}
 	}
 	if n := len(r.Measurements); n > 0 {
-		v.LastPhase = r.Measurements[n-1].Phase
+		v.LastPhase = safetext.Line(r.Measurements[n-1].Phase)
 	}
-	v.Message = r.Message
+	v.Message = safetext.Line(r.Message)
 	for i := len(r.Measurements) - 1; v.Message == "" && i >= 0; i-- {
 		if ms := r.Measurements[i]; ms.Message != "" && (ms.Phase == AnalysisFailed || ms.Phase == AnalysisError) {
-			v.Message = ms.Message
+			v.Message = safetext.Line(ms.Message)
 		}
 	}
 	return v
@@ -145,60 +149,60 @@ func displayValue(v string) string {
 }
 
 // metricString is MetricView.String.
-func metricString(m MetricView) string {
-	var b strings.Builder
-	b.WriteString(m.Name)
+func metricString(m MetricView) safetext.Text {
+	var b safetext.Builder
+	b.WriteText(m.Name)
 	if m.DryRun {
-		b.WriteString(" (dry-run)")
+		b.WriteText(" (dry-run)")
 	}
-	b.WriteString(":")
+	b.WriteText(":")
 	if m.LastPhase == "" && m.Count == 0 && m.Errors == 0 {
-		b.WriteString(" no measurement yet")
+		b.WriteText(" no measurement yet")
 		if w := whenString(m); w != "" {
-			b.WriteString(", " + w)
+			b.WriteText(", " + w)
 		}
 		if m.Message != "" {
-			b.WriteString(" - " + m.Message)
+			b.WriteText(" - " + m.Message)
 		}
-		return b.String()
+		return b.Text()
 	}
 	n := len(m.Values)
-	if valued(m.LastPhase) {
+	if valued(string(m.LastPhase)) {
 		// The last measurement has the last value: lead with it.
 		if n > 0 {
-			b.WriteString(" " + m.Values[n-1])
+			b.WriteText(" " + m.Values[n-1])
 		}
 		if n > 1 {
-			fmt.Fprintf(&b, " (last %d: %s)", n, strings.Join(m.Values, " "))
+			b.Printf(" (last %d: %s)", n, safetext.Join(m.Values, " "))
 		}
 		if j := judgement(m); j != "" {
-			b.WriteString(" " + j)
+			b.WriteText(" " + j)
 		}
 	} else {
 		// The last measurement errored or is running: its value is not the last one shown.
 		if j := judgement(m); j != "" {
-			b.WriteString(" " + j)
+			b.WriteText(" " + j)
 		}
 		if n > 0 {
-			fmt.Fprintf(&b, " (last %d: %s)", n, strings.Join(m.Values, " "))
+			b.Printf(" (last %d: %s)", n, safetext.Join(m.Values, " "))
 		}
 	}
-	fmt.Fprintf(&b, " %d/%d", m.Failed, m.Count)
+	b.Printf(" %d/%d", m.Failed, m.Count)
 	if m.FailureLimit >= 0 {
-		fmt.Fprintf(&b, " failureLimit %d", m.FailureLimit)
+		b.Printf(" failureLimit %d", m.FailureLimit)
 	} else {
-		b.WriteString(" no failureLimit") // argo: a negative failureLimit is not applied
+		b.WriteText(" no failureLimit") // argo: a negative failureLimit is not applied
 	}
 	if m.Inconclusive > 0 {
-		fmt.Fprintf(&b, " inconclusive %d/%d", m.Inconclusive, m.InconclusiveLimit)
+		b.Printf(" inconclusive %d/%d", m.Inconclusive, m.InconclusiveLimit)
 	}
 	if m.Errors > 0 {
-		fmt.Fprintf(&b, " errors %d", m.Errors)
+		b.Printf(" errors %d", m.Errors)
 	}
 	if m.Message != "" {
-		b.WriteString(" - " + m.Message)
+		b.WriteText(" - " + m.Message)
 	}
-	return b.String()
+	return b.Text()
 }
 
 // valued: a measurement of this phase was judged on a value (argo stores one with it).
@@ -210,7 +214,7 @@ func valued(phase string) bool {
 // utils/evaluate.EvaluateResult decided it: with only a successCondition a measurement fails
 // when it is false; with only a failureCondition it passes when that is false; with both,
 // neither being true is inconclusive.
-func judgement(m MetricView) string {
+func judgement(m MetricView) safetext.Text {
 	sc, fc := quote(m.SuccessCondition), quote(m.FailureCondition)
 	switch m.LastPhase {
 	case AnalysisFailed:
@@ -232,7 +236,7 @@ func judgement(m MetricView) string {
 	case AnalysisInconclusive:
 		switch {
 		case sc != "" && fc != "":
-			return fmt.Sprintf("inconclusive: neither %s nor failure %s", sc, fc)
+			return "inconclusive: neither " + sc + " nor failure " + fc
 		default:
 			return "inconclusive"
 		}
@@ -245,7 +249,7 @@ func judgement(m MetricView) string {
 }
 
 // whenString says what a metric not measured yet will be judged by.
-func whenString(m MetricView) string {
+func whenString(m MetricView) safetext.Text {
 	sc, fc := quote(m.SuccessCondition), quote(m.FailureCondition)
 	switch {
 	case sc != "" && fc != "":
@@ -258,7 +262,7 @@ func whenString(m MetricView) string {
 	return ""
 }
 
-func quote(cond string) string {
+func quote(cond safetext.Text) safetext.Text {
 	if cond == "" {
 		return ""
 	}

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 func readJSON(t *testing.T, name string, into any) {
@@ -63,7 +65,7 @@ func TestAnalysesOf(t *testing.T) {
 
 	wantErrorRate := MetricView{
 		Name: "error-rate", Phase: AnalysisFailed, Provider: "prometheus",
-		Values: []string{"0.048", "0.052"}, LastPhase: AnalysisFailed,
+		Values: []safetext.Text{"0.048", "0.052"}, LastPhase: AnalysisFailed,
 		SuccessCondition: "result[0] < 0.01",
 		Count:            2, Failed: 2, FailureLimit: 1,
 	}
@@ -211,19 +213,19 @@ func TestMetricViewString(t *testing.T) {
 		want string
 	}{
 		{"the brief's example", with(func(m *MetricView) {
-			m.Values, m.LastPhase, m.Count, m.Failed = []string{"0.048", "0.051", "0.052"}, AnalysisFailed, 2, 2
+			m.Values, m.LastPhase, m.Count, m.Failed = []safetext.Text{"0.048", "0.051", "0.052"}, AnalysisFailed, 2, 2
 		}), "error-rate: 0.052 (last 3: 0.048 0.051 0.052) fails `result[0] < 0.01` 2/2 failureLimit 1"},
 		{"one value: no list", with(func(m *MetricView) {
-			m.Values, m.LastPhase, m.Count, m.Successful = []string{"0.004"}, AnalysisSuccessful, 1, 1
+			m.Values, m.LastPhase, m.Count, m.Successful = []safetext.Text{"0.004"}, AnalysisSuccessful, 1, 1
 		}), "error-rate: 0.004 passes `result[0] < 0.01` 0/1 failureLimit 1"},
 		{"failure condition met", MetricView{
-			Name: "5xx", FailureCondition: "result[0] > 5", Values: []string{"9"}, LastPhase: AnalysisFailed, Count: 1, Failed: 1,
+			Name: "5xx", FailureCondition: "result[0] > 5", Values: []safetext.Text{"9"}, LastPhase: AnalysisFailed, Count: 1, Failed: 1,
 		}, "5xx: 9 meets failure `result[0] > 5` 1/1 failureLimit 0"},
 		{"failure condition not met", MetricView{
-			Name: "5xx", FailureCondition: "result[0] > 5", Values: []string{"1"}, LastPhase: AnalysisSuccessful, Count: 1, Successful: 1,
+			Name: "5xx", FailureCondition: "result[0] > 5", Values: []safetext.Text{"1"}, LastPhase: AnalysisSuccessful, Count: 1, Successful: 1,
 		}, "5xx: 1 does not meet failure `result[0] > 5` 0/1 failureLimit 0"},
 		{"both conditions, failure met", MetricView{
-			Name: "sr", SuccessCondition: "result >= 0.99", FailureCondition: "result < 0.95", Values: []string{"0.9"}, LastPhase: AnalysisFailed, Count: 1, Failed: 1,
+			Name: "sr", SuccessCondition: "result >= 0.99", FailureCondition: "result < 0.95", Values: []safetext.Text{"0.9"}, LastPhase: AnalysisFailed, Count: 1, Failed: 1,
 		}, "sr: 0.9 meets failure `result < 0.95` 1/1 failureLimit 0"},
 		{"no conditions", MetricView{
 			Name: "job", Provider: "job", LastPhase: AnalysisSuccessful, Count: 2, Successful: 2,
@@ -232,19 +234,19 @@ func TestMetricViewString(t *testing.T) {
 			Name: "job", Provider: "job", LastPhase: AnalysisFailed, Count: 1, Failed: 1,
 		}, "job: failed 1/1 failureLimit 0"},
 		{"inconclusive with one condition", with(func(m *MetricView) {
-			m.Values, m.LastPhase, m.Count, m.Inconclusive, m.InconclusiveLimit = []string{"x"}, AnalysisInconclusive, 1, 1, 0
+			m.Values, m.LastPhase, m.Count, m.Inconclusive, m.InconclusiveLimit = []safetext.Text{"x"}, AnalysisInconclusive, 1, 1, 0
 		}), "error-rate: x inconclusive 0/1 failureLimit 1 inconclusive 1/0"},
 		{"measuring", with(func(m *MetricView) {
-			m.Values, m.LastPhase, m.Count, m.Successful = []string{"0.001"}, AnalysisRunning, 1, 1
+			m.Values, m.LastPhase, m.Count, m.Successful = []safetext.Text{"0.001"}, AnalysisRunning, 1, 1
 		}), "error-rate: measuring (last 1: 0.001) 0/1 failureLimit 1"},
 		{"errored with the message", with(func(m *MetricView) {
 			m.LastPhase, m.Errors, m.Message = AnalysisError, 1, "Post \"http://prom:9090/api/v1/query\": EOF"
 		}), "error-rate: errored 0/0 failureLimit 1 errors 1 - Post \"http://prom:9090/api/v1/query\": EOF"},
 		{"no failureLimit", with(func(m *MetricView) {
-			m.Values, m.LastPhase, m.Count, m.Failed, m.FailureLimit = []string{"0.2"}, AnalysisFailed, 3, 3, -1
+			m.Values, m.LastPhase, m.Count, m.Failed, m.FailureLimit = []safetext.Text{"0.2"}, AnalysisFailed, 3, 3, -1
 		}), "error-rate: 0.2 fails `result[0] < 0.01` 3/3 no failureLimit"},
 		{"dry-run", with(func(m *MetricView) {
-			m.DryRun, m.Values, m.LastPhase, m.Count, m.Failed = true, []string{"0.2"}, AnalysisFailed, 1, 1
+			m.DryRun, m.Values, m.LastPhase, m.Count, m.Failed = true, []safetext.Text{"0.2"}, AnalysisFailed, 1, 1
 		}), "error-rate (dry-run): 0.2 fails `result[0] < 0.01` 1/1 failureLimit 1"},
 		{"no measurement yet", base, "error-rate: no measurement yet, passes when `result[0] < 0.01`"},
 		{"no measurement yet, both conditions", MetricView{Name: "sr", SuccessCondition: "a", FailureCondition: "b"},
@@ -288,7 +290,7 @@ func TestMetricViewFromResult(t *testing.T) {
 	}
 	want := MetricView{
 		Name: "error-rate", Phase: AnalysisRunning, Provider: "prometheus",
-		Values:    []string{"0.5", "[0.2,0.3]", "[]"}, // a vector of several, or none, keeps its brackets
+		Values:    []safetext.Text{"0.5", "[0.2,0.3]", "[]"}, // a vector of several, or none, keeps its brackets
 		LastPhase: AnalysisRunning, SuccessCondition: "result[0] < 0.01",
 		Count: 5, Successful: 1, Failed: 3, Inconclusive: 1, Errors: 1,
 		FailureLimit: 3, InconclusiveLimit: 2, DryRun: true,
@@ -298,7 +300,7 @@ func TestMetricViewFromResult(t *testing.T) {
 		t.Errorf("metricView:\n got %+v\nwant %+v", got, want)
 	}
 	result.Message = "Metric assessed Failed due to failed (3) > failureLimit (3)"
-	if got := metricView(metric, result); got.Message != result.Message {
+	if got := metricView(metric, result); string(got.Message) != result.Message {
 		t.Errorf("the result's message first: %q", got.Message)
 	}
 	// A result whose metric is not in the spec is still shown, after the spec's.

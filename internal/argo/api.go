@@ -5,7 +5,11 @@ package argo
 // it follows: rolloututil.go (phase), canary.go (steps, weights), promote.go (promote,
 // abort, retry), analysis.go (AnalysisRuns).
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+)
 
 // Phase is argo's rollout phase.
 type Phase string
@@ -40,10 +44,10 @@ func StepString(s CanaryStep) string { return canaryStepString(s) }
 
 // StepView is one canary step as the detail lists it.
 type StepView struct {
-	Index   int32  `json:"index"`
-	Text    string `json:"text"`    // StepString
-	Current bool   `json:"current"` // the step status.currentStepIndex points at
-	Done    bool   `json:"done"`    // before the current step
+	Index   int32         `json:"index"`
+	Text    safetext.Text `json:"text"`    // StepString
+	Current bool          `json:"current"` // the step status.currentStepIndex points at
+	Done    bool          `json:"done"`    // before the current step
 }
 
 // Steps are the canary's steps against status.currentStepIndex (nil without canary steps).
@@ -160,29 +164,32 @@ func PlanAbort(ro *Rollout) Plan { return planAbort(ro) }
 func PlanRetry(ro *Rollout) (Plan, error) { return planRetry(ro) }
 
 // MetricView is one analysis metric as the detail shows it.
+//
+// Its text comes from the AnalysisRun, which whoever may edit the Rollout or its template
+// writes (the values are what a query returned): it is made safe as it is read (safetext).
 type MetricView struct {
-	Name     string   `json:"name"`
-	Phase    string   `json:"phase"`
-	Provider string   `json:"provider,omitempty"`
-	Values   []string `json:"values,omitempty"` // last measured values, oldest first (at most 3), a one-element vector "[0.05]" as "0.05"
+	Name     safetext.Text   `json:"name"`
+	Phase    safetext.Text   `json:"phase"`
+	Provider safetext.Text   `json:"provider,omitempty"`
+	Values   []safetext.Text `json:"values,omitempty"` // last measured values, oldest first (at most 3), a one-element vector "[0.05]" as "0.05"
 	// LastPhase is the last measurement's phase (what the conditions said of it); "" before
 	// the first measurement.
-	LastPhase string `json:"lastPhase,omitempty"`
+	LastPhase safetext.Text `json:"lastPhase,omitempty"`
 	// SuccessCondition, FailureCondition as written in the template.
-	SuccessCondition string `json:"successCondition,omitempty"`
-	FailureCondition string `json:"failureCondition,omitempty"`
-	Count            int32  `json:"count"`
-	Successful       int32  `json:"successful"`
-	Failed           int32  `json:"failed"`
-	Inconclusive     int32  `json:"inconclusive"`
-	Errors           int32  `json:"errors"`
+	SuccessCondition safetext.Text `json:"successCondition,omitempty"`
+	FailureCondition safetext.Text `json:"failureCondition,omitempty"`
+	Count            int32         `json:"count"`
+	Successful       int32         `json:"successful"`
+	Failed           int32         `json:"failed"`
+	Inconclusive     int32         `json:"inconclusive"`
+	Errors           int32         `json:"errors"`
 	// FailureLimit and InconclusiveLimit as argo applies them (0 when unset; a negative
 	// failureLimit is not applied).
 	FailureLimit      int32 `json:"failureLimit"`
 	InconclusiveLimit int32 `json:"inconclusiveLimit"`
 	// DryRun: the metric's result does not count towards the run's.
-	DryRun  bool   `json:"dryRun,omitempty"`
-	Message string `json:"message,omitempty"` // the result's message, else the last failed or errored measurement's
+	DryRun  bool          `json:"dryRun,omitempty"`
+	Message safetext.Text `json:"message,omitempty"` // the result's message, else the last failed or errored measurement's
 }
 
 // String is one line: "error-rate: 0.052 (last 3: 0.048 0.051 0.052) fails `result[0] < 0.01`
@@ -190,15 +197,18 @@ type MetricView struct {
 // measurement was judged, failed/count, the failure limit, then " inconclusive i/limit",
 // " errors n" and " - message" when there are any. Before any measurement: "error-rate: no
 // measurement yet, passes when `result[0] < 0.01`".
-func (m MetricView) String() string { return metricString(m) }
+func (m MetricView) String() string { return string(metricString(m)) }
+
+// Text is String as a safetext.Text.
+func (m MetricView) Text() safetext.Text { return metricString(m) }
 
 // AnalysisView is one AnalysisRun as the detail shows it.
 type AnalysisView struct {
-	Name    string       `json:"name"`
-	Type    string       `json:"type,omitempty"` // Step, Background, PrePromotion, PostPromotion
-	Phase   string       `json:"phase"`
-	Message string       `json:"message,omitempty"`
-	Metrics []MetricView `json:"metrics"` // in the order of spec.metrics
+	Name    string        `json:"name"`
+	Type    safetext.Text `json:"type,omitempty"` // Step, Background, PrePromotion, PostPromotion
+	Phase   safetext.Text `json:"phase"`
+	Message safetext.Text `json:"message,omitempty"`
+	Metrics []MetricView  `json:"metrics"` // in the order of spec.metrics
 }
 
 // AnalysesOf are the AnalysisRuns of the rollout's revision with the given pod template

@@ -3,6 +3,8 @@ package argo
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // This file ports argo-rollouts v1.10.1 utils/replicaset/canary.go (the current step and the
@@ -163,7 +165,7 @@ func steps(ro *Rollout) []StepView {
 	for i, s := range ro.Spec.Strategy.Canary.Steps {
 		out[i] = StepView{
 			Index:   int32(i),
-			Text:    canaryStepString(s),
+			Text:    safetext.Line(canaryStepString(s)),
 			Current: int32(i) == *idx,
 			Done:    int32(i) < *idx,
 		}

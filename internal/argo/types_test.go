@@ -130,7 +130,7 @@ func TestDecodedRollout(t *testing.T) {
 	}
 	var texts []string
 	for _, st := range Steps(ro) {
-		texts = append(texts, st.Text)
+		texts = append(texts, string(st.Text))
 	}
 	want := []string{
 		"setWeight: 20", "pause", "analysis", "setCanaryScale{weight: 50}", "setWeight: 50", "pause: 10m",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // ActionOptions are halt's, promote's and rollback's.
@@ -163,17 +164,17 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 }
 
 func buildLine(b intent.Build) string {
-	parts := []string{"image " + orNone(b.Image), "sha " + orNone(b.GitSHA)}
+	parts := []safetext.Text{"image " + orNone(b.Image), "sha " + orNone(b.GitSHA)}
 	if b.Version != "" {
 		parts = append(parts, "version "+b.Version)
 	}
 	if b.LockHash != "" {
 		parts = append(parts, "lock "+b.LockHash)
 	}
-	return strings.Join(parts, ", ")
+	return safetext.Join(parts, ", ").String()
 }
 
-func orNone(s string) string {
+func orNone(s safetext.Text) safetext.Text {
 	if s == "" {
 		return "(none)"
 	}

@@ -60,26 +60,6 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 }
 
-func TestWrapWords(t *testing.T) {
-	text := "1/1 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'"
-	lines := wrapWords(text, 40, 3)
-	if strings.Join(lines, " ") != text {
-		t.Errorf("wrapping lost text: %q", lines)
-	}
-	for _, l := range lines {
-		if utf8.RuneCountInString(l) > 40 {
-			t.Errorf("line %q longer than 40", l)
-		}
-	}
-	clipped := wrapWords(strings.Repeat("word ", 40), 20, 2)
-	if len(clipped) != 2 || !strings.HasSuffix(clipped[1], "…") {
-		t.Errorf("overflow not clipped to 2 lines with an ellipsis: %q", clipped)
-	}
-	if got := wrapWords(strings.Repeat("x", 50), 20, 5); len(got) != 3 || got[0] != strings.Repeat("x", 20) {
-		t.Errorf("long word not cut: %q", got)
-	}
-}
-
 func TestStatusTableFits80Columns(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	rollouts := []rollout.Rollout{

@@ -77,7 +77,13 @@ func incidentEvidence(ctx context.Context, cluster *kube.Cluster, target ref.Rol
 	if err != nil {
 		return incident.Evidence{}, err
 	}
-	evidence := incident.Evidence{Context: cluster.Context, Rollout: h.Rollout, Metrics: report, Defaults: thresholds, Taken: now, Version: version.Version}
+	return evidenceOf(h, cluster.Context, report, thresholds, now), nil
+}
+
+// evidenceOf is the incident evidence of a rollout read now: its state and what changed
+// from its stable revision to its canary.
+func evidenceOf(h *revisions.History, context string, report metrics.Report, thresholds guard.Thresholds, now time.Time) incident.Evidence {
+	evidence := incident.Evidence{Context: context, Rollout: h.Rollout, Metrics: report, Defaults: thresholds, Taken: now, Version: version.Version}
 	if from, to, err := h.DefaultPair(); err == nil {
 		if d, err := h.Diff(from, to); err == nil {
 			evidence.Diff, evidence.FromRevision, evidence.ToRevision = &d, from, to
@@ -85,7 +91,7 @@ func incidentEvidence(ctx context.Context, cluster *kube.Cluster, target ref.Rol
 			evidence.DiffError = err.Error()
 		}
 	}
-	return evidence, nil
+	return evidence
 }
 
 // readHistory reads one rollout as it is now (kube.ReadOne) and its revisions.

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +12,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/revisions"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 )
 
@@ -128,34 +127,41 @@ func (o *RevisionsOptions) history(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := h.Rollout
-	if o.Output == "json" {
-		enc := json.NewEncoder(o.Out)
+	return writeHistory(o.Out, h.Rollout, o.Output, time.Now())
+}
+
+// writeHistory prints the revisions as the table or the JSON document.
+func writeHistory(out io.Writer, r rollout.Rollout, format string, now time.Time) error {
+	if format == "json" {
+		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(HistoryDocument{APIVersion: statusAPIVersion, Kind: "RolloutHistory", Namespace: r.Namespace, Name: r.Name, Revisions: r.Revisions})
 	}
-	return writeHistoryTable(o.Out, r, time.Now())
+	return writeHistoryTable(out, r, now)
 }
 
 // writeHistoryTable is one line per revision, 80 columns for the usual values; the
-// warnings (a moved tag) follow the table.
+// warnings (a moved tag) follow the table. Every cell is a safetext.Text, as the revision
+// view holds it.
 func writeHistoryTable(out io.Writer, r rollout.Rollout, now time.Time) error {
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REV\tROLE\tAGE\tPODS\tSHA\tVERSION\tLOCK\tPYTHON\tIMAGE")
-	var warnings []string
+	rows := [][]safetext.Text{{"REV", "ROLE", "AGE", "PODS", "SHA", "VERSION", "LOCK", "PYTHON", "IMAGE"}}
+	var warnings []safetext.Text
 	for _, rev := range r.Revisions {
 		p := rev.Provenance
-		image := strings.Join(rev.Images, ",")
+		image := safetext.Join(rev.Images, ",")
 		if d := p.Digest(); d != "" {
-			image += "@" + textfmt.Clip(d, 19)
+			image += "@" + textfmt.Clip(safetext.Line(d), 19)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", rev.Number, rev.Role, textfmt.Age(now.Sub(rev.CreatedAt), true),
-			rev.Ready, rev.Desired, orDash(p.ShortSHA()), orDash(textfmt.Clip(p.Version, 12)), orDash(textfmt.Clip(p.LockHash, 14)), orDash(p.Python), image)
+		rows = append(rows, []safetext.Text{
+			safetext.Sprintf("%d", rev.Number), safetext.Line(string(rev.Role)), safetext.Line(textfmt.Age(now.Sub(rev.CreatedAt), true)),
+			safetext.Sprintf("%d/%d", rev.Ready, rev.Desired), orDash(p.ShortSHA()), orDash(textfmt.Clip(p.Version, 12)),
+			orDash(textfmt.Clip(p.LockHash, 14)), orDash(p.Python), image,
+		})
 		for _, w := range p.Warnings {
-			warnings = append(warnings, fmt.Sprintf("rev %d: %s", rev.Number, w))
+			warnings = append(warnings, safetext.Sprintf("rev %d: %s", rev.Number, w))
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	if err := textfmt.Table(out, rows, 2); err != nil {
 		return err
 	}
 	for _, w := range warnings {
@@ -164,7 +170,7 @@ func writeHistoryTable(out io.Writer, r rollout.Rollout, now time.Time) error {
 	return nil
 }
 
-func orDash(s string) string {
+func orDash(s safetext.Text) safetext.Text {
 	if s == "" {
 		return "-"
 	}
@@ -187,7 +193,17 @@ func (o *RevisionsOptions) diff(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	from, to := o.From, o.To
+	arrows := provenance.UnicodeArrows
+	if o.ASCII {
+		arrows = provenance.ASCIIArrows
+	}
+	return writeDiff(o.Out, h, o.From, o.To, o.Output, arrows)
+}
+
+// writeDiff prints what changed from revision from to to (both 0: the default pair) as
+// text or the JSON document.
+func writeDiff(out io.Writer, h *revisions.History, from, to int64, format string, arrows provenance.Arrows) error {
+	var err error
 	if from == 0 {
 		if from, to, err = h.DefaultPair(); err != nil {
 			return err
@@ -197,17 +213,13 @@ func (o *RevisionsOptions) diff(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.Output == "json" {
-		enc := json.NewEncoder(o.Out)
+	if format == "json" {
+		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(DiffDocument{APIVersion: statusAPIVersion, Kind: "RevisionDiff", Namespace: h.Rollout.Namespace, Name: h.Rollout.Name, FromRevision: from, ToRevision: to, Diff: d})
 	}
-	arrows := provenance.UnicodeArrows
-	if o.ASCII {
-		arrows = provenance.ASCIIArrows
-	}
 	for _, l := range d.Lines(from, to, arrows) {
-		fmt.Fprintln(o.Out, l.Text)
+		fmt.Fprintln(out, l.Text)
 	}
 	return nil
 }

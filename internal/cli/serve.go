@@ -326,7 +326,7 @@ func (a auditedActor) Apply(ctx context.Context, plan intent.Plan) (intent.Resul
 	case err != nil:
 		rec.Result, rec.Error = "failed", err.Error()
 	case result.Warning != "":
-		rec.Error = result.Warning
+		rec.Error = result.Warning.String()
 	}
 	a.session.Action(rec)
 	return result, err

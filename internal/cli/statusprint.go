@@ -8,12 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 )
 
@@ -52,11 +52,11 @@ type StatusLine struct {
 
 // WatchStateLine is an ndjson line about the connection (kind "WatchState").
 type WatchStateLine struct {
-	Kind    string    `json:"kind"`
-	State   string    `json:"state"`
-	Since   time.Time `json:"since,omitzero"`
-	Message string    `json:"message,omitempty"`
-	At      time.Time `json:"at"`
+	Kind    string        `json:"kind"`
+	State   string        `json:"state"`
+	Since   time.Time     `json:"since,omitzero"`
+	Message safetext.Text `json:"message,omitempty"`
+	At      time.Time     `json:"at"`
 }
 
 const statusAPIVersion = "pyroll.dev/v1"
@@ -176,7 +176,7 @@ func (p *statusPrinter) state(s rollout.Connection) {
 	if p.format == "table" {
 		msg := string(s.State)
 		if s.Message != "" {
-			msg += ": " + s.Message
+			msg += ": " + s.Message.String()
 		}
 		fmt.Fprintf(p.errOut, "[%s] %s\n", time.Now().Format("15:04:05"), msg)
 		return
@@ -189,10 +189,11 @@ func (p *statusPrinter) state(s rollout.Connection) {
 const (
 	tableWidth   = 80
 	maxNameWidth = 30
+	maxRevWidth  = 13 // a revision annotation can say any number
 	columnSpace  = 2
 )
 
-var tableHeader = []string{"NAME", "PHASE", "REV", "READY", "AGE", "WHY"}
+var tableHeader = []safetext.Text{"NAME", "PHASE", "REV", "READY", "AGE", "WHY"}
 
 // fitColumns sizes the columns for these rollouts; in watch mode the first batch decides.
 func (p *statusPrinter) fitColumns(rollouts []rollout.Rollout, now time.Time) {
@@ -201,15 +202,15 @@ func (p *statusPrinter) fitColumns(rollouts []rollout.Rollout, now time.Time) {
 	}
 	p.widths = make([]int, len(tableHeader)-1)
 	for i, h := range tableHeader[:len(p.widths)] {
-		p.widths[i] = utf8.RuneCountInString(h)
+		p.widths[i] = textfmt.Width(h)
 	}
 	for _, r := range rollouts {
 		for i, cell := range p.cells(r, now)[:len(p.widths)] {
-			p.widths[i] = max(p.widths[i], utf8.RuneCountInString(cell))
+			p.widths[i] = max(p.widths[i], textfmt.Width(cell))
 		}
 	}
 	p.widths[0] = min(p.widths[0], maxNameWidth)
-	p.widths[2] = max(p.widths[2], 5) // room for "12→13" later
+	p.widths[2] = min(max(p.widths[2], 5), maxRevWidth) // room for "12→13" later
 }
 
 func (p *statusPrinter) header() {
@@ -220,84 +221,43 @@ func (p *statusPrinter) header() {
 	fmt.Fprintln(p.out, p.columns(tableHeader))
 }
 
-func (p *statusPrinter) cells(r rollout.Rollout, now time.Time) []string {
-	name := r.Name
+// cells are the row's cells, each a safetext.Text: what the rollout view holds, and what
+// this printer writes itself.
+func (p *statusPrinter) cells(r rollout.Rollout, now time.Time) []safetext.Text {
+	name := safetext.Line(r.Name)
 	if p.withNamespace {
-		name = r.Namespace + "/" + r.Name
+		name = safetext.Line(r.Namespace) + "/" + name
 	}
 	why := r.Why
 	if !p.verdicts.Report.At.IsZero() {
 		if j := p.verdicts.Of(r.Ref()); j.Verdict == guard.Breach {
-			why = "BREACH " + j.Why + "; " + why
+			why = "BREACH " + safetext.Line(j.Why) + "; " + why
 		}
 	}
-	return []string{name, string(r.Phase), r.RevisionLabel("→"), fmt.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired), textfmt.Age(now.Sub(r.StartedAt), false), why}
+	return []safetext.Text{name, safetext.Line(string(r.Phase)), safetext.Line(r.RevisionLabel("→")),
+		safetext.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired), safetext.Line(textfmt.Age(now.Sub(r.StartedAt), false)), why}
 }
 
 func (p *statusPrinter) row(r rollout.Rollout, now time.Time) string {
 	return p.columns(p.cells(r, now))
 }
 
-func (p *statusPrinter) columns(cells []string) string {
+// columns lays out one row: each cell clipped and padded to its column, WHY wrapped under
+// itself (at most three lines) rather than lose the Python exception.
+func (p *statusPrinter) columns(cells []safetext.Text) string {
 	var b strings.Builder
 	used := 0
 	for i, width := range p.widths {
-		b.WriteString(pad(textfmt.Clip(cells[i], width), width+columnSpace))
+		b.WriteString(string(textfmt.Pad(textfmt.Clip(cells[i], width), width+columnSpace)))
 		used += width + columnSpace
 	}
-	// WHY wraps under itself (at most three lines) rather than lose the Python exception.
-	lines := wrapWords(cells[len(cells)-1], tableWidth-used, 3)
+	lines := textfmt.Wrap(cells[len(cells)-1], tableWidth-used, 3)
 	if len(lines) == 0 {
-		lines = []string{""}
+		lines = []safetext.Text{""}
 	}
-	b.WriteString(lines[0])
+	b.WriteString(string(lines[0]))
 	for _, l := range lines[1:] {
-		b.WriteString("\n" + strings.Repeat(" ", used) + l)
+		b.WriteString("\n" + strings.Repeat(" ", used) + string(l))
 	}
 	return strings.TrimRight(b.String(), " ")
-}
-
-// wrapWords fills lines of at most width runes, at most maxLines of them (the last
-// clipped with an ellipsis); a word longer than a line is cut.
-func wrapWords(text string, width, maxLines int) []string {
-	if width < 8 {
-		return []string{textfmt.Clip(text, width)}
-	}
-	var lines []string
-	var line []rune
-	words := strings.Fields(text)
-	for i, w := range words {
-		word := []rune(w)
-		switch {
-		case len(line) == 0:
-			line = word
-		case len(line)+1+len(word) <= width:
-			line = append(append(line, ' '), word...)
-		default:
-			lines = append(lines, string(line))
-			line = word
-		}
-		if len(lines) == maxLines-1 {
-			rest := strings.Join(append([]string{string(line)}, words[i+1:]...), " ")
-			return append(lines, textfmt.Clip(rest, width))
-		}
-		for len(line) > width {
-			lines = append(lines, string(line[:width]))
-			line = line[width:]
-		}
-	}
-	if len(line) > 0 {
-		lines = append(lines, string(line))
-	}
-	if len(lines) > maxLines {
-		lines = lines[:maxLines]
-	}
-	return lines
-}
-
-func pad(s string, width int) string {
-	if n := utf8.RuneCountInString(s); n < width {
-		return s + strings.Repeat(" ", width-n)
-	}
-	return s
 }

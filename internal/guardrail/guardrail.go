@@ -135,7 +135,7 @@ func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decisio
 			if result.Warning != "" {
 				attrs = append(attrs, "warning", result.Warning)
 			}
-			g.cfg.Log.Warn(result.Message, attrs...)
+			g.cfg.Log.Warn(result.Message.String(), attrs...)
 		}
 	} else {
 		g.cfg.Log.Warn("dry run: would "+string(d.Act), attrs...)

@@ -17,6 +17,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 type recordingActor struct {
@@ -29,7 +30,7 @@ func (a *recordingActor) Do(_ context.Context, req intent.Request) (intent.Resul
 	if a.fail != nil {
 		return intent.Result{}, a.fail
 	}
-	return intent.Result{Message: string(req.Action) + "ed " + req.Target.Name}, nil
+	return intent.Result{Message: safetext.Line(string(req.Action) + "ed " + req.Target.Name)}, nil
 }
 
 var orders = rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", CanaryRevision: 2, StableRevision: 1,

@@ -1,10 +1,14 @@
 // Package incident writes the incident report of one rollout: its state, revisions with
 // provenance, what changed, metrics and verdicts at that moment, pods, events and the last
 // action, as Markdown to paste into an incident channel or ticket.
+//
+// The report is read in a terminal as often as in a browser: a table cell takes only a
+// safetext.Text, what the view structs hold.
 package incident
 
 import (
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +18,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Evidence is what an incident report is written from: the rollout read at one moment.
@@ -36,8 +41,8 @@ func Markdown(f Evidence) string {
 	var b strings.Builder
 	r := f.Rollout
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	p("# Incident snapshot: %s/%s\n\n", r.Namespace, r.Name)
-	p("Taken %s by kubectl-pyroll %s, context `%s`.\n\n", f.Taken.UTC().Format("2006-01-02 15:04:05 MST"), f.Version, f.Context)
+	p("# Incident snapshot: %s/%s\n\n", safetext.Line(r.Namespace), safetext.Line(r.Name))
+	p("Taken %s by kubectl-pyroll %s, context %s.\n\n", f.Taken.UTC().Format("2006-01-02 15:04:05 MST"), f.Version, code(safetext.Line(f.Context)))
 
 	p("## State\n\n")
 	p("- Phase: **%s**: %s\n", r.Phase, cell(r.Why))
@@ -45,7 +50,7 @@ func Markdown(f Evidence) string {
 	rep := r.Replicas
 	p("- Replicas: desired %d, updated %d, ready %d, available %d, unavailable %d\n", rep.Desired, rep.Updated, rep.Ready, rep.Available, rep.Unavailable)
 	if a := r.LastAction; a != nil {
-		p("- Last action: %s by %s at %s, rev %d to %d", a.Action, cell(a.User), a.Time.UTC().Format(time.RFC3339), a.From, a.To)
+		p("- Last action: %s by %s at %s, rev %d to %d", cell(a.Action), cell(a.User), a.Time.UTC().Format(time.RFC3339), a.From, a.To)
 		if a.Reason != "" {
 			p(" (%s)", cell(a.Reason))
 		}
@@ -56,18 +61,19 @@ func Markdown(f Evidence) string {
 	}
 	p("\n## Revisions\n\n")
 	p("| rev | role | ready | git SHA | version | lock hash | Python | pipeline run | image | digest |\n|---|---|---|---|---|---|---|---|---|---|\n")
-	var warnings []string
+	var warnings []safetext.Text
 	for _, rev := range r.Revisions {
 		pv := rev.Provenance
-		var images, digests []string
+		var images []safetext.Text
+		var digests []string
 		for _, img := range pv.Images {
 			images = append(images, img.Ref)
 			digests = append(digests, img.Digests...)
 		}
 		p("| %d | %s | %d/%d | %s | %s | %s | %s | %s | %s | %s |\n", rev.Number, rev.Role, rev.Ready, rev.Desired,
-			code(pv.GitSHA), cell(pv.Version), code(pv.LockHash), cell(pv.Python), cell(pv.PipelineRun), code(strings.Join(images, ", ")), code(strings.Join(digests, ", ")))
+			code(pv.GitSHA), cell(pv.Version), code(pv.LockHash), cell(pv.Python), cell(pv.PipelineRun), code(safetext.Join(images, ", ")), code(safetext.Line(strings.Join(digests, ", "))))
 		for _, w := range pv.Warnings {
-			warnings = append(warnings, fmt.Sprintf("rev %d: %s", rev.Number, w))
+			warnings = append(warnings, safetext.Sprintf("rev %d: %s", rev.Number, w))
 		}
 	}
 	for _, w := range warnings {
@@ -77,13 +83,15 @@ func Markdown(f Evidence) string {
 	p("\n## What changed\n\n")
 	switch {
 	case f.Diff != nil:
-		p("```text\n")
-		for _, l := range f.Diff.Lines(f.FromRevision, f.ToRevision, provenance.UnicodeArrows) {
+		lines := f.Diff.Lines(f.FromRevision, f.ToRevision, provenance.UnicodeArrows)
+		fence := codeFence(lines)
+		p("%stext\n", fence)
+		for _, l := range lines {
 			p("%s\n", l.Text)
 		}
-		p("```\n")
+		p("%s\n", fence)
 	case f.DiffError != "":
-		p("Not read: %s\n", cell(f.DiffError))
+		p("Not read: %s\n", cell(safetext.Line(f.DiffError)))
 	default:
 		p("Only one revision: nothing to compare.\n")
 	}
@@ -98,7 +106,7 @@ func Markdown(f Evidence) string {
 			if detail == "" {
 				detail = pod.Detail
 			}
-			p("| %s | %d | %t | %s | %d | %s |\n", pod.Name, rev.Number, pod.Ready, cell(pod.Reason), pod.Restarts, cell(detail))
+			p("| %s | %d | %t | %s | %d | %s |\n", cell(safetext.Line(pod.Name)), rev.Number, pod.Ready, cell(pod.Reason), pod.Restarts, cell(detail))
 		}
 	}
 
@@ -108,7 +116,7 @@ func Markdown(f Evidence) string {
 	} else {
 		p("| time | type | reason | object | message |\n|---|---|---|---|---|\n")
 		for _, e := range r.Events {
-			p("| %s | %s | %s | %s | %s |\n", e.Time.UTC().Format("15:04:05"), e.Type, cell(e.Reason), cell(e.Object), cell(e.Message))
+			p("| %s | %s | %s | %s | %s |\n", e.Time.UTC().Format("15:04:05"), cell(e.Type), cell(e.Reason), cell(e.Object), cell(e.Message))
 		}
 	}
 	return b.String()
@@ -121,13 +129,13 @@ func writeMetrics(b *strings.Builder, f Evidence) {
 		b.WriteString("Not read (no Prometheus configured).\n")
 		return
 	case report.Err != nil:
-		fmt.Fprintf(b, "Prometheus unreachable at %s: %s\n", report.At.UTC().Format("15:04:05"), cell(report.Err.Error()))
+		fmt.Fprintf(b, "Prometheus unreachable at %s: %s\n", report.At.UTC().Format("15:04:05"), cell(safetext.Line(report.Err.Error())))
 		return
 	}
 	j := guard.Judge(r, report, f.Defaults)
-	fmt.Fprintf(b, "At %s (preset %s). Canary verdict: **%s**", report.At.UTC().Format("15:04:05 MST"), report.Preset, j.Verdict)
+	fmt.Fprintf(b, "At %s (preset %s). Canary verdict: **%s**", report.At.UTC().Format("15:04:05 MST"), cell(report.Preset), j.Verdict)
 	if j.Why != "" {
-		fmt.Fprintf(b, ": %s", cell(j.Why))
+		fmt.Fprintf(b, ": %s", cell(safetext.Line(j.Why)))
 	}
 	b.WriteString("\n\n| rev | role | state | errors | requests/s | p95 |\n|---|---|---|---|---|---|\n")
 	for _, rev := range r.Revisions {
@@ -164,12 +172,12 @@ func writeArgo(b *strings.Builder, a *rollout.Argo) {
 		case step.Done:
 			mark = "done"
 		}
-		p("- step %d: `%s` %s\n", step.Index, cell(step.Text), mark)
+		p("- step %d: %s %s\n", step.Index, code(step.Text), mark)
 	}
 	for _, run := range a.Analysis {
-		p("\nAnalysisRun `%s` (%s): **%s** %s\n\n", cell(run.Name), cell(run.Type), run.Phase, cell(run.Message))
+		p("\nAnalysisRun %s (%s): **%s** %s\n\n", code(safetext.Line(run.Name)), cell(run.Type), cell(run.Phase), cell(run.Message))
 		for _, m := range run.Metrics {
-			p("- %s\n", cell(m.String()))
+			p("- %s\n", cell(m.Text()))
 		}
 	}
 }
@@ -181,25 +189,66 @@ func revision(n int64) string {
 	return fmt.Sprint(n)
 }
 
-// cell keeps a value on one table row: no newlines, no column breaks.
-func cell(s string) string {
-	s = strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`).Replace(s)
+// cell keeps a value on one table row: a Text has no raw newline but a Block's, which
+// becomes a blank, and a bar would break the column.
+func cell(t safetext.Text) string {
+	s := strings.NewReplacer("\n", " ", "|", `\|`).Replace(string(t))
 	if s == "" {
 		return "-"
 	}
 	return s
 }
 
-func code(s string) string {
-	if s == "" {
+func code(t safetext.Text) string {
+	if t == "" {
 		return "-"
 	}
-	return "`" + strings.ReplaceAll(cell(s), "`", "'") + "`"
+	return "`" + strings.ReplaceAll(cell(t), "`", "'") + "`"
+}
+
+// codeFence is longer than any run of backticks in the lines, so that no value can close
+// the code block and go on as Markdown.
+func codeFence(lines []provenance.Line) string {
+	longest := 0
+	for _, l := range lines {
+		run := 0
+		for _, c := range []byte(l.Text) {
+			if c == '`' {
+				run++
+				longest = max(longest, run)
+			} else {
+				run = 0
+			}
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+// maxNamePart bounds each name in a report's file name: a file name has at most 255
+// bytes, and a Deployment's name alone may have 253.
+const maxNamePart = 80
+
+// fileNamePart keeps a name a file name: a DNS name is one already, anything else (it
+// would come from a hostile API server) loses what a path or a terminal would read. A
+// long name keeps its start and a hash of the whole, so that two stay apart.
+func fileNamePart(name string) string {
+	part := strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' || r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+			return r
+		}
+		return '_'
+	}, name)
+	if len(part) <= maxNamePart {
+		return part
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s-%08x", part[:maxNamePart-9], h.Sum32())
 }
 
 // Write saves the report in dir as pyroll-snapshot-NAMESPACE-NAME-TIME.md and returns its path.
 func Write(dir string, f Evidence, markdown string) (string, error) {
-	name := fmt.Sprintf("pyroll-snapshot-%s-%s-%s.md", f.Rollout.Namespace, f.Rollout.Name, f.Taken.UTC().Format("20060102-150405"))
+	name := fmt.Sprintf("pyroll-snapshot-%s-%s-%s.md", fileNamePart(f.Rollout.Namespace), fileNamePart(f.Rollout.Name), f.Taken.UTC().Format("20060102-150405"))
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(markdown), 0o644); err != nil {
 		return "", fmt.Errorf("write snapshot: %w", err)

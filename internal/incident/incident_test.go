@@ -15,6 +15,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 var taken = time.Date(2026, 11, 23, 3, 15, 0, 0, time.UTC)
@@ -25,7 +26,7 @@ func evidence() Evidence {
 		Revisions: []rollout.Revision{
 			{Number: 2, Role: rollout.RoleCanary, Provenance: provenance.Provenance{GitSHA: "3f2a9c1b7e5d", LockHash: "sha256:7a6b"},
 				Pods: []rollout.Pod{{Name: "orders-api-new-a", Reason: rollout.ReasonCrashLoop, Restarts: 4, Hint: "ModuleNotFoundError: No module named 'orjson'"}}},
-			{Number: 1, Role: rollout.RoleStable, Provenance: provenance.Provenance{GitSHA: "9b01d4e6a2c8", Warnings: []string{"tag | moved"}}},
+			{Number: 1, Role: rollout.RoleStable, Provenance: provenance.Provenance{GitSHA: "9b01d4e6a2c8", Warnings: []safetext.Text{"tag | moved"}}},
 		},
 		Events: []rollout.Event{{Time: taken, Type: "Warning", Reason: "BackOff", Object: "Pod/orders-api-new-a", Message: "line one\nline | two"}},
 	}
@@ -83,6 +84,26 @@ func TestWrite(t *testing.T) {
 	}
 	if _, err := Write(filepath.Join(dir, "missing"), evidence(), "x"); err == nil || !strings.Contains(err.Error(), "write snapshot") {
 		t.Errorf("unwritable dir: %v", err)
+	}
+}
+
+// A report of a rollout with the longest names the API server allows can still be written.
+func TestWriteWithTheLongestNames(t *testing.T) {
+	f := evidence()
+	f.Rollout.Namespace = strings.Repeat("n", 63)
+	f.Rollout.Name = strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61)
+	path, err := Write(t.TempDir(), f, "report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := f
+	other.Rollout.Name = f.Rollout.Name[:252] + "e"
+	second, err := Write(t.TempDir(), other, "report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(path) == filepath.Base(second) {
+		t.Errorf("two long names, one file name: %s", filepath.Base(path))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Action is one of the things an on-call engineer does to a rollout. The three keys mean
@@ -68,10 +69,10 @@ type Request struct {
 // Build is what a revision runs, as far as a confirmation needs to say.
 type Build struct {
 	Revision int64
-	Image    string
-	GitSHA   string
-	Version  string
-	LockHash string
+	Image    safetext.Text
+	GitSHA   safetext.Text
+	Version  safetext.Text
+	LockHash safetext.Text
 }
 
 // Plan is what an action would change, decided from the Deployment as it was read
@@ -82,7 +83,7 @@ type Plan struct {
 	From, To        Build
 	// Noop: nothing to do (already halted, nothing to promote); Message says why.
 	Noop    bool
-	Message string
+	Message safetext.Text
 }
 
 // Result is what happened.
@@ -90,9 +91,9 @@ type Result struct {
 	Plan
 	At time.Time
 	// Message is the one line for the footer or the terminal.
-	Message string
+	Message safetext.Text
 	// Warning is something that went wrong besides (e.g. the audit Event was refused).
-	Warning string
+	Warning safetext.Text
 }
 
 // Scope is where permissions are asked and hold: one kind of rollout in one namespace

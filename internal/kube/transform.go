@@ -82,17 +82,18 @@ var interned = struct {
 
 const maxInterned = 50000
 
-func intern(s string) string {
+// intern takes any string type: a safetext.Text comes back as the same text.
+func intern[S ~string](s S) S {
 	if s == "" {
 		return ""
 	}
 	interned.Lock()
 	defer interned.Unlock()
-	if v, ok := interned.m[s]; ok {
-		return v
+	if v, ok := interned.m[string(s)]; ok {
+		return S(v)
 	}
 	if len(interned.m) < maxInterned {
-		interned.m[s] = s
+		interned.m[string(s)] = string(s)
 	}
 	return s
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // WatchOptions scope a Watcher.
@@ -377,12 +378,12 @@ func (w *Watcher) connection(synced bool) rollout.Connection {
 	for _, resource := range []string{"deployments", "replicasets", "pods"} {
 		if msg, ok := w.forbidden[resource]; ok {
 			w.mu.Unlock()
-			return rollout.Connection{State: rollout.ConnForbidden, Message: msg, Hint: forbiddenHint}
+			return rollout.Connection{State: rollout.ConnForbidden, Message: safetext.Line(msg), Hint: forbiddenHint}
 		}
 	}
 	w.mu.Unlock()
 	if since, err := w.cluster.Health.Failing(); !since.IsZero() {
-		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: w.cluster.ExplainError(err).Error()}
+		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: safetext.Line(w.cluster.ExplainError(err).Error())}
 	}
 	if since, reason := w.ready.state(); !since.IsZero() {
 		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: reason}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // PodKey names a pod by Prometheus' labels.
@@ -104,7 +105,7 @@ type Round struct {
 	Samples map[string]Samples
 	// Python is the version python_info reports per pod (any preset: prometheus_client
 	// exports it by default).
-	Python map[PodKey]string
+	Python map[PodKey]safetext.Text
 }
 
 // PythonQuery reads python_info's version per pod.
@@ -151,9 +152,9 @@ func (rd Round) PerRevision(rollouts []rollout.Rollout) map[Key]Revision {
 }
 
 // commonVersion is the version most of the pods report ("" when none does).
-func commonVersion(namespace string, pods []rollout.Pod, versions map[PodKey]string) string {
-	counts := map[string]int{}
-	best := ""
+func commonVersion(namespace string, pods []rollout.Pod, versions map[PodKey]safetext.Text) safetext.Text {
+	counts := map[safetext.Text]int{}
+	var best safetext.Text
 	for _, p := range pods {
 		v := versions[PodKey{Namespace: namespace, Pod: p.Name}]
 		if v == "" {

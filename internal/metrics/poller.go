@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Source reads one round of numbers for the rollouts of a namespace ("" for all): the
@@ -34,7 +35,7 @@ type Poller struct {
 // Polled is one round's report and the warnings it says for the first time.
 type Polled struct {
 	Report      Report
-	NewWarnings []string
+	NewWarnings []safetext.Text
 }
 
 // SetRollouts hands the poller the rollouts to read next round; the first call starts
@@ -89,7 +90,7 @@ func (p *Poller) Run(ctx context.Context) <-chan Polled {
 		defer close(out)
 		ticker := time.NewTicker(interval)
 		defer ticker.Stop()
-		said := map[string]bool{}
+		said := map[safetext.Text]bool{}
 		started := false
 		for {
 			select {

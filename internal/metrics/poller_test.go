@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 type countingSource struct {
@@ -18,7 +19,7 @@ func (s *countingSource) Report(_ context.Context, _ string, rollouts []rollout.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, len(rollouts))
-	return Report{At: now, Warnings: []string{"partial answer"}}
+	return Report{At: now, Warnings: []safetext.Text{"partial answer"}}
 }
 
 func TestPollerReadsTheNewestRolloutsAndSaysWarningsOnce(t *testing.T) {

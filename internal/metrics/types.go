@@ -9,6 +9,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // State says whether a revision's numbers can be trusted, and never shows a missing value
@@ -35,7 +36,7 @@ type Revision struct {
 	History []float64 `json:"history,omitempty"`
 	// Python is the version python_info reports for the revision's pods ("" when not
 	// exported; the most common one when pods disagree).
-	Python string `json:"python,omitempty"`
+	Python safetext.Text `json:"python,omitempty"`
 	// P95History holds the last p95 latencies in seconds, like History.
 	P95History []float64 `json:"p95History,omitempty"`
 }
@@ -61,13 +62,14 @@ func (r Report) Of(ro *rollout.Rollout, revision int64) (Revision, bool) {
 type Report struct {
 	At        time.Time
 	Revisions map[Key]Revision
-	// Err is why Prometheus could not be read (then every revision is unreachable).
+	// Err is why Prometheus could not be read (then every revision is unreachable); its
+	// message is safe to print (safetext.Error), since Prometheus' answer is in it.
 	Err error
 	// Preset names the exporter families the queries were written for ("a,b").
-	Preset string
+	Preset safetext.Text
 	// Warnings are Prometheus' own (e.g. partial answers) and configuration mistakes
 	// found while reading, e.g. an unknown preset named in an annotation.
-	Warnings []string
+	Warnings []safetext.Text
 }
 
 // HistoryLength is how many past values a sparkline shows.

@@ -12,6 +12,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/incident"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Kind and APIVersion name the document for receivers that route on them.
@@ -52,7 +53,7 @@ type Document struct {
 	Canary *Build `json:"canary,omitempty"`
 	Stable *Build `json:"stable,omitempty"`
 	// CompareURL is the forge's link from the stable's commit to the canary's.
-	CompareURL string `json:"compareURL,omitempty"`
+	CompareURL safetext.Text `json:"compareURL,omitempty"`
 	// Report is the incident report (Markdown), with the Python exception of a crashing pod.
 	Report string `json:"report"`
 }
@@ -67,21 +68,21 @@ type Verdict struct {
 
 // Build is one revision's build provenance.
 type Build struct {
-	Revision    int64   `json:"revision"`
-	GitSHA      string  `json:"gitSHA,omitempty"`
-	Version     string  `json:"version,omitempty"`
-	Images      []Image `json:"images,omitempty"`
-	LockHash    string  `json:"lockHash,omitempty"`
-	Python      string  `json:"python,omitempty"`
-	PipelineRun string  `json:"pipelineRun,omitempty"`
-	Source      string  `json:"source,omitempty"`
+	Revision    int64         `json:"revision"`
+	GitSHA      safetext.Text `json:"gitSHA,omitempty"`
+	Version     safetext.Text `json:"version,omitempty"`
+	Images      []Image       `json:"images,omitempty"`
+	LockHash    safetext.Text `json:"lockHash,omitempty"`
+	Python      safetext.Text `json:"python,omitempty"`
+	PipelineRun safetext.Text `json:"pipelineRun,omitempty"`
+	Source      safetext.Text `json:"source,omitempty"`
 }
 
 // Image is a container's image reference and the digests its pods run.
 type Image struct {
-	Container string   `json:"container"`
-	Ref       string   `json:"ref"`
-	Digests   []string `json:"digests,omitempty"`
+	Container safetext.Text `json:"container"`
+	Ref       safetext.Text `json:"ref"`
+	Digests   []string      `json:"digests,omitempty"`
 }
 
 // NewDocument describes one decision and how it went, from the incident evidence read
@@ -101,7 +102,7 @@ func NewDocument(d guard.Decision, outcome Outcome, actErr error, evidence incid
 		doc.Verdict.MaxP95 = d.Judged.Thresholds.MaxP95.String()
 	}
 	if actErr != nil {
-		doc.Error = actErr.Error()
+		doc.Error = safetext.Line(actErr.Error()).String() // the API server's words are in it
 	}
 	if evidence.Diff != nil {
 		doc.CompareURL = evidence.Diff.CompareURL
@@ -153,9 +154,9 @@ func text(d Document) string {
 
 func (b *Build) summary() string {
 	var parts []string
-	add := func(label, v string) {
+	add := func(label string, v safetext.Text) {
 		if v != "" {
-			parts = append(parts, label+" "+v)
+			parts = append(parts, label+" "+v.String())
 		}
 	}
 	if sha := b.GitSHA; sha != "" {

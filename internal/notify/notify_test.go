@@ -19,6 +19,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -26,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 var taken = time.Date(2026, 11, 29, 3, 12, 0, 0, time.UTC)
 
 func evidence() incident.Evidence {
-	build := func(sha, version, lock, image, digest string) provenance.Provenance {
+	build := func(sha, version, lock, image safetext.Text, digest string) provenance.Provenance {
 		return provenance.Provenance{GitSHA: sha, Version: version, LockHash: lock, Python: "3.12.7", PipelineRun: "https://ci.example/run/" + version,
 			Source: "https://github.com/acme/orders", Images: []provenance.Image{{Container: "app", Ref: image, Digests: []string{digest}}}}
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Change kinds.
@@ -17,17 +19,17 @@ const (
 // Change is one difference between two revisions, e.g.
 // {Field: "image (app)", From: "ghcr.io/acme/orders:1.7.3", To: "ghcr.io/acme/orders:1.8.0"}.
 type Change struct {
-	Field string `json:"field"`
-	From  string `json:"from"`
-	To    string `json:"to"`
-	Kind  string `json:"kind"` // KindChanged, KindAdded or KindRemoved
+	Field safetext.Text `json:"field"`
+	From  safetext.Text `json:"from"`
+	To    safetext.Text `json:"to"`
+	Kind  string        `json:"kind"` // KindChanged, KindAdded or KindRemoved
 }
 
 // Diff is what changed between two revisions of a Deployment.
 type Diff struct {
-	From       Provenance `json:"from"`
-	To         Provenance `json:"to"`
-	CompareURL string     `json:"compareURL,omitempty"`
+	From       Provenance    `json:"from"`
+	To         Provenance    `json:"to"`
+	CompareURL safetext.Text `json:"compareURL,omitempty"`
 	// Build lists the build metadata and images that differ.
 	Build []Change `json:"build"`
 	// Template lists what else in the pod template differs: metadata, containers,
@@ -49,7 +51,7 @@ func Compare(from, to *corev1.PodTemplateSpec, fromRunning, toRunning []RunningI
 	return d
 }
 
-func compareLink(from, to Provenance) string {
+func compareLink(from, to Provenance) safetext.Text {
 	if from.GitSHA == to.GitSHA {
 		return ""
 	}
@@ -58,12 +60,13 @@ func compareLink(from, to Provenance) string {
 	if source == "" {
 		source = from.Source
 	}
-	return CompareURL(source, from.GitSHA, to.GitSHA)
+	// Built from parts of the already safe source and SHAs; Line keeps it one.
+	return safetext.LineN(CompareURL(string(source), string(from.GitSHA), string(to.GitSHA)), urlLimit)
 }
 
 func buildChanges(from, to Provenance) []Change {
 	changes := []Change{}
-	add := func(field, a, b string) {
+	add := func(field, a, b safetext.Text) {
 		if c, ok := newChange(field, a, b); ok {
 			changes = append(changes, c)
 		}
@@ -89,7 +92,7 @@ func buildChanges(from, to Provenance) []Change {
 	return changes
 }
 
-func newChange(field, from, to string) (Change, bool) {
+func newChange(field, from, to safetext.Text) (Change, bool) {
 	switch {
 	case from == to:
 		return Change{}, false
@@ -101,8 +104,8 @@ func newChange(field, from, to string) (Change, bool) {
 	return Change{Field: field, From: from, To: to, Kind: KindChanged}, true
 }
 
-func imagesByContainer(images []Image) map[string]Image {
-	m := make(map[string]Image, len(images))
+func imagesByContainer(images []Image) map[safetext.Text]Image {
+	m := make(map[safetext.Text]Image, len(images))
 	for _, img := range images {
 		if _, seen := m[img.Container]; !seen {
 			m[img.Container] = img
@@ -111,14 +114,14 @@ func imagesByContainer(images []Image) map[string]Image {
 	return m
 }
 
-func joinDigests(digests []string) string {
-	return sanitize(strings.Join(digests, ", "), urlLimit)
+func joinDigests(digests []string) safetext.Text {
+	return safetext.LineN(strings.Join(digests, ", "), urlLimit)
 }
 
 // unionKeys returns the keys of both maps, sorted, so output does not depend
 // on map order.
-func unionKeys[V any](a, b map[string]V) []string {
-	keys := make([]string, 0, len(a)+len(b))
+func unionKeys[K ~string, V any](a, b map[K]V) []K {
+	keys := make([]K, 0, len(a)+len(b))
 	for k := range a {
 		keys = append(keys, k)
 	}

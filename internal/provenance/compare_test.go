@@ -1,6 +1,8 @@
 package provenance
 
 import (
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -233,7 +235,7 @@ func TestCompareBuild(t *testing.T) {
 	if len(got.Template) != 0 {
 		t.Errorf("Template changes = %s, want none", asJSON(got.Template))
 	}
-	if want := "https://github.com/acme/orders/compare/" + shaA + "..." + shaB; got.CompareURL != want {
+	if want := safetext.Text("https://github.com/acme/orders/compare/" + shaA + "..." + shaB); got.CompareURL != want {
 		t.Errorf("CompareURL = %q, want %q", got.CompareURL, want)
 	}
 	if got.From.GitSHA != shaA || got.To.GitSHA != shaB {
@@ -306,11 +308,11 @@ func TestCompareOrderIsDeterministic(t *testing.T) {
 		t.Labels["z"], t.Labels["y"] = "1", "1"
 	}
 	got := Compare(ordersTemplate(twoContainers), ordersTemplate(changed), nil, nil).Template
-	var fields []string
+	var fields []safetext.Text
 	for _, c := range got {
 		fields = append(fields, c.Field)
 	}
-	want := []string{"label y", "label z", "env LOG_LEVEL (app)", "env WORKERS (app)", "env A (celery)", "env B (celery)"}
+	want := []safetext.Text{"label y", "label z", "env LOG_LEVEL (app)", "env WORKERS (app)", "env A (celery)", "env B (celery)"}
 	if !reflect.DeepEqual(fields, want) {
 		t.Errorf("fields = %q, want %q", fields, want)
 	}

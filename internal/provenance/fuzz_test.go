@@ -1,10 +1,12 @@
 package provenance
 
 import (
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,10 +43,10 @@ func FuzzFromTemplate(f *testing.F) {
 		}
 		p := FromTemplate(template, running)
 		assertPrintable(t, reflect.ValueOf(p), "Provenance")
-		assertPrintableString(t, p.ShortSHA(), "ShortSHA")
+		assertPrintableString(t, string(p.ShortSHA()), "ShortSHA")
 		assertPrintableString(t, p.Digest(), "Digest")
 		assertPrintableString(t, CompareURL(source, annotation, label), "CompareURL")
-		assertPrintableString(t, CompareURL(p.Source, p.GitSHA, shaB), "CompareURL of the result")
+		assertPrintableString(t, CompareURL(string(p.Source), string(p.GitSHA), shaB), "CompareURL of the result")
 	})
 }
 
@@ -75,7 +77,7 @@ func FuzzCompare(f *testing.F) {
 			if c.Kind != KindAdded && c.Kind != KindRemoved && c.Kind != KindChanged {
 				t.Errorf("%s: kind %q", c.Field, c.Kind)
 			}
-			if (c.Field == "env "+name+" (app)" || c.Field == "label "+name) && looksSecret(name) && c.To != masked {
+			if (string(c.Field) == "env "+name+" (app)" || string(c.Field) == "label "+name) && looksSecret(name) && c.To != masked {
 				t.Errorf("%s: secret-looking value shown as %q", c.Field, c.To)
 			}
 		}
@@ -101,14 +103,8 @@ func assertPrintable(t *testing.T, v reflect.Value, path string) {
 
 func assertPrintableString(t *testing.T, s, path string) {
 	t.Helper()
-	if !utf8.ValidString(s) {
-		t.Errorf("%s = %q is not valid UTF-8", path, s)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || isBidiControl(r) {
-			t.Errorf("%s = %q holds control character %U", path, s, r)
-			break
-		}
+	if what, at, bad := safetext.Unsafe(s); bad || strings.Contains(s, "\n") {
+		t.Errorf("%s = %q holds %s at %d", path, s, what, at)
 	}
 	if n := utf8.RuneCountInString(s); n > urlLimit {
 		t.Errorf("%s has %d runes, more than %d", path, n, urlLimit)

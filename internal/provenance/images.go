@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 const digestPrefix = "sha256:"
@@ -19,7 +21,7 @@ const maxListedDigests = 3
 
 // readImages pairs each template container with the digests its pods run, and
 // warns when those digests show the revision is not reproducible.
-func readImages(containers []corev1.Container, running []RunningImage) ([]Image, []string) {
+func readImages(containers []corev1.Container, running []RunningImage) ([]Image, []safetext.Text) {
 	if len(containers) == 0 {
 		return nil, nil
 	}
@@ -51,7 +53,7 @@ func readImages(containers []corev1.Container, running []RunningImage) ([]Image,
 			if unreadableByPod == nil {
 				unreadableByPod = map[string]bool{}
 			}
-			unreadableByPod[sanitize(r.Pod, valueLimit)] = true
+			unreadableByPod[r.Pod] = true
 		default:
 			if i := containerIndex(r.Container); i >= 0 && !slices.Contains(digests[i], digest) {
 				digests[i] = append(digests[i], digest)
@@ -59,13 +61,12 @@ func readImages(containers []corev1.Container, running []RunningImage) ([]Image,
 		}
 	}
 
-	var warnings []string
+	var warnings []safetext.Text
 	images := make([]Image, 0, len(containers))
 	for i, c := range containers {
 		running := digests[i]
 		slices.Sort(running)
-		ref := sanitize(c.Image, urlLimit)
-		images = append(images, Image{Container: sanitize(c.Name, valueLimit), Ref: ref, Digests: running})
+		images = append(images, Image{Container: safetext.LineN(c.Name, valueLimit), Ref: safetext.LineN(c.Image, urlLimit), Digests: running})
 		if len(running) > 1 && !pinsDigest(c.Image) {
 			warnings = append(warnings, movedTagWarning(c.Image, running))
 		}
@@ -109,7 +110,7 @@ func pinsDigest(ref string) bool {
 	return at >= 0 && strings.Contains(ref[at+1:], ":")
 }
 
-func movedTagWarning(ref string, digests []string) string {
+func movedTagWarning(ref string, digests []string) safetext.Text {
 	listed := make([]string, 0, maxListedDigests+1)
 	for i, d := range digests {
 		if i == maxListedDigests {
@@ -119,8 +120,8 @@ func movedTagWarning(ref string, digests []string) string {
 		listed = append(listed, shortDigest(d))
 	}
 	w := fmt.Sprintf("tag %s runs %s digests (%s): the tag moved; not reproducible",
-		sanitize(ref, valueLimit), countWord(len(digests)), strings.Join(listed, ", "))
-	return sanitize(w, urlLimit)
+		safetext.LineN(ref, valueLimit), countWord(len(digests)), strings.Join(listed, ", "))
+	return safetext.LineN(w, urlLimit)
 }
 
 // shortDigest keeps 12 hex digits, the length container tools print, so that
@@ -141,7 +142,7 @@ func countWord(n int) string {
 	return fmt.Sprint(n)
 }
 
-func unreadableWarnings(pods map[string]bool) []string {
+func unreadableWarnings(pods map[string]bool) []safetext.Text {
 	names := make([]string, 0, len(pods))
 	for name := range pods {
 		names = append(names, name)
@@ -151,16 +152,16 @@ func unreadableWarnings(pods map[string]bool) []string {
 	if len(names) > maxNamedPods+1 {
 		named = names[:maxNamedPods]
 	}
-	var warnings []string
+	var warnings []safetext.Text
 	for _, name := range named {
-		pod := "pod " + name
+		pod := "pod " + string(safetext.LineN(name, valueLimit))
 		if name == "" {
 			pod = "a pod"
 		}
-		warnings = append(warnings, sanitize(pod+" reports an unreadable image ID", urlLimit))
+		warnings = append(warnings, safetext.LineN(pod+" reports an unreadable image ID", urlLimit))
 	}
 	if rest := len(names) - len(named); rest > 0 {
-		warnings = append(warnings, fmt.Sprintf("%d more pods report an unreadable image ID", rest))
+		warnings = append(warnings, safetext.Sprintf("%d more pods report an unreadable image ID", rest))
 	}
 	return warnings
 }

@@ -2,35 +2,39 @@
 // revision, from the build metadata CI stamps on its pod template and the image
 // digests its pods report, and "what changed between two revisions".
 //
-// It does no I/O. Every string it returns is safe to print in a terminal.
+// It does no I/O. Every text it returns is a safetext.Text: safe to print in a terminal.
 package provenance
 
 import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Provenance is one revision's build, as read from its pod template and running pods.
 type Provenance struct {
-	GitSHA      string  `json:"gitSHA,omitempty"`      // org.opencontainers.image.revision
-	Source      string  `json:"source,omitempty"`      // org.opencontainers.image.source
-	Version     string  `json:"version,omitempty"`     // org.opencontainers.image.version, else app.kubernetes.io/version
-	Created     string  `json:"created,omitempty"`     // org.opencontainers.image.created
-	LockHash    string  `json:"lockHash,omitempty"`    // pyroll.dev/lock-hash
-	Python      string  `json:"python,omitempty"`      // pyroll.dev/python-version
-	PipelineRun string  `json:"pipelineRun,omitempty"` // pyroll.dev/pipeline-run (id or URL)
-	Images      []Image `json:"images,omitempty"`      // one per container, in template order
+	GitSHA      safetext.Text `json:"gitSHA,omitempty"`      // org.opencontainers.image.revision
+	Source      safetext.Text `json:"source,omitempty"`      // org.opencontainers.image.source
+	Version     safetext.Text `json:"version,omitempty"`     // org.opencontainers.image.version, else app.kubernetes.io/version
+	Created     safetext.Text `json:"created,omitempty"`     // org.opencontainers.image.created
+	LockHash    safetext.Text `json:"lockHash,omitempty"`    // pyroll.dev/lock-hash
+	Python      safetext.Text `json:"python,omitempty"`      // pyroll.dev/python-version
+	PipelineRun safetext.Text `json:"pipelineRun,omitempty"` // pyroll.dev/pipeline-run (id or URL)
+	Images      []Image       `json:"images,omitempty"`      // one per container, in template order
 	// Warnings say why the answer cannot be trusted, e.g. a tag that runs two
 	// digests: the tag moved, so the revision is not reproducible.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []safetext.Text `json:"warnings,omitempty"`
 }
 
 // Image is one container's image: what the template asks for and what the pods run.
 type Image struct {
-	Container string   `json:"container"`
-	Ref       string   `json:"ref"`               // as in the template, e.g. ghcr.io/acme/orders:1.8.0 or ...@sha256:...
-	Digests   []string `json:"digests,omitempty"` // distinct running digests (sha256:...), sorted
+	Container safetext.Text `json:"container"`
+	Ref       safetext.Text `json:"ref"` // as in the template, e.g. ghcr.io/acme/orders:1.8.0 or ...@sha256:...
+	// Digests are the distinct running digests, sorted: only well-formed ones
+	// (sha256: and 64 hex digits), so they need no escaping.
+	Digests []string `json:"digests,omitempty"`
 }
 
 // RunningImage is what one pod reports for one container in
@@ -83,7 +87,7 @@ func FromTemplate(t *corev1.PodTemplateSpec, running []RunningImage) Provenance 
 type stampedMetadata struct{ annotations, labels map[string]string }
 
 // lookup returns the first non-blank value among keys, preferred key first.
-func (m stampedMetadata) lookup(keys ...string) string {
+func (m stampedMetadata) lookup(keys ...string) safetext.Text {
 	for _, key := range keys {
 		for _, values := range []map[string]string{m.annotations, m.labels} {
 			if v := cleanValue(values[key]); v != "" {
@@ -94,12 +98,21 @@ func (m stampedMetadata) lookup(keys ...string) string {
 	return ""
 }
 
-// cleanValue sanitises a metadata value, allowing a link its longer width.
-func cleanValue(raw string) string {
+// Widths are bounded because one cell must not push the rest of a line away.
+const (
+	valueLimit = 120
+	// urlLimit is wider because a clipped link is useless.
+	urlLimit = 300
+	// shortLimit fits the SHA column when the revision is not a hex SHA.
+	shortLimit = 12
+)
+
+// cleanValue makes a metadata value safe, allowing a link its longer width.
+func cleanValue(raw string) safetext.Text {
 	if looksLikeURL(raw) {
-		return sanitize(raw, urlLimit)
+		return safetext.LineN(raw, urlLimit)
 	}
-	return sanitize(raw, valueLimit)
+	return safetext.LineN(raw, valueLimit)
 }
 
 func looksLikeURL(s string) bool {
@@ -118,11 +131,26 @@ func looksLikeURL(s string) bool {
 
 // ShortSHA is the revision for a narrow column: the first 7 characters of a hex
 // SHA, else the revision clipped to a dozen characters.
-func (p Provenance) ShortSHA() string {
-	if len(p.GitSHA) >= 7 && isHex(p.GitSHA) {
+func (p Provenance) ShortSHA() safetext.Text {
+	if sha := string(p.GitSHA); len(sha) >= 7 && isHex(sha) {
 		return p.GitSHA[:7]
 	}
-	return sanitize(p.GitSHA, shortLimit)
+	return safetext.LineN(string(p.GitSHA), shortLimit)
+}
+
+// isHex reports whether s is non-empty and only hex digits, either case, as git
+// accepts revisions in both.
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // Digest is the one digest the first container runs, or "" when no pod reports

@@ -1,6 +1,8 @@
 package provenance
 
 import (
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+
 	"reflect"
 	"strings"
 	"testing"
@@ -83,7 +85,7 @@ func TestFromTemplate(t *testing.T) {
 			},
 			want: Provenance{
 				Images:   []Image{{Container: "app", Ref: tag, Digests: []string{digestA, digestB}}},
-				Warnings: []string{"tag " + tag + " runs two digests (sha256:aaaaaaaaaaaa…, sha256:bbbbbbbbbbbb…): the tag moved; not reproducible"},
+				Warnings: []safetext.Text{"tag " + tag + " runs two digests (sha256:aaaaaaaaaaaa…, sha256:bbbbbbbbbbbb…): the tag moved; not reproducible"},
 			},
 		},
 		{
@@ -107,7 +109,7 @@ func TestFromTemplate(t *testing.T) {
 			},
 			want: Provenance{
 				Images: []Image{{Container: "app", Ref: tag, Digests: []string{digestA}}, {Container: "sidecar", Ref: "envoy:1"}},
-				Warnings: []string{
+				Warnings: []safetext.Text{
 					"pod orders-1 reports an unreadable image ID",
 					"pod orders-2 reports an unreadable image ID",
 				},
@@ -131,7 +133,7 @@ func TestFromTemplate(t *testing.T) {
 			want:     Provenance{},
 		},
 		{
-			name: "values are cleaned for a terminal",
+			name: "values are escaped visibly for a terminal",
 			template: podTemplate(map[string]string{
 				keyVersion:  "\x1b[31m1.8.0\x1b[0m",
 				keyPython:   "3.12\x00\x07\x7f",
@@ -141,8 +143,8 @@ func TestFromTemplate(t *testing.T) {
 				keySource:   "https://github.com/acme/\u202eorders",
 			}, nil),
 			want: Provenance{
-				Version: "1.8.0", Python: "3.12", LockHash: "ab\uFFFDcd",
-				Created: "line one line two three", GitSHA: shaA, Source: "https://github.com/acme/orders",
+				Version: `\x1b[31m1.8.0\x1b[0m`, Python: `3.12\x00\x07\x7f`, LockHash: `ab\xffcd`,
+				Created: `line one\nline two\nthree`, GitSHA: `\x1b]0;pwned\x07` + shaA, Source: `https://github.com/acme/\u202eorders`,
 			},
 		},
 	}
@@ -165,7 +167,7 @@ func TestFromTemplateClipsHugeValues(t *testing.T) {
 	got := FromTemplate(template, nil)
 	checks := []struct {
 		field string
-		value string
+		value safetext.Text
 		limit int
 	}{
 		{"Version", got.Version, valueLimit},
@@ -173,10 +175,10 @@ func TestFromTemplateClipsHugeValues(t *testing.T) {
 		{"Images[0].Ref", got.Images[0].Ref, urlLimit},
 	}
 	for _, c := range checks {
-		if n := utf8.RuneCountInString(c.value); n != c.limit {
+		if n := utf8.RuneCountInString(string(c.value)); n != c.limit {
 			t.Errorf("%s has %d runes, want %d", c.field, n, c.limit)
 		}
-		if !strings.HasSuffix(c.value, "…") {
+		if !strings.HasSuffix(string(c.value), "…") {
 			t.Errorf("%s = %q…, want a trailing ellipsis", c.field, c.value[:20])
 		}
 	}
@@ -188,7 +190,7 @@ func TestFromTemplateManyUnreadablePods(t *testing.T) {
 		running = append(running, RunningImage{Pod: pod, Container: "app", ImageID: "junk"})
 	}
 	got := FromTemplate(podTemplate(nil, nil, appContainer("img:1")), running)
-	want := []string{
+	want := []safetext.Text{
 		"pod p1 reports an unreadable image ID",
 		"pod p2 reports an unreadable image ID",
 		"pod p3 reports an unreadable image ID",
@@ -200,7 +202,9 @@ func TestFromTemplateManyUnreadablePods(t *testing.T) {
 }
 
 func TestShortSHA(t *testing.T) {
-	tests := []struct{ sha, want string }{
+	tests := []struct {
+		sha, want safetext.Text
+	}{
 		{shaA, "0123456"},
 		{"ABCDEF0123", "ABCDEF0"},
 		{"abc", "abc"},

@@ -3,6 +3,8 @@ package provenance
 import (
 	"regexp"
 	"strings"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // masked stands for a value that must not be shown. A diff still says that
@@ -39,7 +41,7 @@ func hasCredentials(value string) bool {
 }
 
 // displayValue is a literal value as the diff may show it.
-func displayValue(name, value string) string {
+func displayValue(name, value string) safetext.Text {
 	if looksSecret(name) || hasCredentials(value) {
 		return masked
 	}
@@ -49,7 +51,7 @@ func displayValue(name, value string) string {
 	}
 	shown := cleanValue(value)
 	// Removing escapes can join a URL together again; check what is shown too.
-	if hasCredentials(shown) {
+	if hasCredentials(string(shown)) {
 		return masked
 	}
 	return shown

@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Sections order the changes within one container, most telling first.
@@ -82,7 +84,7 @@ func ignoredMetadataKey(key string) bool {
 	return false
 }
 
-func metadataChanges(kind string, section int, from, to map[string]string) []sortableChange {
+func metadataChanges(kind safetext.Text, section int, from, to map[string]string) []sortableChange {
 	var changes []sortableChange
 	for _, key := range unionKeys(from, to) {
 		if ignoredMetadataKey(key) {
@@ -95,7 +97,7 @@ func metadataChanges(kind string, section int, from, to map[string]string) []sor
 		}
 		changes = append(changes, sortableChange{
 			section: section, key: key,
-			Change: presenceChange(kind+" "+sanitize(key, valueLimit), inFrom, inTo, displayValue(key, a), displayValue(key, b)),
+			Change: presenceChange(kind+" "+safetext.LineN(key, valueLimit), inFrom, inTo, displayValue(key, a), displayValue(key, b)),
 		})
 	}
 	return changes
@@ -103,7 +105,7 @@ func metadataChanges(kind string, section int, from, to map[string]string) []sor
 
 // presenceChange builds a change whose kind depends on whether the thing
 // exists on each side, since an existing value may well be empty.
-func presenceChange(field string, inFrom, inTo bool, fromShown, toShown string) Change {
+func presenceChange(field safetext.Text, inFrom, inTo bool, fromShown, toShown safetext.Text) Change {
 	switch {
 	case !inFrom:
 		return Change{Field: field, To: toShown, Kind: KindAdded}
@@ -136,23 +138,23 @@ func containersByName(spec corev1.PodSpec) map[string]podContainer {
 }
 
 func containerChanges(name string, from, to podContainer) []sortableChange {
-	shownName := sanitize(name, valueLimit)
+	shownName := safetext.LineN(name, valueLimit)
 	var changes []sortableChange
-	add := func(section int, key, field string, c Change) {
+	add := func(section int, key string, field safetext.Text, c Change) {
 		c.Field = field + " (" + shownName + ")"
 		changes = append(changes, sortableChange{container: name, section: section, key: key, Change: c})
 	}
 	if from.Container == nil || to.Container == nil {
-		kind := "container"
+		kind := safetext.Text("container")
 		if from.init || to.init {
 			kind = "init container"
 		}
-		var fromImage, toImage string
+		var fromImage, toImage safetext.Text
 		if from.Container != nil {
-			fromImage = sanitize(from.Image, urlLimit)
+			fromImage = safetext.LineN(from.Image, urlLimit)
 		}
 		if to.Container != nil {
-			toImage = sanitize(to.Image, urlLimit)
+			toImage = safetext.LineN(to.Image, urlLimit)
 		}
 		add(sectionContainer, "", kind, presenceChange("", from.Container != nil, to.Container != nil, fromImage, toImage))
 		return changes
@@ -161,7 +163,7 @@ func containerChanges(name string, from, to podContainer) []sortableChange {
 	// App container images are in Build with their digests; init containers
 	// (migrations, for one) would otherwise go unmentioned.
 	if (from.init || to.init) && from.Image != to.Image {
-		c, _ := newChange("", sanitize(from.Image, urlLimit), sanitize(to.Image, urlLimit))
+		c, _ := newChange("", safetext.LineN(from.Image, urlLimit), safetext.LineN(to.Image, urlLimit))
 		add(sectionImage, "", "image", c)
 	}
 	if !slices.Equal(from.Command, to.Command) {
@@ -176,13 +178,13 @@ func containerChanges(name string, from, to podContainer) []sortableChange {
 		add(sectionEnv, e.key, e.field, e.Change)
 	}
 	if a, b := describeEnvFrom(from.EnvFrom), describeEnvFrom(to.EnvFrom); a != b {
-		add(sectionEnvFrom, "", "envFrom", presenceChange("", a != "", b != "", sanitize(a, urlLimit), sanitize(b, urlLimit)))
+		add(sectionEnvFrom, "", "envFrom", presenceChange("", a != "", b != "", safetext.LineN(a, urlLimit), safetext.LineN(b, urlLimit)))
 	}
 	for _, r := range resourceChanges(from.Resources, to.Resources) {
 		add(sectionResources, r.key, r.field, r.Change)
 	}
 	probes := []struct {
-		kind     string
+		kind     safetext.Text
 		from, to *corev1.Probe
 	}{
 		{"liveness", from.LivenessProbe, to.LivenessProbe},
@@ -192,21 +194,21 @@ func containerChanges(name string, from, to podContainer) []sortableChange {
 	for i, p := range probes {
 		a, b := describeProbe(p.from), describeProbe(p.to)
 		if a != b {
-			c := presenceChange("", p.from != nil, p.to != nil, sanitize(a, urlLimit), sanitize(b, urlLimit))
+			c := presenceChange("", p.from != nil, p.to != nil, safetext.LineN(a, urlLimit), safetext.LineN(b, urlLimit))
 			add(sectionProbes, string(rune('a'+i)), p.kind+" probe", c)
 		}
 	}
 	return changes
 }
 
-func shownCommandLine(args []string) string {
-	return sanitize(commandLine(args), urlLimit)
+func shownCommandLine(args []string) safetext.Text {
+	return safetext.LineN(commandLine(args), urlLimit)
 }
 
 // envEntry keeps what a variable is (to compare) apart from what may be shown.
 type envEntry struct {
 	identity string
-	shown    string
+	shown    safetext.Text
 }
 
 func envEntries(env []corev1.EnvVar) map[string]envEntry {
@@ -215,7 +217,7 @@ func envEntries(env []corev1.EnvVar) map[string]envEntry {
 	for _, e := range env {
 		if e.ValueFrom != nil {
 			source := describeEnvSource(e.ValueFrom)
-			m[e.Name] = envEntry{identity: "from " + source, shown: sanitize(source, valueLimit)}
+			m[e.Name] = envEntry{identity: "from " + source, shown: safetext.LineN(source, valueLimit)}
 			continue
 		}
 		m[e.Name] = envEntry{identity: "value " + e.Value, shown: displayValue(e.Name, e.Value)}
@@ -226,7 +228,8 @@ func envEntries(env []corev1.EnvVar) map[string]envEntry {
 // keyedChange is a change within one section of a container: key orders it,
 // field names it.
 type keyedChange struct {
-	key, field string
+	key   string
+	field safetext.Text
 	Change
 }
 
@@ -240,7 +243,7 @@ func envChanges(from, to []corev1.EnvVar) []keyedChange {
 			continue
 		}
 		changes = append(changes, keyedChange{
-			key: name, field: "env " + sanitize(name, valueLimit),
+			key: name, field: "env " + safetext.LineN(name, valueLimit),
 			Change: presenceChange("", inFrom, inTo, x.shown, y.shown),
 		})
 	}
@@ -251,7 +254,7 @@ func envChanges(from, to []corev1.EnvVar) []keyedChange {
 func resourceChanges(from, to corev1.ResourceRequirements) []keyedChange {
 	var changes []keyedChange
 	for i, list := range []struct {
-		kind     string
+		kind     safetext.Text
 		from, to corev1.ResourceList
 	}{{"requests", from.Requests, to.Requests}, {"limits", from.Limits, to.Limits}} {
 		a, b := quantities(list.from), quantities(list.to)
@@ -262,8 +265,8 @@ func resourceChanges(from, to corev1.ResourceRequirements) []keyedChange {
 				continue
 			}
 			changes = append(changes, keyedChange{
-				key: string(rune('0'+i)) + name, field: list.kind + "." + sanitize(name, valueLimit),
-				Change: presenceChange("", inFrom, inTo, x.String(), y.String()),
+				key: string(rune('0'+i)) + name, field: list.kind + "." + safetext.LineN(name, valueLimit),
+				Change: presenceChange("", inFrom, inTo, safetext.Line(x.String()), safetext.Line(y.String())),
 			})
 		}
 	}

@@ -1,9 +1,11 @@
 package provenance
 
-import "fmt"
+import (
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+)
 
 // Arrows are the glyphs a text diff uses; ASCII terminals get "->".
-type Arrows struct{ To string }
+type Arrows struct{ To safetext.Text }
 
 // Unicode and ASCII arrows.
 var (
@@ -13,20 +15,28 @@ var (
 
 // Line is one line of a text diff; Kind says how to colour it ("" for headings).
 type Line struct {
-	Text string
+	Text safetext.Text
 	Kind string
 }
+
+// MaxShownChanges is how many changes of a section the text shows: a template that sets
+// 10,000 environment variables would bury the rest (and fill a report and a clipboard).
+const MaxShownChanges = 200
 
 // Lines renders the diff as text, the same in the `diff` command, the console and the
 // incident snapshot: the build first (what CI produced), then the rest of the template.
 func (d Diff) Lines(fromRev, toRev int64, a Arrows) []Line {
-	lines := []Line{{Text: fmt.Sprintf("what changed from rev %d to rev %d", fromRev, toRev)}}
-	section := func(title string, changes []Change) {
+	lines := []Line{{Text: safetext.Sprintf("what changed from rev %d to rev %d", fromRev, toRev)}}
+	section := func(title safetext.Text, changes []Change) {
 		lines = append(lines, Line{Text: title})
 		if len(changes) == 0 {
 			lines = append(lines, Line{Text: "  (no change)"})
 		}
-		for _, c := range changes {
+		for i, c := range changes {
+			if i == MaxShownChanges {
+				lines = append(lines, Line{Text: safetext.Sprintf("  … %d more changes (-o json lists them all)", len(changes)-i)})
+				break
+			}
 			lines = append(lines, Line{Text: c.Text(a), Kind: c.Kind})
 		}
 	}
@@ -39,12 +49,12 @@ func (d Diff) Lines(fromRev, toRev int64, a Arrows) []Line {
 }
 
 // Text is "~ version: 1.7.3 → 1.8.0", "+ env PROFILE (app): on" or "- ...".
-func (c Change) Text(a Arrows) string {
+func (c Change) Text(a Arrows) safetext.Text {
 	switch c.Kind {
 	case KindAdded:
-		return fmt.Sprintf("  + %s: %s", c.Field, c.To)
+		return "  + " + c.Field + ": " + c.To
 	case KindRemoved:
-		return fmt.Sprintf("  - %s: %s", c.Field, c.From)
+		return "  - " + c.Field + ": " + c.From
 	}
-	return fmt.Sprintf("  ~ %s: %s %s %s", c.Field, c.From, a.To, c.To)
+	return "  ~ " + c.Field + ": " + c.From + " " + a.To + " " + c.To
 }

@@ -75,7 +75,7 @@ func unescape(s string) (string, int) {
 		case '"', '\\', '/', '\'':
 			b.WriteByte(e)
 		case 'b', 'f':
-			// Control characters: sanitize would drop them anyway.
+			// Backspace and form feed: nothing a reader needs (safetext.Log would escape them).
 		case 'u':
 			r, n := unescapeRune(s[i:])
 			if n == 0 {

@@ -9,7 +9,11 @@
 // kubectl's --timestamps prefix is ignored. Everything returned is safe to print.
 package pytrace
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+)
 
 // Traceback is the last Python traceback found in a log, with its chained causes.
 type Traceback struct {
@@ -19,7 +23,7 @@ type Traceback struct {
 	// from JSON log records are decoded (the JSON string's \n split into lines). A log prefix
 	// before the first "Traceback" is left out. Only the last 200 lines are kept, as the end
 	// of a deep stack is where the crash is; Lines can then be shorter than End-Start.
-	Lines []string
+	Lines []safetext.Text
 	// Start and End are the indexes (0-based, End exclusive) of the log lines the block spans,
 	// so a viewer can highlight them; for a traceback embedded in one JSON line, Start = that
 	// line, End = Start+1.
@@ -30,7 +34,7 @@ type Traceback struct {
 	// SyntaxError line. It is "" when the log ends (or moves on) before the final exception
 	// line was written: the block is still the last traceback, and an earlier, complete one
 	// would name the wrong crash.
-	Exception string
+	Exception safetext.Text
 }
 
 const (
@@ -49,10 +53,10 @@ func Find(log string) (Traceback, bool) {
 // traceback turns a block of the parsed text into the Traceback the caller sees, cleaning
 // only the lines it keeps.
 func (p *parser) traceback(b block) Traceback {
-	t := Traceback{Start: b.startLine, End: b.endLine, Exception: clip(b.exception, maxExceptionLen)}
+	t := Traceback{Start: b.startLine, End: b.endLine, Exception: safetext.LineN(b.exception, maxExceptionLen)}
 	count := b.endLine - b.startLine
 	skip := max(0, count-maxLines)
-	t.Lines = make([]string, 0, count-skip)
+	t.Lines = make([]safetext.Text, 0, count-skip)
 	text := p.src[b.startOff:b.endOff]
 	for i := 0; i < count; i++ {
 		raw := text

@@ -1,6 +1,7 @@
 package pytrace
 
 import (
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +14,9 @@ import (
 func TestFindInGeneratedLogs(t *testing.T) {
 	tests := []struct {
 		file       string
-		exception  string
+		exception  safetext.Text
 		start, end int // checked when end > 0
-		firstLine  string
+		firstLine  safetext.Text
 	}{
 		{file: "module_not_found.log", exception: "ModuleNotFoundError: No module named 'orjson'", start: 0, end: 4, firstLine: tracebackHeader},
 		{file: "chained_during_handling.log", exception: "RuntimeError: config has no port", start: 0, end: 14, firstLine: tracebackHeader},
@@ -61,8 +62,8 @@ func TestFindInGeneratedLogs(t *testing.T) {
 func TestFindKeepsTheWholeChain(t *testing.T) {
 	got, _ := Find(readFixture(t, "chained_direct_cause.log"))
 	want := strings.Split(strings.TrimSuffix(readFixture(t, "chained_direct_cause.log"), "\n"), "\n")
-	if strings.Join(got.Lines, "\n") != strings.Join(want, "\n") {
-		t.Errorf("Lines =\n%s\nwant the whole log:\n%s", strings.Join(got.Lines, "\n"), strings.Join(want, "\n"))
+	if joinLines(got.Lines) != strings.Join(want, "\n") {
+		t.Errorf("Lines =\n%s\nwant the whole log:\n%s", joinLines(got.Lines), strings.Join(want, "\n"))
 	}
 }
 
@@ -75,7 +76,7 @@ func TestFindDecodesJSONTraceback(t *testing.T) {
 		`    ~~~~~~~~~~~~~~^^^^^^^^^^^`,
 		`KeyError: 'timeout'`,
 	}
-	if strings.Join(got.Lines, "\n") != strings.Join(want, "\n") {
+	if joinLines(got.Lines) != strings.Join(want, "\n") {
 		t.Errorf("Lines = %q, want %q", got.Lines, want)
 	}
 }
@@ -96,7 +97,7 @@ func TestFind(t *testing.T) {
 		name       string
 		log        string
 		ok         bool
-		exception  string
+		exception  safetext.Text
 		start, end int
 	}{
 		{name: "no traceback", log: "INFO starting\nINFO listening on :8080\n"},
@@ -126,9 +127,9 @@ func TestFind(t *testing.T) {
 			ok: true, exception: "ValueError: bad port", start: 0, end: 4,
 		},
 		{
-			name: "invalid UTF-8 and control characters",
+			name: "invalid UTF-8 and control characters, escaped",
 			log:  strings.Replace(plain, "ValueError: first", "UnicodeDecodeError: \xff\xfe\x00bad\tbyte\x7f", 1),
-			ok:   true, exception: "UnicodeDecodeError: \uFFFD\uFFFDbad byte", start: 0, end: 4,
+			ok:   true, exception: `UnicodeDecodeError: \xff\xfe\x00bad byte\x7f`, start: 0, end: 4,
 		},
 		{
 			name: "truncated before the exception line: found, with no exception",
@@ -244,10 +245,10 @@ func TestFindCapsLinesAtTheEnd(t *testing.T) {
 func TestFindClipsTheException(t *testing.T) {
 	log := tracebackHeader + "\n  File \"a.py\", line 1, in <module>\nValueError: " + strings.Repeat("é", 1000) + "\n"
 	got, _ := Find(log)
-	if n := utf8.RuneCountInString(got.Exception); n != maxExceptionLen {
+	if n := utf8.RuneCountInString(string(got.Exception)); n != maxExceptionLen {
 		t.Errorf("Exception has %d runes, want %d", n, maxExceptionLen)
 	}
-	if !strings.HasSuffix(got.Exception, "é…") {
+	if !strings.HasSuffix(string(got.Exception), "é…") {
 		t.Errorf("Exception ends %q, want an ellipsis", got.Exception[len(got.Exception)-10:])
 	}
 }
@@ -261,7 +262,11 @@ func readFixture(t *testing.T, name string) string {
 	return string(b)
 }
 
-func first(lines []string) string {
+func joinLines(lines []safetext.Text) string {
+	return strings.Join(safetext.Strings(lines), "\n")
+}
+
+func first(lines []safetext.Text) safetext.Text {
 	if len(lines) == 0 {
 		return ""
 	}

@@ -5,7 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"unicode/utf8"
 )
 
@@ -39,7 +40,7 @@ func FuzzFind(f *testing.F) {
 			t.Fatalf("found an empty block at %d", got.Start)
 		}
 		checkClean(t, got)
-		if hint := Hint(log); !isPrintable(hint) || utf8.RuneCountInString(hint) > maxExceptionLen {
+		if hint := Hint(log); !isPrintable(hint) || utf8.RuneCountInString(string(hint)) > maxExceptionLen {
 			t.Fatalf("Hint = %q", hint)
 		}
 	})
@@ -51,7 +52,7 @@ func checkClean(t *testing.T, got Traceback) {
 	if !isPrintable(got.Exception) {
 		t.Fatalf("Exception %q is not printable", got.Exception)
 	}
-	if n := utf8.RuneCountInString(got.Exception); n > maxExceptionLen {
+	if n := utf8.RuneCountInString(string(got.Exception)); n > maxExceptionLen {
 		t.Fatalf("Exception has %d runes", n)
 	}
 	if len(got.Lines) > maxLines {
@@ -64,14 +65,7 @@ func checkClean(t *testing.T, got Traceback) {
 	}
 }
 
-func isPrintable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || isBidiControl(r) {
-			return false
-		}
-	}
-	return true
+func isPrintable(s safetext.Text) bool {
+	_, _, bad := safetext.Unsafe(string(s))
+	return !bad && !strings.Contains(string(s), "\n")
 }

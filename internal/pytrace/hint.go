@@ -1,6 +1,10 @@
 package pytrace
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+)
 
 // Hint returns the one line to show on a pod row: the exception of the last traceback, or,
 // when there is none, a recognised gunicorn/uvicorn failure line ("gunicorn: Worker failed to
@@ -9,9 +13,9 @@ import "strings"
 // A SystemExit is not a cause: gunicorn's sync worker logs one ("Error handling request",
 // then "SystemExit: 1") when the master kills it after a WORKER TIMEOUT, so there the server's
 // line says more.
-func Hint(log string) string {
+func Hint(log string) safetext.Text {
 	t, ok := Find(log)
-	if ok && t.Exception != "" && !isSystemExit(t.Exception) {
+	if ok && t.Exception != "" && !isSystemExit(string(t.Exception)) {
 		return t.Exception
 	}
 	if failure := lastServerFailure(log); failure != "" {
@@ -28,29 +32,29 @@ func isSystemExit(exception string) bool {
 // failureMarker pairs a marker that gunicorn or uvicorn prints with the hint for it.
 type failureMarker struct {
 	marker string
-	hint   func(rest string) string
+	hint   func(rest string) safetext.Text
 }
 
 var failureMarkers = [...]failureMarker{
 	{"Reason: Worker failed to boot.", fixed("gunicorn: Worker failed to boot")},
 	{"Reason: App failed to load.", fixed("gunicorn: App failed to load")},
-	{"WORKER TIMEOUT", func(rest string) string { return "gunicorn WORKER TIMEOUT" + pidSuffix(rest) }},
+	{"WORKER TIMEOUT", func(rest string) safetext.Text { return "gunicorn WORKER TIMEOUT" + pidSuffix(rest) }},
 	{"was sent SIGKILL! Perhaps out of memory?", fixed("gunicorn: worker was sent SIGKILL, perhaps out of memory")},
 	{"Application startup failed. Exiting.", fixed("uvicorn: Application startup failed")},
 	// uvicorn prints this, without a traceback, when the module named on its command line is
 	// missing; the rest says which.
-	{"Error loading ASGI app.", func(rest string) string {
-		return clip("uvicorn: Error loading ASGI app."+sanitize(rest), maxExceptionLen)
+	{"Error loading ASGI app.", func(rest string) safetext.Text {
+		return safetext.LineN("uvicorn: Error loading ASGI app."+string(safetext.Log(rest)), maxExceptionLen)
 	}},
 }
 
-func fixed(hint string) func(string) string {
-	return func(string) string { return hint }
+func fixed(hint safetext.Text) func(string) safetext.Text {
+	return func(string) safetext.Text { return hint }
 }
 
 // lastServerFailure returns the hint for the last failure line in the log, the latest news being
 // the one that matters for a crash-looping pod.
-func lastServerFailure(log string) string {
+func lastServerFailure(log string) safetext.Text {
 	best, bestAt := -1, -1
 	for i, f := range failureMarkers {
 		if at := strings.LastIndex(log, f.marker); at > bestAt {
@@ -69,7 +73,7 @@ func lastServerFailure(log string) string {
 }
 
 // pidSuffix keeps the " (pid:12)" of "WORKER TIMEOUT (pid:12)" when it is what it looks like.
-func pidSuffix(rest string) string {
+func pidSuffix(rest string) safetext.Text {
 	pid, ok := strings.CutPrefix(rest, " (pid:")
 	if !ok {
 		return ""
@@ -78,5 +82,5 @@ func pidSuffix(rest string) string {
 	if !ok || pid == "" || len(pid) > 10 || !allDigits(pid) {
 		return ""
 	}
-	return " (pid:" + pid + ")"
+	return safetext.Sprintf(" (pid:%s)", pid)
 }

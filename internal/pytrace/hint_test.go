@@ -3,13 +3,15 @@ package pytrace
 import (
 	"strings"
 	"testing"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 func TestHint(t *testing.T) {
 	tests := []struct {
 		name string
 		log  string
-		want string
+		want safetext.Text
 	}{
 		{name: "nothing", log: "INFO ready\n", want: ""},
 		{

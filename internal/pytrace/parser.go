@@ -1,6 +1,10 @@
 package pytrace
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+)
 
 // The parser reads the log once, line by line, and remembers only the block it is reading and
 // the last one it finished, which keeps a 10 MiB log linear and cheap in memory.
@@ -32,7 +36,7 @@ const (
 type block struct {
 	startLine, endLine int // End exclusive
 	startOff, endOff   int // bytes of src covering those lines
-	// cut is how many bytes of the first (sanitised) line precede "Traceback": a log prefix.
+	// cut is how many bytes of the first line (as safetext.Log made it) precede "Traceback": a log prefix.
 	cut int
 	// headerless blocks start at a File line, as a SyntaxError in the main script does or a log
 	// cut by --tail; they only count once an exception line confirms them.
@@ -56,7 +60,7 @@ func (p *parser) run() {
 		if nl := strings.IndexByte(p.src[start:], '\n'); nl >= 0 {
 			end = start + nl
 		}
-		p.feed(line{index: index, start: start, end: end, text: cleanLine(p.src[start:end])})
+		p.feed(line{index: index, start: start, end: end, text: string(cleanLine(p.src[start:end]))})
 		if end == len(p.src) {
 			break
 		}
@@ -66,8 +70,8 @@ func (p *parser) run() {
 }
 
 // cleanLine is a log line as the parser reads it and the console shows it.
-func cleanLine(raw string) string {
-	return sanitize(stripKubeTimestamp(raw))
+func cleanLine(raw string) safetext.Text {
+	return safetext.Log(stripKubeTimestamp(raw))
 }
 
 func (p *parser) feed(l line) {

@@ -1,7 +1,6 @@
 package rollout
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Argo is what an Argo Rollout adds to the picture: its strategy, steps, weights and the
@@ -19,8 +19,8 @@ type Argo struct {
 	// Strategy is "canary" or "blueGreen".
 	Strategy string `json:"strategy"`
 	// Phase and Message are argo's own, as its controller and plugin decide them.
-	Phase   argo.Phase `json:"phase"`
-	Message string     `json:"message,omitempty"`
+	Phase   argo.Phase    `json:"phase"`
+	Message safetext.Text `json:"message,omitempty"`
 	// StepIndex is status.currentStepIndex (StepCount once every step is done); StepCount
 	// is the number of steps (0 without steps).
 	StepIndex int32           `json:"stepIndex"`
@@ -40,7 +40,7 @@ type Argo struct {
 	// FullyPromoted: the current revision is the stable one; a full promote has nothing to do.
 	FullyPromoted bool `json:"fullyPromoted,omitempty"`
 	// WorkloadRef names the Deployment the Rollout takes its template from ("" when inline).
-	WorkloadRef string `json:"workloadRef,omitempty"`
+	WorkloadRef safetext.Text `json:"workloadRef,omitempty"`
 	// Analysis: the AnalysisRuns of the current revision, newest first.
 	Analysis []argo.AnalysisView `json:"analysis,omitempty"`
 }
@@ -65,8 +65,8 @@ func (b *Builder) buildArgo(ro *argo.Rollout, replicaSets []*appsv1.ReplicaSet, 
 	st := ro.Status
 	r := Rollout{
 		Kind:      ref.ArgoRollout,
-		Namespace: ro.Namespace,
-		Name:      ro.Name,
+		Namespace: safeName(ro.Namespace),
+		Name:      safeName(ro.Name),
 		Paused:    ro.Spec.Paused,
 		StartedAt: ro.CreationTimestamp.Time,
 		Replicas: Replicas{
@@ -130,12 +130,14 @@ func argoView(ro *argo.Rollout, canaryAvailable int32, runs []*argo.AnalysisRun)
 		Step:          argo.StepLabel(ro),
 		Analysis:      argo.AnalysesOf(ro, runs, ro.Status.CurrentPodHash),
 	}
-	a.Phase, a.Message = argo.RolloutPhase(ro)
+	phase, message := argo.RolloutPhase(ro)
+	// argo's controller writes its phase and message into the status as it likes.
+	a.Phase, a.Message = argo.Phase(safetext.Line(string(phase))), safetext.Line(message)
 	if ro.Spec.Strategy.BlueGreen != nil {
 		a.Strategy = "blueGreen"
 	}
 	if w := ro.Spec.WorkloadRef; w != nil {
-		a.WorkloadRef = strings.ToLower(w.Kind) + "/" + w.Name
+		a.WorkloadRef = safetext.Line(strings.ToLower(w.Kind) + "/" + w.Name)
 	}
 	if c := ro.Spec.Strategy.Canary; c != nil && len(c.Steps) > 0 {
 		a.StepCount = int32(len(c.Steps))
@@ -152,14 +154,14 @@ func argoView(ro *argo.Rollout, canaryAvailable int32, runs []*argo.AnalysisRun)
 // Halted; an abort is Degraded with argo's message (it names the failing metric); the
 // progress deadline is Failed; failing canary pods are Degraded as for a Deployment; a
 // rollout waiting for a promote is Paused; Healthy is Complete.
-func decideArgoPhase(ro *argo.Rollout, r *Rollout, now time.Time, clock *graceClock) (Phase, string) {
+func decideArgoPhase(ro *argo.Rollout, r *Rollout, now time.Time, clock *graceClock) (Phase, safetext.Text) {
 	a := r.Argo
 	failing := summarizeFailing(currentArgoRevision(ro, r), now, clock)
-	at := ""
+	var at safetext.Text
 	if a.StepCount > 0 {
-		at = fmt.Sprintf(" at step %d/%d (weight %d%%, actual %d%%)", a.StepIndex, a.StepCount, a.SetWeight, a.ActualWeight)
+		at = safetext.Sprintf(" at step %d/%d (weight %d%%, actual %d%%)", a.StepIndex, a.StepCount, a.SetWeight, a.ActualWeight)
 	}
-	withFailing := func(why string) string {
+	withFailing := func(why safetext.Text) safetext.Text {
 		if failing != "" {
 			return why + "; " + failing
 		}
@@ -185,11 +187,11 @@ func decideArgoPhase(ro *argo.Rollout, r *Rollout, now time.Time, clock *graceCl
 	case a.Phase == argo.PhasePaused:
 		return PhasePaused, "paused" + at + " (" + a.Message + "): promote to continue"
 	case a.Phase == argo.PhaseHealthy:
-		return PhaseComplete, fmt.Sprintf("%d/%d available on revision %d", r.Replicas.Available, r.Replicas.Desired, r.CanaryRevision)
+		return PhaseComplete, safetext.Sprintf("%d/%d available on revision %d", r.Replicas.Available, r.Replicas.Desired, r.CanaryRevision)
 	default:
 		why := a.Message
 		if at != "" {
-			why = strings.TrimPrefix(at, " ") + ": " + why
+			why = at[1:] + ": " + why
 		}
 		return PhaseProgressing, why
 	}

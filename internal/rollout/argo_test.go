@@ -15,6 +15,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout/rollouttest"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // The hashes rollouttest.SyntheticArgo gives its revisions.
@@ -63,7 +64,7 @@ func TestArgoCanaryPausedAtAStep(t *testing.T) {
 	if r.Phase != rollout.PhasePaused {
 		t.Errorf("phase %s (%s), want Paused", r.Phase, r.Why)
 	}
-	if want := "paused at step 1/4 (weight 20%, actual 20%): promote to continue"; r.Why != want {
+	if want := "paused at step 1/4 (weight 20%, actual 20%): promote to continue"; string(r.Why) != want {
 		t.Errorf("why %q, want %q", r.Why, want)
 	}
 	if r.CanaryRevision != 2 || r.StableRevision != 1 {
@@ -97,7 +98,7 @@ func TestArgoCanaryPausedAtAStep(t *testing.T) {
 		t.Fatalf("analysis run %+v", run)
 	}
 	m := run.Metrics[0]
-	if m.Name != "error-rate" || !slices.Equal(m.Values, []string{"0.004", "0.006", "0.005"}) || m.SuccessCondition != "result[0] < 0.01" ||
+	if m.Name != "error-rate" || !slices.Equal(m.Values, []safetext.Text{"0.004", "0.006", "0.005"}) || m.SuccessCondition != "result[0] < 0.01" ||
 		m.FailureLimit != 1 || m.Provider != "prometheus" || m.Count != 3 || m.Successful != 3 {
 		t.Errorf("metric %+v", m)
 	}
@@ -108,7 +109,7 @@ func TestArgoSpecPausedIsHalted(t *testing.T) {
 	objs, ro := argoObjects()
 	ro.Spec.Paused = true
 	r := buildOne(t, objs, ref.ArgoRollout)
-	if r.Phase != rollout.PhaseHalted || !r.Paused || !strings.Contains(r.Why, "(spec.paused)") {
+	if r.Phase != rollout.PhaseHalted || !r.Paused || !strings.Contains(string(r.Why), "(spec.paused)") {
 		t.Errorf("phase %s paused %v why %q; want Halted on spec.paused", r.Phase, r.Paused, r.Why)
 	}
 }
@@ -125,7 +126,7 @@ func TestArgoAbortedIsDegradedWithArgosMessage(t *testing.T) {
 		Message: `Rollout aborted update to revision 2: Metric "error-rate" assessed Failed due to failed (2) > failureLimit (1)`}}
 	ro.Status.Phase, ro.Status.Message = string(argo.PhaseDegraded), message
 	r := buildOne(t, objs, ref.ArgoRollout)
-	if want := message + ": retry (p) to roll out again, or undo (r)"; r.Phase != rollout.PhaseDegraded || r.Why != want {
+	if want := message + ": retry (p) to roll out again, or undo (r)"; r.Phase != rollout.PhaseDegraded || string(r.Why) != want {
 		t.Errorf("phase %s why %q; want Degraded, %q", r.Phase, r.Why, want)
 	}
 	if !r.Halted() || !r.Argo.Aborted || r.Argo.SetWeight != 0 {
@@ -141,7 +142,7 @@ func TestArgoProgressDeadlineIsFailed(t *testing.T) {
 		Message: `ReplicaSet "checkout-000-9f8e7d6c5" has timed out progressing.`}}
 	ro.Status.Phase, ro.Status.Message = string(argo.PhaseDegraded), message
 	r := buildOne(t, objs, ref.ArgoRollout)
-	if r.Phase != rollout.PhaseFailed || !strings.Contains(r.Why, message) {
+	if r.Phase != rollout.PhaseFailed || !strings.Contains(string(r.Why), message) {
 		t.Errorf("phase %s why %q; want Failed with argo's message", r.Phase, r.Why)
 	}
 }
@@ -188,7 +189,7 @@ func TestArgoBlueGreenRoles(t *testing.T) {
 	if r.CanaryRevision != 2 || r.StableRevision != 1 || r.Argo.Strategy != "blueGreen" || r.Argo.Step != "" {
 		t.Errorf("canary %d stable %d strategy %s step %q", r.CanaryRevision, r.StableRevision, r.Argo.Strategy, r.Argo.Step)
 	}
-	if r.Phase != rollout.PhasePaused || !strings.Contains(r.Why, "BlueGreenPause") {
+	if r.Phase != rollout.PhasePaused || !strings.Contains(string(r.Why), "BlueGreenPause") {
 		t.Errorf("phase %s why %q; want Paused on the BlueGreenPause", r.Phase, r.Why)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // RevisionAnnotation holds a Deployment's and its ReplicaSets' revision number.
@@ -117,8 +118,8 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, now time.Time) Rollout {
 	r := Rollout{
 		Kind:      ref.Deployment,
-		Namespace: d.Namespace,
-		Name:      d.Name,
+		Namespace: safeName(d.Namespace),
+		Name:      safeName(d.Name),
 		Paused:    d.Spec.Paused,
 		StartedAt: d.CreationTimestamp.Time,
 		Replicas: Replicas{
@@ -152,6 +153,10 @@ func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.Re
 	return r
 }
 
+// safeName is a name as a view keeps it: the API server allows only DNS names there, which
+// safetext.Line leaves as they are (without a copy), so the view still names the object.
+func safeName(name string) string { return string(safetext.Line(name)) }
+
 // readAnnotations reads kubectl-pyroll's own annotations on the rollout: its settings
 // (thresholds, presets) and the audit record of the last action.
 func readAnnotations(r *Rollout, annotations map[string]string) {
@@ -160,13 +165,16 @@ func readAnnotations(r *Rollout, annotations map[string]string) {
 			if r.Settings == nil {
 				r.Settings = map[string]string{}
 			}
-			r.Settings[k] = v
+			r.Settings[string(safetext.Line(k))] = string(safetext.Line(v))
 		}
 	}
 	if raw := annotations[intent.LastActionAnnotation]; raw != "" {
 		var last intent.LastAction
 		if json.Unmarshal([]byte(raw), &last) == nil {
-			r.LastAction = &last
+			r.LastAction = &LastAction{
+				Action: safetext.Line(string(last.Action)), User: safetext.Line(last.User), Time: last.Time,
+				Reason: safetext.Line(last.Reason), From: last.From, To: last.To,
+			}
 		}
 	}
 }
@@ -234,8 +242,8 @@ func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, number int64, podTemplate
 	rev := Revision{
 		Number:          number,
 		Role:            RoleOld,
-		ReplicaSet:      rs.Name,
-		PodTemplateHash: podTemplateHash,
+		ReplicaSet:      safeName(rs.Name),
+		PodTemplateHash: safeName(podTemplateHash),
 		Current:         rs.Status.Replicas,
 		Ready:           rs.Status.ReadyReplicas,
 		Available:       rs.Status.AvailableReplicas,
@@ -244,8 +252,9 @@ func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, number int64, podTemplate
 	if rs.Spec.Replicas != nil {
 		rev.Desired = *rs.Spec.Replicas
 	}
+	rev.Images = make([]safetext.Text, 0, len(rs.Spec.Template.Spec.Containers))
 	for _, c := range rs.Spec.Template.Spec.Containers {
-		rev.Images = append(rev.Images, c.Image)
+		rev.Images = append(rev.Images, safetext.Line(c.Image))
 	}
 	rev.Pods = make([]Pod, 0, len(pods))
 	for _, p := range pods {
@@ -282,17 +291,17 @@ func recentEvents(uid types.UID, replicaSets []*appsv1.ReplicaSet, byObject map[
 	if len(raw) == 0 {
 		return nil
 	}
+	// Newest first, and only those kept are read: anyone may create Events, so their text
+	// is made safe here, once each.
+	sort.SliceStable(raw, func(i, j int) bool { return eventTime(raw[i]).After(eventTime(raw[j])) })
+	raw = raw[:min(len(raw), MaxEvents)]
 	events := make([]Event, 0, len(raw))
 	for _, e := range raw {
 		events = append(events, Event{
-			Time: eventTime(e), Type: e.Type, Reason: e.Reason, Count: e.Count,
-			Object:  e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
-			Message: strings.TrimSpace(e.Message),
+			Time: eventTime(e), Type: safetext.Line(e.Type), Reason: safetext.Line(e.Reason), Count: e.Count,
+			Object:  safetext.Line(e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name),
+			Message: safetext.Line(e.Message),
 		})
-	}
-	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.After(events[j].Time) })
-	if len(events) > MaxEvents {
-		events = events[:MaxEvents]
 	}
 	return events
 }

@@ -104,7 +104,7 @@ func TestBuildOverCapturedRollouts(t *testing.T) {
 			if r.Phase != c.phase || r.CanaryRevision != c.canary || r.StableRevision != c.stable || len(r.Revisions) != c.revisions {
 				t.Errorf("phase %s canary %d stable %d revisions %d; want %s %d %d %d", r.Phase, r.CanaryRevision, r.StableRevision, len(r.Revisions), c.phase, c.canary, c.stable, c.revisions)
 			}
-			if !strings.Contains(r.Why, c.why) {
+			if !strings.Contains(string(r.Why), c.why) {
 				t.Errorf("why %q lacks %q", r.Why, c.why)
 			}
 			if stable := r.Stable(); c.unnumbered && (stable == nil || stable.Number != 0) {
@@ -116,7 +116,7 @@ func TestBuildOverCapturedRollouts(t *testing.T) {
 			}
 			reasons := map[string]int{}
 			for _, p := range canary.Pods {
-				reasons[p.Reason]++
+				reasons[string(p.Reason)]++
 			}
 			if len(canary.Pods) != c.canaryPods.total || !equalCounts(reasons, c.canaryPods.reasons) {
 				t.Errorf("canary pods %d %v; want %d %v", len(canary.Pods), reasons, c.canaryPods.total, c.canaryPods.reasons)

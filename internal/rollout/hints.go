@@ -6,7 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // pythonException matches the last line of a Python traceback: the exception type
@@ -15,11 +15,11 @@ var pythonException = regexp.MustCompile(`^([A-Za-z_][\w.]*(Error|Exception|Exit
 
 // pythonHint is the one line that best explains why a Python pod fails: the exception
 // that ended it, the memory limit it hit, or what gunicorn/uvicorn said.
-func pythonHint(p Pod, pod *corev1.Pod) string {
+func pythonHint(p Pod, pod *corev1.Pod) safetext.Text {
 	if p.Reason == ReasonOOMKilled {
 		memLimit := memoryLimit(pod)
 		if memLimit != "" {
-			return "OOMKilled: the container exceeded its memory limit (" + memLimit + ")"
+			return safetext.Sprintf("OOMKilled: the container exceeded its memory limit (%s)", memLimit)
 		}
 		return "OOMKilled: the container ran out of memory"
 	}
@@ -32,17 +32,17 @@ func pythonHint(p Pod, pod *corev1.Pod) string {
 	return ""
 }
 
-// HintFromLog finds the explaining line in a termination message or log tail: the last
-// Python exception line, else a gunicorn or uvicorn failure.
-func HintFromLog(text string) string {
+// HintFromLog finds the explaining line in a termination message or log tail (already
+// safe, lines kept: safetext.Block): the last Python exception line, else a gunicorn or
+// uvicorn failure.
+func HintFromLog(text safetext.Text) safetext.Text {
 	if text == "" {
 		return ""
 	}
-	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	lines := strings.Split(strings.TrimRight(string(text), "\n"), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
-		line := strings.TrimSpace(lines[i])
-		if pythonException.MatchString(line) {
-			return textfmt.Clip(line, 200)
+		if line := strings.TrimSpace(lines[i]); pythonException.MatchString(line) {
+			return safetext.LineN(line, 200)
 		}
 	}
 	for i := len(lines) - 1; i >= 0; i-- {
@@ -53,7 +53,7 @@ func HintFromLog(text string) string {
 		case strings.Contains(line, "Worker failed to boot"):
 			return "gunicorn: worker failed to boot"
 		case strings.Contains(line, "Error loading ASGI app"):
-			return "uvicorn: " + textfmt.Clip(strings.TrimSpace(afterLevel(line)), 180)
+			return "uvicorn: " + safetext.LineN(afterLevel(line), 180)
 		case strings.Contains(line, "Application startup failed"):
 			return "uvicorn: application startup failed"
 		}

@@ -1,10 +1,16 @@
 package rollout
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+)
 
 func TestHintFromLog(t *testing.T) {
 	cases := []struct {
-		name, log, want string
+		name      string
+		log, want safetext.Text
 	}{
 		{"module not found", "Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\n    import orjson\nModuleNotFoundError: No module named 'orjson'", "ModuleNotFoundError: No module named 'orjson'"},
 		{"import error", "Traceback (most recent call last):\nImportError: cannot import name 'BaseSettings' from 'pydantic' (/usr/lib/python3/pydantic/__init__.py)\n", "ImportError: cannot import name 'BaseSettings' from 'pydantic' (/usr/lib/python3/pydantic/__init__.py)"},
@@ -28,8 +34,8 @@ func TestHintFromLog(t *testing.T) {
 }
 
 func TestHintIsClipped(t *testing.T) {
-	long := "ValueError: " + string(make([]byte, 500))
-	if got := []rune(HintFromLog(long)); len(got) != 200 {
+	long := safetext.Block("ValueError: " + strings.Repeat("x", 500))
+	if got := []rune(string(HintFromLog(long))); len(got) != 200 {
 		t.Errorf("hint of %d runes, want clipped to 200", len(got))
 	}
 }

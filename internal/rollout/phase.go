@@ -1,35 +1,36 @@
 package rollout
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // decidePhase applies DESIGN.md §4: Halted (spec.paused), else Failed (progress deadline
 // exceeded), else Degraded (canary pods failing), else Complete (as `kubectl rollout
 // status`), else Progressing; with the one line that explains it.
-func decidePhase(d *appsv1.Deployment, r *Rollout, now time.Time, clock *graceClock) (Phase, string) {
+func decidePhase(d *appsv1.Deployment, r *Rollout, now time.Time, clock *graceClock) (Phase, safetext.Text) {
 	canary := r.Canary()
 	failing := summarizeFailing(canary, now, clock)
 	rep := r.Replicas
 	switch {
 	case d.Spec.Paused:
-		why := fmt.Sprintf("halted with %d/%d pods on the new revision", rep.Updated, rep.Desired)
+		why := safetext.Sprintf("halted with %d/%d pods on the new revision", rep.Updated, rep.Desired)
 		if canary == nil && d.Status.ObservedGeneration >= d.Generation && rep.Updated < rep.Desired {
-			why = fmt.Sprintf("halted before the new revision started (%d/%d updated)", rep.Updated, rep.Desired)
+			why = safetext.Sprintf("halted before the new revision started (%d/%d updated)", rep.Updated, rep.Desired)
 		}
 		if failing != "" {
 			why += "; " + failing
 		}
 		return PhaseHalted, why
 	case deadlineExceeded(d):
-		why := "progress deadline exceeded"
+		why := safetext.Text("progress deadline exceeded")
 		if d.Spec.ProgressDeadlineSeconds != nil {
-			why = fmt.Sprintf("no progress for %ds (progress deadline exceeded)", *d.Spec.ProgressDeadlineSeconds)
+			why = safetext.Sprintf("no progress for %ds (progress deadline exceeded)", *d.Spec.ProgressDeadlineSeconds)
 		}
 		if failing != "" {
 			// The cause first: a narrow table clips the end of the line.
@@ -41,15 +42,15 @@ func decidePhase(d *appsv1.Deployment, r *Rollout, now time.Time, clock *graceCl
 	case d.Status.ObservedGeneration < d.Generation:
 		return PhaseProgressing, "waiting for the deployment controller to pick up the change"
 	case rep.Desired == 0 && rep.Current == 0:
-		return PhaseComplete, fmt.Sprintf("scaled to zero on revision %d", r.CanaryRevision)
+		return PhaseComplete, safetext.Sprintf("scaled to zero on revision %d", r.CanaryRevision)
 	case rep.Updated == rep.Desired && rep.Current == rep.Desired && rep.Available == rep.Desired:
-		return PhaseComplete, fmt.Sprintf("%d/%d available on revision %d", rep.Available, rep.Desired, r.CanaryRevision)
+		return PhaseComplete, safetext.Sprintf("%d/%d available on revision %d", rep.Available, rep.Desired, r.CanaryRevision)
 	case rep.Updated < rep.Desired:
-		return PhaseProgressing, fmt.Sprintf("%d/%d pods updated, %d available", rep.Updated, rep.Desired, rep.Available)
+		return PhaseProgressing, safetext.Sprintf("%d/%d pods updated, %d available", rep.Updated, rep.Desired, rep.Available)
 	case rep.Current > rep.Updated:
-		return PhaseProgressing, fmt.Sprintf("%d old pods terminating", rep.Current-rep.Updated)
+		return PhaseProgressing, safetext.Sprintf("%d old pods terminating", rep.Current-rep.Updated)
 	default:
-		return PhaseProgressing, fmt.Sprintf("%d/%d updated pods available", rep.Available, rep.Desired)
+		return PhaseProgressing, safetext.Sprintf("%d/%d updated pods available", rep.Available, rep.Desired)
 	}
 }
 
@@ -64,18 +65,18 @@ func deadlineExceeded(d *appsv1.Deployment) bool {
 
 // summarizeFailing says what is wrong with the canary's pods, "" when nothing is:
 // "2/3 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'".
-func summarizeFailing(canary *Revision, now time.Time, clock *graceClock) string {
+func summarizeFailing(canary *Revision, now time.Time, clock *graceClock) safetext.Text {
 	if canary == nil || len(canary.Pods) == 0 {
 		return ""
 	}
-	counts := map[string]int{}
-	hints := map[string]string{}
+	counts := map[safetext.Text]int{}
+	hints := map[safetext.Text]safetext.Text{}
 	for _, p := range canary.Pods {
 		reason := p.Reason
 		switch {
 		case p.Failing():
 		case p.Reason != ReasonTerminating && p.NotReadySince != nil && clock.expired(*p.NotReadySince, now):
-			reason = fmt.Sprintf("not ready for %s", roundDuration(now.Sub(*p.NotReadySince)))
+			reason = safetext.Sprintf("not ready for %s", roundDuration(now.Sub(*p.NotReadySince)))
 			if p.Reason != "" && p.Reason != ReasonNotReady {
 				reason = p.Reason + " for " + roundDuration(now.Sub(*p.NotReadySince))
 			}
@@ -93,7 +94,7 @@ func summarizeFailing(canary *Revision, now time.Time, clock *graceClock) string
 	if len(counts) == 0 {
 		return ""
 	}
-	reasons := make([]string, 0, len(counts))
+	reasons := make([]safetext.Text, 0, len(counts))
 	for reason := range counts {
 		reasons = append(reasons, reason)
 	}
@@ -104,14 +105,13 @@ func summarizeFailing(canary *Revision, now time.Time, clock *graceClock) string
 		return reasons[i] < reasons[j]
 	})
 	top := reasons[0]
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d/%d canary pods %s", counts[top], len(canary.Pods), top)
-	if hint := hints[top]; hint != "" && !strings.HasPrefix(hint, top) {
-		b.WriteString(": " + hint)
+	why := safetext.Sprintf("%d/%d canary pods %s", counts[top], len(canary.Pods), top)
+	if hint := hints[top]; hint != "" && !strings.HasPrefix(string(hint), string(top)) {
+		why += ": " + hint
 	} else if hint != "" {
-		b.WriteString(strings.TrimPrefix(hint, top))
+		why += hint[len(top):]
 	}
-	return b.String()
+	return why
 }
 
 // graceClock is the grace a not-ready canary pod gets before the rollout is Degraded,
@@ -135,13 +135,13 @@ func (c *graceClock) expired(since, now time.Time) bool {
 	return false
 }
 
-func roundDuration(d time.Duration) string {
+func roundDuration(d time.Duration) safetext.Text {
 	switch {
 	case d >= time.Hour:
-		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
+		return safetext.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
 	case d >= time.Minute:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
+		return safetext.Sprintf("%dm", int(d.Minutes()))
 	default:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
+		return safetext.Sprintf("%ds", int(d.Seconds()))
 	}
 }

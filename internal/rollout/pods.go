@@ -2,18 +2,22 @@ package rollout
 
 import (
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // waitingReasonsThatAreNormal are waiting reasons of a container that is simply starting.
 var waitingReasonsThatAreNormal = map[string]bool{"ContainerCreating": true, "PodInitializing": true}
 
-// BuildPod reads one pod's health.
+// BuildPod reads one pod's health. Its text is made safe here (safetext): reasons and
+// messages are written by the kubelet from what the container did, the termination
+// message by the container itself.
 func BuildPod(p *corev1.Pod) Pod {
 	view := Pod{
-		Name:      p.Name,
-		Phase:     string(p.Status.Phase),
-		Node:      p.Spec.NodeName,
-		IP:        p.Status.PodIP,
+		Name:      safeName(p.Name),
+		Phase:     safetext.Line(string(p.Status.Phase)),
+		Node:      safetext.Line(p.Spec.NodeName),
+		IP:        safetext.Line(p.Status.PodIP),
 		CreatedAt: p.CreationTimestamp.Time,
 	}
 	ready := podCondition(p, corev1.PodReady)
@@ -42,14 +46,14 @@ func BuildPod(p *corev1.Pod) Pod {
 		}
 		switch {
 		case cs.State.Waiting != nil && !waitingReasonsThatAreNormal[cs.State.Waiting.Reason] && cs.State.Waiting.Reason != "":
-			view.Reason, view.Detail = cs.State.Waiting.Reason, cs.State.Waiting.Message
+			view.Reason, view.Detail = safetext.Line(cs.State.Waiting.Reason), safetext.Line(cs.State.Waiting.Message)
 			// A container that crash-loops because it runs out of memory: the cause is
 			// what the on-call engineer needs, the back-off is only the consequence.
 			if last := cs.LastTerminationState.Terminated; last != nil && last.Reason == ReasonOOMKilled {
-				view.Reason, view.Detail = ReasonOOMKilled, cs.State.Waiting.Reason
+				view.Reason, view.Detail = ReasonOOMKilled, view.Reason
 			}
 		case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
-			view.Reason = cs.State.Terminated.Reason
+			view.Reason = safetext.Line(cs.State.Terminated.Reason)
 			if view.Reason == "" {
 				view.Reason = ReasonError
 			}
@@ -58,7 +62,7 @@ func BuildPod(p *corev1.Pod) Pod {
 	if lastTermination != nil {
 		code := lastTermination.ExitCode
 		view.ExitCode = &code
-		view.TerminationMessage = lastTermination.Message
+		view.TerminationMessage = safetext.Block(lastTermination.Message)
 	}
 
 	switch {
@@ -68,17 +72,17 @@ func BuildPod(p *corev1.Pod) Pod {
 	case p.Status.Phase == corev1.PodPending:
 		view.Reason = ReasonPending
 		if sched := podCondition(p, corev1.PodScheduled); sched != nil && sched.Status == corev1.ConditionFalse && sched.Reason == corev1.PodReasonUnschedulable {
-			view.Reason, view.Detail = ReasonUnschedulable, sched.Message
+			view.Reason, view.Detail = ReasonUnschedulable, safetext.Line(sched.Message)
 		}
 	case p.Status.Phase == corev1.PodFailed:
-		view.Reason, view.Detail = ReasonError, p.Status.Message
+		view.Reason, view.Detail = ReasonError, safetext.Line(p.Status.Message)
 		if p.Status.Reason != "" {
-			view.Reason = p.Status.Reason
+			view.Reason = safetext.Line(p.Status.Reason)
 		}
 	case !view.Ready && p.Status.Phase == corev1.PodRunning:
 		view.Reason = ReasonNotReady
 		if ready != nil {
-			view.Detail = ready.Message
+			view.Detail = safetext.Line(ready.Message)
 		}
 	}
 	if view.Reason != "" {

@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -39,10 +41,10 @@ func TestBuildPod(t *testing.T) {
 	cases := []struct {
 		name      string
 		pod       *corev1.Pod
-		reason    string
+		reason    safetext.Text
 		ready     bool
 		exitCode  int32 // -1: none
-		hint      string
+		hint      safetext.Text
 		restarts  int32
 		detailHas string
 		failing   bool
@@ -109,7 +111,7 @@ func TestBuildPod(t *testing.T) {
 			case c.exitCode >= 0 && (got.ExitCode == nil || *got.ExitCode != c.exitCode):
 				t.Errorf("exit code %v, want %d", got.ExitCode, c.exitCode)
 			}
-			if c.detailHas != "" && !strings.Contains(got.Detail, c.detailHas) {
+			if c.detailHas != "" && !strings.Contains(string(got.Detail), c.detailHas) {
 				t.Errorf("detail %q lacks %q", got.Detail, c.detailHas)
 			}
 			if !got.Ready && got.NotReadySince == nil {

@@ -1,6 +1,10 @@
 package rollout
 
-import "time"
+import (
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
+)
 
 // ConnState is how current a snapshot's picture of the cluster is.
 type ConnState string
@@ -18,9 +22,9 @@ type Connection struct {
 	// Since is when the state began (for "reconnecting 12s").
 	Since time.Time
 	// Message: for forbidden, what the API server refused; for reconnecting, the last error.
-	Message string
+	Message safetext.Text
 	// Hint, for forbidden, says what access the watch needs and what to do without it.
-	Hint string
+	Hint safetext.Text
 }
 
 // Snapshot is one immutable picture of the rollouts in scope.

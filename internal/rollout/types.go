@@ -1,16 +1,18 @@
 // Package rollout reads a rollout from the objects the API server holds: Deployments,
 // their ReplicaSets (one per revision) and Pods. It is pure: no I/O, no clock of its own.
 // The view structs here are what the console, `status` and the JSON output show, and
-// their JSON form is the documented `status -o json` schema.
+// their JSON form is the documented `status -o json` schema. Every string in them was
+// written by someone else and made safe where it entered (package safetext): free text is
+// a safetext.Text, and names (which the API server validates) went through safetext.Line.
 package rollout
 
 import (
 	"strconv"
 	"time"
 
-	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Phase is the one-word state of a rollout.
@@ -79,8 +81,8 @@ type Rollout struct {
 	Phase     Phase    `json:"phase"`
 	// Why is one line saying what the phase rests on, e.g.
 	// "1/1 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'".
-	Why    string `json:"why"`
-	Paused bool   `json:"paused"`
+	Why    safetext.Text `json:"why"`
+	Paused bool          `json:"paused"`
 
 	// CanaryRevision and StableRevision are revision numbers (0: none).
 	CanaryRevision int64 `json:"canaryRevision"`
@@ -95,8 +97,9 @@ type Rollout struct {
 	// Events of the Deployment and its ReplicaSets, newest first (at most MaxEvents).
 	Events []Event `json:"events,omitempty"`
 	// LastAction is kubectl-pyroll's audit record on the Deployment, if any.
-	LastAction *intent.LastAction `json:"lastAction,omitempty"`
-	// Settings are the Deployment's pyroll.dev/ annotations (thresholds, presets).
+	LastAction *LastAction `json:"lastAction,omitempty"`
+	// Settings are the Deployment's pyroll.dev/ annotations (thresholds, presets), what our
+	// code reads rather than shows: keys and values as safetext.Line made them.
 	Settings map[string]string `json:"settings,omitempty"`
 	// Argo is an Argo Rollout's strategy, steps, weights and analysis (nil for a Deployment).
 	Argo *Argo `json:"argo,omitempty"`
@@ -120,14 +123,25 @@ func (r *Rollout) Ref() ref.Rollout {
 // MaxEvents is how many recent events a rollout keeps.
 const MaxEvents = 10
 
+// LastAction is intent.LastAction as read back from the annotation, which anyone who may
+// edit the Deployment can write: the same JSON, its text made safe.
+type LastAction struct {
+	Action safetext.Text `json:"action"`
+	User   safetext.Text `json:"user"`
+	Time   time.Time     `json:"time"`
+	Reason safetext.Text `json:"reason,omitempty"`
+	From   int64         `json:"fromRevision,omitempty"`
+	To     int64         `json:"toRevision,omitempty"`
+}
+
 // Event is a Kubernetes Event about the Deployment or one of its ReplicaSets.
 type Event struct {
-	Time    time.Time `json:"time"`
-	Type    string    `json:"type"` // Normal or Warning
-	Reason  string    `json:"reason"`
-	Object  string    `json:"object"` // e.g. "ReplicaSet/orders-api-d88898778"
-	Message string    `json:"message"`
-	Count   int32     `json:"count,omitempty"`
+	Time    time.Time     `json:"time"`
+	Type    safetext.Text `json:"type"` // Normal or Warning
+	Reason  safetext.Text `json:"reason"`
+	Object  safetext.Text `json:"object"` // e.g. "ReplicaSet/orders-api-d88898778"
+	Message safetext.Text `json:"message"`
+	Count   int32         `json:"count,omitempty"`
 }
 
 // Replicas counts pods of the whole rollout (Deployment status).
@@ -142,17 +156,17 @@ type Replicas struct {
 
 // Revision is one ReplicaSet of the rollout.
 type Revision struct {
-	Number          int64     `json:"number"` // 0 when the ReplicaSet has no revision annotation
-	Role            Role      `json:"role"`
-	ReplicaSet      string    `json:"replicaSet"`
-	PodTemplateHash string    `json:"podTemplateHash"`
-	Images          []string  `json:"images"`
-	Desired         int32     `json:"desired"`
-	Current         int32     `json:"current"`
-	Ready           int32     `json:"ready"`
-	Available       int32     `json:"available"`
-	CreatedAt       time.Time `json:"createdAt"`
-	Pods            []Pod     `json:"pods"`
+	Number          int64           `json:"number"` // 0 when the ReplicaSet has no revision annotation
+	Role            Role            `json:"role"`
+	ReplicaSet      string          `json:"replicaSet"`
+	PodTemplateHash string          `json:"podTemplateHash"`
+	Images          []safetext.Text `json:"images"`
+	Desired         int32           `json:"desired"`
+	Current         int32           `json:"current"`
+	Ready           int32           `json:"ready"`
+	Available       int32           `json:"available"`
+	CreatedAt       time.Time       `json:"createdAt"`
+	Pods            []Pod           `json:"pods"`
 	// Provenance is the build this revision runs: git SHA, version, lock hash, Python,
 	// pipeline run, image references and the digests its pods report.
 	Provenance provenance.Provenance `json:"provenance"`
@@ -160,27 +174,28 @@ type Revision struct {
 
 // Pod is one pod's health.
 type Pod struct {
-	Name  string `json:"name"`
-	Ready bool   `json:"ready"`
-	Phase string `json:"phase"`
+	Name  string        `json:"name"`
+	Ready bool          `json:"ready"`
+	Phase safetext.Text `json:"phase"`
 	// Reason is why the pod is not serving: CrashLoopBackOff, OOMKilled, ImagePullBackOff,
 	// ErrImagePull, CreateContainerConfigError, Error, Pending, Unschedulable,
 	// Terminating, NotReady; "" for a ready pod.
-	Reason string `json:"reason,omitempty"`
+	Reason safetext.Text `json:"reason,omitempty"`
 	// Detail is the reason's message (scheduler message, back-off message, ...).
-	Detail   string `json:"detail,omitempty"`
-	ExitCode *int32 `json:"exitCode,omitempty"`
-	Restarts int32  `json:"restarts"`
+	Detail   safetext.Text `json:"detail,omitempty"`
+	ExitCode *int32        `json:"exitCode,omitempty"`
+	Restarts int32         `json:"restarts"`
 	// NotReadySince is when the pod last stopped being ready (or was created, if never).
 	NotReadySince *time.Time `json:"notReadySince,omitempty"`
-	// TerminationMessage is the last terminated container's message, as written.
-	TerminationMessage string `json:"terminationMessage,omitempty"`
+	// TerminationMessage is the last terminated container's message, its lines kept
+	// (safetext.Block).
+	TerminationMessage safetext.Text `json:"terminationMessage,omitempty"`
 	// Hint is the one line that explains a Python failure, e.g.
 	// "ModuleNotFoundError: No module named 'orjson'" or "gunicorn WORKER TIMEOUT".
-	Hint      string    `json:"hint,omitempty"`
-	Node      string    `json:"node,omitempty"`
-	IP        string    `json:"ip,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
+	Hint      safetext.Text `json:"hint,omitempty"`
+	Node      safetext.Text `json:"node,omitempty"`
+	IP        safetext.Text `json:"ip,omitempty"`
+	CreatedAt time.Time     `json:"createdAt"`
 }
 
 // Failing reports whether the pod's reason is one that will not fix itself by waiting.

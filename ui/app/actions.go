@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -11,6 +10,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/confirm"
 	"github.com/pyroll/kubectl-pyroll/ui/footer"
 )
@@ -120,7 +120,7 @@ func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 		return m, nil, true
 	}
 	if m.opts.Actor == nil {
-		m.footer.SetStatus(footer.Status{Text: fmt.Sprintf("%s is not available here", action), Bad: true})
+		m.footer.SetStatus(footer.Status{Text: safetext.Sprintf("%s is not available here", action), Bad: true})
 		return m, nil, true
 	}
 	if m.busy {
@@ -129,7 +129,7 @@ func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	}
 	if perms, known := m.perms[intent.ScopeOf(r.Ref())]; known {
 		if allowed, why := perms.Allowed(action); !allowed {
-			m.footer.SetStatus(footer.Status{Text: fmt.Sprintf("%s not available: %s", action.Name(r.Kind), why), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Sprintf("%s not available: %s", action.Name(r.Kind), why), Bad: true})
 			return m, nil, true
 		}
 	}
@@ -137,10 +137,10 @@ func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	m.busy = true
 	if action == intent.Halt {
 		// "halting", "aborting": the emergency brake says what it does to this kind.
-		m.footer.SetStatus(footer.Status{Text: action.Name(r.Kind) + "ing " + r.Name + "…"})
+		m.footer.SetStatus(footer.Status{Text: safetext.Line(action.Name(r.Kind) + "ing " + r.Name + "…")})
 		return m, m.haltCmd(req), true
 	}
-	m.footer.SetStatus(footer.Status{Text: "checking " + r.Name + "…"})
+	m.footer.SetStatus(footer.Status{Text: safetext.Line("checking " + r.Name + "…")})
 	return m, m.planCmd(req), true
 }
 
@@ -161,7 +161,7 @@ func (m Model) handleActionMsg(msg tea.Msg) (Model, tea.Cmd) {
 		m.busy = false
 		switch {
 		case msg.err != nil:
-			m.footer.SetStatus(footer.Status{Text: msg.err.Error(), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line(msg.err.Error()), Bad: true})
 		case msg.plan.Noop:
 			m.footer.SetStatus(footer.Status{Text: msg.plan.Message})
 		default:
@@ -172,7 +172,7 @@ func (m Model) handleActionMsg(msg tea.Msg) (Model, tea.Cmd) {
 		m.busy = false
 		switch {
 		case msg.err != nil:
-			m.footer.SetStatus(footer.Status{Text: msg.err.Error(), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line(msg.err.Error()), Bad: true})
 		case msg.result.Warning != "":
 			m.footer.SetStatus(footer.Status{Text: msg.result.Message + " (" + msg.result.Warning + ")", Bad: true})
 		default:

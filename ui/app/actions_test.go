@@ -8,6 +8,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
@@ -27,12 +28,12 @@ func (f *fakeActor) Plan(_ context.Context, req intent.Request) (intent.Plan, er
 	}
 	// A marker, not a plan's wording: what the real driver says is tested with it, over a
 	// fake clientset, in internal/cli (console_actions_test.go).
-	return intent.Plan{Request: req, Message: "fake plan: " + string(req.Action) + " " + req.Target.Name}, nil
+	return intent.Plan{Request: req, Message: safetext.Line("fake plan: " + string(req.Action) + " " + req.Target.Name)}, nil
 }
 
 func (f *fakeActor) Apply(_ context.Context, plan intent.Plan) (intent.Result, error) {
 	f.applied = append(f.applied, plan)
-	return intent.Result{Plan: plan, Message: "done: " + string(plan.Action) + " " + plan.Target.Name}, nil
+	return intent.Result{Plan: plan, Message: safetext.Line("done: " + string(plan.Action) + " " + plan.Target.Name)}, nil
 }
 
 func consoleWith(t *testing.T, actor *fakeActor) Model {

@@ -394,8 +394,8 @@ func (m Model) bodyView() string {
 	case !m.received || (!m.snap.Synced && m.snap.Conn.State == rollout.ConnSyncing):
 		return m.styles.Dim.Render("Reading rollouts from the cluster…")
 	case m.snap.Conn.State == rollout.ConnForbidden && !m.snap.Synced:
-		return m.styles.Error.Render("Forbidden: "+m.snap.Conn.Message) + "\n" +
-			"The console " + m.snap.Conn.Hint + ". q quits."
+		return m.styles.Error.Render("Forbidden: "+m.snap.Conn.Message.String()) + "\n" +
+			"The console " + m.snap.Conn.Hint.String() + ". q quits."
 	case m.screen == pageScreen:
 		return m.page.View()
 	case m.screen == detailScreen:
@@ -508,9 +508,9 @@ func (m Model) connectionState() string {
 		if since < 0 {
 			since = 0
 		}
-		return m.styles.Warning.Render(fmt.Sprintf("reconnecting %s", since)) + m.styles.Dim.Render(" (showing the last known state): "+c.Message)
+		return m.styles.Warning.Render(fmt.Sprintf("reconnecting %s", since)) + m.styles.Dim.Render(" (showing the last known state): "+c.Message.String())
 	case rollout.ConnForbidden:
-		return m.styles.Error.Render("forbidden: " + c.Message)
+		return m.styles.Error.Render("forbidden: " + c.Message.String())
 	default:
 		return m.styles.Dim.Render("syncing…")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/pytrace"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/footer"
 )
 
@@ -99,7 +100,7 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	}
 	switch {
 	case key.Matches(msg, m.keys.Diff):
-		m.footer.SetStatus(footer.Status{Text: "reading what changed in " + r.Name + "…"})
+		m.footer.SetStatus(footer.Status{Text: safetext.Line("reading what changed in " + r.Name + "…")})
 		name := r.Name
 		return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 			view, err := in.Diff(ctx, r.Ref())
@@ -108,12 +109,12 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	case key.Matches(msg, m.keys.Logs):
 		pods := podsByTrouble(r)
 		if len(pods) == 0 {
-			m.footer.SetStatus(footer.Status{Text: r.Name + " has no pods", Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line(r.Name + " has no pods"), Bad: true})
 			return m, nil, true
 		}
 		return m.openLogs(pods[0])
 	default:
-		m.footer.SetStatus(footer.Status{Text: "writing a snapshot of " + r.Name + "…"})
+		m.footer.SetStatus(footer.Status{Text: safetext.Line("writing a snapshot of " + r.Name + "…")})
 		report := m.verdicts.Report
 		return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 			path, md, err := in.Snapshot(ctx, r, report)
@@ -125,7 +126,7 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 func (m Model) openLogs(p rollout.Pod) (Model, tea.Cmd, bool) {
 	r, _ := m.target()
 	m.logsPod = p.Name
-	m.footer.SetStatus(footer.Status{Text: "reading the logs of " + p.Name + "…"})
+	m.footer.SetStatus(footer.Status{Text: safetext.Line("reading the logs of " + p.Name + "…")})
 	return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
 		view, err := in.Logs(ctx, r.Namespace, p)
 		return logsMsg{view: view, err: err}
@@ -152,7 +153,7 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case diffMsg:
 		if msg.err != nil {
-			m.footer.SetStatus(footer.Status{Text: "what changed: " + msg.err.Error(), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line("what changed: " + msg.err.Error()), Bad: true})
 			return m, nil
 		}
 		m.footer.SetStatus(footer.Status{})
@@ -164,10 +165,10 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 		for _, l := range msg.view.Diff.Lines(msg.view.From, msg.view.To, arrows) {
 			lines = append(lines, m.styleDiffLine(l))
 		}
-		m.openPage(diffPage, msg.rollout+": what changed, rev "+fmt.Sprint(msg.view.From)+" "+arrows.To+" "+fmt.Sprint(msg.view.To), "", lines, 0)
+		m.openPage(diffPage, fmt.Sprintf("%s: what changed, rev %d %s %d", msg.rollout, msg.view.From, arrows.To, msg.view.To), "", lines, 0)
 	case logsMsg:
 		if msg.err != nil {
-			m.footer.SetStatus(footer.Status{Text: "logs: " + msg.err.Error(), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line("logs: " + msg.err.Error()), Bad: true})
 			return m, nil
 		}
 		m.footer.SetStatus(footer.Status{})
@@ -175,7 +176,7 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 		m.openPage(logsPage, title, pinned, lines, last)
 	case incidentWrittenMsg:
 		if msg.err != nil {
-			m.footer.SetStatus(footer.Status{Text: "snapshot: " + msg.err.Error(), Bad: true})
+			m.footer.SetStatus(footer.Status{Text: safetext.Line("snapshot: " + msg.err.Error()), Bad: true})
 			return m, nil
 		}
 		// OSC 52 puts the report on the clipboard of the terminal in front of the user,
@@ -184,7 +185,7 @@ func (m Model) handleInspectMsg(msg tea.Msg) (Model, tea.Cmd) {
 		if msg.path == "" { // written nowhere (a console served over SSH)
 			text = "snapshot copied to the clipboard"
 		}
-		m.footer.SetStatus(footer.Status{Text: text, Good: true})
+		m.footer.SetStatus(footer.Status{Text: safetext.Line(text), Good: true})
 		return m, tea.SetClipboard(msg.markdown)
 	}
 	return m, nil
@@ -200,19 +201,21 @@ func (m *Model) openPage(kind pageKind, title, pinned string, lines []string, la
 }
 
 func (m Model) styleDiffLine(l provenance.Line) string {
+	text := l.Text.String()
 	switch l.Kind {
 	case provenance.KindAdded:
-		return m.styles.Ready.Render(l.Text)
+		return m.styles.Ready.Render(text)
 	case provenance.KindRemoved:
-		return m.styles.Failing.Render(l.Text)
+		return m.styles.Failing.Render(text)
 	case provenance.KindChanged:
-		return m.styles.Warning.Render(l.Text)
+		return m.styles.Warning.Render(text)
 	}
-	return m.styles.Section.Render(l.Text)
+	return m.styles.Section.Render(text)
 }
 
 // logPage lays out a pod's log: the Python exception pinned under the title, the log with
-// its traceback highlighted, scrolled so the traceback ends at the bottom.
+// its traceback highlighted, scrolled so the traceback ends at the bottom. The pod writes
+// its log: each line is shown as safetext.Log makes it, its words without its escapes.
 func (m Model) logPage(v LogView) (title, pinned string, lines []string, last int) {
 	title = "logs of " + v.Pod
 	if v.Previous {
@@ -221,11 +224,12 @@ func (m Model) logPage(v LogView) (title, pinned string, lines []string, last in
 	raw := strings.Split(strings.TrimRight(v.Text, "\n"), "\n")
 	tb, found := pytrace.Find(v.Text)
 	if hint := pytrace.Hint(v.Text); hint != "" {
-		pinned = m.styles.Failing.Render(m.styles.Glyphs.PodFailing + " " + hint)
+		pinned = m.styles.Failing.Render(m.styles.Glyphs.PodFailing + " " + hint.String())
 	} else if !found {
 		pinned = m.styles.Dim.Render("no Python traceback in the last lines")
 	}
-	for i, l := range raw {
+	for i, r := range raw {
+		l := safetext.Log(r).String()
 		if found && i >= tb.Start && i < tb.End {
 			l = m.styles.Failing.Render(l)
 		}

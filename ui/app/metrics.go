@@ -11,6 +11,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/footer"
 )
 
@@ -71,9 +72,9 @@ func (m Model) metricsState() string {
 	case report.Err != nil:
 		return m.styles.Warning.Render("metrics unreachable: " + report.Err.Error())
 	case len(report.Warnings) > 0:
-		return m.styles.Warning.Render("metrics " + report.Preset + ", warning: " + report.Warnings[0])
+		return m.styles.Warning.Render(("metrics " + report.Preset + ", warning: " + report.Warnings[0]).String())
 	default:
-		return m.styles.Dim.Render("metrics " + report.Preset)
+		return m.styles.Dim.Render(("metrics " + report.Preset).String())
 	}
 }
 
@@ -119,7 +120,7 @@ func (m Model) autoHalt() (Model, tea.Cmd) {
 			continue
 		}
 		m.busy = true
-		m.footer.SetStatus(footer.Status{Text: "auto-halting " + d.Rollout.Name + " (" + d.Reason + ")…", Bad: true})
+		m.footer.SetStatus(footer.Status{Text: safetext.Line("auto-halting " + d.Rollout.Name + " (" + d.Reason + ")…"), Bad: true})
 		halt = m.haltCmd(intent.Request{Action: intent.Halt, Target: d.Rollout, Reason: d.Reason})
 	}
 	return m, halt

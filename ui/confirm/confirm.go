@@ -67,7 +67,7 @@ func (m Model) View() string {
 	if m.plan == nil {
 		return ""
 	}
-	q := m.styles.Warning.Render(m.plan.Message+"?") + "  " + m.styles.Bold.Render("y/n")
+	q := m.styles.Warning.Render(m.plan.Message.String()+"?") + "  " + m.styles.Bold.Render("y/n")
 	return strings.TrimRight(ansi.Wordwrap(q, max(m.width, 10), ""), "\n")
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -56,7 +57,7 @@ func (p page) age(t time.Time) string { return textfmt.Age(p.in.Now.Sub(t), true
 func (p page) summary() []string {
 	s, r := p.s, p.in.Rollout
 	lines := []string{p.line(s.Title.Render(r.Name) + "  " + s.PhaseLabel(r.Phase) + s.Dim.Render(fmt.Sprintf("  %s %s %s rev %s", r.Namespace, s.Glyphs.Dot, r.Kind, r.RevisionLabel(s.Glyphs.Arrow))))}
-	lines = append(lines, p.wrap(s.Phase[r.Phase].Render(r.Why), 0)...)
+	lines = append(lines, p.wrap(s.Phase[r.Phase].Render(r.Why.String()), 0)...)
 	rep := r.Replicas
 	return append(lines, p.line(s.Dim.Render(fmt.Sprintf("desired %d %s updated %d %s ready %d %s available %d   started %s ago",
 		rep.Desired, s.Glyphs.Dot, rep.Updated, s.Glyphs.Dot, rep.Ready, s.Glyphs.Dot, rep.Available, p.age(r.StartedAt)))), "")
@@ -104,13 +105,13 @@ func (p page) analysis() []string {
 	lines := []string{p.line(s.Section.Render("ANALYSIS"))}
 	for _, run := range a.Analysis {
 		style := p.analysisStyle(run.Phase)
-		head := fmt.Sprintf("  %s %s", style.Render(run.Phase), run.Name)
+		head := fmt.Sprintf("  %s %s", style.Render(run.Phase.String()), run.Name)
 		if run.Type != "" {
-			head += s.Dim.Render(" (" + run.Type + ")")
+			head += s.Dim.Render(" (" + run.Type.String() + ")")
 		}
 		lines = append(lines, p.line(head))
 		if run.Message != "" {
-			lines = append(lines, p.wrap(s.Dim.Render(run.Message), 4)...)
+			lines = append(lines, p.wrap(s.Dim.Render(run.Message.String()), 4)...)
 		}
 		for _, m := range run.Metrics {
 			lines = append(lines, p.wrap(p.analysisStyle(m.Phase).Render(m.String()), 4)...)
@@ -119,7 +120,7 @@ func (p page) analysis() []string {
 	return append(lines, "")
 }
 
-func (p page) analysisStyle(phase string) lipgloss.Style {
+func (p page) analysisStyle(phase safetext.Text) lipgloss.Style {
 	switch phase {
 	case argo.AnalysisFailed, argo.AnalysisError:
 		return p.s.Failing
@@ -143,12 +144,12 @@ func (p page) revisions() []string {
 		if rev.Number == 0 {
 			num = "?"
 		}
-		sha := rev.Provenance.ShortSHA()
+		sha := rev.Provenance.ShortSHA().String()
 		if sha == "" {
 			sha = s.Glyphs.None
 		}
 		lines = append(lines, p.line(fmt.Sprintf("  %-4s %-7s %5s  %-5s %s  %s", num, string(rev.Role), fmt.Sprintf("%d/%d", rev.Ready, rev.Desired),
-			p.age(rev.CreatedAt), padRight(sha, 7), strings.Join(rev.Images, ", "))))
+			p.age(rev.CreatedAt), padRight(sha, 7), safetext.Join(rev.Images, ", "))))
 	}
 	return append(lines, "")
 }
@@ -183,9 +184,9 @@ func (p page) pod(pod rollout.Pod, nameWidth int) []string {
 	state := s.Ready.Render(s.Glyphs.PodReady + " Ready")
 	switch {
 	case pod.Failing():
-		state = s.Failing.Render(s.Glyphs.PodFailing + " " + pod.Reason)
+		state = s.Failing.Render(s.Glyphs.PodFailing + " " + pod.Reason.String())
 	case pod.Reason != "":
-		state = s.Pending.Render(s.Glyphs.PodPending + " " + pod.Reason)
+		state = s.Pending.Render(s.Glyphs.PodPending + " " + pod.Reason.String())
 	}
 	restarts := ""
 	if pod.Restarts > 0 {
@@ -197,9 +198,9 @@ func (p page) pod(pod rollout.Pod, nameWidth int) []string {
 	lines := []string{p.line(fmt.Sprintf("    %s  %s  %s", padRight(pod.Name, nameWidth), padRight(state, 20), restarts))}
 	switch {
 	case pod.Hint != "":
-		lines = append(lines, p.wrap(s.Hint.Render(pod.Hint), 6)...)
+		lines = append(lines, p.wrap(s.Hint.Render(pod.Hint.String()), 6)...)
 	case pod.Detail != "" && pod.Reason != "":
-		lines = append(lines, p.wrap(s.Dim.Render(pod.Detail), 6)...)
+		lines = append(lines, p.wrap(s.Dim.Render(pod.Detail.String()), 6)...)
 	}
 	return lines
 }
@@ -215,7 +216,7 @@ func (p page) lastAction() []string {
 		text += fmt.Sprintf(": rev %d %s %d", a.From, s.Glyphs.Arrow, a.To)
 	}
 	if a.Reason != "" {
-		text += " (" + a.Reason + ")"
+		text += " (" + a.Reason.String() + ")"
 	}
 	lines := append([]string{p.line(s.Section.Render("LAST ACTION"))}, p.wrap(text, 0)...)
 	return append(lines, "")
@@ -253,7 +254,7 @@ func (p page) events() []string {
 		if e.Type == "Warning" {
 			style = s.Warning
 		}
-		lines = append(lines, p.wrap(fmt.Sprintf("%s %s %s", style.Render(fmt.Sprintf("%4s", p.age(e.Time))), style.Render(e.Reason), e.Message), 2)...)
+		lines = append(lines, p.wrap(fmt.Sprintf("%s %s %s", style.Render(fmt.Sprintf("%4s", p.age(e.Time))), style.Render(e.Reason.String()), e.Message), 2)...)
 	}
 	return lines
 }
@@ -377,11 +378,11 @@ func provenanceLines(s styles.Styles, r rollout.Rollout, report metrics.Report) 
 			continue
 		}
 		p := rev.Provenance
-		field := func(name, value string) string {
+		field := func(name string, value safetext.Text) string {
 			if value == "" {
 				return ""
 			}
-			return "  " + s.Dim.Render(name) + " " + value
+			return "  " + s.Dim.Render(name) + " " + value.String()
 		}
 		head := fmt.Sprintf("  rev %-3d %-7s", rev.Number, rev.Role)
 		text := head + field("sha", p.ShortSHA()) + field("version", p.Version) + field("lock", p.LockHash) + field("python", p.Python)
@@ -397,16 +398,16 @@ func provenanceLines(s styles.Styles, r rollout.Rollout, report metrics.Report) 
 			lines = append(lines, fmt.Sprintf("%s  %s %s", strings.Repeat(" ", len(head)), img.Ref, digest))
 		}
 		if p.PipelineRun != "" {
-			lines = append(lines, strings.Repeat(" ", len(head))+"  "+s.Dim.Render("ci")+" "+p.PipelineRun)
+			lines = append(lines, strings.Repeat(" ", len(head))+"  "+s.Dim.Render("ci")+" "+p.PipelineRun.String())
 		}
 		// A copy: p.Warnings is the snapshot's, whose backing array the Builder reuses;
 		// appending to it in place would write into the next snapshot's warnings.
 		warnings := slices.Clone(p.Warnings)
 		if v, ok := report.Revisions[metrics.KeyOf(&r, rev.Number)]; ok && v.Python != "" && p.Python != "" && v.Python != p.Python {
-			warnings = append(warnings, fmt.Sprintf("runs Python %s (python_info), the annotation says %s", v.Python, p.Python))
+			warnings = append(warnings, safetext.Sprintf("runs Python %s (python_info), the annotation says %s", v.Python, p.Python))
 		}
 		for _, w := range warnings {
-			lines = append(lines, strings.Repeat(" ", len(head))+"  "+s.Warning.Render("! "+w))
+			lines = append(lines, strings.Repeat(" ", len(head))+"  "+s.Warning.Render("! "+w.String()))
 		}
 	}
 	if len(lines) == 0 {

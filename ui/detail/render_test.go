@@ -12,6 +12,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
@@ -19,7 +20,7 @@ import (
 // array): rendering a python_info warning must not write into it.
 func TestRenderDoesNotWriteIntoTheSnapshotsWarnings(t *testing.T) {
 	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
-	warnings := make([]string, 1, 4)
+	warnings := make([]safetext.Text, 1, 4)
 	warnings[0] = "tag 1.8.0 runs two digests"
 	r := rollout.Rollout{Kind: ref.Deployment, Namespace: "demo", Name: "orders-api", CanaryRevision: 2,
 		Revisions: []rollout.Revision{{Number: 2, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-api-a", Ready: true}},

@@ -11,14 +11,16 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/help"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
-// Status is the footer's answer to the last action.
+// Status is the footer's answer to the last action. Its text is a safetext.Text: it often
+// holds what the API server answered.
 type Status struct {
-	Text      string
+	Text      safetext.Text
 	Good, Bad bool
 }
 
@@ -91,7 +93,7 @@ func (m Model) Lines() []string {
 		case m.status.Good:
 			style = m.styles.Ready
 		}
-		wrap(style.Render(m.status.Text))
+		wrap(style.Render(m.status.Text.String()))
 	}
 	lines = append(lines, m.connection)
 	return append(lines, strings.Split(m.help.View(), "\n")...)

@@ -493,9 +493,9 @@ func (m *Model) buildCell(r rollout.Rollout) string {
 		return m.styles.Dim.Render(m.styles.Glyphs.None)
 	}
 	if len(canary.Provenance.Warnings) > 0 {
-		return m.styles.Warning.Render(text + "!")
+		return m.styles.Warning.Render(text.String() + "!")
 	}
-	return text
+	return text.String()
 }
 
 // errorRateCell is the canary's error rate, then the stable's: "5.0/0.5", in red with a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // QueryTimeout bounds every query: client_golang sets no deadline of its own.
@@ -114,7 +115,7 @@ const maxInFlight = 2
 func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollout.Rollout, now time.Time) metrics.Report {
 	report := metrics.Report{At: now}
 	fail := func(err error) metrics.Report {
-		report.Err = fmt.Errorf("prometheus at %s: %w", c.url, err)
+		report.Err = safetext.Error(fmt.Errorf("prometheus at %s: %w", c.url, err))
 		report.Revisions = unreachable(rollouts)
 		c.remember(report.Revisions)
 		return report
@@ -138,10 +139,10 @@ func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollou
 		vector, warnings, err := c.query(ctx, q)
 		mu.Lock()
 		defer mu.Unlock()
-		report.Warnings = appendNew(report.Warnings, warnings...)
+		report.Warnings = appendNew(report.Warnings, safetext.Lines(warnings)...)
 		switch {
 		case err != nil && optional:
-			report.Warnings = appendNew(report.Warnings, "optional query: "+err.Error())
+			report.Warnings = appendNew(report.Warnings, safetext.Line("optional query: "+err.Error()))
 		case err != nil:
 			errs = append(errs, err)
 		default:
@@ -164,9 +165,9 @@ func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollou
 	if len(names) > 0 {
 		wg.Add(1)
 		go run(metrics.PythonQuery(namespace), true, func(v model.Vector) {
-			round.Python = map[metrics.PodKey]string{}
+			round.Python = map[metrics.PodKey]safetext.Text{}
 			for _, s := range v {
-				round.Python[podKey(s.Metric)] = string(s.Metric["version"])
+				round.Python[podKey(s.Metric)] = safetext.Line(string(s.Metric["version"]))
 			}
 		})
 	}
@@ -177,7 +178,7 @@ func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollou
 	for i, name := range names {
 		round.Samples[name] = samples[i]
 	}
-	report.Preset = strings.Join(names, ",")
+	report.Preset = safetext.Line(strings.Join(names, ","))
 	if report.Preset == "" {
 		report.Preset = "no exporter found"
 	}
@@ -205,7 +206,7 @@ func (c *Client) presetsInUse(ctx context.Context, namespace string, rollouts []
 			continue
 		}
 		if _, ok := c.presets.Get(name); !ok {
-			report.Warnings = appendNew(report.Warnings, fmt.Sprintf("%s/%s: %s=%q is not a known preset (known: %s)",
+			report.Warnings = appendNew(report.Warnings, safetext.Sprintf("%s/%s: %s=%q is not a known preset (known: %s)",
 				r.Namespace, r.Name, metrics.PresetAnnotation, name, strings.Join(c.presets.Names(), ", ")))
 			continue
 		}
@@ -228,7 +229,7 @@ func (c *Client) detect(ctx context.Context, namespace string, report *metrics.R
 	c.mu.Unlock()
 	candidates := c.presets.Detectable()
 	vector, warnings, err := c.query(ctx, metrics.DetectionQuery(candidates, namespace))
-	report.Warnings = appendNew(report.Warnings, warnings...)
+	report.Warnings = appendNew(report.Warnings, safetext.Lines(warnings)...)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +249,7 @@ func (c *Client) detect(ctx context.Context, namespace string, report *metrics.R
 	return names, nil
 }
 
-func appendNew(list []string, items ...string) []string {
+func appendNew(list []safetext.Text, items ...safetext.Text) []safetext.Text {
 	for _, item := range items {
 		if !slices.Contains(list, item) {
 			list = append(list, item)

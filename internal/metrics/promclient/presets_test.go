@@ -17,6 +17,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // recorded serves Prometheus API answers kept in testdata, chosen by what a query asks
@@ -85,7 +86,7 @@ func TestEachPresetAgainstRecordedAnswers(t *testing.T) {
 				t.Fatal(err)
 			}
 			report := c.Report(context.Background(), "shop", twoRevisions(), time.Now())
-			if report.Err != nil || report.Preset != b.Name {
+			if report.Err != nil || string(report.Preset) != b.Name {
 				t.Fatalf("preset %q err %v, want %s", report.Preset, report.Err, b.Name)
 			}
 			canary, stable := report.Revisions[key("orders", 2)], report.Revisions[key("orders", 1)]
@@ -101,7 +102,7 @@ func TestEachPresetAgainstRecordedAnswers(t *testing.T) {
 			if q := report.Revisions[key("quiet", 1)]; q.State != metrics.StateNoTraffic {
 				t.Errorf("quiet (0 req/s, NaN errors) %+v, want no traffic", q)
 			}
-			if len(report.Warnings) != 1 || !strings.Contains(report.Warnings[0], "might not be a counter") {
+			if len(report.Warnings) != 1 || !strings.Contains(string(report.Warnings[0]), "might not be a counter") {
 				t.Errorf("warnings %q, want Prometheus' warning passed on", report.Warnings)
 			}
 			metric := strings.TrimSuffix(b.Spec.Series, "_total")
@@ -149,7 +150,7 @@ func TestPartialAnswersAndFailedLatency(t *testing.T) {
 	if canary.State != metrics.StateOK || canary.ErrorRate != 0 || canary.RequestRate != 10 || canary.P95 != 0 {
 		t.Errorf("canary %+v, want 0%% of 10 req/s without p95", canary)
 	}
-	joined := strings.Join(report.Warnings, "\n")
+	joined := strings.Join(safetext.Strings(report.Warnings), "\n")
 	if !strings.Contains(joined, "partial response") || !strings.Contains(joined, "optional query: bad_data") {
 		t.Errorf("warnings %q, want the partial answer and the failed latency query", report.Warnings)
 	}
@@ -184,7 +185,7 @@ func TestPresetAnnotation(t *testing.T) {
 	if report.Preset != "prometheus_client,starlette_exporter" {
 		t.Errorf("presets %q", report.Preset)
 	}
-	if !strings.Contains(strings.Join(report.Warnings, "\n"), `pyroll.dev/metrics-preset="nonsense" is not a known preset`) {
+	if !strings.Contains(strings.Join(safetext.Strings(report.Warnings), "\n"), `pyroll.dev/metrics-preset="nonsense" is not a known preset`) {
 		t.Errorf("warnings %q", report.Warnings)
 	}
 }
