@@ -386,12 +386,12 @@ func (w *Watcher) connection(synced bool) rollout.Connection {
 		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: safetext.Line(w.cluster.ExplainError(err).Error())}
 	}
 	if since, reason := w.ready.state(); !since.IsZero() {
-		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: reason}
+		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: safetext.Line(reason)}
 	}
 	// The API server answers again, but the picture is the old one until every informer
 	// has read the cluster again.
 	if since, which := w.staleFeeds(); !since.IsZero() {
-		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: "the API server answers again; re-reading " + strings.Join(which, ", ")}
+		return rollout.Connection{State: rollout.ConnReconnecting, Since: since, Message: safetext.Sprintf("the API server answers again; re-reading %s", strings.Join(which, ", "))}
 	}
 	if !synced {
 		return rollout.Connection{State: rollout.ConnSyncing}
