@@ -1,11 +1,13 @@
 // Command scalebench measures kubectl-pyroll against a sandbox scaled to 10,000 kwok pods in
 // 200 Deployments across 5 namespaces (or 50,000 in 500: -pods): the figures of DESIGN.md §9
 // that need a cluster (RSS, time to the first full frame, API requests after sync, Prometheus
-// queries per interval, terminal bytes, event -> screen latency). `make bench` runs it after
-// the Go benchmarks; it prints one line per figure with its target and writes them to
-// .cache/bench-scale.txt.
+// queries per interval, terminal bytes, event -> screen latency), then the same console under
+// churn (100 Deployments rolling, a pod status change every 10 ms, for 2 minutes, filtered to
+// one of them and not: event -> screen latency, memory, frames per second; -churn 0 skips it).
+// `make bench` runs it after the Go benchmarks; it prints one line per figure with its target
+// and writes them to .cache/bench-scale.txt.
 //
-//	go run ./hack/scalebench [-pods 10000] [-namespaces 5] [-deployments max(200, pods/100)] [-nodes 20]
+//	go run ./hack/scalebench [-pods 10000] [-namespaces 5] [-deployments max(200, pods/100)] [-nodes 20] [-churn 2m]
 //
 // It starts its own sandbox (internal/sandbox, Options.Scale) in a temporary directory and
 // stops it, with every process it started, when it ends or is interrupted.
@@ -44,6 +46,9 @@ type config struct {
 	changes                              int
 	readyTimeout                         time.Duration
 	keep, hold                           bool
+	churn                                time.Duration
+	churnDeployments                     int
+	churnInterval                        time.Duration
 }
 
 func numCPU() int { return runtime.NumCPU() }
@@ -66,6 +71,9 @@ func main() {
 	flag.DurationVar(&cfg.readyTimeout, "ready-timeout", 0, "how long the pods may take to be all Ready (default 12 minutes per 10,000 pods)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the sandbox's directory (logs, audit log) afterwards")
 	flag.BoolVar(&cfg.hold, "hold", false, "after measuring (or failing), keep the scaled sandbox running until Ctrl-C")
+	flag.DurationVar(&cfg.churn, "churn", 2*time.Minute, "how long each churn run lasts (filtered to one rollout, then not); 0 skips the churn phase")
+	flag.IntVar(&cfg.churnDeployments, "churn-deployments", 100, "Deployments rolling during the churn phase (a multiple of -namespaces)")
+	flag.DurationVar(&cfg.churnInterval, "churn-interval", 10*time.Millisecond, "time between two pod status changes during the churn phase")
 	flag.Parse()
 	if cfg.deployments == 0 {
 		cfg.deployments = max(200, cfg.pods/100)
@@ -75,6 +83,10 @@ func main() {
 	}
 	if cfg.namespaces < 1 || cfg.deployments < cfg.namespaces || cfg.deployments%cfg.namespaces != 0 || cfg.pods < cfg.deployments || cfg.pods%cfg.deployments != 0 {
 		fmt.Fprintln(os.Stderr, "scalebench: -deployments must be a multiple of -namespaces, and -pods a multiple of -deployments")
+		os.Exit(2)
+	}
+	if cfg.churn > 0 && (cfg.churnDeployments < cfg.namespaces || cfg.churnDeployments%cfg.namespaces != 0 || cfg.churnDeployments > cfg.deployments || cfg.churnDeployments/cfg.namespaces < 8) {
+		fmt.Fprintln(os.Stderr, "scalebench: -churn-deployments must be a multiple of -namespaces, at least 8 per namespace, and at most -deployments")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -231,6 +243,14 @@ func run(ctx context.Context, cfg config) (err error) {
 		figs.add("console figures skipped: tmux is not installed (make deps)")
 	} else if err := measureConsole(ctx, cfg, wl, sb, pyroll, consoleKubeconfig, pyrollConfig, home, &figs); err != nil {
 		return err
+	} else if cfg.churn > 0 {
+		churnKubeconfig, err := sb.UserKubeconfig("bench-churn", "system:masters")
+		if err != nil {
+			return err
+		}
+		if err := measureChurn(ctx, cfg, wl, sb, pyroll, churnKubeconfig, pyrollConfig, home, &figs); err != nil {
+			return err
+		}
 	}
 	figs.add("%s   (no target)", mem.summary())
 

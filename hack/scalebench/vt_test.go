@@ -132,12 +132,3 @@ func TestVTFollowsBubbletea(t *testing.T) {
 		}
 	}
 }
-
-// trimScreen drops trailing blanks of each line and trailing empty lines.
-func trimScreen(s string) string {
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		lines[i] = strings.TrimRight(lines[i], " ")
-	}
-	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
-}

@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -177,6 +178,16 @@ func (f *podFlipper) set(ctx context.Context, ready bool) (time.Time, string, er
 	}
 	at := time.Now()
 	updated, err := f.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// Our copy is stale (listed from the watch cache, or written by someone else): read
+		// the pod again and write once more.
+		current, gerr := f.client.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+		if gerr != nil {
+			return at, "", fmt.Errorf("set pod %s/%s ready=%t: %w", p.Namespace, p.Name, ready, gerr)
+		}
+		f.pod = current
+		return f.set(ctx, ready)
+	}
 	if err != nil {
 		return at, "", fmt.Errorf("set pod %s/%s ready=%t: %w", p.Namespace, p.Name, ready, err)
 	}
