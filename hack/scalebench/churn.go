@@ -90,9 +90,26 @@ func measureChurn(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox
 	if flip == nil {
 		return fmt.Errorf("churn: %s is not among the rolling Deployments", target)
 	}
-	for _, filtered := range []bool{true, false} {
-		if err := churnRun(ctx, cfg, wl, sb, pyroll, kubeconfig, pyrollConfig, home, target, flip, others, filtered, len(set), figs); err != nil {
+	builds, names := []string{pyroll}, []string{cfg.pyroll}
+	if cfg.churnAlso != "" {
+		// A/B: another build of kubectl-pyroll through the same churn, on the same sandbox.
+		also, err := filepath.Abs(cfg.churnAlso)
+		if err != nil {
 			return err
+		}
+		builds, names = append(builds, also), append(names, cfg.churnAlso)
+	}
+	run := 0
+	for i, build := range builds {
+		label := ""
+		if len(builds) > 1 {
+			label = "[" + names[i] + "] "
+		}
+		for _, filtered := range []bool{true, false} {
+			run++
+			if err := churnRun(ctx, cfg, wl, sb, build, label, run, kubeconfig, pyrollConfig, home, target, flip, others, filtered, len(set), figs); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -434,13 +451,13 @@ type minuteMemory struct {
 	heap      string
 }
 
-func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string,
+func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, label string, run int, kubeconfig, pyrollConfig, home string,
 	target types.NamespacedName, flip *podFlipper, others []*churnDeployment, filtered bool, rolling int, figs *figures) error {
-	mode := "unfiltered"
+	mode := label + "unfiltered"
 	if filtered {
-		mode = "filtered to " + target.Name
+		mode = label + "filtered to " + target.Name
 	}
-	tm, err := tmux.Start(tmux.Options{Socket: fmt.Sprintf("pyroll-scalebench-churn-%d-%t", os.Getpid(), filtered), Width: churnWidth, Height: churnHeight,
+	tm, err := tmux.Start(tmux.Options{Socket: fmt.Sprintf("pyroll-scalebench-churn-%d-%d", os.Getpid(), run), Width: churnWidth, Height: churnHeight,
 		Home: home, Env: []string{"XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}})
 	if err != nil {
 		return err
@@ -450,7 +467,7 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 		return err
 	}
 	// Everything tmux receives from the pane, read as it arrives.
-	fifo := filepath.Join(home, fmt.Sprintf("churn-%t.fifo", filtered))
+	fifo := filepath.Join(home, fmt.Sprintf("churn-%d.fifo", run))
 	_ = os.Remove(fifo)
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		return err
@@ -487,7 +504,7 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 		}
 	}()
 
-	gcLog := filepath.Join(home, fmt.Sprintf("churn-%t-gctrace.log", filtered))
+	gcLog := filepath.Join(home, fmt.Sprintf("churn-%d-gctrace.log", run))
 	command := fmt.Sprintf("exec env GODEBUG=gctrace=1 %s --kubeconfig %s -A --prometheus-url %s --config %s 2>%s", pyroll, kubeconfig, sb.PrometheusURL, pyrollConfig, gcLog)
 	if err := tm.Type(command); err != nil {
 		return err

@@ -49,6 +49,7 @@ type config struct {
 	churn                                time.Duration
 	churnDeployments                     int
 	churnInterval                        time.Duration
+	churnAlso                            string
 }
 
 func numCPU() int { return runtime.NumCPU() }
@@ -74,6 +75,7 @@ func main() {
 	flag.DurationVar(&cfg.churn, "churn", 2*time.Minute, "how long each churn run lasts (filtered to one rollout, then not); 0 skips the churn phase")
 	flag.IntVar(&cfg.churnDeployments, "churn-deployments", 100, "Deployments rolling during the churn phase (a multiple of -namespaces)")
 	flag.DurationVar(&cfg.churnInterval, "churn-interval", 10*time.Millisecond, "time between two pod status changes during the churn phase")
+	flag.StringVar(&cfg.churnAlso, "churn-also", "", "another kubectl-pyroll binary to put through the churn phase after -pyroll, on the same sandbox (an A/B of a change)")
 	flag.Parse()
 	if cfg.deployments == 0 {
 		cfg.deployments = max(200, cfg.pods/100)
