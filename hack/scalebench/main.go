@@ -205,12 +205,9 @@ func run(ctx context.Context, cfg config) (err error) {
 	}
 	client := sb.Client()
 
-	logf("creating %d Deployments x %d replicas in %d namespaces", wl.deployments(), wl.replicas, wl.namespaces)
+	logf("creating %d Deployments x %d replicas in %d namespaces, %d pods at a time", wl.deployments(), wl.replicas, wl.namespaces, min(wl.pods(), wavePods))
 	created := time.Now()
-	if err := wl.create(ctx, client); err != nil {
-		return err
-	}
-	if err := wl.waitReady(ctx, client, cfg.readyTimeout, logf); err != nil {
+	if err := wl.createReady(ctx, client, cfg.readyTimeout, logf); err != nil {
 		return err
 	}
 	readyIn := time.Since(created)
