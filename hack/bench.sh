@@ -3,9 +3,15 @@
 #   1. the Go benchmarks (raw `go test -bench` output kept in .cache/bench.txt);
 #   2. hack/scalebench: a sandbox scaled to 10,000 kwok pods in 200 Deployments across 5
 #      namespaces, measured with the real bin/kubectl-pyroll (figures kept in
-#      .cache/bench-scale.txt, its log in .cache/bench-scale.log). About 6 minutes on 2 cores.
-# BENCH_SCALE=0 skips the sandbox part, BENCH_GO=0 the Go benchmarks; BENCH_PODS=N sizes the
-# sandbox run (a multiple of 200; default 10000).
+#      .cache/bench-scale.txt, its log in .cache/bench-scale.log): the static figures, then
+#      the churn phase (100 Deployments rolling, a pod status change every 10 ms, 2 minutes
+#      with the console filtered to one of them, 2 unfiltered). About 15 minutes on 2 cores.
+# BENCH_SCALE=0 skips the sandbox part, BENCH_GO=0 the Go benchmarks, BENCH_CHURN=0 the churn
+# phase (BENCH_CHURN=30s shortens it); BENCH_PODS=N sizes the sandbox run (default 10000;
+# Deployments: max(200, N/100), so N a multiple of 200 up to 20,000 and of 500 above:
+# BENCH_PODS=50000 is 500 Deployments x 100 pods, about an hour on 2 cores). SCALEBENCH_FLAGS
+# passes more flags to hack/scalebench (go run ./hack/scalebench -h), e.g.
+# SCALEBENCH_FLAGS="-churn-also /tmp/kubectl-pyroll" to put a second build through the churn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache
@@ -45,10 +51,13 @@ fi
 
 if [ "${BENCH_SCALE:-1}" != "0" ]; then
   pods="${BENCH_PODS:-10000}"
+  churn="${BENCH_CHURN:-2m}"
+  [ "$churn" = "1" ] && churn=2m
   echo
   echo "Figures at scale (hack/scalebench: a sandbox with ${pods} kwok pods; progress on stderr, log in .cache/bench-scale.log):"
   [ -x bin/kubectl-pyroll ] || { echo "bench: bin/kubectl-pyroll is missing: run make bench (or make build first)" >&2; exit 1; }
   go build -o .cache/scalebench ./hack/scalebench
   # The sandbox's own log lines go to the log file; the benchmark's progress lines to stderr.
-  .cache/scalebench -pods "$pods" -out .cache/bench-scale.txt 2> >(tee .cache/bench-scale.log | grep --line-buffered '^scalebench: ' >&2)
+  # shellcheck disable=SC2086 # SCALEBENCH_FLAGS is a list of flags
+  .cache/scalebench -pods "$pods" -churn "$churn" ${SCALEBENCH_FLAGS:-} -out .cache/bench-scale.txt 2> >(tee .cache/bench-scale.log | grep --line-buffered '^scalebench: ' >&2)
 fi

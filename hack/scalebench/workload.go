@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -61,33 +62,50 @@ func (w scaleWorkload) deployment(n, k int) *appsv1.Deployment {
 	}
 }
 
-// create makes the namespaces and Deployments.
-func (w scaleWorkload) create(ctx context.Context, client kubernetes.Interface) error {
+// wavePods is how many pods are started at a time: the whole sandbox at 10,000 pods, five
+// waves at 50,000. All at once, on two busy cores, the API server's watchers (scheduler,
+// kwok, controller-manager) fell behind, the API server closed their watches, and each
+// started again from a full list of the pods so far: the 50,000 never got Ready.
+const wavePods = 10000
+
+// createReady makes the namespaces and the Deployments, a wave of about wavePods pods at a
+// time, each wave all Ready (every Deployment complete) before the next; logging progress
+// every 15 s. timeout bounds the whole.
+func (w scaleWorkload) createReady(ctx context.Context, client kubernetes.Interface, timeout time.Duration, logf func(string, ...any)) error {
 	for n := 0; n < w.namespaces; n++ {
 		if err := workload.EnsureNamespace(ctx, client, w.namespace(n)); err != nil {
 			return err
 		}
 	}
-	for k := 0; k < w.perNamespace; k++ {
-		for n := 0; n < w.namespaces; n++ {
-			if _, err := client.AppsV1().Deployments(w.namespace(n)).Create(ctx, w.deployment(n, k), metav1.CreateOptions{}); err != nil {
-				return fmt.Errorf("create deployment %s/%s: %w", w.namespace(n), w.name(n, k), err)
+	perWave := max(1, wavePods/(int(w.replicas)*w.namespaces)) // Deployments per namespace in a wave
+	began := time.Now()
+	for from := 0; from < w.perNamespace; from += perWave {
+		to := min(from+perWave, w.perNamespace)
+		for k := from; k < to; k++ {
+			for n := 0; n < w.namespaces; n++ {
+				if _, err := client.AppsV1().Deployments(w.namespace(n)).Create(ctx, w.deployment(n, k), metav1.CreateOptions{}); err != nil {
+					return fmt.Errorf("create deployment %s/%s: %w", w.namespace(n), w.name(n, k), err)
+				}
 			}
+		}
+		if err := w.waitReady(ctx, client, to, timeout-time.Since(began), began, logf); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// waitReady waits until every Deployment is complete (all pods Ready and available),
-// logging progress every 15 s.
-func (w scaleWorkload) waitReady(ctx context.Context, client kubernetes.Interface, timeout time.Duration, logf func(string, ...any)) error {
-	began := time.Now()
-	lastLog := began
+// waitReady waits until the first upTo Deployments of each namespace are complete (all pods
+// Ready and available), logging progress every 15 s. The Deployments are read from the API
+// server's watch cache (resourceVersion 0), not from etcd.
+func (w scaleWorkload) waitReady(ctx context.Context, client kubernetes.Interface, upTo int, timeout time.Duration, began time.Time, logf func(string, ...any)) error {
+	lastLog := time.Now()
+	want := upTo * w.namespaces
 	var available, complete int
-	err := wait.PollUntilContextTimeout(ctx, 3*time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 3*time.Second, max(timeout, time.Second), true, func(ctx context.Context) (bool, error) {
 		available, complete = 0, 0
 		for n := 0; n < w.namespaces; n++ {
-			list, err := client.AppsV1().Deployments(w.namespace(n)).List(ctx, metav1.ListOptions{})
+			list, err := client.AppsV1().Deployments(w.namespace(n)).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 			if err != nil {
 				return false, nil
 			}
@@ -103,10 +121,10 @@ func (w scaleWorkload) waitReady(ctx context.Context, client kubernetes.Interfac
 			lastLog = time.Now()
 			logf("%d/%d pods available, %d/%d Deployments complete (%s)", available, w.pods(), complete, w.deployments(), time.Since(began).Round(time.Second))
 		}
-		return complete == w.deployments(), nil
+		return complete >= want, nil
 	})
 	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("after %s only %d/%d pods available, %d/%d Deployments complete: raise -ready-timeout or lower -pods", timeout, available, w.pods(), complete, w.deployments())
+		return fmt.Errorf("after %s only %d/%d pods available, %d/%d Deployments complete: raise -ready-timeout or lower -pods", time.Since(began).Round(time.Second), available, w.pods(), complete, w.deployments())
 	}
 	return err
 }
@@ -177,6 +195,16 @@ func (f *podFlipper) set(ctx context.Context, ready bool) (time.Time, string, er
 	}
 	at := time.Now()
 	updated, err := f.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// Our copy is stale (listed from the watch cache, or written by someone else): read
+		// the pod again and write once more.
+		current, gerr := f.client.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+		if gerr != nil {
+			return at, "", fmt.Errorf("set pod %s/%s ready=%t: %w", p.Namespace, p.Name, ready, gerr)
+		}
+		f.pod = current
+		return f.set(ctx, ready)
+	}
 	if err != nil {
 		return at, "", fmt.Errorf("set pod %s/%s ready=%t: %w", p.Namespace, p.Name, ready, err)
 	}

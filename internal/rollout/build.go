@@ -239,6 +239,9 @@ func RevisionOf(obj metav1.Object) int64 {
 // buildRevision reads one ReplicaSet; its revision number and pod template hash come from
 // the labels and annotations of its owner's kind.
 func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, number int64, podTemplateHash string, pods []*PodFacts) Revision {
+	if rev, ok := b.sameRevision(rs, pods); ok {
+		return rev
+	}
 	rev := Revision{
 		Number:          number,
 		Role:            RoleOld,
@@ -262,6 +265,7 @@ func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, number int64, podTemplate
 	}
 	slices.SortFunc(rev.Pods, func(a, b Pod) int { return strings.Compare(a.Name, b.Name) })
 	rev.Provenance = b.revisionProvenance(rs, pods)
+	b.keepRevision(rs, pods, rev)
 	return rev
 }
 

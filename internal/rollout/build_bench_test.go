@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -87,6 +88,57 @@ func TestBuilderReusesWithoutChangingTheAnswer(t *testing.T) {
 	}
 }
 
+// The watcher's Builder reads its cache, where a pod's facts are made again when it
+// changes: the revisions whose ReplicaSet and pods did not change are the previous
+// snapshot's (their pod views not copied again), the others are built again.
+func TestBuilderReusesUnchangedRevisionsOfTheCache(t *testing.T) {
+	api := rollouttest.Synthetic(20, 5)
+	objs := rollouttest.Cached(api)
+	now := rollouttest.Epoch.Add(time.Hour)
+	builder := rollout.NewBuilder()
+	first := builder.Build(objs, now)
+	// One pod turns not ready (the cache reads it again); one ReplicaSet's status changes.
+	changed := api.Pods[3].DeepCopy()
+	changed.ResourceVersion = "changed"
+	changed.Status.Conditions = nil
+	objs.PodFacts[3] = rollout.FactsOf(changed)
+	rs := objs.ReplicaSets[7].DeepCopy()
+	rs.ResourceVersion = "changed"
+	rs.Status.ReadyReplicas--
+	objs.ReplicaSets[7] = rs
+	got, want := builder.Build(objs, now), rollout.Build(objs, now)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("a Builder's snapshot differs from a fresh Build's")
+	}
+	views := func(rollouts []rollout.Rollout) map[string]*rollout.Pod {
+		out := map[string]*rollout.Pod{}
+		for _, r := range rollouts {
+			for _, rev := range r.Revisions {
+				if len(rev.Pods) > 0 {
+					out[rev.ReplicaSet] = &rev.Pods[0]
+				}
+			}
+		}
+		return out
+	}
+	before, after := views(first), views(got)
+	podOwner := changed.OwnerReferences[0].Name
+	reused := 0
+	for name, p := range after {
+		switch {
+		case name == podOwner || name == rs.Name:
+			if p == before[name] {
+				t.Errorf("revision %s changed, but its views are the previous snapshot's", name)
+			}
+		case p == before[name]:
+			reused++
+		}
+	}
+	if reused != len(after)-2 {
+		t.Errorf("%d of the %d unchanged revisions reused, want all", reused, len(after)-2)
+	}
+}
+
 // Issue 15: 200 Argo Rollouts / 5,000 pods (with their AnalysisRuns) build within the
 // target of DESIGN.md §9 too.
 func BenchmarkBuild200ArgoRollouts5000Pods(b *testing.B) {
@@ -97,5 +149,25 @@ func BenchmarkBuild200ArgoRollouts5000Pods(b *testing.B) {
 		if rollouts := rollout.Build(objs, now); len(rollouts) != 200 {
 			b.Fatalf("%d rollouts", len(rollouts))
 		}
+	}
+}
+
+// Issue 16: at 50,000 pods (500 Deployments x 100) under churn, each pod change makes a
+// new snapshot: what one costs when one pod changed since the previous.
+func BenchmarkRebuildAfterOnePodChange50000Pods(b *testing.B) {
+	api := rollouttest.Synthetic(500, 100)
+	objs := rollouttest.Cached(api)
+	now := rollouttest.Epoch.Add(time.Hour)
+	builder := rollout.NewBuilder()
+	builder.Build(objs, now)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		at := i % len(api.Pods)
+		changed := api.Pods[at].DeepCopy()
+		changed.ResourceVersion = strconv.Itoa(i)
+		objs.PodFacts[at] = rollout.FactsOf(changed)
+		i++
+		builder.Build(objs, now)
 	}
 }

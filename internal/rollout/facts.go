@@ -1,6 +1,8 @@
 package rollout
 
 import (
+	"sync/atomic"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,10 +17,16 @@ import (
 type PodFacts struct {
 	Namespace string
 	// Owner is the UID of the controlling ReplicaSet ("" when none).
-	Owner  types.UID
+	Owner types.UID
+	// seq tells these facts from all others (FactsOf numbers each read of a pod): a
+	// Builder reuses a revision while its pods' facts are the same ones. (Next to Owner,
+	// which each Build reads too: one cache line for both.)
+	seq    uint64
 	View   Pod
 	Images []provenance.RunningImage
 }
+
+var factsSeq atomic.Uint64
 
 // GetObjectMeta gives a watch cache the namespace and name it keys pods by (client-go's
 // meta.Accessor). Built on demand: kept in every PodFacts it would double their size.
@@ -32,6 +40,7 @@ func FactsOf(p *corev1.Pod) *PodFacts {
 		Namespace: p.Namespace,
 		View:      BuildPod(p),
 		Images:    runningImagesOf(p, nil),
+		seq:       factsSeq.Add(1),
 	}
 	if owner := metav1.GetControllerOfNoCopy(p); owner != nil && owner.Kind == "ReplicaSet" {
 		f.Owner = owner.UID

@@ -228,8 +228,9 @@ var controllers = []string{
 }
 
 // With Options.Scale, the components are set for thousands of pods: the defaults (the
-// controller-manager's 20 requests per second, 5 ReplicaSets synced at a time, kwok's 4
-// stage workers) would take many minutes to create and start 10,000 pods on their own.
+// controller-manager's and the scheduler's 20 and 50 requests per second, 5 ReplicaSets
+// synced at a time, kwok's 4 stage workers, the scheduler's default topology spread) would
+// take many minutes to create and start 10,000 pods on their own.
 var (
 	scaleAPIServerArgs = []string{
 		"--max-requests-inflight=1000",
@@ -241,11 +242,30 @@ var (
 		"--concurrent-deployment-syncs=20",
 		"--concurrent-replicaset-syncs=20",
 	}
-	scaleSchedulerArgs = []string{
-		"--kube-api-qps=400",
-		"--kube-api-burst=800",
-	}
 )
+
+// scaleSchedulerConfig (%s: the kubeconfig) is the scheduler's configuration at scale: the
+// client rates above, and no system default topology spread. By default every pod of a
+// ReplicaSet is spread by hostname and zone, which counts the matching pods on each node
+// for each pod scheduled: the cost of a pod grows with the pods already placed, and 50,000
+// pods on 20 nodes slowed to a few binds a second (10,000 did not show it). The sandbox's
+// pods are not spread anyway: kwok's nodes have room for all of them.
+const scaleSchedulerConfig = `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: %q
+  qps: 400
+  burst: 800
+enableProfiling: false
+leaderElection:
+  leaderElect: false
+profiles:
+- schedulerName: default-scheduler
+  pluginConfig:
+  - name: PodTopologySpread
+    args:
+      defaultingType: List
+`
 
 // scaleKwokConfig raises kwok's parallelism (it has no client rate limit of its own).
 const scaleKwokConfig = `apiVersion: config.kwok.x-k8s.io/v1alpha1
@@ -278,7 +298,12 @@ func (s *Sandbox) startControllers(ctx context.Context, p ports, f pkiFiles) err
 	}
 	if s.opts.Scale {
 		kcmArgs = append(kcmArgs, scaleControllerManagerArgs...)
-		schedulerArgs = append(schedulerArgs, scaleSchedulerArgs...)
+		// With a configuration file, the scheduler ignores --kubeconfig: the file names it.
+		config := s.path("kube-scheduler.yaml")
+		if err := os.WriteFile(config, fmt.Appendf(nil, scaleSchedulerConfig, s.Kubeconfig), 0o644); err != nil {
+			return err
+		}
+		schedulerArgs = append(schedulerArgs, "--config="+config)
 	}
 	kcm, err := s.launch("kube-controller-manager", s.bin("kube-controller-manager"), kcmArgs)
 	if err != nil {
