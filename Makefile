@@ -60,11 +60,14 @@ demo: build deps tools
 # deps first: the unit tests of internal/testkit/tmux need tmux (they skip without it).
 test: lint deps unit e2e
 
+# third_party/bubbletea is a module of its own (bubbletea with the idle-renderer patch,
+# see its PATCHED.md): ./... does not reach it.
 # The 10 MiB linear-time tests of internal/pytrace skip under -race (race_test.go), which slows
 # them several times over while they have no goroutines to check: run them once without it.
 unit:
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run '^TestFindHugeLogsInLinearTime$$' ./internal/pytrace/
+	cd third_party/bubbletea && CGO_ENABLED=1 $(GO) test -race -count=1 .
 
 e2e: build deps tools
 	PYROLL_TOOLS_BIN=$(abspath $(TOOLS_BIN)) PYROLL_BIN=$(abspath bin) \

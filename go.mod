@@ -96,3 +96,5 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.3.3 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+replace charm.land/bubbletea/v2 => ./third_party/bubbletea

@@ -224,8 +224,9 @@ func (w *Watcher) handle(wi watchedInformer) {
 	})
 }
 
-// connPoll is how often the loop looks at the connection state and at forbidden resources.
-const connPoll = 250 * time.Millisecond
+// connPoll is how often the loop looks at the connection state and at forbidden resources:
+// a wake-up of an idle console, so once a second (the footer counts a reconnect in seconds).
+const connPoll = time.Second
 
 // watchLoop is Run's goroutine: it turns dirty marks and connection changes into snapshots.
 type watchLoop struct {
