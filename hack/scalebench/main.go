@@ -50,6 +50,7 @@ type config struct {
 	churnDeployments                     int
 	churnInterval                        time.Duration
 	churnAlso                            string
+	serveSessions                        int
 }
 
 func numCPU() int { return runtime.NumCPU() }
@@ -76,6 +77,7 @@ func main() {
 	flag.IntVar(&cfg.churnDeployments, "churn-deployments", 100, "Deployments rolling during the churn phase (a multiple of -namespaces)")
 	flag.DurationVar(&cfg.churnInterval, "churn-interval", 10*time.Millisecond, "time between two pod status changes during the churn phase")
 	flag.StringVar(&cfg.churnAlso, "churn-also", "", "another kubectl-pyroll binary to put through the churn phase after -pyroll, on the same sandbox (an A/B of a change)")
+	flag.IntVar(&cfg.serveSessions, "serve-sessions", 5, "SSH sessions to `serve --ssh` for its memory per extra session and idle CPU per console; 0 skips them")
 	flag.Parse()
 	if cfg.deployments == 0 {
 		cfg.deployments = max(200, cfg.pods/100)
@@ -241,6 +243,8 @@ func run(ctx context.Context, cfg config) (err error) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		figs.add("console figures skipped: tmux is not installed (make deps)")
 	} else if err := measureConsole(ctx, cfg, wl, sb, pyroll, consoleKubeconfig, pyrollConfig, home, &figs); err != nil {
+		return err
+	} else if err := measureServeIf(ctx, cfg, wl, sb, pyroll, pyrollConfig, home, &figs); err != nil {
 		return err
 	} else if cfg.churn > 0 {
 		churnKubeconfig, err := sb.UserKubeconfig("bench-churn", "system:masters")
@@ -514,7 +518,9 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	}
 	figs.add("terminal bytes in %s idle: %d B, %d B besides the minute AGE redraw (%s)   (target 0 while nothing changes: %s)",
 		cfg.window, idleBytes, otherBytes, detail, verdict(otherBytes == 0))
-	figs.add("console CPU in %s idle: %.2f CPU-s   (no target; k9s: ~20 CPU-s per idle minute at this scale)", cfg.window, cpu1-cpu0)
+	idlePerMinute := (cpu1 - cpu0) / cfg.window.Minutes()
+	figs.add("console CPU in %s idle: %.2f CPU-s, %.2f per minute   (target < %.1f per minute: %s; k9s: ~20 CPU-s per idle minute at this scale)",
+		cfg.window, cpu1-cpu0, idlePerMinute, idleCPUTarget, verdict(idlePerMinute < idleCPUTarget))
 
 	// One rollout on screen (filtered), one of its pods turned not Ready and Ready again.
 	n, k := min(1, wl.namespaces-1), min(7, wl.perNamespace-1)
