@@ -12,6 +12,21 @@ var waitingReasonsThatAreNormal = map[string]bool{"ContainerCreating": true, "Po
 // BuildPod reads one pod's health. Its text is made safe here (safetext): reasons and
 // messages are written by the kubelet from what the container did, the termination
 // message by the container itself.
+// moreTelling says whether termination t tells more of why a pod fails than the one kept so
+// far: a failure over a success (an init container that completed says nothing of the app
+// crashing after it, whose message holds the Python traceback), OOMKilled over another
+// failure.
+func moreTelling(t, kept *corev1.ContainerStateTerminated) bool {
+	switch {
+	case kept == nil:
+		return true
+	case (t.ExitCode != 0) != (kept.ExitCode != 0):
+		return t.ExitCode != 0
+	default:
+		return t.Reason == ReasonOOMKilled && kept.Reason != ReasonOOMKilled
+	}
+}
+
 func BuildPod(p *corev1.Pod) Pod {
 	view := Pod{
 		Name:      safeName(p.Name),
@@ -38,7 +53,7 @@ func BuildPod(p *corev1.Pod) Pod {
 		if term == nil {
 			term = cs.LastTerminationState.Terminated
 		}
-		if term != nil && (lastTermination == nil || term.Reason == ReasonOOMKilled) {
+		if term != nil && moreTelling(term, lastTermination) {
 			lastTermination = term
 		}
 		if view.Reason != "" {

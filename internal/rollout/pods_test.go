@@ -57,6 +57,15 @@ func TestBuildPod(t *testing.T) {
 			cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 40s"}}
 			cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "Traceback (most recent call last):\nModuleNotFoundError: No module named 'orjson'"}}
 		}), reason: "CrashLoopBackOff", exitCode: 1, hint: "ModuleNotFoundError: No module named 'orjson'", restarts: 4, detailHas: "back-off", failing: true},
+		{name: "a crash after an init container that completed keeps the crash's traceback", pod: pod(func(p *corev1.Pod) {
+			notReady(p)
+			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "migrate", State: corev1.ContainerState{
+				Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", Message: "migrations applied"}}}}
+			cs := &p.Status.ContainerStatuses[0]
+			cs.RestartCount = 3
+			cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 20s"}}
+			cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "Traceback (most recent call last):\nKeyError: 'DATABASE_URL'"}}
+		}), reason: "CrashLoopBackOff", exitCode: 1, hint: "KeyError: 'DATABASE_URL'", restarts: 3, detailHas: "back-off", failing: true},
 		{name: "OOMKilled names the cause and the limit", pod: pod(func(p *corev1.Pod) {
 			notReady(p)
 			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}
