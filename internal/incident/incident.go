@@ -189,21 +189,31 @@ func revision(n int64) string {
 	return fmt.Sprint(n)
 }
 
-// cell keeps a value on one table row: a Text has no raw newline but a Block's, which
-// becomes a blank, and a bar would break the column.
+// cell is a value as Markdown text on one table row: a Text has no raw newline but a
+// Block's, which becomes a blank; a bar would break the column; and every character that
+// Markdown reads as syntax is escaped, so that a value someone else wrote (an event
+// message, an annotation) cannot become a link, an image, HTML or emphasis in the report
+// the on-call engineer pastes into an incident document.
 func cell(t safetext.Text) string {
-	s := strings.NewReplacer("\n", " ", "|", `\|`).Replace(string(t))
-	if s == "" {
+	if t == "" {
 		return "-"
 	}
-	return s
+	return markdownText.Replace(string(t))
 }
 
+// Only what Markdown reads as syntax in the middle of a table cell: code, emphasis,
+// strikethrough, links and images ([), HTML and autolinks (<), entities (&, which could
+// spell a bidi override), the escape itself.
+var markdownText = strings.NewReplacer("\n", " ", "|", `\|`,
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "~", `\~`, "[", `\[`, "]", `\]`, "<", `\<`, "&", `\&`)
+
+// code is a value in a code span: Markdown reads nothing in it but a backtick (made a
+// quote) and, in a table, a bar.
 func code(t safetext.Text) string {
 	if t == "" {
 		return "-"
 	}
-	return "`" + strings.ReplaceAll(cell(t), "`", "'") + "`"
+	return "`" + strings.NewReplacer("\n", " ", "|", `\|`, "`", "'").Replace(string(t)) + "`"
 }
 
 // codeFence is longer than any run of backticks in the lines, so that no value can close

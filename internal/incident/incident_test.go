@@ -107,13 +107,29 @@ func TestWriteWithTheLongestNames(t *testing.T) {
 	}
 }
 
+// Values others wrote stay text in the report: no link, image, HTML, entity or emphasis.
+func TestMarkdownEscapesWhatOthersWrote(t *testing.T) {
+	for in, want := range map[string]string{
+		"see [the runbook](https://evil.example/x)": `see \[the runbook\](https://evil.example/x)`,
+		"![x](https://evil.example/p.png)":          `!\[x\](https://evil.example/p.png)`,
+		"<img src=x onerror=alert(1)>":              `\<img src=x onerror=alert(1)>`,
+		"&#x202e;gnp.exe":                           `\&#x202e;gnp.exe`,
+		"**urgent** _now_ ~~no~~ `x`":               "\\*\\*urgent\\*\\* \\_now\\_ \\~\\~no\\~\\~ \\`x\\`",
+		"a | b \\ c":                                `a \| b \\ c`,
+	} {
+		if got := cell(safetext.Line(in)); got != want {
+			t.Errorf("cell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // An Argo Rollout's report holds its steps and the values its analysis measured.
 func TestMarkdownOfAnArgoRolloutHoldsStepsAndAnalysis(t *testing.T) {
 	objs := rollouttest.SyntheticArgo(1, 5)
 	objs.AnalysisRuns[0] = rollouttest.AnalysisRun(objs.Rollouts[0], "9f8e7d6c5", argo.AnalysisRunning, "[0.048]", "[0.052]")
 	r := rollout.Build(objs, rollouttest.Epoch.Add(time.Hour))[0]
 	md := Markdown(Evidence{Context: "prod", Rollout: r, Taken: rollouttest.Epoch, Version: "v1.0.0"})
-	for _, want := range []string{"## Argo Rollout", "step 1: `pause` **now**", "error-rate: 0.052 (last 2: 0.048 0.052)", "result[0] < 0.01"} {
+	for _, want := range []string{"## Argo Rollout", "step 1: `pause` **now**", "error-rate: 0.052 (last 2: 0.048 0.052)", `result\[0\] \< 0.01`} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
