@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -50,11 +51,14 @@ func run() (code int) {
 
 // report prints err (unless the command said what it had to already) and returns the exit
 // code for it.
-func report(err error) int {
+func report(err error) int { return reportTo(os.Stderr, err) }
+
+func reportTo(w io.Writer, err error) int {
 	var exit *cli.ExitError
 	if err != nil && !(asExit(err, &exit) && exit.Err == nil) {
-		// The API server's and Prometheus' words are in errors: printed as safetext makes them.
-		fmt.Fprintf(os.Stderr, "error: %s\n", safetext.Line(err.Error()))
+		// The API server's and Prometheus' words are in errors: printed as safetext makes
+		// them, their own lines kept (a usage line, a crash report's second line).
+		fmt.Fprintf(w, "error: %s\n", safetext.Block(err.Error()))
 	}
 	return cli.ExitCode(err)
 }
