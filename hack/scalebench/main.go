@@ -606,12 +606,15 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 		ms(percentile(latencies, 50)), ms(p99), ms(latencies[len(latencies)-1]), len(latencies), ms(percentile(delivery, 50)), ms(percentile(delivery, 99)), verdict(p99 < 100*time.Millisecond))
 	listsAfter := auditlog.CountByVerb(afterSync)["list"]
 	watches := watchesByResource(sinceStart)
+	// client-go's reflector ends each watch after 5 to 10 minutes and resumes it from its
+	// resource version (a WATCH, not a re-read): one more per resource every 5 minutes at most.
+	renewals := int(end.Sub(started) / (5 * time.Minute))
 	onePerResource := len(watches) > 0
 	for _, n := range watches {
-		onePerResource = onePerResource && n == 1
+		onePerResource = onePerResource && n <= 1+renewals
 	}
 	figs.add("console LISTs after sync: %d over %s (idle, then %d pod changes); all requests since start: %s   (target 0: %s)",
 		listsAfter, end.Sub(firstFrame).Round(time.Second), cfg.changes, verbSummary(auditlog.CountByVerb(sinceStart), 0), verdict(listsAfter == 0))
-	figs.add("console WATCHes since start (%s): %s   (target one per resource type in scope: %s)", end.Sub(started).Round(time.Second), keyedSummary(watches), verdict(onePerResource))
+	figs.add("console WATCHes since start (%s): %s   (target one per resource type in scope, plus client-go's resumption every 5 to 10 minutes: at most %d each: %s)", end.Sub(started).Round(time.Second), keyedSummary(watches), 1+renewals, verdict(onePerResource))
 	return nil
 }
