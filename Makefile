@@ -73,7 +73,7 @@ e2e: build deps tools
 	PYROLL_TOOLS_BIN=$(abspath $(TOOLS_BIN)) PYROLL_BIN=$(abspath bin) \
 		$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./e2e/...
 
-## bench: every figure of DESIGN.md §9 with its target: the Go benchmarks, then a sandbox scaled to 10,000 kwok pods (~8 min on 2 cores; BENCH_SCALE=0 skips the sandbox part)
+## bench: every figure of DESIGN.md §9 with its target: the Go benchmarks, then a sandbox scaled to 10,000 kwok pods with serve --ssh and the churn phase (~15 min on 2 cores; BENCH_SCALE=0 skips the sandbox part)
 bench: build deps tools
 	@hack/bench.sh
 
