@@ -506,16 +506,7 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 
 	gcLog := filepath.Join(home, fmt.Sprintf("churn-%d-gctrace.log", run))
 	command := fmt.Sprintf("exec env GODEBUG=gctrace=1 %s --kubeconfig %s -A --prometheus-url %s --config %s 2>%s", pyroll, kubeconfig, sb.PrometheusURL, pyrollConfig, gcLog)
-	if err := tm.Type(command); err != nil {
-		return err
-	}
-	started := time.Now()
-	if err := tm.Press("Enter"); err != nil {
-		return err
-	}
-	_, firstFrame, err := tm.WaitScreen(ctx, 5*time.Minute, 20*time.Millisecond, "the header counting every rollout", func(s string) bool {
-		return headerRollouts(s) >= wl.deployments()
-	})
+	started, firstFrame, err := runUntilEveryRollout(ctx, tm, command, wl, 20*time.Millisecond, nil)
 	if err != nil {
 		return err
 	}

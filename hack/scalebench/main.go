@@ -416,17 +416,8 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	// Its heap after each GC goes to a file (stderr), not to the terminal being measured.
 	gcLog := filepath.Join(home, "console-gctrace.log")
 	command := fmt.Sprintf("exec env GODEBUG=gctrace=1 %s --kubeconfig %s -A --prometheus-url %s --config %s 2>%s", pyroll, kubeconfig, sb.PrometheusURL, pyrollConfig, gcLog)
-	if err := tm.Type(command); err != nil {
-		return err
-	}
 	logf("console -A in tmux (200x50): until the header counts every rollout")
-	started := time.Now()
-	if err := tm.Press("Enter"); err != nil {
-		return err
-	}
-	_, firstFrame, err := tm.WaitScreen(ctx, 5*time.Minute, 10*time.Millisecond, "the header counting every rollout", func(s string) bool {
-		return headerRollouts(s) >= wl.deployments()
-	})
+	started, firstFrame, err := runUntilEveryRollout(ctx, tm, command, wl, 10*time.Millisecond, nil)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
+	"github.com/pyroll/kubectl-pyroll/internal/testkit/tmux"
 )
 
 // rssBytes is the process's resident set (VmRSS in /proc/PID/status).
@@ -494,4 +495,21 @@ func processesUnder(dir string) map[int]string {
 		out[pid] = strings.TrimSpace(string(comm))
 	}
 	return out
+}
+
+// runUntilEveryRollout types command into tm's shell, presses Enter and waits (polling
+// every poll) until the console's header counts every rollout of wl and until more holds
+// too (nil: nothing more): when the command started, and when that frame was seen.
+func runUntilEveryRollout(ctx context.Context, tm *tmux.Session, command string, wl scaleWorkload, poll time.Duration, more func(screen string) bool) (started, firstFrame time.Time, err error) {
+	if err := tm.Type(command); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	started = time.Now()
+	if err := tm.Press("Enter"); err != nil {
+		return started, time.Time{}, err
+	}
+	_, firstFrame, err = tm.WaitScreen(ctx, 5*time.Minute, poll, "the header counting every rollout", func(s string) bool {
+		return headerRollouts(s) >= wl.deployments() && (more == nil || more(s))
+	})
+	return started, firstFrame, err
 }

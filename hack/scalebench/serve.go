@@ -101,20 +101,10 @@ func measureServe(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox
 			tm.Kill()
 			return nil, err
 		}
-		if err := tm.Type("exec " + ssh); err != nil {
-			tm.Kill()
-			return nil, err
-		}
-		if err := tm.Press("Enter"); err != nil {
-			tm.Kill()
-			return nil, err
-		}
 		// Synced, and the first metrics round landed (n/a: no series for kwok pods).
-		if _, _, err := tm.WaitScreen(ctx, 5*time.Minute, 100*time.Millisecond, fmt.Sprintf("session %d counting every rollout", i), func(s string) bool {
-			return headerRollouts(s) >= wl.deployments() && strings.Contains(s, "n/a")
-		}); err != nil {
+		if _, _, err := runUntilEveryRollout(ctx, tm, "exec "+ssh, wl, 100*time.Millisecond, func(s string) bool { return strings.Contains(s, "n/a") }); err != nil {
 			tm.Kill()
-			return nil, err
+			return nil, fmt.Errorf("session %d: %w", i, err)
 		}
 		return tm, nil
 	}
