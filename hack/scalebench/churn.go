@@ -38,9 +38,9 @@ import (
 // write, and bubbletea writes at most one per 16 ms tick), and its LISTs.
 
 const (
-	churnWidth, churnHeight = 200, 50
-	frameGap                = 5 * time.Millisecond // output less than this apart is one frame
-	churnSamples            = time.Second          // RSS sampling period
+	terminalWidth, terminalHeight = 200, 50              // every measured terminal (the VT emulates the same)
+	frameGap                      = 5 * time.Millisecond // output less than this apart is one frame
+	churnSamples                  = time.Second          // RSS sampling period
 )
 
 // churnSet is the Deployments that roll: the first per-namespace ones of each namespace.
@@ -303,7 +303,7 @@ const (
 const pendingGlyph = "░"
 
 func newTermFeed(row string) *termFeed {
-	return &termFeed{vt: newVT(churnWidth, churnHeight), row: row, changed: make(chan struct{}, 1), done: make(chan struct{})}
+	return &termFeed{vt: newVT(terminalWidth, terminalHeight), row: row, changed: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 func (f *termFeed) run(r io.Reader) {
@@ -457,15 +457,11 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 	if filtered {
 		mode = label + "filtered to " + target.Name
 	}
-	tm, err := tmux.Start(tmux.Options{Socket: fmt.Sprintf("pyroll-scalebench-churn-%d-%d", os.Getpid(), run), Width: churnWidth, Height: churnHeight,
-		Home: home, Env: []string{"XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}})
+	tm, err := startTerminal(ctx, fmt.Sprintf("pyroll-scalebench-churn-%d-%d", os.Getpid(), run), home)
 	if err != nil {
 		return err
 	}
 	defer tm.Kill()
-	if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the shell prompt", func(s string) bool { return strings.Contains(s, "$") }); err != nil {
-		return err
-	}
 	// Everything tmux receives from the pane, read as it arrives.
 	fifo := filepath.Join(home, fmt.Sprintf("churn-%d.fifo", run))
 	_ = os.Remove(fifo)

@@ -36,7 +36,6 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
-	"github.com/pyroll/kubectl-pyroll/internal/testkit/tmux"
 )
 
 type config struct {
@@ -403,15 +402,11 @@ func measureStatus(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbo
 // and Prometheus queries in steady state, terminal bytes idle and per pod change, and the
 // event -> screen latency.
 func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, figs *figures) error {
-	tm, err := tmux.Start(tmux.Options{Socket: fmt.Sprintf("pyroll-scalebench-%d", os.Getpid()), Width: 200, Height: 50,
-		Home: home, Env: []string{"XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}})
+	tm, err := startTerminal(ctx, fmt.Sprintf("pyroll-scalebench-%d", os.Getpid()), home)
 	if err != nil {
 		return err
 	}
 	defer tm.Kill()
-	if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the shell prompt", func(s string) bool { return strings.Contains(s, "$") }); err != nil {
-		return err
-	}
 	const metricsInterval = 10 * time.Second // the console's default --metrics-interval
 	// Its heap after each GC goes to a file (stderr), not to the terminal being measured.
 	gcLog := filepath.Join(home, "console-gctrace.log")

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -512,4 +513,19 @@ func runUntilEveryRollout(ctx context.Context, tm *tmux.Session, command string,
 		return headerRollouts(s) >= wl.deployments() && (more == nil || more(s))
 	})
 	return started, firstFrame, err
+}
+
+// startTerminal is a tmux terminal of terminalWidth x terminalHeight named socket, its shell at its prompt, with
+// home as HOME (and its .config as XDG_CONFIG_HOME: no user config file).
+func startTerminal(ctx context.Context, socket, home string) (*tmux.Session, error) {
+	tm, err := tmux.Start(tmux.Options{Socket: socket, Width: terminalWidth, Height: terminalHeight,
+		Home: home, Env: []string{"XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}})
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the shell prompt", func(s string) bool { return strings.Contains(s, "$") }); err != nil {
+		tm.Kill()
+		return nil, err
+	}
+	return tm, nil
 }

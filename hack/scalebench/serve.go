@@ -93,12 +93,8 @@ func measureServe(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox
 		"-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes", "-i", key, "-p", port, "127.0.0.1"}, " ")
 
 	open := func(i int) (*tmux.Session, error) {
-		tm, err := tmux.Start(tmux.Options{Socket: fmt.Sprintf("pyroll-scalebench-ssh-%d-%d", os.Getpid(), i), Width: 200, Height: 50, Home: home})
+		tm, err := startTerminal(ctx, fmt.Sprintf("pyroll-scalebench-ssh-%d-%d", os.Getpid(), i), home)
 		if err != nil {
-			return nil, err
-		}
-		if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the shell prompt", func(s string) bool { return strings.Contains(s, "$") }); err != nil {
-			tm.Kill()
 			return nil, err
 		}
 		// Synced, and the first metrics round landed (n/a: no series for kwok pods).
