@@ -234,7 +234,8 @@ var (
 	}
 	editRollouts = append(append([]rbacv1.PolicyRule{}, readRollouts...),
 		rbacv1.PolicyRule{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"patch", "update"}},
-		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}})
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
+		rbacv1.PolicyRule{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts", "rollouts/status"}, Verbs: []string{"patch", "update"}})
 )
 
 // The jump host end to end, with the real OpenSSH client: who each key is, what it may
@@ -247,6 +248,9 @@ func TestServeOverSSH(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	if err := demo.SeedIn(ctx, sb.Client(), ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.SeedCheckoutIn(ctx, sb, ns); err != nil { // an Argo Rollout, paused at step 1
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -334,6 +338,39 @@ func TestServeOverSSH(t *testing.T) {
 		}
 		if end.Reason != "quit" || end.Session != start.Session {
 			t.Errorf("end record: %+v", end)
+		}
+	})
+
+	// The same driver acts on an Argo Rollout: h aborts it, on its status subresource, as bob.
+	t.Run("bob aborts the Argo Rollout checkout-api as bob", func(t *testing.T) {
+		since := time.Now()
+		pane := startTmux(t, 120, 30)
+		pane.keys("ssh " + strings.Join(j.ssh(bob, []string{"-t"}, "checkout-api"), " ") + "; echo SSH-EXITED-$?")
+		pane.key("Enter")
+		pane.waitScreen("checkout-api's detail, paused at its step, as bob", func(s string) bool {
+			return strings.Contains(s, "bob@example.com") && strings.Contains(s, "checkout-api") && strings.Contains(s, "Paused") && strings.Contains(s, "STEPS")
+		})
+		pane.keys("h")
+		pane.waitScreen("the abort result", containsAll("aborted checkout-api"))
+		if state := rolloutState(t, ns); !state.Status.Abort {
+			t.Errorf("checkout-api not aborted after bob's h: %+v", state)
+		}
+		reqs, err := auditlog.Read(sb.AuditLogPath(), since, func(r auditlog.Request) bool {
+			return r.Verb == "patch" && r.Resource == "rollouts" && r.Subresource == "status" && r.Namespace == ns
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reqs) == 0 || reqs[0].User != jumpUser || reqs[0].ImpersonatedUser != "bob@example.com" {
+			t.Errorf("the API server's audit log has the abort as %+v; want a PATCH of rollouts/status by %s impersonating bob@example.com", reqs, jumpUser)
+		}
+		pane.keys("q")
+		pane.waitScreen("ssh ended", containsAll("SSH-EXITED-0"))
+		abort := j.waitAudit("bob's abort", func(r jumphost.Record) bool {
+			return r.Event == "action" && r.User == "bob@example.com" && r.Name == "checkout-api"
+		})
+		if abort.Kind != "Rollout" || abort.Namespace != ns || abort.Result != "ok" {
+			t.Errorf("action record: %+v", abort)
 		}
 	})
 
