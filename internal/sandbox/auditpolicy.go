@@ -29,7 +29,7 @@ rules:
   - group: apps
     resources: [deployments]
   - group: argoproj.io
-    resources: [rollouts]
+    resources: [rollouts, rollouts/status]
 - level: Metadata
   omitStages: [ResponseComplete]
 `
