@@ -174,7 +174,7 @@ func (o *ServeOptions) Run(ctx context.Context) (err error) {
 	server, err := jumphost.New(jumphost.Config{
 		AuthorizedKeys: o.AuthorizedKeys, HostKey: hostKey,
 		Idle: o.Idle, MaxSession: o.MaxSession, MaxSessions: o.MaxSessions, AllowWrite: o.AllowWrite,
-		Console: sshconsole.Middleware(o.openSession(cluster, open)),
+		Console: sshconsole.Middleware(o.openSession(cluster, open), o.sessionCrashed),
 		Audit:   jumphost.NewAudit(auditOut, nil),
 		Log:     o.ErrOut,
 		Hint:    sshHint(addr),
@@ -304,12 +304,28 @@ func (o *ServeOptions) openSession(server *kube.Cluster, open *jumphost.OpenRequ
 		if target.Name != "" && !o.AllNamespaces {
 			target.Namespace = cluster.Namespace
 		}
-		return o.console(s.Context, cluster, consoleSession{
+		opts, err := o.console(s.Context, cluster, consoleSession{
 			open: target, env: s.Env, showUser: true, noFiles: true,
 			readOnly: !s.Writable, readOnlyReason: s.ReadOnlyReason,
 			wrapActor: func(a app.Actor) app.Actor { return auditedActor{Actor: a, session: s} },
 		})
+		// The end-to-end tests' hook, as for the local console: set on the server only.
+		opts.TestPanic = os.Getenv("PYROLL_TEST_PANIC")
+		return opts, err
 	}
+}
+
+// sessionCrashed keeps a session's panic on the server's side (its stack in a crash file,
+// named in the server's log) and tells the session's user, in one line, where it is.
+func (o *ServeOptions) sessionCrashed(s *jumphost.Session, crash *app.PanicError) string {
+	where := "the console (" + crash.Where + ")"
+	details := "no crash file could be written"
+	if path, err := writeCrashFile(where, crash.Value, crash.Stack); err == nil {
+		details = "details in " + path
+	}
+	fmt.Fprintf(o.ErrOut, "kubectl pyroll serve: session %s of %s: internal error in %s: %v (%s); please report it at %s\n",
+		s.ID, s.Identity.User, where, crash.Value, details, issuesURL)
+	return fmt.Sprintf("pyroll: the console stopped on an internal error (in %s); the jump host's log has the details for its operator, session %s", crash.Where, s.ID)
 }
 
 // auditedActor records every action a session applies in the audit log.

@@ -34,13 +34,7 @@ const (
 	MaxHeight = 100
 )
 
-// Program is the console on t, stopped when ctx ends; Run runs it on this process's
-// terminal, the SSH server on a session's.
-func Program(ctx context.Context, o Options, t Terminal) *tea.Program {
-	return program(ctx, New(o), o, t)
-}
-
-// program runs model (the console, or Run's guarded console) on t.
+// program runs model (the guarded console: GuardedProgram) on t, stopped when ctx ends.
 func program(ctx context.Context, model tea.Model, o Options, t Terminal) *tea.Program {
 	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(t.In), tea.WithOutput(t.Out), tea.WithFilter(t.filter)}
 	if t.Remote {

@@ -6,6 +6,7 @@ package sshconsole
 
 import (
 	"context"
+	"sync"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
@@ -20,10 +21,15 @@ import (
 // user); what it starts must end with s.Context.
 type Open func(s *jumphost.Session) (app.Options, error)
 
+// Crashed is told of a session's console that panicked (the terminal is given back by
+// then) and returns the line the session's user reads: the stack stays on the server's side.
+type Crashed func(s *jumphost.Session, err *app.PanicError) string
+
 // Middleware is the innermost middleware of the server: one console per session, until
 // the user quits, the connection drops or a session limit passes (s.Context ends).
-func Middleware(open Open) wish.Middleware {
-	return bubbletea.MiddlewareWithProgramHandler(func(sess ssh.Session) *tea.Program {
+func Middleware(open Open, crashed Crashed) wish.Middleware {
+	var guards sync.Map // ssh.Session -> its console's crashed func
+	console := bubbletea.MiddlewareWithProgramHandler(func(sess ssh.Session) *tea.Program {
 		s := jumphost.SessionOf(sess)
 		if s == nil {
 			wish.Fatalln(sess, "pyroll: no session")
@@ -36,13 +42,25 @@ func Middleware(open Open) wish.Middleware {
 		}
 		// Not stopped through a context (that kills the program): quit, so that the
 		// terminal is restored before the session says why it ends.
-		p := app.Program(context.Background(), opts, Terminal(sess, s))
+		p, crash := app.GuardedProgram(context.Background(), opts, Terminal(sess, s))
+		guards.Store(sess, crash)
 		go func() {
 			<-s.Context.Done()
 			p.Quit()
 		}()
 		return p
 	})
+	return func(next ssh.Handler) ssh.Handler {
+		// Runs once the console has ended and given the terminal back.
+		return console(func(sess ssh.Session) {
+			if crash, ok := guards.LoadAndDelete(sess); ok {
+				if err := crash.(func() *app.PanicError)(); err != nil && crashed != nil {
+					wish.Errorf(sess, "%s\r\n", crashed(jumphost.SessionOf(sess), err))
+				}
+			}
+			next(sess)
+		})
+	}
 }
 
 // Terminal is the session's terminal for the console.

@@ -44,18 +44,28 @@ func (o *output) since(n int) (string, int) {
 }
 
 type console struct {
-	t     *testing.T
-	sess  *gossh.Session
-	in    io.WriteCloser
-	out   *output
-	mark  int
-	envs  chan []string
-	close func()
+	t *testing.T
+	// testPanic is the console's Options.TestPanic (set before the session opens);
+	// crashes gets what Crashed was told, errOut what the session's stderr received.
+	testPanic string
+	crashes   chan *app.PanicError
+	errOut    *output
+	sess      *gossh.Session
+	in        io.WriteCloser
+	out       *output
+	mark      int
+	envs      chan []string
+	close     func()
 }
 
 // startConsole serves the real console (without a cluster: a snapshot of one rollout)
 // over a real SSH connection, with a pty of w x h, and returns the client's session.
 func startConsole(t *testing.T, w, h int, env map[string]string) *console {
+	t.Helper()
+	return startConsoleWith(t, w, h, env, "")
+}
+
+func startConsoleWith(t *testing.T, w, h int, env map[string]string, testPanic string) *console {
 	t.Helper()
 	dir := t.TempDir()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -68,15 +78,19 @@ func startConsole(t *testing.T, w, h int, env map[string]string) *console {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &console{t: t, out: &output{}, envs: make(chan []string, 1)}
+	c := &console{t: t, out: &output{}, errOut: &output{}, envs: make(chan []string, 1), testPanic: testPanic, crashes: make(chan *app.PanicError, 1)}
 	open := func(s *jumphost.Session) (app.Options, error) {
 		c.envs <- s.Env
 		snaps := make(chan rollout.Snapshot, 1)
 		snaps <- rollout.Snapshot{Synced: true, At: time.Now(), Conn: rollout.Connection{State: rollout.ConnLive},
 			Rollouts: []rollout.Rollout{{Kind: "Deployment", Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseProgressing}}}
-		return app.Options{Styles: styles.New(styles.Options{}), Context: "test", Namespace: "shop", Snapshots: snaps, Now: time.Now(), User: s.Identity.User}, nil
+		return app.Options{Styles: styles.New(styles.Options{}), Context: "test", Namespace: "shop", Snapshots: snaps, Now: time.Now(), User: s.Identity.User, TestPanic: c.testPanic}, nil
 	}
-	server, err := jumphost.New(jumphost.Config{AuthorizedKeys: keys, HostKey: host, Console: Middleware(open), Audit: jumphost.NewAudit(io.Discard, nil)})
+	crashed := func(s *jumphost.Session, err *app.PanicError) string {
+		c.crashes <- err
+		return "pyroll: the console stopped on an internal error (test)"
+	}
+	server, err := jumphost.New(jumphost.Config{AuthorizedKeys: keys, HostKey: host, Console: Middleware(open, crashed), Audit: jumphost.NewAudit(io.Discard, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +113,7 @@ func startConsole(t *testing.T, w, h int, env map[string]string) *console {
 			t.Fatal(err)
 		}
 	}
-	c.sess.Stdout = c.out
+	c.sess.Stdout, c.sess.Stderr = c.out, c.errOut
 	if c.in, err = c.sess.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
@@ -204,4 +218,37 @@ func TestTheSessionsEnvironmentOnly(t *testing.T) {
 	}
 	c.waitFor("the list", has("orders-api"))
 	c.quit()
+}
+
+// A panic in a session's console quits it as q does: the terminal is given back, the
+// server is told (with the stack), the user reads one line and no stack trace.
+func TestAPanicInASessionEndsItWithOneLine(t *testing.T) {
+	c := startConsoleWith(t, 80, 24, nil, "update")
+	c.waitFor("the list", has("orders-api"))
+	if _, err := c.in.Write([]byte(app.TestPanicKey)); err != nil {
+		t.Fatal(err)
+	}
+	var crash *app.PanicError
+	select {
+	case crash = <-c.crashes:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server was not told of the panic")
+	}
+	if crash.Where != "Update" || !strings.Contains(string(crash.Stack), "goroutine") {
+		t.Errorf("the server was told %q with stack %q", crash.Where, crash.Stack)
+	}
+	_ = c.sess.Wait()
+	errOut, _ := c.errOut.since(0)
+	out, _ := c.out.since(0)
+	if !strings.Contains(errOut, "pyroll: the console stopped on an internal error (test)") {
+		t.Errorf("the session's stderr: %q", errOut)
+	}
+	for _, leak := range []string{"goroutine", "panic(", ".go:"} {
+		if strings.Contains(out+errOut, leak) {
+			t.Errorf("the session received %q: a stack trace", leak)
+		}
+	}
+	if !strings.Contains(out, "\x1b[?1049l") {
+		t.Errorf("the alternate screen was not left: %q", out)
+	}
 }
