@@ -25,7 +25,7 @@ func evidence() Evidence {
 		CanaryRevision: 2, StableRevision: 1,
 		Revisions: []rollout.Revision{
 			{Number: 2, Role: rollout.RoleCanary, Provenance: provenance.Provenance{GitSHA: "3f2a9c1b7e5d", LockHash: "sha256:7a6b"},
-				Pods: []rollout.Pod{{Name: "orders-api-new-a", Reason: rollout.ReasonCrashLoop, Restarts: 4, Hint: "ModuleNotFoundError: No module named 'orjson'"}}},
+				Pods: []*rollout.Pod{{Name: "orders-api-new-a", Reason: rollout.ReasonCrashLoop, Restarts: 4, Hint: "ModuleNotFoundError: No module named 'orjson'"}}},
 			{Number: 1, Role: rollout.RoleStable, Provenance: provenance.Provenance{GitSHA: "9b01d4e6a2c8", Warnings: []safetext.Text{"tag | moved"}}},
 		},
 		Events: []rollout.Event{{Time: taken, Type: "Warning", Reason: "BackOff", Object: "Pod/orders-api-new-a", Message: "line one\nline | two"}},

@@ -152,7 +152,7 @@ func (rd Round) PerRevision(rollouts []rollout.Rollout) map[Key]Revision {
 }
 
 // commonVersion is the version most of the pods report ("" when none does).
-func commonVersion(namespace string, pods []rollout.Pod, versions map[PodKey]safetext.Text) safetext.Text {
+func commonVersion(namespace string, pods []*rollout.Pod, versions map[PodKey]safetext.Text) safetext.Text {
 	counts := map[safetext.Text]int{}
 	var best safetext.Text
 	for _, p := range pods {

@@ -100,7 +100,7 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 		out = append(out, r)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
+		a, b := &out[i], &out[j] // not copies: a Rollout is large
 		if a.Phase.Severity() != b.Phase.Severity() {
 			return a.Phase.Severity() < b.Phase.Severity()
 		}
@@ -259,11 +259,13 @@ func (b *Builder) buildRevision(rs *appsv1.ReplicaSet, number int64, podTemplate
 	for _, c := range rs.Spec.Template.Spec.Containers {
 		rev.Images = append(rev.Images, safetext.Line(c.Image))
 	}
-	rev.Pods = make([]Pod, 0, len(pods))
+	// The views themselves, not copies: a pod's facts are made anew when it changes, so a
+	// view never changes under a snapshot (a copy each was most of a Build's garbage).
+	rev.Pods = make([]*Pod, 0, len(pods))
 	for _, p := range pods {
-		rev.Pods = append(rev.Pods, p.View)
+		rev.Pods = append(rev.Pods, &p.View)
 	}
-	slices.SortFunc(rev.Pods, func(a, b Pod) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(rev.Pods, func(a, b *Pod) int { return strings.Compare(a.Name, b.Name) })
 	rev.Provenance = b.revisionProvenance(rs, pods)
 	b.keepRevision(rs, pods, rev)
 	return rev

@@ -110,8 +110,9 @@ func TestBuilderReusesUnchangedRevisionsOfTheCache(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatal("a Builder's snapshot differs from a fresh Build's")
 	}
-	views := func(rollouts []rollout.Rollout) map[string]*rollout.Pod {
-		out := map[string]*rollout.Pod{}
+	// A revision's pod list, by where it lives: reused, it is the previous snapshot's.
+	views := func(rollouts []rollout.Rollout) map[string]**rollout.Pod {
+		out := map[string]**rollout.Pod{}
 		for _, r := range rollouts {
 			for _, rev := range r.Revisions {
 				if len(rev.Pods) > 0 {

@@ -166,7 +166,7 @@ type Revision struct {
 	Ready           int32           `json:"ready"`
 	Available       int32           `json:"available"`
 	CreatedAt       time.Time       `json:"createdAt"`
-	Pods            []Pod           `json:"pods"`
+	Pods            []*Pod          `json:"pods"` // shared with the watch cache's facts and other snapshots: read only
 	// Provenance is the build this revision runs: git SHA, version, lock hash, Python,
 	// pipeline run, image references and the digests its pods report.
 	Provenance provenance.Provenance `json:"provenance"`

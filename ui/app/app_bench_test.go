@@ -109,8 +109,9 @@ func terminalBytes(b *testing.B, bigSnapshot func() rollout.Snapshot) {
 	idleBytes := out.n.Load() - start
 
 	changed := bigSnapshot()
-	changed.Rollouts[1].Revisions[0].Pods[0].Ready = false
-	changed.Rollouts[1].Revisions[0].Pods[0].Reason = rollout.ReasonNotReady
+	notReady := *changed.Rollouts[1].Revisions[0].Pods[0] // views are shared: a new one
+	notReady.Ready, notReady.Reason = false, rollout.ReasonNotReady
+	changed.Rollouts[1].Revisions[0].Pods[0] = &notReady
 	before := out.n.Load()
 	snapshots <- changed
 	changeBytes := settle() - before

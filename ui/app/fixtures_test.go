@@ -18,12 +18,12 @@ var clock = time.Date(2026, 11, 22, 3, 12, 0, 0, time.UTC)
 
 func ptr[T any](v T) *T { return &v }
 
-func pods(prefix string, n int, ready bool, mutate func(*rollout.Pod)) []rollout.Pod {
-	out := make([]rollout.Pod, n)
+func pods(prefix string, n int, ready bool, mutate func(*rollout.Pod)) []*rollout.Pod {
+	out := make([]*rollout.Pod, n)
 	for i := range out {
-		out[i] = rollout.Pod{Name: prefix + string(rune('a'+i)), Ready: ready, Phase: "Running", CreatedAt: clock.Add(-20 * time.Minute)}
+		out[i] = &rollout.Pod{Name: prefix + string(rune('a'+i)), Ready: ready, Phase: "Running", CreatedAt: clock.Add(-20 * time.Minute)}
 		if mutate != nil {
-			mutate(&out[i])
+			mutate(out[i])
 		}
 	}
 	return out

@@ -123,20 +123,20 @@ func (m Model) inspectKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	}
 }
 
-func (m Model) openLogs(p rollout.Pod) (Model, tea.Cmd, bool) {
+func (m Model) openLogs(p *rollout.Pod) (Model, tea.Cmd, bool) {
 	r, _ := m.target()
 	m.logsPod = p.Name
 	m.footer.SetStatus(footer.Status{Text: safetext.Line("reading the logs of " + p.Name + "…")})
 	return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
-		view, err := in.Logs(ctx, r.Namespace, p)
+		view, err := in.Logs(ctx, r.Namespace, *p)
 		return logsMsg{view: view, err: err}
 	}), true
 }
 
 // podsByTrouble are the rollout's pods, failing canary pods first: the ones whose logs
 // matter in an incident.
-func podsByTrouble(r rollout.Rollout) []rollout.Pod {
-	var failing, rest []rollout.Pod
+func podsByTrouble(r rollout.Rollout) []*rollout.Pod {
+	var failing, rest []*rollout.Pod
 	for _, rev := range r.Revisions {
 		for _, p := range rev.Pods {
 			if p.Failing() || p.Restarts > 0 {

@@ -179,7 +179,7 @@ func (p page) pods() []string {
 	return append(lines, "")
 }
 
-func (p page) pod(pod rollout.Pod, nameWidth int) []string {
+func (p page) pod(pod *rollout.Pod, nameWidth int) []string {
 	s := p.s
 	state := s.Ready.Render(s.Glyphs.PodReady + " Ready")
 	switch {

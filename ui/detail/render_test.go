@@ -23,7 +23,7 @@ func TestRenderDoesNotWriteIntoTheSnapshotsWarnings(t *testing.T) {
 	warnings := make([]safetext.Text, 1, 4)
 	warnings[0] = "tag 1.8.0 runs two digests"
 	r := rollout.Rollout{Kind: ref.Deployment, Namespace: "demo", Name: "orders-api", CanaryRevision: 2,
-		Revisions: []rollout.Revision{{Number: 2, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-api-a", Ready: true}},
+		Revisions: []rollout.Revision{{Number: 2, Role: rollout.RoleCanary, Pods: []*rollout.Pod{{Name: "orders-api-a", Ready: true}},
 			Provenance: provenance.Provenance{GitSHA: "3f2a9c1b7e5d", Python: "3.11.10", Warnings: warnings}}}}
 	report := metrics.Report{At: now, Revisions: map[metrics.Key]metrics.Revision{
 		metrics.KeyOf(&r, 2): {State: metrics.StateOK, Python: "3.11.2"},

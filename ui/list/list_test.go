@@ -16,13 +16,13 @@ import (
 func revision(role rollout.Role, ready, starting, failing int) rollout.Revision {
 	rev := rollout.Revision{Role: role}
 	for range ready {
-		rev.Pods = append(rev.Pods, rollout.Pod{Ready: true})
+		rev.Pods = append(rev.Pods, &rollout.Pod{Ready: true})
 	}
 	for range starting {
-		rev.Pods = append(rev.Pods, rollout.Pod{Reason: rollout.ReasonPending})
+		rev.Pods = append(rev.Pods, &rollout.Pod{Reason: rollout.ReasonPending})
 	}
 	for range failing {
-		rev.Pods = append(rev.Pods, rollout.Pod{Reason: rollout.ReasonCrashLoop})
+		rev.Pods = append(rev.Pods, &rollout.Pod{Reason: rollout.ReasonCrashLoop})
 	}
 	return rev
 }

@@ -77,12 +77,12 @@ func bucket(name, le string) map[string]string {
 
 func twoRevisions() []rollout.Rollout {
 	return []rollout.Rollout{{Kind: ref.Deployment, Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
-		{Number: 2, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-new-a"}}},
-		{Number: 1, Role: rollout.RoleStable, Pods: []rollout.Pod{{Name: "orders-old-a"}, {Name: "orders-old-b"}}},
+		{Number: 2, Role: rollout.RoleCanary, Pods: []*rollout.Pod{{Name: "orders-new-a"}}},
+		{Number: 1, Role: rollout.RoleStable, Pods: []*rollout.Pod{{Name: "orders-old-a"}, {Name: "orders-old-b"}}},
 	}}, {Kind: ref.Deployment, Namespace: "shop", Name: "quiet", Revisions: []rollout.Revision{
-		{Number: 1, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "quiet-a"}}},
+		{Number: 1, Role: rollout.RoleCanary, Pods: []*rollout.Pod{{Name: "quiet-a"}}},
 	}}, {Kind: ref.Deployment, Namespace: "shop", Name: "unscraped", Revisions: []rollout.Revision{
-		{Number: 3, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "unscraped-a"}}},
+		{Number: 3, Role: rollout.RoleCanary, Pods: []*rollout.Pod{{Name: "unscraped-a"}}},
 	}}}
 }
 
@@ -209,7 +209,7 @@ func TestHistoryForgetsRevisionsThatAreGone(t *testing.T) {
 	// the revision's history.
 	round := func(revision int64) []float64 {
 		rollouts := []rollout.Rollout{{Kind: ref.Deployment, Namespace: "shop", Name: "orders", Revisions: []rollout.Revision{
-			{Number: revision, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-new-a"}}},
+			{Number: revision, Role: rollout.RoleCanary, Pods: []*rollout.Pod{{Name: "orders-new-a"}}},
 		}}}
 		return c.Report(context.Background(), "shop", rollouts, time.Now()).Revisions[key("orders", revision)].History
 	}

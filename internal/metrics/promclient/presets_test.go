@@ -222,8 +222,8 @@ func TestRecordedFromTheSandbox(t *testing.T) {
 		buckets: "recorded-demo-buckets.json", python: "recorded-demo-python.json"}
 	c, _ := New(rec.serve(t).URL)
 	orders := []rollout.Rollout{{Kind: ref.Deployment, Namespace: "demo", Name: "orders-api", Revisions: []rollout.Revision{
-		{Number: 2, Role: rollout.RoleCanary, Pods: []rollout.Pod{{Name: "orders-api-d88898778-qg2gk"}}},
-		{Number: 1, Role: rollout.RoleStable, Pods: []rollout.Pod{{Name: "orders-api-64476c9df5-42cg2"}, {Name: "orders-api-64476c9df5-dzstn"},
+		{Number: 2, Role: rollout.RoleCanary, Pods: []*rollout.Pod{{Name: "orders-api-d88898778-qg2gk"}}},
+		{Number: 1, Role: rollout.RoleStable, Pods: []*rollout.Pod{{Name: "orders-api-64476c9df5-42cg2"}, {Name: "orders-api-64476c9df5-dzstn"},
 			{Name: "orders-api-64476c9df5-g2tdl"}, {Name: "orders-api-64476c9df5-tkjqv"}}},
 	}}}
 	report := c.Report(context.Background(), "demo", orders, time.Now())
