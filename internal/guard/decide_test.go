@@ -1,8 +1,10 @@
 package guard
 
 import (
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
@@ -176,5 +178,40 @@ func TestBreachingCountsEvenWhereTheGuardMayNotAct(t *testing.T) {
 	}
 	if got := state.Breaching(3); len(got) != 0 {
 		t.Errorf("after 2 rounds, breaching for 3: %v", got)
+	}
+}
+
+// A round that changes nothing on screen (only its time) reads the same; a value, a first
+// round, or a verdict that moves does not.
+func TestVerdictsShowTheSame(t *testing.T) {
+	rollouts := []rollout.Rollout{canary("orders-api", 2, false), canary("search-api", 3, false)}
+	at := func(v Verdicts, sec int) Verdicts { v.Report.At = time.Unix(int64(1_800_000_000+sec), 0); return v }
+	first := at(verdictsOf(rollouts, round{"orders-api": "0.1%", "search-api": "none"}), 0)
+	if !first.ShowsTheSame(at(verdictsOf(rollouts, round{"orders-api": "0.1%", "search-api": "none"}), 10)) {
+		t.Error("the same values ten seconds later read as a change")
+	}
+	if first.ShowsTheSame(at(verdictsOf(rollouts, round{"orders-api": "5%", "search-api": "none"}), 10)) {
+		t.Error("a canary that starts failing reads as no change")
+	}
+	if first.ShowsTheSame(verdictsOf(rollouts, round{"orders-api": "0.1%", "search-api": "none"})) {
+		t.Error("no round yet reads the same as a round")
+	}
+	// A revision without numbers has a history of gaps (NaN), the same round after round.
+	gaps := func(v Verdicts) Verdicts {
+		revisions := map[metrics.Key]metrics.Revision{}
+		for key, m := range v.Report.Revisions {
+			m.History = []float64{math.NaN(), math.NaN()}
+			revisions[key] = m
+		}
+		v.Report.Revisions = revisions
+		return v
+	}
+	if !gaps(first).ShowsTheSame(gaps(at(verdictsOf(rollouts, round{"orders-api": "0.1%", "search-api": "none"}), 20))) {
+		t.Error("the same gaps read as a change")
+	}
+	warned := at(verdictsOf(rollouts, round{"orders-api": "0.1%", "search-api": "none"}), 10)
+	warned.Report.Warnings = append(warned.Report.Warnings, "partial answer")
+	if first.ShowsTheSame(warned) {
+		t.Error("a new warning reads as no change")
 	}
 }

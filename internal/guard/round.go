@@ -1,7 +1,11 @@
 package guard
 
 import (
+	"math"
+	"reflect"
+	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
@@ -78,4 +82,40 @@ func judge(r *rollout.Rollout, report metrics.Report, thresholds Thresholds) Jud
 		return nil
 	}
 	return Evaluate(thresholds, lookup(r.Canary()), lookup(r.Stable()))
+}
+
+// ShowsTheSame says whether v and o read the same on screen: the same verdicts, values,
+// errors and warnings. Views ask only whether a round was taken, never when, so an idle
+// console's rounds, which change nothing, need not be drawn again (at 10,000 pods that was
+// most of its idle CPU). NaN gaps in a history compare unequal: drawn again, as before.
+func (v Verdicts) ShowsTheSame(o Verdicts) bool {
+	if v.Report.At.IsZero() != o.Report.At.IsZero() {
+		return false
+	}
+	v.Report, o.Report = comparableReport(v.Report), comparableReport(o.Report)
+	return reflect.DeepEqual(v, o)
+}
+
+// comparableReport is r without its time, and with the NaN gaps of its histories (a revision
+// without numbers adds one every round) as -1, which no rate or latency is: DeepEqual finds
+// NaN unequal to itself.
+func comparableReport(r metrics.Report) metrics.Report {
+	r.At = time.Time{}
+	revisions := make(map[metrics.Key]metrics.Revision, len(r.Revisions))
+	for key, m := range r.Revisions {
+		m.History, m.P95History = gapsAsNegative(m.History), gapsAsNegative(m.P95History)
+		revisions[key] = m
+	}
+	r.Revisions = revisions
+	return r
+}
+
+func gapsAsNegative(values []float64) []float64 {
+	out := slices.Clone(values)
+	for i, x := range out {
+		if math.IsNaN(x) {
+			out[i] = -1
+		}
+	}
+	return out
 }

@@ -41,13 +41,19 @@ func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case metricsMsg:
 		// The round is judged once; every view reads these verdicts.
-		m.verdicts = guard.JudgeRound(m.snap.Rollouts, msg.Report, m.opts.Thresholds)
-		m.list.SetVerdicts(m.verdicts)
-		m.detail.SetVerdicts(m.verdicts)
+		verdicts := guard.JudgeRound(m.snap.Rollouts, msg.Report, m.opts.Thresholds)
+		unchanged := verdicts.ShowsTheSame(m.verdicts)
+		m.verdicts = verdicts
+		if !unchanged {
+			m.list.SetVerdicts(m.verdicts)
+			m.detail.SetVerdicts(m.verdicts)
+		}
 		next := waitForRound(m.opts.Metrics.Rounds())
 		before := m.breaches
 		m.breaches = m.verdicts.Breaching()
-		m.resize()
+		if !unchanged {
+			m.resize()
+		}
 		cmds := []tea.Cmd{next}
 		if anyNew(before, m.breaches) {
 			cmds = append(cmds, tea.Raw("\a")) // a new breach rings the bell, once
