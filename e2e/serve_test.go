@@ -511,6 +511,8 @@ func (b *lockedBuffer) String() string {
 // minute. A measurement, not a check: it runs with PYROLL_SERVE_MEASURE=1, on the demo's
 // services, or on PYROLL_SERVE_MEASURE_PODS=N steady pods instead, and logs the figures.
 func TestServeMeasureCostPerSession(t *testing.T) {
+	// No run of make test executes it (it asserts nothing, it measures): make bench's
+	// serve phase (hack/scalebench/serve.go) measures the same figures at 10,000 pods.
 	if os.Getenv("PYROLL_SERVE_MEASURE") == "" {
 		t.Skip("a measurement: set PYROLL_SERVE_MEASURE=1 (README, Jump host)")
 	}
