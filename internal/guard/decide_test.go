@@ -2,6 +2,7 @@ package guard
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,7 +212,27 @@ func TestVerdictsShowTheSame(t *testing.T) {
 	}
 	warned := at(verdictsOf(rollouts, round{"orders-api": "0.1%", "search-api": "none"}), 10)
 	warned.Report.Warnings = append(warned.Report.Warnings, "partial answer")
-	if first.ShowsTheSame(warned) {
+	if first.ShowsTheSame(warned) || first.ReadsTheSameNow(warned) {
 		t.Error("a new warning reads as no change")
+	}
+	// A history one point longer: the detail's sparkline changes, the list's latest values do not.
+	longer := func(v Verdicts) Verdicts {
+		revisions := map[metrics.Key]metrics.Revision{}
+		for key, m := range v.Report.Revisions {
+			m.History = append(slices.Clone(m.History), m.ErrorRate)
+			revisions[key] = m
+		}
+		v.Report.Revisions = revisions
+		return v
+	}
+	grown := longer(at(verdictsOf(rollouts, round{"orders-api": "0.1%", "search-api": "none"}), 10))
+	if first.ShowsTheSame(grown) {
+		t.Error("a history one point longer reads as no change to the detail")
+	}
+	if !first.ReadsTheSameNow(grown) {
+		t.Error("a history one point longer reads as a change of the latest values")
+	}
+	if first.ReadsTheSameNow(longer(at(verdictsOf(rollouts, round{"orders-api": "5%", "search-api": "none"}), 10))) {
+		t.Error("a canary that starts failing reads as the same latest values")
 	}
 }

@@ -87,12 +87,24 @@ func judge(r *rollout.Rollout, report metrics.Report, thresholds Thresholds) Jud
 // ShowsTheSame says whether v and o read the same on screen: the same verdicts, values,
 // errors and warnings. Views ask only whether a round was taken, never when, so an idle
 // console's rounds, which change nothing, need not be drawn again (at 10,000 pods that was
-// most of its idle CPU). NaN gaps in a history compare unequal: drawn again, as before.
+// most of its idle CPU). NaN gaps in a history compare as gaps, not as changes.
 func (v Verdicts) ShowsTheSame(o Verdicts) bool {
+	return v.sameRound(o, comparableReport)
+}
+
+// ReadsTheSameNow is ShowsTheSame without the histories: whether the verdicts and the
+// latest values are the same, which is all the rollouts list draws. A history gains a
+// point every round until it is full (5 minutes), so a list that waited for ShowsTheSame
+// would redraw every row every round of an idle console's first minutes.
+func (v Verdicts) ReadsTheSameNow(o Verdicts) bool {
+	return v.sameRound(o, latestOfReport)
+}
+
+func (v Verdicts) sameRound(o Verdicts, comparable func(metrics.Report) metrics.Report) bool {
 	if v.Report.At.IsZero() != o.Report.At.IsZero() {
 		return false
 	}
-	v.Report, o.Report = comparableReport(v.Report), comparableReport(o.Report)
+	v.Report, o.Report = comparable(v.Report), comparable(o.Report)
 	return reflect.DeepEqual(v, o)
 }
 
@@ -100,11 +112,25 @@ func (v Verdicts) ShowsTheSame(o Verdicts) bool {
 // without numbers adds one every round) as -1, which no rate or latency is: DeepEqual finds
 // NaN unequal to itself.
 func comparableReport(r metrics.Report) metrics.Report {
+	return mapRevisions(r, func(m metrics.Revision) metrics.Revision {
+		m.History, m.P95History = gapsAsNegative(m.History), gapsAsNegative(m.P95History)
+		return m
+	})
+}
+
+// latestOfReport is r without its time and without its histories.
+func latestOfReport(r metrics.Report) metrics.Report {
+	return mapRevisions(r, func(m metrics.Revision) metrics.Revision {
+		m.History, m.P95History = nil, nil
+		return m
+	})
+}
+
+func mapRevisions(r metrics.Report, f func(metrics.Revision) metrics.Revision) metrics.Report {
 	r.At = time.Time{}
 	revisions := make(map[metrics.Key]metrics.Revision, len(r.Revisions))
 	for key, m := range r.Revisions {
-		m.History, m.P95History = gapsAsNegative(m.History), gapsAsNegative(m.P95History)
-		revisions[key] = m
+		revisions[key] = f(m)
 	}
 	r.Revisions = revisions
 	return r

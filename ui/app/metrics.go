@@ -42,17 +42,23 @@ func (m Model) handleMetricsMsg(msg tea.Msg) (Model, tea.Cmd) {
 	case metricsMsg:
 		// The round is judged once; every view reads these verdicts.
 		verdicts := guard.JudgeRound(m.snap.Rollouts, msg.Report, m.opts.Thresholds)
-		unchanged := verdicts.ShowsTheSame(m.verdicts)
+		// A round that changes nothing drawn is not drawn again: the list (every row) only
+		// when a verdict or a latest value changed, the detail (one rollout, with its
+		// sparklines) also when a history did.
+		sameNow := verdicts.ReadsTheSameNow(m.verdicts)
+		same := sameNow && verdicts.ShowsTheSame(m.verdicts)
 		m.verdicts = verdicts
-		if !unchanged {
+		if !sameNow {
 			m.list.SetVerdicts(m.verdicts)
+		}
+		if !same {
 			m.detail.SetVerdicts(m.verdicts)
 		}
 		next := waitForRound(m.opts.Metrics.Rounds())
 		before := m.breaches
 		m.breaches = m.verdicts.Breaching()
-		if !unchanged {
-			m.resize()
+		if !sameNow {
+			m.resize() // the breach banner and the footer's metrics word may change height
 		}
 		cmds := []tea.Cmd{next}
 		if anyNew(before, m.breaches) {

@@ -13,6 +13,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/ui/list"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
@@ -225,5 +226,35 @@ func TestEachRoundIsJudgedOnce(t *testing.T) {
 	}
 	if got := guard.JudgementsMade() - before; got != int64(len(rollouts)) {
 		t.Errorf("%d judgements for one round of %d rollouts; want one each", got, len(rollouts))
+	}
+}
+
+// An idle console's rounds: one that only lengthens the histories (every round of the first
+// five minutes) redraws the detail's sparklines but not every row of the list, which draws
+// no history; one whose latest values change redraws the list.
+func TestRoundsRedrawOnlyWhatChanged(t *testing.T) {
+	round := func(rate float64, history ...float64) tea.Msg {
+		return metricsMsg(metrics.Polled{Report: metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
+			revKey("orders-api", 2): {State: metrics.StateOK, ErrorRate: rate, RequestRate: 5, History: history},
+		}}})
+	}
+	m := newConsole(t, 100, 30, styles.Options{})
+	m.opts.Metrics = fakeMetrics{}
+	m = send(m, round(0.05, 0.01, 0.05))
+	m = send(m, press("j"), press("enter")) // orders-api's detail: the list stays behind it
+	before := list.Refreshes()
+	m = send(m, round(0.05, 0.01, 0.05, 0.05))
+	if got := list.Refreshes() - before; got != 0 {
+		t.Errorf("a round that only lengthened a history redrew the list %d times", got)
+	}
+	if !strings.Contains(text(m), "5.0% err ▂██ ") {
+		t.Errorf("the detail's sparkline did not take the new point:\n%s", text(m))
+	}
+	m = send(m, round(0.07, 0.01, 0.05, 0.05, 0.07))
+	if got := list.Refreshes() - before; got == 0 {
+		t.Error("a round whose error rate changed did not redraw the list")
+	}
+	if s := text(send(m, press("esc"))); !strings.Contains(rowIn(s, "orders-api"), "7.0") {
+		t.Errorf("the list does not show the new rate:\n%s", s)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -215,8 +216,16 @@ func (m *Model) selectedKey() ref.Rollout {
 	return ref.Rollout{}
 }
 
+// refreshes counts the lists' full redraws (every row), so a test can show what does not
+// cause one.
+var refreshes atomic.Int64
+
+// Refreshes is how many times this process has redrawn every row of a list.
+func Refreshes() int64 { return refreshes.Load() }
+
 // refreshKeeping redraws the rows with the cursor on the rollout selected (a key).
 func (m *Model) refreshKeeping(selected ref.Rollout) {
+	refreshes.Add(1)
 	m.shown = make([]rollout.Rollout, 0, len(m.all))
 	needle := strings.ToLower(m.filter)
 	for _, r := range m.all {
