@@ -160,6 +160,18 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(0, min(rank, len(sorted)-1))]
 }
 
+// deliverySummary is how late the API server delivered the timed writes to a watcher of
+// its own (sorted), or why that was not measured.
+func deliverySummary(sorted []time.Duration, watchErr error) string {
+	if len(sorted) == 0 {
+		if watchErr != nil {
+			return "not measured (" + watchErr.Error() + ")"
+		}
+		return "not measured (no write arrived within 5 s)"
+	}
+	return fmt.Sprintf("p50 %s, p99 %s (n=%d)", ms(percentile(sorted, 50)), ms(percentile(sorted, 99)), len(sorted))
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
 var phaseCount = regexp.MustCompile(`(\d+) (Failed|Degraded|Halted|Progressing|Complete)`)

@@ -150,6 +150,9 @@ func holdProgressing(ctx context.Context, client kubernetes.Interface, ns, name 
 type podFlipper struct {
 	client kubernetes.Interface
 	pod    *corev1.Pod
+	// seen is the newest resourceVersion this flipper read or wrote: where a watch of the
+	// pod starts (the pod's own version may be older than the watch cache's history: 410).
+	seen string
 }
 
 func newPodFlipper(ctx context.Context, client kubernetes.Interface, ns, app string) (*podFlipper, error) {
@@ -160,7 +163,7 @@ func newPodFlipper(ctx context.Context, client kubernetes.Interface, ns, app str
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && podReady(p) {
-			return &podFlipper{client: client, pod: p.DeepCopy()}, nil
+			return &podFlipper{client: client, pod: p.DeepCopy(), seen: pods.ResourceVersion}, nil
 		}
 	}
 	return nil, fmt.Errorf("no Ready pod of %s/%s", ns, app)
@@ -202,13 +205,13 @@ func (f *podFlipper) set(ctx context.Context, ready bool) (time.Time, string, er
 		if gerr != nil {
 			return at, "", fmt.Errorf("set pod %s/%s ready=%t: %w", p.Namespace, p.Name, ready, gerr)
 		}
-		f.pod = current
+		f.pod, f.seen = current, current.ResourceVersion
 		return f.set(ctx, ready)
 	}
 	if err != nil {
 		return at, "", fmt.Errorf("set pod %s/%s ready=%t: %w", p.Namespace, p.Name, ready, err)
 	}
-	f.pod = updated
+	f.pod, f.seen = updated, updated.ResourceVersion
 	return at, updated.ResourceVersion, nil
 }
 
@@ -217,12 +220,13 @@ func (f *podFlipper) set(ctx context.Context, ready bool) (time.Time, string, er
 type eventClock struct {
 	mu      sync.Mutex
 	arrived map[string]time.Time // resourceVersion -> arrival
+	ended   error                // why the watch ended early, if it did
 	stop    func()
 }
 
 func (f *podFlipper) watchEvents(ctx context.Context) (*eventClock, error) {
 	w, err := f.client.CoreV1().Pods(f.pod.Namespace).Watch(ctx, metav1.ListOptions{
-		FieldSelector: fields.OneTermEqualSelector("metadata.name", f.pod.Name).String(), ResourceVersion: f.pod.ResourceVersion,
+		FieldSelector: fields.OneTermEqualSelector("metadata.name", f.pod.Name).String(), ResourceVersion: f.seen,
 	})
 	if err != nil {
 		return nil, err
@@ -231,25 +235,45 @@ func (f *podFlipper) watchEvents(ctx context.Context) (*eventClock, error) {
 	go func() {
 		for ev := range w.ResultChan() {
 			now := time.Now()
-			if p, ok := ev.Object.(*corev1.Pod); ok {
-				c.mu.Lock()
+			c.mu.Lock()
+			switch p := ev.Object.(type) {
+			case *corev1.Pod:
 				c.arrived[p.ResourceVersion] = now
-				c.mu.Unlock()
+			case *metav1.Status:
+				c.ended = fmt.Errorf("the watch of pod %s ended: %s", f.pod.Name, p.Message)
 			}
+			c.mu.Unlock()
 		}
+		c.mu.Lock()
+		if c.ended == nil && ctx.Err() == nil {
+			c.ended = fmt.Errorf("the watch of pod %s ended", f.pod.Name)
+		}
+		c.mu.Unlock()
 	}()
 	return c, nil
 }
 
-// at is when the version arrived (zero if it did not within a few seconds).
+// err says why the clock stopped reading arrivals early, if it did.
+func (c *eventClock) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ended
+}
+
+// at is when the version arrived (zero if it did not within a few seconds, or the watch
+// ended).
 func (c *eventClock) at(rv string) time.Time {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		c.mu.Lock()
 		t, ok := c.arrived[rv]
+		ended := c.ended != nil
 		c.mu.Unlock()
 		if ok {
 			return t
+		}
+		if ended {
+			return time.Time{}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
