@@ -126,18 +126,21 @@ func buildOf(r *rollout.Rollout, revision int64) *Build {
 	return nil
 }
 
-// text is the message a chat shows: what happened, to what, why, which builds.
+// text is the message a chat shows: what happened, to what, why, which builds. Every value
+// in it is the cluster's (annotations anyone who may edit the Deployment writes) and goes
+// through chat or chatCode, so it cannot mention @channel, add a link or leave a code span.
 func text(d Document) string {
 	var b strings.Builder
+	target := chatCode(d.Namespace + "/" + d.Service)
 	switch d.Outcome {
 	case Done:
-		fmt.Fprintf(&b, ":rotating_light: *kubectl-pyroll guard %s* `%s/%s`", pastTense(d.Action), d.Namespace, d.Service)
+		fmt.Fprintf(&b, ":rotating_light: *kubectl-pyroll guard %s* %s", pastTense(d.Action), target)
 	case DryRun:
-		fmt.Fprintf(&b, ":warning: *kubectl-pyroll guard would have %s (dry run)* `%s/%s`", pastTense(d.Action), d.Namespace, d.Service)
+		fmt.Fprintf(&b, ":warning: *kubectl-pyroll guard would have %s (dry run)* %s", pastTense(d.Action), target)
 	default:
-		fmt.Fprintf(&b, ":x: *kubectl-pyroll guard could not %s* `%s/%s`: %s", d.Action, d.Namespace, d.Service, d.Error)
+		fmt.Fprintf(&b, ":x: *kubectl-pyroll guard could not %s* %s: %s", d.Action, target, chat(d.Error))
 	}
-	fmt.Fprintf(&b, " in `%s`\n%s\n", d.Context, d.Reason)
+	fmt.Fprintf(&b, " in %s\n%s\n", chatCode(d.Context), chat(d.Reason))
 	for _, line := range []struct {
 		label string
 		build *Build
@@ -147,28 +150,38 @@ func text(d Document) string {
 		}
 	}
 	if d.CompareURL != "" {
-		fmt.Fprintf(&b, "• changes: %s\n", d.CompareURL)
+		fmt.Fprintf(&b, "• changes: %s\n", chat(d.CompareURL.String()))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// chatEscaper escapes what Slack's and Mattermost's message formatting treat as markup:
+// "<" starts a link or a mention (<!channel>, <@U123>), "&" an entity.
+var chatEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// chat is a value as plain text in a chat message.
+func chat(s string) string { return chatEscaper.Replace(s) }
+
+// chatCode is a value in a code span: a backtick in it would end the span.
+func chatCode(s string) string { return "`" + strings.ReplaceAll(chat(s), "`", "'") + "`" }
+
 func (b *Build) summary() string {
 	var parts []string
-	add := func(label string, v safetext.Text) {
+	add := func(label, v string) {
 		if v != "" {
-			parts = append(parts, label+" "+v.String())
+			parts = append(parts, label+" "+v)
 		}
 	}
-	if sha := b.GitSHA; sha != "" {
-		add("sha", "`"+sha[:min(len(sha), 12)]+"`")
+	if sha := b.GitSHA.String(); sha != "" {
+		add("sha", chatCode(sha[:min(len(sha), 12)]))
 	}
-	add("version", b.Version)
+	add("version", chat(b.Version.String()))
 	for _, img := range b.Images {
-		add("image", "`"+img.Ref+"`")
+		add("image", chatCode(img.Ref.String()))
 	}
-	add("lock", b.LockHash)
-	add("Python", b.Python)
-	add("run", b.PipelineRun)
+	add("lock", chat(b.LockHash.String()))
+	add("Python", chat(b.Python.String()))
+	add("run", chat(b.PipelineRun.String()))
 	if len(parts) == 0 {
 		return "build unknown (no provenance annotations)"
 	}

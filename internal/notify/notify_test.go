@@ -90,6 +90,27 @@ func TestDocumentCarriesBothBuildsAndTheReport(t *testing.T) {
 	}
 }
 
+// The chat text is built from annotations anyone who may edit the Deployment writes: none
+// of it may mention @channel, add a link or end a code span.
+func TestTextEscapesChatMarkup(t *testing.T) {
+	ev := evidence()
+	rev := &ev.Rollout.Revisions[0]
+	rev.Provenance.Version = "<!channel> & <https://evil.example|click>"
+	rev.Provenance.Images[0].Ref = "ghcr.io/acme/orders:1.8.0` <!here> `"
+	rev.Provenance.PipelineRun = "<@U024BE7LH>"
+	failed := NewDocument(decision(), Failed, errors.New("forbidden: <!everyone>"), ev)
+	for _, bad := range []string{"<!", "<http", "<@", "` <"} {
+		if strings.Contains(failed.Text, bad) {
+			t.Errorf("text carries chat markup %q from the cluster:\n%s", bad, failed.Text)
+		}
+	}
+	for _, want := range []string{"version &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;", "image `ghcr.io/acme/orders:1.8.0' &lt;!here&gt; '`", "run &lt;@U024BE7LH&gt;", "forbidden: &lt;!everyone&gt;"} {
+		if !strings.Contains(failed.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, failed.Text)
+		}
+	}
+}
+
 // A webhook that fails twice gets the document on the third attempt, once.
 func TestDeliveryRetriesWithBackoff(t *testing.T) {
 	var mu sync.Mutex
