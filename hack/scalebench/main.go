@@ -236,6 +236,10 @@ func run(ctx context.Context, cfg config) (err error) {
 	env := childEnv(home)
 
 	figs.add("setup: %d pods in %d Deployments created and all Ready in %s   (setup, no target)", wl.pods(), wl.deployments(), readyIn.Round(time.Second))
+	logf("the API server alone: every pod to a bare client")
+	if err := measureAPIFloor(ctx, sb, wl, &figs); err != nil {
+		return err
+	}
 	if err := measureStatus(ctx, cfg, wl, sb, pyroll, statusKubeconfig, env, &figs); err != nil {
 		return err
 	}
