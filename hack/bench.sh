@@ -58,6 +58,12 @@ if [ "${BENCH_SCALE:-1}" != "0" ]; then
   echo
   echo "Figures at scale (hack/scalebench: a sandbox with ${pods} kwok pods; progress on stderr, log in .cache/bench-scale.log):"
   [ -x bin/kubectl-pyroll ] || { echo "bench: bin/kubectl-pyroll is missing: run make bench (or make build first)" >&2; exit 1; }
+  # Run by hand, the script measures whatever bin/ holds: say so when that is not this checkout.
+  built=$(bin/kubectl-pyroll version 2>/dev/null | sed -n 's/.*(commit \([^,]*\),.*/\1/p')
+  head=$(git rev-parse --short HEAD 2>/dev/null || true)
+  if [ -n "$head" ] && [ "$built" != "$head" ]; then
+    echo "bench: bin/kubectl-pyroll was built from ${built:-an unknown commit}, the checkout is $head: these figures are that build's (make bench builds first)" >&2
+  fi
   go build -o .cache/scalebench ./hack/scalebench
   # The sandbox's own log lines go to the log file; the benchmark's progress lines to stderr.
   # shellcheck disable=SC2086 # SCALEBENCH_FLAGS is a list of flags
