@@ -231,7 +231,8 @@ func TestEachRoundIsJudgedOnce(t *testing.T) {
 
 // An idle console's rounds: one that only lengthens the histories (every round of the first
 // five minutes) redraws the detail's sparklines but not every row of the list, which draws
-// no history; one whose latest values change redraws the list.
+// no history; one whose latest values change redraws the list. (Not parallel: the counter
+// is the process's.)
 func TestRoundsRedrawOnlyWhatChanged(t *testing.T) {
 	round := func(rate float64, history ...float64) tea.Msg {
 		return metricsMsg(metrics.Polled{Report: metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
