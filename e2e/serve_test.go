@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pyroll/kubectl-pyroll/internal/jumphost"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
@@ -92,6 +94,28 @@ func (j *jumpHost) ssh(key string, opts []string, command ...string) []string {
 		"-i", key, "-p", j.port}
 	args = append(append(args, opts...), "127.0.0.1")
 	return append(args, command...)
+}
+
+// typeSSH runs the OpenSSH client for key in pane, as a person types it; the shell then
+// prints SSH-EXITED-<its exit code>.
+func (j *jumpHost) typeSSH(pane *tmuxPane, key string, opts []string, command ...string) {
+	pane.keys("ssh " + strings.Join(j.ssh(key, opts, command...), " ") + "; echo SSH-EXITED-$?")
+	pane.key("Enter")
+}
+
+// wantPatchAs checks the API server's audit log since then: a PATCH of resource (and
+// subresource) in ns, sent by the jump host's identity impersonating user.
+func wantPatchAs(t *testing.T, sb *sandbox.Sandbox, since time.Time, ns, resource, subresource, jumpUser, user string) {
+	t.Helper()
+	reqs, err := auditlog.Read(sb.AuditLogPath(), since, func(r auditlog.Request) bool {
+		return r.Verb == "patch" && r.Resource == resource && r.Subresource == subresource && r.Namespace == ns
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) == 0 || reqs[0].User != jumpUser || reqs[0].ImpersonatedUser != user {
+		t.Errorf("the API server's audit log has the PATCH of %s as %+v; want one by %s impersonating %s", path.Join(resource, subresource), reqs, jumpUser, user)
+	}
 }
 
 // run runs ssh to its end (a minute at most) and returns its output and exit code.
@@ -273,8 +297,7 @@ func TestServeOverSSH(t *testing.T) {
 
 	t.Run("alice reads, h p r are off with the reason, a resize redraws", func(t *testing.T) {
 		pane := startTmux(t, 120, 30)
-		pane.keys("ssh " + strings.Join(j.ssh(alice, nil), " ") + "; echo SSH-EXITED-$?")
-		pane.key("Enter")
+		j.typeSSH(pane, alice, nil)
 		s := pane.waitScreen("the demo list as alice", containsAll("alice@example.com", "orders-api", "search-api", "payments-api", "GUARD"))
 		if header := strings.SplitN(s, "\n", 2)[0]; !strings.Contains(header, "alice@example.com") {
 			t.Errorf("the header does not name alice: %q", header)
@@ -306,8 +329,7 @@ func TestServeOverSSH(t *testing.T) {
 		}
 		since := time.Now()
 		pane := startTmux(t, 120, 30)
-		pane.keys("ssh " + strings.Join(j.ssh(bob, []string{"-t"}, "orders-api"), " ") + "; echo SSH-EXITED-$?")
-		pane.key("Enter")
+		j.typeSSH(pane, bob, []string{"-t"}, "orders-api")
 		pane.waitScreen("orders-api's detail, progressing, as bob", func(s string) bool {
 			return strings.Contains(s, "bob@example.com") && strings.Contains(s, "orders-api") && strings.Contains(s, "Progressing") && !strings.Contains(s, "search-api")
 		})
@@ -316,15 +338,7 @@ func TestServeOverSSH(t *testing.T) {
 		if !getDeployment(t, ns, "orders-api").Spec.Paused {
 			t.Errorf("orders-api not paused after bob's h")
 		}
-		reqs, err := auditlog.Read(sb.AuditLogPath(), since, func(r auditlog.Request) bool {
-			return r.Verb == "patch" && r.Resource == "deployments" && r.Namespace == ns
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(reqs) == 0 || reqs[0].User != jumpUser || reqs[0].ImpersonatedUser != "bob@example.com" {
-			t.Errorf("the API server's audit log has the halt as %+v; want a PATCH by %s impersonating bob@example.com", reqs, jumpUser)
-		}
+		wantPatchAs(t, sb, since, ns, "deployments", "", jumpUser, "bob@example.com")
 		pane.keys("q")
 		pane.waitScreen("ssh ended", containsAll("SSH-EXITED-0"))
 		start := j.waitAudit("bob's start", func(r jumphost.Record) bool { return r.Event == "start" && r.User == "bob@example.com" })
@@ -345,8 +359,7 @@ func TestServeOverSSH(t *testing.T) {
 	t.Run("bob aborts the Argo Rollout checkout-api as bob", func(t *testing.T) {
 		since := time.Now()
 		pane := startTmux(t, 120, 30)
-		pane.keys("ssh " + strings.Join(j.ssh(bob, []string{"-t"}, "checkout-api"), " ") + "; echo SSH-EXITED-$?")
-		pane.key("Enter")
+		j.typeSSH(pane, bob, []string{"-t"}, "checkout-api")
 		pane.waitScreen("checkout-api's detail, paused at its step, as bob", func(s string) bool {
 			return strings.Contains(s, "bob@example.com") && strings.Contains(s, "checkout-api") && strings.Contains(s, "Paused") && strings.Contains(s, "STEPS")
 		})
@@ -355,15 +368,7 @@ func TestServeOverSSH(t *testing.T) {
 		if state := rolloutState(t, ns); !state.Status.Abort {
 			t.Errorf("checkout-api not aborted after bob's h: %+v", state)
 		}
-		reqs, err := auditlog.Read(sb.AuditLogPath(), since, func(r auditlog.Request) bool {
-			return r.Verb == "patch" && r.Resource == "rollouts" && r.Subresource == "status" && r.Namespace == ns
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(reqs) == 0 || reqs[0].User != jumpUser || reqs[0].ImpersonatedUser != "bob@example.com" {
-			t.Errorf("the API server's audit log has the abort as %+v; want a PATCH of rollouts/status by %s impersonating bob@example.com", reqs, jumpUser)
-		}
+		wantPatchAs(t, sb, since, ns, "rollouts", "status", jumpUser, "bob@example.com")
 		pane.keys("q")
 		pane.waitScreen("ssh ended", containsAll("SSH-EXITED-0"))
 		abort := j.waitAudit("bob's abort", func(r jumphost.Record) bool {
@@ -476,8 +481,7 @@ func TestServeIdleClosesTheSession(t *testing.T) {
 	pane := startTmux(t, 100, 24)
 	drawn := filepath.Join(dir, "terminal")
 	pane.pipeTo(drawn)
-	pane.keys("ssh " + strings.Join(j.ssh(alice, nil), " ") + "; echo SSH-EXITED-$?")
-	pane.key("Enter")
+	j.typeSSH(pane, alice, nil)
 	pane.waitScreen("the console closed for idleness, with the reason", containsAll("pyroll: closed after 2s without a key press (--idle 2s)", "SSH-EXITED-0"))
 	if seen, err := os.ReadFile(drawn); err != nil || !strings.Contains(string(seen), "idle-api") {
 		t.Errorf("the console never drew idle-api before it closed (%v)", err)

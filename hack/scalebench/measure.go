@@ -527,8 +527,8 @@ func runUntilEveryRollout(ctx context.Context, tm *tmux.Session, command string,
 	return started, firstFrame, err
 }
 
-// startTerminal is a tmux terminal of terminalWidth x terminalHeight named socket, its shell at its prompt, with
-// home as HOME (and its .config as XDG_CONFIG_HOME: no user config file).
+// startTerminal is a tmux terminal of terminalWidth x terminalHeight on socket, its shell
+// at its prompt, with home as HOME (and its .config as XDG_CONFIG_HOME: no user config).
 func startTerminal(ctx context.Context, socket, home string) (*tmux.Session, error) {
 	tm, err := tmux.Start(tmux.Options{Socket: socket, Width: terminalWidth, Height: terminalHeight,
 		Home: home, Env: []string{"XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}})

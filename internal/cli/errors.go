@@ -69,11 +69,17 @@ const issuesURL = "https://github.com/pyroll/kubectl-pyroll/issues"
 // one line, and a second asking for a report, with the stack written to a file of its own
 // rather than over the user's terminal.
 func PanicReport(where string, value any, stack []byte) error {
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("internal error in %s: %v\n%s", where, value, crashHint(where, value, stack))}
+}
+
+// crashHint writes the crash file and asks for a report, naming the file when it could be
+// written.
+func crashHint(where string, value any, stack []byte) string {
 	hint := "please report it at " + issuesURL
 	if path, err := writeCrashFile(where, value, stack); err == nil {
 		hint += ", with the details in " + path
 	}
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("internal error in %s: %v\n%s", where, value, hint)}
+	return hint
 }
 
 func writeCrashFile(where string, value any, stack []byte) (string, error) {

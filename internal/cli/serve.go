@@ -22,6 +22,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/app"
 	"github.com/pyroll/kubectl-pyroll/ui/sshconsole"
 )
@@ -319,12 +320,9 @@ func (o *ServeOptions) openSession(server *kube.Cluster, open *jumphost.OpenRequ
 // named in the server's log) and tells the session's user, in one line, where it is.
 func (o *ServeOptions) sessionCrashed(s *jumphost.Session, crash *app.PanicError) string {
 	where := "the console (" + crash.Where + ")"
-	details := "no crash file could be written"
-	if path, err := writeCrashFile(where, crash.Value, crash.Stack); err == nil {
-		details = "details in " + path
-	}
-	fmt.Fprintf(o.ErrOut, "kubectl pyroll serve: session %s of %s: internal error in %s: %v (%s); please report it at %s\n",
-		s.ID, s.Identity.User, where, crash.Value, details, issuesURL)
+	// The panic's value may quote the cluster's text: the log is read in a terminal too.
+	fmt.Fprintf(o.ErrOut, "kubectl pyroll serve: session %s of %q: internal error in %s: %s; %s\n",
+		s.ID, s.Identity.User, where, safetext.Line(fmt.Sprint(crash.Value)), crashHint(where, crash.Value, crash.Stack))
 	return fmt.Sprintf("pyroll: the console stopped on an internal error (in %s); the jump host's log has the details for its operator, session %s", crash.Where, s.ID)
 }
 

@@ -2,10 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/pyroll/kubectl-pyroll/internal/jumphost"
+	"github.com/pyroll/kubectl-pyroll/ui/app"
 )
 
 func TestServeHelpSaysTheKeyFormat(t *testing.T) {
@@ -66,4 +70,26 @@ func runErr(args ...string) error {
 	cmd := NewRootCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
 	cmd.SetArgs(args)
 	return cmd.Execute()
+}
+
+// A session's panic: the stack goes to a crash file named in the server's log (its value
+// escaped: it may quote the cluster), and the user reads one line without either.
+func TestSessionCrashStaysOnTheServer(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	var log bytes.Buffer
+	o := &ServeOptions{ConsoleOptions: ConsoleOptions{Options: &Options{IOStreams: genericiooptions.IOStreams{ErrOut: &log}}}}
+	s := &jumphost.Session{ID: "s-7", Identity: jumphost.Identity{User: "alice@example.com"}}
+	told := o.sessionCrashed(s, &app.PanicError{Where: "View", Value: "bad image \x1b]52;c;aGk=\a", Stack: []byte("goroutine 1 [running]:\nmain.secret()")})
+	line := log.String()
+	for _, want := range []string{`session s-7 of "alice@example.com": internal error in the console (View): bad image \x1b]52;c;aGk=\x07;`, "with the details in " + os.Getenv("TMPDIR")} {
+		if !strings.Contains(line, want) {
+			t.Errorf("server log lacks %q:\n%s", want, line)
+		}
+	}
+	if strings.ContainsRune(line, '\x1b') || strings.Count(line, "\n") != 1 {
+		t.Errorf("server log line carries a raw escape or more than one line: %q", line)
+	}
+	if strings.Contains(told, "goroutine") || strings.Contains(told, "bad image") || !strings.Contains(told, "session s-7") {
+		t.Errorf("the user's line: %q", told)
+	}
 }
