@@ -9,6 +9,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -214,6 +215,9 @@ func TestArgoStatusAbortRetryPromoteAndUndo(t *testing.T) {
 // A release whose canary errs is aborted by Argo's own analysis, measured by the sandbox's
 // Prometheus; the console (80x24, tmux) shows the measured value against the condition,
 // and p on the aborted rollout offers the retry, which y carries out.
+// analysisValue is the first measured value of the error-rate metric on the detail.
+var analysisValue = regexp.MustCompile(`error-rate: ([-0-9.e+]+)`)
+
 func TestArgoConsoleShowsFailedAnalysisAndRetries(t *testing.T) {
 	sb := sandboxtest.Get(t)
 	ctx := context.Background()
@@ -249,8 +253,14 @@ func TestArgoConsoleShowsFailedAnalysisAndRetries(t *testing.T) {
 	pane.key("Enter")
 	pane.waitScreen("checkout-api Degraded", func(s string) bool { return strings.Contains(rowOf(s, checkout), "Degraded") })
 	pane.key("Enter")
-	pane.waitScreen("the analysis with its measured value and condition",
-		containsAll("ANALYSIS", "error-rate: ", "fails `", "failureLimit 1", "aborted here"))
+	screen := pane.waitScreen("the analysis with its measured value and condition",
+		flowing(containsAll("ANALYSIS", "error-rate: ", "fails `", "failureLimit 1", "aborted here")))
+	// argo stores Go's shortest float ("0.045454545454545456"): the console shows 3 digits.
+	if m := analysisValue.FindStringSubmatch(strings.Join(strings.Fields(screen), " ")); m == nil {
+		t.Errorf("no measured value after error-rate:\n%s", screen)
+	} else if digits := strings.TrimLeft(strings.NewReplacer(".", "", "-", "").Replace(strings.Split(m[1], "e")[0]), "0"); len(digits) > 3 {
+		t.Errorf("analysis value %q has more than 3 significant digits:\n%s", m[1], screen)
+	}
 	before := time.Now()
 	pane.keys("p")
 	pane.waitScreen("the retry offered", containsAll("was aborted", "retry", "y/n"))

@@ -72,6 +72,12 @@ func containsAll(words ...string) func(string) bool {
 	}
 }
 
+// flowing applies check to the screen's words on one line: for a phrase the detail may wrap
+// at any space, wherever a measured value's length puts the break.
+func flowing(check func(string) bool) func(string) bool {
+	return func(s string) bool { return check(strings.Join(strings.Fields(s), " ")) }
+}
+
 // rowOf returns the screen line that starts with name.
 func rowOf(screen, name string) string {
 	for _, line := range strings.Split(screen, "\n") {

@@ -167,13 +167,18 @@ func metricString(m MetricView) safetext.Text {
 		return b.Text()
 	}
 	n := len(m.Values)
+	shown := make([]safetext.Text, n)
+	for i, v := range m.Values {
+		shown[i] = safetext.Line(readableValue(string(v), false))
+	}
 	if valued(string(m.LastPhase)) {
 		// The last measurement has the last value: lead with it.
 		if n > 0 {
-			b.WriteText(" " + m.Values[n-1])
+			ratio := isRatio(string(m.Name), string(m.SuccessCondition), string(m.FailureCondition))
+			b.WriteText(" " + safetext.Line(readableValue(string(m.Values[n-1]), ratio)))
 		}
 		if n > 1 {
-			b.Printf(" (last %d: %s)", n, safetext.Join(m.Values, " "))
+			b.Printf(" (last %d: %s)", n, safetext.Join(shown, " "))
 		}
 		if j := judgement(m); j != "" {
 			b.WriteText(" " + j)
@@ -184,7 +189,7 @@ func metricString(m MetricView) safetext.Text {
 			b.WriteText(" " + j)
 		}
 		if n > 0 {
-			b.Printf(" (last %d: %s)", n, safetext.Join(m.Values, " "))
+			b.Printf(" (last %d: %s)", n, safetext.Join(shown, " "))
 		}
 	}
 	b.Printf(" %d/%d", m.Failed, m.Count)

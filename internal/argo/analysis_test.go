@@ -75,11 +75,11 @@ func TestAnalysesOf(t *testing.T) {
 
 	wantLines := [][]string{
 		{
-			"error-rate: 0.052 (last 2: 0.048 0.052) fails `result[0] < 0.01` 2/2 failureLimit 1",
+			"error-rate: 0.052 (5.2%) (last 2: 0.048 0.052) fails `result[0] < 0.01` 2/2 failureLimit 1",
 			"p99-latency: 0.18 (last 3: 0.19 0.2 0.18) passes `result[0] <= 0.25` 0/4 failureLimit 0",
 		},
 		{
-			"success-rate: 0.96 (last 3: 0.995 0.97 0.96) inconclusive: neither `result[0] >= 0.99` nor failure `result[0] < 0.95` 0/3 failureLimit 2 inconclusive 2/1",
+			"success-rate: 0.96 (96%) (last 3: 0.995 0.97 0.96) inconclusive: neither `result[0] >= 0.99` nor failure `result[0] < 0.95` 0/3 failureLimit 2 inconclusive 2/1",
 			"queue-depth: errored (last 1: 12) 0/1 failureLimit 0 errors 5 - " +
 				`Get "http://queue-exporter.shop.svc:9102/depth": dial tcp 10.0.4.17:9102: connect: connection refused`,
 			"saturation: no measurement yet, passes when `result[0] < 0.8`",
@@ -214,10 +214,10 @@ func TestMetricViewString(t *testing.T) {
 	}{
 		{"the brief's example", with(func(m *MetricView) {
 			m.Values, m.LastPhase, m.Count, m.Failed = []safetext.Text{"0.048", "0.051", "0.052"}, AnalysisFailed, 2, 2
-		}), "error-rate: 0.052 (last 3: 0.048 0.051 0.052) fails `result[0] < 0.01` 2/2 failureLimit 1"},
+		}), "error-rate: 0.052 (5.2%) (last 3: 0.048 0.051 0.052) fails `result[0] < 0.01` 2/2 failureLimit 1"},
 		{"one value: no list", with(func(m *MetricView) {
 			m.Values, m.LastPhase, m.Count, m.Successful = []safetext.Text{"0.004"}, AnalysisSuccessful, 1, 1
-		}), "error-rate: 0.004 passes `result[0] < 0.01` 0/1 failureLimit 1"},
+		}), "error-rate: 0.004 (0.4%) passes `result[0] < 0.01` 0/1 failureLimit 1"},
 		{"failure condition met", MetricView{
 			Name: "5xx", FailureCondition: "result[0] > 5", Values: []safetext.Text{"9"}, LastPhase: AnalysisFailed, Count: 1, Failed: 1,
 		}, "5xx: 9 meets failure `result[0] > 5` 1/1 failureLimit 0"},
@@ -244,10 +244,10 @@ func TestMetricViewString(t *testing.T) {
 		}), "error-rate: errored 0/0 failureLimit 1 errors 1 - Post \"http://prom:9090/api/v1/query\": EOF"},
 		{"no failureLimit", with(func(m *MetricView) {
 			m.Values, m.LastPhase, m.Count, m.Failed, m.FailureLimit = []safetext.Text{"0.2"}, AnalysisFailed, 3, 3, -1
-		}), "error-rate: 0.2 fails `result[0] < 0.01` 3/3 no failureLimit"},
+		}), "error-rate: 0.2 (20%) fails `result[0] < 0.01` 3/3 no failureLimit"},
 		{"dry-run", with(func(m *MetricView) {
 			m.DryRun, m.Values, m.LastPhase, m.Count, m.Failed = true, []safetext.Text{"0.2"}, AnalysisFailed, 1, 1
-		}), "error-rate (dry-run): 0.2 fails `result[0] < 0.01` 1/1 failureLimit 1"},
+		}), "error-rate (dry-run): 0.2 (20%) fails `result[0] < 0.01` 1/1 failureLimit 1"},
 		{"no measurement yet", base, "error-rate: no measurement yet, passes when `result[0] < 0.01`"},
 		{"no measurement yet, both conditions", MetricView{Name: "sr", SuccessCondition: "a", FailureCondition: "b"},
 			"sr: no measurement yet, passes when `a`, fails when `b`"},

@@ -129,7 +129,7 @@ func TestMarkdownOfAnArgoRolloutHoldsStepsAndAnalysis(t *testing.T) {
 	objs.AnalysisRuns[0] = rollouttest.AnalysisRun(objs.Rollouts[0], "9f8e7d6c5", argo.AnalysisRunning, "[0.048]", "[0.052]")
 	r := rollout.Build(objs, rollouttest.Epoch.Add(time.Hour))[0]
 	md := Markdown(Evidence{Context: "prod", Rollout: r, Taken: rollouttest.Epoch, Version: "v1.0.0"})
-	for _, want := range []string{"## Argo Rollout", "step 1: `pause` **now**", "error-rate: 0.052 (last 2: 0.048 0.052)", `result\[0\] \< 0.01`} {
+	for _, want := range []string{"## Argo Rollout", "step 1: `pause` **now**", "error-rate: 0.052 (5.2%) (last 2: 0.048 0.052)", `result\[0\] \< 0.01`} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
