@@ -70,10 +70,8 @@ func (a *Access) Permissions(ctx context.Context, scope intent.Scope) intent.Per
 		switch _, offered := kindNeeds[action]; {
 		case !offered:
 			perms.Denied[action] = fmt.Sprintf("a %s has no %s", scope.Kind, action.Name(scope.Kind))
-		case a.ReadOnly && a.ReadOnlyReason != "":
-			perms.Denied[action] = a.ReadOnlyReason
 		case a.ReadOnly:
-			perms.Denied[action] = "read-only (--read-only)"
+			perms.Denied[action] = a.readOnlyReason()
 		}
 	}
 	if a.ReadOnly {
@@ -106,6 +104,28 @@ func (a *Access) Permissions(ctx context.Context, scope intent.Scope) intent.Per
 	a.cache[scope] = cachedPermissions{at: time.Now(), perms: perms}
 	a.mu.Unlock()
 	return perms
+}
+
+// readOnlyReason is why nothing may be written: the session's reason (a key without
+// pyroll-write, a server without --allow-write), else --read-only.
+func (a *Access) readOnlyReason() string {
+	if a.ReadOnlyReason != "" {
+		return a.ReadOnlyReason
+	}
+	return "read-only (--read-only)"
+}
+
+// refuse is a *RefusedError when the access forbids req whatever RBAC says; nil otherwise
+// (RBAC is the API server's to enforce). No access at all refuses too: a Service built
+// without one must not act as if everything were allowed.
+func (a *Access) refuse(req intent.Request) error {
+	switch {
+	case a == nil:
+		return &RefusedError{Request: req, Reason: "no access checks configured"}
+	case a.ReadOnly:
+		return &RefusedError{Request: req, Reason: a.readOnlyReason()}
+	}
+	return nil
 }
 
 func (a *Access) ttl() time.Duration {
@@ -142,15 +162,33 @@ func WhoAmI(ctx context.Context, client kubeapi.API, fallback string) string {
 	return review.Status.UserInfo.Username
 }
 
-// Service is what the console needs to act: plans and writes (Driver) and access checks.
+// Service is what a console acts through: plans and writes (Driver) and access checks.
+// It enforces the access rather than trusting its caller to have greyed a key out: a
+// read-only service refuses before it reads or writes anything.
 type Service struct {
-	*Driver
+	Driver *Driver
 	Access *Access
 }
 
 // Permissions is Access.Permissions.
 func (s Service) Permissions(ctx context.Context, scope intent.Scope) intent.Permissions {
 	return s.Access.Permissions(ctx, scope)
+}
+
+// Plan is Driver.Plan, refused with a *RefusedError when the access is read-only.
+func (s Service) Plan(ctx context.Context, req intent.Request) (intent.Plan, error) {
+	if err := s.Access.refuse(req); err != nil {
+		return intent.Plan{}, err
+	}
+	return s.Driver.Plan(ctx, req)
+}
+
+// Apply is Driver.Apply, refused with a *RefusedError when the access is read-only.
+func (s Service) Apply(ctx context.Context, plan intent.Plan) (intent.Result, error) {
+	if err := s.Access.refuse(plan.Request); err != nil {
+		return intent.Result{}, err
+	}
+	return s.Driver.Apply(ctx, plan)
 }
 
 // Need is one permission a command needs before it starts.

@@ -111,10 +111,19 @@ type Permissions struct {
 	// Denied maps an action to the reason it is not available ("read-only",
 	// "forbidden: cannot patch deployments in demo"); absent means allowed.
 	Denied map[Action]string
+	// Pending: asked, not answered yet. Nothing is allowed until the answer comes: a key
+	// typed in the session's first instant must not act on a guess.
+	Pending bool
 }
+
+// PermissionsPending is the answer until the answer comes.
+const PermissionsPending = "checking permissions…"
 
 // Allowed reports whether the action may be taken, and the reason when not.
 func (p Permissions) Allowed(a Action) (bool, string) {
+	if p.Pending {
+		return false, PermissionsPending
+	}
 	if reason, ok := p.Denied[a]; ok {
 		return false, reason
 	}

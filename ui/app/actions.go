@@ -88,6 +88,24 @@ func (m Model) haltCmd(req intent.Request) tea.Cmd {
 	})
 }
 
+// RefusalRecorder is an Actor that keeps a record of the actions the console refused
+// (the jump host's audit log): what a user tried matters as much as what was done.
+type RefusalRecorder interface {
+	Refused(ctx context.Context, req intent.Request, reason string)
+}
+
+// refusedCmd tells the actor, when it records refusals, that req was refused and why.
+func (m Model) refusedCmd(req intent.Request, why string) tea.Cmd {
+	recorder, ok := m.opts.Actor.(RefusalRecorder)
+	if !ok {
+		return nil
+	}
+	return m.call(func(ctx context.Context, _ Actor) tea.Msg {
+		recorder.Refused(ctx, req, why)
+		return nil
+	})
+}
+
 // target is the rollout an action key applies to: the one open, else the one selected.
 func (m Model) target() (rollout.Rollout, bool) {
 	if m.screen == detailScreen || (m.screen == pageScreen && m.pageReturn == detailScreen) {
@@ -127,13 +145,11 @@ func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 		m.footer.SetStatus(footer.Status{Text: "an action is still running; wait for its result", Bad: true})
 		return m, nil, true
 	}
-	if perms, known := m.perms[intent.ScopeOf(r.Ref())]; known {
-		if allowed, why := perms.Allowed(action); !allowed {
-			m.footer.SetStatus(footer.Status{Text: safetext.Sprintf("%s not available: %s", action.Name(r.Kind), why), Bad: true})
-			return m, nil, true
-		}
-	}
 	req := intent.Request{Action: action, Target: r.Ref(), Reason: "from the console"}
+	if allowed, why := m.permissions(r).Allowed(action); !allowed {
+		m.footer.SetStatus(footer.Status{Text: safetext.Sprintf("%s not available: %s", action.Name(r.Kind), why), Bad: true})
+		return m, m.refusedCmd(req, why), true
+	}
 	m.busy = true
 	if action == intent.Halt {
 		// "halting", "aborting": the emergency brake says what it does to this kind.

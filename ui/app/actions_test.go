@@ -8,6 +8,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -36,11 +37,59 @@ func (f *fakeActor) Apply(_ context.Context, plan intent.Plan) (intent.Result, e
 	return intent.Result{Plan: plan, Message: safetext.Line("done: " + string(plan.Action) + " " + plan.Target.Name)}, nil
 }
 
+// consoleWith is the demo console acting through actor, its permissions answered.
 func consoleWith(t *testing.T, actor *fakeActor) Model {
+	t.Helper()
+	m := consoleAsking(t, actor)
+	next, _ := m.Update(permissionsMsg{scope: intent.Scope{Kind: ref.Deployment, Namespace: "demo"}, perms: actor.perms})
+	return next.(Model)
+}
+
+// consoleAsking is the demo console acting through actor, its permissions not answered.
+func consoleAsking(t *testing.T, actor Actor) Model {
 	t.Helper()
 	m := newConsole(t, 100, 24, styles.Options{})
 	m.opts.Actor = actor
 	return m
+}
+
+// recordingActor is a fakeActor that records the refusals the console reports.
+type recordingActor struct {
+	fakeActor
+	refused []string
+}
+
+func (r *recordingActor) Refused(_ context.Context, req intent.Request, reason string) {
+	r.refused = append(r.refused, string(req.Action)+" "+req.Target.Name+": "+reason)
+}
+
+// A key typed before the permissions are answered does nothing but say so: "allowed until
+// answered" let a read-only session over SSH halt a Deployment in 17 runs of 20.
+func TestUnansweredPermissionsAllowNothing(t *testing.T) {
+	actor := &recordingActor{}
+	m := consoleAsking(t, actor)
+	// The scope is asked for; the answer has not come.
+	next, _ := m.Update(SnapshotMsg(rollout.Snapshot{Rollouts: demoRollouts(), Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	m = next.(Model)
+	for _, k := range []string{"h", "p", "r"} {
+		m = keyAndRun(m, k)
+	}
+	s := text(m)
+	if len(actor.plans) != 0 || len(actor.applied) != 0 {
+		t.Fatalf("acted before the permissions were answered: plans %v, applied %v", actor.plans, actor.applied)
+	}
+	if !strings.Contains(s, "not available: "+intent.PermissionsPending) {
+		t.Errorf("the footer should say the permissions are being checked:\n%s", s)
+	}
+	if len(actor.refused) != 3 || !strings.Contains(actor.refused[0], "halt search-api: "+intent.PermissionsPending) {
+		t.Errorf("refusals recorded %q; want halt, promote and rollback of search-api, pending", actor.refused)
+	}
+	// The answer comes: the same key now acts.
+	next, _ = m.Update(permissionsMsg{scope: intent.Scope{Kind: ref.Deployment, Namespace: "demo"}})
+	m = keyAndRun(next.(Model), "h")
+	if len(actor.applied) != 1 {
+		t.Errorf("h after the answer: applied %v\n%s", actor.applied, text(m))
+	}
 }
 
 // keyAndRun presses a key and runs the command it returns (plan, apply) to completion.

@@ -185,7 +185,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.opts.Actor != nil {
 			for _, r := range m.snap.Rollouts {
 				if scope := intent.ScopeOf(r.Ref()); !m.permsAsked(scope) {
-					m.perms[scope] = intent.Permissions{} // asked; allowed until answered
+					m.perms[scope] = intent.Permissions{Pending: true} // asked; nothing allowed until answered
 					cmds = append(cmds, m.fetchPermissions(scope))
 				}
 			}
@@ -471,8 +471,9 @@ func (m Model) helpKeys() (help.KeyMap, string) {
 	return keys.ListHelp{Map: km}, why
 }
 
-// allowed says whether an action may be taken on the target, and why not; an action the
-// console cannot know about yet (no target, permissions not answered) is allowed.
+// allowed says whether an action may be taken on the target, and why not. With no target
+// there is nothing to grey out; a target whose permissions are not answered yet is denied
+// ("checking permissions…") until they are.
 func (m Model) allowed(a intent.Action) (bool, string) {
 	if m.opts.Actor == nil {
 		return false, "no cluster to act on"
@@ -481,7 +482,15 @@ func (m Model) allowed(a intent.Action) (bool, string) {
 	if !ok {
 		return true, ""
 	}
-	return m.perms[intent.ScopeOf(r.Ref())].Allowed(a)
+	return m.permissions(r).Allowed(a)
+}
+
+// permissions are the answered permissions of r's scope, else pending.
+func (m Model) permissions(r rollout.Rollout) intent.Permissions {
+	if perms, answered := m.perms[intent.ScopeOf(r.Ref())]; answered {
+		return perms
+	}
+	return intent.Permissions{Pending: true}
 }
 
 func (m Model) connectionLine() string {
