@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	authorizationv1 "k8s.io/api/authorization/v1"
 
+	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/incident"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/jumphost"
@@ -326,16 +328,33 @@ func (o *ServeOptions) sessionCrashed(s *jumphost.Session, crash *app.PanicError
 	return fmt.Sprintf("pyroll: the console stopped on an internal error (in %s); the jump host's log has the details for its operator, session %s", crash.Where, s.ID)
 }
 
-// auditedActor records every action a session applies in the audit log.
+// auditedActor records every action a session applies, and every one it was refused, in
+// the audit log.
 type auditedActor struct {
 	app.Actor
 	session *jumphost.Session
 }
 
+func actionRecord(req intent.Request) jumphost.Record {
+	return jumphost.Record{Verb: string(req.Action), Kind: string(req.Target.Kind), Namespace: req.Target.Namespace, Name: req.Target.Name}
+}
+
+func (a auditedActor) Plan(ctx context.Context, req intent.Request) (intent.Plan, error) {
+	plan, err := a.Actor.Plan(ctx, req)
+	if refused := (*actions.RefusedError)(nil); errors.As(err, &refused) {
+		a.Refused(ctx, req, refused.Reason)
+	}
+	return plan, err
+}
+
 func (a auditedActor) Apply(ctx context.Context, plan intent.Plan) (intent.Result, error) {
 	result, err := a.Actor.Apply(ctx, plan)
-	rec := jumphost.Record{Verb: string(plan.Action), Kind: string(plan.Target.Kind), Namespace: plan.Target.Namespace, Name: plan.Target.Name,
-		FromRevision: plan.From.Revision, ToRevision: plan.To.Revision, Result: "ok"}
+	if refused := (*actions.RefusedError)(nil); errors.As(err, &refused) {
+		a.Refused(ctx, plan.Request, refused.Reason)
+		return result, err
+	}
+	rec := actionRecord(plan.Request)
+	rec.FromRevision, rec.ToRevision, rec.Result = plan.From.Revision, plan.To.Revision, "ok"
 	switch {
 	case err != nil:
 		rec.Result, rec.Error = "failed", err.Error()
@@ -344,6 +363,14 @@ func (a auditedActor) Apply(ctx context.Context, plan intent.Plan) (intent.Resul
 	}
 	a.session.Action(rec)
 	return result, err
+}
+
+// Refused records an action the session was refused, by the console (its key greyed out,
+// its permissions not answered yet) or by the actions service (read-only).
+func (a auditedActor) Refused(_ context.Context, req intent.Request, reason string) {
+	rec := actionRecord(req)
+	rec.Error = reason
+	a.session.Refused(rec)
 }
 
 // clipboardInspector is the inspector of a console served over SSH: x writes no file on

@@ -213,12 +213,38 @@ type Session struct {
 	Deadlines *Deadlines
 	audit     *Audit
 	base      Record
+
+	refusalsMu sync.Mutex
+	refusals   map[string]time.Time // when each refusal was last recorded
 }
 
 // Action records one action of this session in the audit log.
 func (s *Session) Action(r Record) {
 	r.Event, r.Session, r.Fingerprint, r.User, r.Groups = "action", s.ID, s.Identity.Fingerprint, s.Identity.User, s.Identity.Groups
 	s.audit.Write(r)
+}
+
+// refusalRepeat is how long the same refusal (verb, rollout, reason) of one session is
+// recorded once: a key held down, or `yes h | ssh`, must not flood the audit log.
+const refusalRepeat = time.Minute
+
+// Refused records an action this session was refused (Result "refused", Error the reason),
+// the same refusal at most once a minute.
+func (s *Session) Refused(r Record) {
+	key := strings.Join([]string{r.Verb, r.Kind, r.Namespace, r.Name, r.Error}, "\x00")
+	now := s.audit.now()
+	s.refusalsMu.Lock()
+	if last, seen := s.refusals[key]; seen && now.Sub(last) < refusalRepeat {
+		s.refusalsMu.Unlock()
+		return
+	}
+	if s.refusals == nil {
+		s.refusals = map[string]time.Time{}
+	}
+	s.refusals[key] = now
+	s.refusalsMu.Unlock()
+	r.Result = "refused"
+	s.Action(r)
 }
 
 // gate admits a session: the key's identity read now, a terminal, at most a rollout name
