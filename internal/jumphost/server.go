@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Config is the server's.
@@ -65,6 +66,9 @@ type Server struct {
 	// client may offer several before one is let in, so a refusal is recorded only when
 	// the connection fails to authenticate at all.
 	refusedKeys map[string][]string
+	// badLines are the lines of the authorized-keys file left out at its last reading:
+	// each is said in the log once, when it first goes bad, not at every connection.
+	badLines map[string]bool
 }
 
 // New builds the server (it listens with Serve).
@@ -82,6 +86,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.Hint = "ssh HOST"
 	}
 	s := &Server{cfg: cfg, log: log.New(cfg.Log, "pyroll serve: ", log.LstdFlags), stopping: make(chan struct{}), refusedKeys: map[string][]string{}}
+	// Said now, at start, rather than at the first connection.
+	if _, err := s.readKeys(); err != nil {
+		return nil, err
+	}
 	opts := []ssh.Option{
 		wish.WithPublicKeyAuth(s.authorize),
 		// An unauthenticated connection gets half a minute; a connection whose console went
@@ -150,7 +158,7 @@ func (s *Server) Sessions() int { return int(s.sessions.Load()) }
 // key a connection finally used is read again in the gate (sess.PublicKey()), so that a key
 // merely offered cannot lend its identity to another.
 func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
-	_, err := Lookup(s.cfg.AuthorizedKeys, key, ctx.RemoteAddr())
+	_, err := s.lookup(key, ctx.RemoteAddr())
 	if err == nil {
 		return true
 	}
@@ -163,6 +171,37 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	s.refusedKeys[remote] = append(s.refusedKeys[remote], gossh.FingerprintSHA256(key)+" "+why)
 	s.mu.Unlock()
 	return false
+}
+
+// lookup is Lookup on the file read now.
+func (s *Server) lookup(key ssh.PublicKey, remote net.Addr) (Identity, error) {
+	entries, err := s.readKeys()
+	if err != nil {
+		return Identity{}, err
+	}
+	return lookup(entries, key, remote)
+}
+
+// readKeys reads the authorized-keys file and says in the log each line it leaves out
+// that was not left out at the last reading (which line, why).
+func (s *Server) readKeys() ([]Entry, error) {
+	entries, errs, err := readAuthorizedKeys(s.cfg.AuthorizedKeys)
+	if err != nil {
+		return nil, err
+	}
+	bad := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		bad[e.Error()] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range errs {
+		if why := e.Error(); !s.badLines[why] {
+			s.log.Printf("%s: %s (that key is refused)", safetext.Line(s.cfg.AuthorizedKeys), safetext.Line(why))
+		}
+	}
+	s.badLines = bad
+	return entries, nil
 }
 
 func (s *Server) takeRefusedKeys(remote string) []string {
@@ -237,7 +276,7 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 			refuse(base, "only public keys are accepted")
 			return
 		}
-		id, err := Lookup(s.cfg.AuthorizedKeys, sess.PublicKey(), sess.RemoteAddr())
+		id, err := s.lookup(sess.PublicKey(), sess.RemoteAddr())
 		base.Fingerprint = gossh.FingerprintSHA256(sess.PublicKey())
 		if err != nil {
 			refuse(base, "this key is not (or no longer) authorized here")

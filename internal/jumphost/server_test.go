@@ -371,3 +371,55 @@ func TestTheKeyThatGotInIsTheIdentity(t *testing.T) {
 		t.Errorf("refusal: %+v", r)
 	}
 }
+
+// waitLog waits until the server's log holds cond.
+func waitLog(t *testing.T, b *lockedBuffer, what string, cond func(string) bool) string {
+	t.Helper()
+	var s string
+	waitFor(t, what, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		s = b.buf.String()
+		return cond(s)
+	})
+	return s
+}
+
+// A from= list sshd would refuse refuses its line (its key does not get in, whatever the
+// other entries allow), said once in the server's log with the line and why; the rest of
+// the file still loads, and a line that goes bad later is said when a connection reads it.
+func TestBadFromRefusesItsLineSaidOnce(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	bob, bobLine := newKey(t)
+	logs := &lockedBuffer{}
+	ts := startServer(t, Config{Log: logs},
+		`pyroll-user="bob",from="!192.168.1/24,*" `+bobLine,
+		`pyroll-user="alice" `+aliceLine)
+	said := `authorized_keys: line 1: from: pattern "!192.168.1/24" is not a CIDR block`
+	waitLog(t, logs, "line 1 said", func(s string) bool { return strings.Contains(s, said) })
+
+	if _, err := ts.dial(t, bob); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Errorf("bob's key, its from= unreadable: %v; want refused", err)
+	}
+	for range 2 {
+		if out, code := ts.session(t, alice, 80, 24, "", "q"); code != 0 || !strings.Contains(out, "console user=alice") {
+			t.Errorf("alice, the next line: exit %d, %q", code, out)
+		}
+	}
+	if err := os.WriteFile(ts.keys, []byte(`pyroll-user="bob",from="!192.168.1/24,*" `+bobLine+"\n"+
+		`pyroll-user="alice" `+aliceLine+"\n"+`pyroll-user="carol",from="10.1.2.3/8" `+bobLine+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := ts.session(t, alice, 80, 24, "", "q"); code != 0 {
+		t.Errorf("alice after the file changed: exit %d, %q", code, out)
+	}
+	got := waitLog(t, logs, "line 3 said", func(s string) bool {
+		return strings.Contains(s, "line 3: from: pattern \"10.1.2.3/8\" has address bits set")
+	})
+	if n := strings.Count(got, said); n != 1 {
+		t.Errorf("line 1 said %d times; want once:\n%s", n, got)
+	}
+	if !strings.Contains(got, "(that key is refused)") {
+		t.Errorf("the log does not say the key is refused:\n%s", got)
+	}
+}
