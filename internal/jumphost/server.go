@@ -116,12 +116,13 @@ func New(cfg Config) (*Server, error) {
 			return nil
 		},
 		wish.WithMiddleware(
-			// The last listed runs first: every connection is logged, then rate-limited per
-			// address; inside the recover, the gate (identity, command, limits, clocks,
+			// The last listed runs first: every session channel gets a context and an id
+			// of its own (channel.go), is logged, then rate-limited per address; inside the recover, the gate (identity, command, limits, clocks,
 			// audit) runs before activeterm (a terminal, for sure) and the console.
 			recover.MiddlewareWithLogger(s.log, cfg.Console, activeterm.Middleware(), s.gate),
 			ratelimiter.Middleware(ratelimiter.NewRateLimiter(rate.Every(time.Second), 20, 1024)),
 			logging.MiddlewareWithLogger(s.log),
+			s.channels,
 		),
 	}
 	srv, err := wish.NewServer(opts...)
@@ -235,6 +236,8 @@ func SessionOf(sess ssh.Session) *Session {
 
 // Session is one admitted console session.
 type Session struct {
+	// ID is the connection's id and the session channel's number on it (3f1c0a9e5b7d2c41.2
+	// is the second session of a connection, as OpenSSH's ControlMaster opens them).
 	ID       string
 	Identity Identity
 	// Writable: the key has pyroll-write and the server runs with --allow-write. The
@@ -266,7 +269,7 @@ func (s *Session) Action(r Record) {
 func (s *Server) gate(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		ctx := sess.Context()
-		base := Record{Session: shortID(ctx.SessionID()), Remote: addrString(sess.RemoteAddr()), ClientVersion: ctx.ClientVersion(), Command: sess.RawCommand()}
+		base := Record{Session: channelID(sess), Remote: addrString(sess.RemoteAddr()), ClientVersion: ctx.ClientVersion(), Command: sess.RawCommand()}
 		refuse := func(rec Record, msg string) {
 			rec.Event, rec.Reason = "refused", msg
 			s.cfg.Audit.Write(rec)
@@ -401,7 +404,7 @@ func (s *Server) freeSlot() {
 
 // refuseSubsystem answers sftp, scp's sftp mode and any other subsystem.
 func (s *Server) refuseSubsystem(sess ssh.Session) {
-	s.cfg.Audit.Write(Record{Event: "refused", Session: shortID(sess.Context().SessionID()), Remote: addrString(sess.RemoteAddr()),
+	s.cfg.Audit.Write(Record{Event: "refused", Session: channelID(sess), Remote: addrString(sess.RemoteAddr()),
 		Fingerprint: fingerprint(sess.PublicKey()), Command: "subsystem " + sess.Subsystem(), Reason: "subsystem refused"})
 	wish.Fatalf(sess, "pyroll: subsystem %q refused: this host runs the rollout console only (%s [ROLLOUT])\n", sess.Subsystem(), s.cfg.Hint)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,8 +55,8 @@ func (b *lockedBuffer) records(t *testing.T) []Record {
 func fakeConsole(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		s := SessionOf(sess)
-		fmt.Fprintf(sess, "console user=%s groups=%s writable=%v reason=%q target=%s/%s size=%dx%d env=%s\n",
-			s.Identity.User, strings.Join(s.Identity.Groups, ","), s.Writable, s.ReadOnlyReason, s.Target.Kind, s.Target.Name, s.Width, s.Height, strings.Join(s.Env, ","))
+		fmt.Fprintf(sess, "console user=%s groups=%s writable=%v reason=%q target=%s/%s size=%dx%d env=%s id=%s\n",
+			s.Identity.User, strings.Join(s.Identity.Groups, ","), s.Writable, s.ReadOnlyReason, s.Target.Kind, s.Target.Name, s.Width, s.Height, strings.Join(s.Env, ","), s.ID)
 		quit := make(chan struct{})
 		go func() {
 			buf := make([]byte, 1)
@@ -74,6 +75,9 @@ func fakeConsole(next ssh.Handler) ssh.Handler {
 		case <-quit:
 		case <-s.Context.Done():
 		}
+		// What the console's end reads (a crash report does): still this session's record.
+		end := SessionOf(sess)
+		fmt.Fprintf(sess, "console end id=%s target=%s/%s\n", end.ID, end.Target.Kind, end.Target.Name)
 		next(sess)
 	}
 }
@@ -421,5 +425,72 @@ func TestBadFromRefusesItsLineSaidOnce(t *testing.T) {
 	}
 	if !strings.Contains(got, "(that key is refused)") {
 		t.Errorf("the log does not say the key is refused:\n%s", got)
+	}
+}
+
+// Two sessions over one connection (OpenSSH's ControlMaster) share the connection's
+// ssh.Context: each keeps its own record all along (what its console reads at its end, as
+// a crash report does), and its own id in the audit log, the connection's with the
+// channel's number.
+func TestTwoSessionsOnOneConnectionKeepTheirOwnRecord(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	ts := startServer(t, Config{}, `pyroll-user="alice" `+aliceLine)
+	client, err := ts.dial(t, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	type running struct {
+		sess *gossh.Session
+		in   *pipe
+		out  *lockedBuffer
+	}
+	open := func(command string) running {
+		t.Helper()
+		sess, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := running{sess: sess, in: newPipe(), out: &lockedBuffer{}}
+		sess.Stdin, sess.Stdout, sess.Stderr = r.in, r.out, r.out
+		if err := sess.RequestPty("xterm", 24, 80, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start(command); err != nil {
+			t.Fatal(err)
+		}
+		waitLog(t, r.out, command+": the console", func(s string) bool { return strings.Contains(s, "console user=alice") })
+		return r
+	}
+	first := open("deployment/first")
+	second := open("rollout/second")
+
+	first.in.write("q")
+	if err := first.sess.Wait(); err != nil {
+		t.Errorf("first session: %v", err)
+	}
+	second.in.write("q")
+	if err := second.sess.Wait(); err != nil {
+		t.Errorf("second session: %v", err)
+	}
+	conn := shortID(hex.EncodeToString(client.SessionID()))
+	for _, c := range []struct {
+		r      running
+		id, to string
+	}{{first, conn + ".1", "Deployment/first"}, {second, conn + ".2", "Rollout/second"}} {
+		c.r.out.mu.Lock()
+		out := strings.ReplaceAll(c.r.out.buf.String(), "\r\n", "\n")
+		c.r.out.mu.Unlock()
+		if !strings.Contains(out, "target="+c.to+" ") || !strings.Contains(out, "id="+c.id+"\n") || !strings.Contains(out, "console end id="+c.id+" target="+c.to+"\n") {
+			t.Errorf("session %s (%s) read another's record:\n%s", c.id, c.to, out)
+		}
+	}
+	var got []string
+	for _, r := range ts.audit.records(t) {
+		got = append(got, r.Event+" "+r.Session+" "+r.Command)
+	}
+	want := []string{"start " + conn + ".1 deployment/first", "start " + conn + ".2 rollout/second", "end " + conn + ".1 deployment/first", "end " + conn + ".2 rollout/second"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
