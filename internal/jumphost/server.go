@@ -15,7 +15,6 @@ import (
 	"charm.land/ssh"
 	"charm.land/wish/v2"
 	"charm.land/wish/v2/activeterm"
-	"charm.land/wish/v2/logging"
 	"charm.land/wish/v2/ratelimiter"
 	"charm.land/wish/v2/recover"
 	gossh "golang.org/x/crypto/ssh"
@@ -117,11 +116,10 @@ func New(cfg Config) (*Server, error) {
 		},
 		wish.WithMiddleware(
 			// The last listed runs first: every session channel gets a context and an id
-			// of its own (channel.go), is logged, then rate-limited per address; inside the recover, the gate (identity, command, limits, clocks,
+			// of its own and is logged (channel.go), then rate-limited per address; inside the recover, the gate (identity, command, limits, clocks,
 			// audit) runs before activeterm (a terminal, for sure) and the console.
 			recover.MiddlewareWithLogger(s.log, cfg.Console, activeterm.Middleware(), s.gate),
 			ratelimiter.Middleware(ratelimiter.NewRateLimiter(rate.Every(time.Second), 20, 1024)),
-			logging.MiddlewareWithLogger(s.log),
 			s.channels,
 		),
 	}
@@ -273,6 +271,7 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 		refuse := func(rec Record, msg string) {
 			rec.Event, rec.Reason = "refused", msg
 			s.cfg.Audit.Write(rec)
+			noteEnd(sess, rec)
 			wish.Fatalf(sess, "pyroll: %s\r\n", msg)
 		}
 		if sess.PublicKey() == nil {
@@ -361,6 +360,7 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 			end.Reason = "quit"
 		}
 		s.cfg.Audit.Write(end)
+		noteEnd(sess, end)
 	}
 }
 

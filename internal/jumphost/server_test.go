@@ -494,3 +494,64 @@ func TestTwoSessionsOnOneConnectionKeepTheirOwnRecord(t *testing.T) {
 		t.Errorf("audit:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// The server's log of sessions shows what the client chose (its SSH user name, TERM,
+// command, version) made safe: any authorized key, read-only ones too, could otherwise
+// write an escape sequence to the terminal the operator reads the log in. It says which
+// session, from where, which key and user, for how long, and how it ended.
+func TestSessionLogShowsClientStringsMadeSafe(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	logs := &lockedBuffer{}
+	ts := startServer(t, Config{Log: logs}, `pyroll-user="alice@example.com",pyroll-groups="sre" `+aliceLine)
+	hostile := "x\x1b]52;c;aGk=\a\u202e"
+	client, err := gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{
+		User: hostile, Auth: []gossh.AuthMethod{gossh.PublicKeys(alice)}, HostKeyCallback: gossh.FixedHostKey(ts.hostKey),
+		ClientVersion: "SSH-2.0-pyroll-test", // the handshake refuses a version with control characters
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	run := func(term, command, input string) {
+		t.Helper()
+		sess, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		sess.Stdin, sess.Stdout, sess.Stderr = strings.NewReader(input), io.Discard, io.Discard
+		if err := sess.RequestPty(term, 24, 80, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start(command); err != nil {
+			t.Fatal(err)
+		}
+		_ = sess.Wait()
+	}
+	run("xterm\x1b]0;owned\a", "orders-api", "q")
+	run("xterm", "orders-api\x1b[2J\u202e", "")
+
+	conn := shortID(hex.EncodeToString(client.SessionID()))
+	// Two lines a session; the second's end is written after the client saw its exit.
+	got := waitLog(t, logs, "both sessions logged", func(s string) bool { return strings.Count(s, "\n") >= 4 })
+	if strings.ContainsAny(got, "\x1b\a\u202e") {
+		t.Errorf("the server's log carries a raw escape, BEL or bidi control:\n%q", got)
+	}
+	fp := gossh.FingerprintSHA256(alice.PublicKey())
+	for _, want := range []string{
+		"session " + conn + ".1 from 127.0.0.1:",
+		`: open: key ` + fp + `, ssh user "x\x1b]52;c;aGk=\x07\u202e", command "orders-api", term "xterm\x1b]0;owned\x07" 80x24, client "SSH-2.0-pyroll-test"`,
+		"session " + conn + `.1 from 127.0.0.1:`,
+		`: end after 0s, exit 0, user "alice@example.com" groups "sre": quit`,
+		"session " + conn + ".2 from 127.0.0.1:",
+		`command "orders-api\x1b[2J\u202e", term "xterm" 80x24`,
+		`: end after 0s, exit 1, user "alice@example.com" groups "sre": refused: "orders-api\x1b[2J\u202e" is not a rollout name`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the server's log lacks %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "\n"); n != 4 {
+		t.Errorf("%d log lines; want 4 (open and end of two sessions):\n%s", n, got)
+	}
+}
