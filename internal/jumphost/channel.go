@@ -46,9 +46,12 @@ func (s *Server) channels(next ssh.Handler) ssh.Handler {
 				who += " groups " + quoted(strings.Join(rec.Groups, ","))
 			}
 		}
-		how := orNone(rec.Reason)
-		if rec.Event == "refused" {
+		how := rec.Reason
+		switch {
+		case rec.Event == "refused":
 			how = "refused: " + how
+		case rec.Event == "":
+			how = "stopped before the gate (rate limit, or a panic the log says above)"
 		}
 		s.log.Printf("session %s from %s: end after %s, exit %d, %s: %s",
 			c.id, addrString(sess.RemoteAddr()), s.cfg.Clock.Since(start).Round(time.Millisecond), exit, who, safetext.Line(how))
