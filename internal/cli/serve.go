@@ -209,18 +209,16 @@ func (o *ServeOptions) Run(ctx context.Context) (err error) {
 	return nil
 }
 
-// readKeys reads the authorized-keys file once at start, to say now what is wrong in it
-// (each connection reads it again).
+// readKeys reads the authorized-keys file once at start, for the users to check (each
+// connection reads it again). The lines it refuses are the server's to say (jumphost.New
+// says each once, and again only when a line goes bad later).
 func (o *ServeOptions) readKeys() ([]jumphost.Entry, error) {
 	f, err := os.Open(o.AuthorizedKeys)
 	if err != nil {
 		return nil, fmt.Errorf("--authorized-keys: %v; create it with one key a line, each with its pyroll-user=\"...\" (see 'kubectl pyroll serve --help')", err)
 	}
 	defer f.Close()
-	entries, errs := jumphost.ParseAuthorizedKeys(f)
-	for _, e := range errs {
-		fmt.Fprintf(o.ErrOut, "kubectl pyroll serve: %s: %v (that key is refused)\n", o.AuthorizedKeys, e)
-	}
+	entries, _ := jumphost.ParseAuthorizedKeys(f)
 	if len(entries) == 0 {
 		fmt.Fprintf(o.ErrOut, "kubectl pyroll serve: %s has no usable key yet: every connection is refused until one is added\n", o.AuthorizedKeys)
 	}

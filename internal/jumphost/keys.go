@@ -12,10 +12,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
-	"path"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -127,8 +128,9 @@ func parseLine(line []byte) (Entry, error) {
 			e.Write = true
 		case name == optFrom && hasValue:
 			for _, p := range strings.Split(value, ",") {
-				if p = strings.TrimSpace(p); p == "" {
-					return Entry{}, errors.New(`from: an empty pattern`)
+				p = strings.TrimSpace(p)
+				if err := checkFromPattern(p); err != nil {
+					return Entry{}, fmt.Errorf("from: %w", err)
 				}
 				e.From = append(e.From, p)
 			}
@@ -183,14 +185,27 @@ var ErrUnknownKey = errors.New("key not in the authorized-keys file")
 
 // Lookup reads the authorized-keys file now (removing a line revokes its key at once) and
 // returns the identity of key coming from remote; a key whose line refuses that address
-// (from=) is refused.
+// (from=) is refused. The lines left out are not said: the server says each once (Server).
 func Lookup(file string, key gossh.PublicKey, remote net.Addr) (Identity, error) {
-	f, err := os.Open(file)
+	entries, _, err := readAuthorizedKeys(file)
 	if err != nil {
 		return Identity{}, err
 	}
+	return lookup(entries, key, remote)
+}
+
+// readAuthorizedKeys reads and parses the file.
+func readAuthorizedKeys(file string) ([]Entry, []LineError, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("authorized keys: %w", err)
+	}
 	defer f.Close()
-	entries, _ := ParseAuthorizedKeys(f)
+	entries, errs := ParseAuthorizedKeys(f)
+	return entries, errs, nil
+}
+
+func lookup(entries []Entry, key gossh.PublicKey, remote net.Addr) (Identity, error) {
 	want := key.Marshal()
 	for _, e := range entries {
 		if !bytes.Equal(e.Key.Marshal(), want) {
@@ -204,15 +219,45 @@ func Lookup(file string, key gossh.PublicKey, remote net.Addr) (Identity, error)
 	return Identity{}, ErrUnknownKey
 }
 
+// checkFromPattern accepts one pattern of from="..." as sshd does (its addr_match_list):
+// an address, a CIDR block whose address has no bit set past its mask, or a wildcard
+// pattern (* and ?) matched against the address, each may be negated with one !. sshd
+// refuses a key whose list has an entry it cannot read (an empty one, a block such as
+// 10.1.2.3/8), whatever the other entries say: so does pyroll, when it reads the line.
+// Stricter than sshd on one point: anything with a / is a CIDR block or an error (sshd's
+// resolver reads 192.168.1 as 192.168.0.1; a pattern never matching is no better).
+func checkFromPattern(p string) error {
+	bare := strings.TrimPrefix(p, "!")
+	switch {
+	case bare == "":
+		return fmt.Errorf("an empty pattern in the list (%q)", p)
+	case strings.ContainsFunc(bare, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }):
+		return fmt.Errorf("pattern %q has a space or a control character", p)
+	case strings.HasPrefix(bare, "!"):
+		return fmt.Errorf("pattern %q: one ! negates, two are not a pattern", p)
+	case !strings.Contains(bare, "/"):
+		return nil // an address, or a wildcard pattern
+	}
+	block, err := netip.ParsePrefix(bare)
+	if err != nil {
+		return fmt.Errorf("pattern %q is not a CIDR block (ADDRESS/BITS, e.g. 192.168.1.0/24): %w", p, err)
+	}
+	if masked := block.Masked(); masked != block {
+		return fmt.Errorf("pattern %q has address bits set past its /%d mask (sshd refuses it; the block is %s)", p, block.Bits(), masked)
+	}
+	return nil
+}
+
 // allows applies from="..." as sshd does without DNS (UseDNS no): each pattern is an
 // address, a CIDR block, or a wildcard (* and ?) matched against the address; a pattern
 // with ! refuses what it matches, whatever the others say. No pattern matching refuses.
+// The patterns were checked when the line was read (checkFromPattern).
 func (e Entry) allows(remote net.Addr) bool {
 	if len(e.From) == 0 {
 		return true
 	}
-	ip := addrIP(remote)
-	if ip == nil {
+	ip, ok := addrIP(remote)
+	if !ok {
 		return false
 	}
 	allowed := false
@@ -228,28 +273,63 @@ func (e Entry) allows(remote net.Addr) bool {
 	return allowed
 }
 
-func addrIP(a net.Addr) net.IP {
-	switch a := a.(type) {
-	case *net.TCPAddr:
-		return a.IP
-	case nil:
-		return nil
+// addrIP is the remote's address, an IPv4 address mapped in IPv6 read as IPv4 (as sshd
+// does).
+func addrIP(a net.Addr) (netip.Addr, bool) {
+	if a == nil {
+		return netip.Addr{}, false
+	}
+	if t, ok := a.(*net.TCPAddr); ok {
+		ip, ok := netip.AddrFromSlice(t.IP)
+		return ip.Unmap(), ok
 	}
 	host, _, err := net.SplitHostPort(a.String())
 	if err != nil {
 		host = a.String()
 	}
-	return net.ParseIP(host)
+	ip, err := netip.ParseAddr(host)
+	return ip.Unmap(), err == nil
 }
 
-func matchAddress(pattern string, ip net.IP) bool {
+func matchAddress(pattern string, ip netip.Addr) bool {
 	if strings.Contains(pattern, "/") {
-		_, block, err := net.ParseCIDR(pattern)
+		block, err := netip.ParsePrefix(pattern)
 		return err == nil && block.Contains(ip)
 	}
-	if p := net.ParseIP(pattern); p != nil {
-		return p.Equal(ip)
+	if p, err := netip.ParseAddr(pattern); err == nil {
+		return p == ip
 	}
-	ok, err := path.Match(pattern, ip.String())
-	return err == nil && ok
+	return matchWildcard(strings.ToLower(pattern), strings.ToLower(ip.String()))
+}
+
+// matchWildcard is sshd's match_pattern: * is any run of characters, ? any one
+// character, everything else itself ([ and \ included, unlike path.Match).
+func matchWildcard(pattern, s string) bool {
+	for pattern != "" {
+		switch pattern[0] {
+		case '*':
+			pattern = strings.TrimLeft(pattern, "*")
+			if pattern == "" {
+				return true
+			}
+			for i := 0; i <= len(s); i++ {
+				if matchWildcard(pattern, s[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if s == "" {
+				return false
+			}
+			_, size := utf8.DecodeRuneInString(s)
+			pattern, s = pattern[1:], s[size:]
+		default:
+			if s == "" || s[0] != pattern[0] {
+				return false
+			}
+			pattern, s = pattern[1:], s[1:]
+		}
+	}
+	return s == ""
 }

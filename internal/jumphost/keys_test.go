@@ -47,6 +47,14 @@ func TestParseAuthorizedKeys(t *testing.T) {
 		`pyroll-user="eve",pyroll-user="mallory" ` + k4,
 		`pyroll-user="e` + "\x01" + `ve" ` + k4,
 		"ssh-ed25519 not-base64",
+		// from= as sshd reads it: an entry it cannot read refuses the line, whatever
+		// the others allow (here * would let in the block the ! meant to keep out).
+		`pyroll-user="frank",from="!192.168.1/24,*" ` + k4,
+		`pyroll-user="frank",from="10.1.2.3/8" ` + k4,
+		`pyroll-user="frank",from="10.0.0.0/33,*" ` + k4,
+		`pyroll-user="frank",from="!,10.0.0.1" ` + k4,
+		`pyroll-user="frank",from="*,!!10.0.0.1" ` + k4,
+		`pyroll-user="grace",from="*.example.com,10.1.?.*,::1,fe80::/10,!10.9.0.0/16,0.0.0.0/0" ` + k4,
 	}, "\n")
 	entries, errs := ParseAuthorizedKeys(strings.NewReader(file))
 	got := map[int]Identity{}
@@ -57,9 +65,10 @@ func TestParseAuthorizedKeys(t *testing.T) {
 		}
 	}
 	want := map[int]Identity{
-		3: {User: "alice@example.com", Groups: []string{"sre", "oncall"}, Comment: "alice laptop"},
-		4: {User: "bob@example.com", Write: true},
-		5: {User: `say "hi"`, Comment: "quoted"},
+		3:  {User: "alice@example.com", Groups: []string{"sre", "oncall"}, Comment: "alice laptop"},
+		4:  {User: "bob@example.com", Write: true},
+		5:  {User: `say "hi"`, Comment: "quoted"},
+		21: {User: "grace"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("entries:\n got %+v\nwant %+v", got, want)
@@ -78,6 +87,11 @@ func TestParseAuthorizedKeys(t *testing.T) {
 		13: "given twice",
 		14: "control character",
 		15: "not a public key",
+		16: `from: pattern "!192.168.1/24" is not a CIDR block`,
+		17: `from: pattern "10.1.2.3/8" has address bits set past its /8 mask (sshd refuses it; the block is 10.0.0.0/8)`,
+		18: `from: pattern "10.0.0.0/33" is not a CIDR block`,
+		19: `from: an empty pattern in the list ("!")`,
+		20: `from: pattern "!!10.0.0.1": one ! negates`,
 	}
 	gotErrs := map[int]string{}
 	for _, e := range errs {
@@ -122,4 +136,41 @@ func TestLookupReadsTheFileEachTimeAndHonoursFrom(t *testing.T) {
 	if _, err := Lookup(path, alice.PublicKey(), from("203.0.113.7")); err != ErrUnknownKey {
 		t.Errorf("alice after her line went: %v; want ErrUnknownKey", err)
 	}
+}
+
+// from= matches as sshd's addr_match_list: * and ? only ([ is itself), an IPv6 pattern
+// whatever its case, an IPv4 client over an IPv6 socket as IPv4.
+func TestFromMatchesAsSshd(t *testing.T) {
+	for _, c := range []struct {
+		from, remote string
+		want         bool
+	}{
+		{"10.0.0.[1]", "10.0.0.1", false},
+		{"10.0.0.?", "10.0.0.1", true},
+		{"10.0.0.?", "10.0.0.10", false},
+		{"10.*.1", "10.200.3.1", true},
+		{"FE80::*", "fe80::1", true},
+		{"fe80::/10", "fe80::1", true},
+		{"10.0.0.0/8", "::ffff:10.1.2.3", true},
+		{"::ffff:10.1.2.3", "10.1.2.3", false},
+		{"*,!10.9.0.0/16", "10.9.1.1", false},
+		{"*.example.com", "10.0.0.1", false},
+	} {
+		if err := checkFromPatterns(c.from); err != nil {
+			t.Errorf("from=%q: %v", c.from, err)
+		}
+		e := Entry{From: strings.Split(c.from, ",")}
+		if got := e.allows(&net.TCPAddr{IP: net.ParseIP(c.remote), Port: 22}); got != c.want {
+			t.Errorf("from=%q, client %s: allowed=%v; want %v", c.from, c.remote, got, c.want)
+		}
+	}
+}
+
+func checkFromPatterns(list string) error {
+	for _, p := range strings.Split(list, ",") {
+		if err := checkFromPattern(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }

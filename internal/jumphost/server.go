@@ -15,7 +15,6 @@ import (
 	"charm.land/ssh"
 	"charm.land/wish/v2"
 	"charm.land/wish/v2/activeterm"
-	"charm.land/wish/v2/logging"
 	"charm.land/wish/v2/ratelimiter"
 	"charm.land/wish/v2/recover"
 	gossh "golang.org/x/crypto/ssh"
@@ -24,6 +23,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Config is the server's.
@@ -65,6 +65,9 @@ type Server struct {
 	// client may offer several before one is let in, so a refusal is recorded only when
 	// the connection fails to authenticate at all.
 	refusedKeys map[string][]string
+	// badLines are the lines of the authorized-keys file left out at its last reading:
+	// each is said in the log once, when it first goes bad, not at every connection.
+	badLines map[string]bool
 }
 
 // New builds the server (it listens with Serve).
@@ -82,6 +85,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.Hint = "ssh HOST"
 	}
 	s := &Server{cfg: cfg, log: log.New(cfg.Log, "pyroll serve: ", log.LstdFlags), stopping: make(chan struct{}), refusedKeys: map[string][]string{}}
+	// Said now, at start, rather than at the first connection.
+	if _, err := s.readKeys(); err != nil {
+		return nil, err
+	}
 	opts := []ssh.Option{
 		wish.WithPublicKeyAuth(s.authorize),
 		// An unauthenticated connection gets half a minute; a connection whose console went
@@ -108,12 +115,12 @@ func New(cfg Config) (*Server, error) {
 			return nil
 		},
 		wish.WithMiddleware(
-			// The last listed runs first: every connection is logged, then rate-limited per
-			// address; inside the recover, the gate (identity, command, limits, clocks,
+			// The last listed runs first: every session channel gets a context and an id
+			// of its own and is logged (channel.go), then rate-limited per address; inside the recover, the gate (identity, command, limits, clocks,
 			// audit) runs before activeterm (a terminal, for sure) and the console.
 			recover.MiddlewareWithLogger(s.log, cfg.Console, activeterm.Middleware(), s.gate),
 			ratelimiter.Middleware(ratelimiter.NewRateLimiter(rate.Every(time.Second), 20, 1024)),
-			logging.MiddlewareWithLogger(s.log),
+			s.channels,
 		),
 	}
 	srv, err := wish.NewServer(opts...)
@@ -150,7 +157,7 @@ func (s *Server) Sessions() int { return int(s.sessions.Load()) }
 // key a connection finally used is read again in the gate (sess.PublicKey()), so that a key
 // merely offered cannot lend its identity to another.
 func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
-	_, err := Lookup(s.cfg.AuthorizedKeys, key, ctx.RemoteAddr())
+	_, err := s.lookup(key, ctx.RemoteAddr())
 	if err == nil {
 		return true
 	}
@@ -163,6 +170,37 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	s.refusedKeys[remote] = append(s.refusedKeys[remote], gossh.FingerprintSHA256(key)+" "+why)
 	s.mu.Unlock()
 	return false
+}
+
+// lookup is Lookup on the file read now.
+func (s *Server) lookup(key ssh.PublicKey, remote net.Addr) (Identity, error) {
+	entries, err := s.readKeys()
+	if err != nil {
+		return Identity{}, err
+	}
+	return lookup(entries, key, remote)
+}
+
+// readKeys reads the authorized-keys file and says in the log each line it leaves out
+// that was not left out at the last reading (which line, why).
+func (s *Server) readKeys() ([]Entry, error) {
+	entries, errs, err := readAuthorizedKeys(s.cfg.AuthorizedKeys)
+	if err != nil {
+		return nil, err
+	}
+	bad := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		bad[e.Error()] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range errs {
+		if why := e.Error(); !s.badLines[why] {
+			s.log.Printf("%s: %s (that key is refused)", safetext.Line(s.cfg.AuthorizedKeys), safetext.Line(why))
+		}
+	}
+	s.badLines = bad
+	return entries, nil
 }
 
 func (s *Server) takeRefusedKeys(remote string) []string {
@@ -196,6 +234,8 @@ func SessionOf(sess ssh.Session) *Session {
 
 // Session is one admitted console session.
 type Session struct {
+	// ID is the connection's id and the session channel's number on it (3f1c0a9e5b7d2c41.2
+	// is the second session of a connection, as OpenSSH's ControlMaster opens them).
 	ID       string
 	Identity Identity
 	// Writable: the key has pyroll-write and the server runs with --allow-write. The
@@ -253,17 +293,18 @@ func (s *Session) Refused(r Record) {
 func (s *Server) gate(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		ctx := sess.Context()
-		base := Record{Session: shortID(ctx.SessionID()), Remote: addrString(sess.RemoteAddr()), ClientVersion: ctx.ClientVersion(), Command: sess.RawCommand()}
+		base := Record{Session: channelID(sess), Remote: addrString(sess.RemoteAddr()), ClientVersion: ctx.ClientVersion(), Command: sess.RawCommand()}
 		refuse := func(rec Record, msg string) {
 			rec.Event, rec.Reason = "refused", msg
 			s.cfg.Audit.Write(rec)
+			noteEnd(sess, rec)
 			wish.Fatalf(sess, "pyroll: %s\r\n", msg)
 		}
 		if sess.PublicKey() == nil {
 			refuse(base, "only public keys are accepted")
 			return
 		}
-		id, err := Lookup(s.cfg.AuthorizedKeys, sess.PublicKey(), sess.RemoteAddr())
+		id, err := s.lookup(sess.PublicKey(), sess.RemoteAddr())
 		base.Fingerprint = gossh.FingerprintSHA256(sess.PublicKey())
 		if err != nil {
 			refuse(base, "this key is not (or no longer) authorized here")
@@ -345,6 +386,7 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 			end.Reason = "quit"
 		}
 		s.cfg.Audit.Write(end)
+		noteEnd(sess, end)
 	}
 }
 
@@ -388,7 +430,7 @@ func (s *Server) freeSlot() {
 
 // refuseSubsystem answers sftp, scp's sftp mode and any other subsystem.
 func (s *Server) refuseSubsystem(sess ssh.Session) {
-	s.cfg.Audit.Write(Record{Event: "refused", Session: shortID(sess.Context().SessionID()), Remote: addrString(sess.RemoteAddr()),
+	s.cfg.Audit.Write(Record{Event: "refused", Session: channelID(sess), Remote: addrString(sess.RemoteAddr()),
 		Fingerprint: fingerprint(sess.PublicKey()), Command: "subsystem " + sess.Subsystem(), Reason: "subsystem refused"})
 	wish.Fatalf(sess, "pyroll: subsystem %q refused: this host runs the rollout console only (%s [ROLLOUT])\n", sess.Subsystem(), s.cfg.Hint)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,8 +55,8 @@ func (b *lockedBuffer) records(t *testing.T) []Record {
 func fakeConsole(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		s := SessionOf(sess)
-		fmt.Fprintf(sess, "console user=%s groups=%s writable=%v reason=%q target=%s/%s size=%dx%d env=%s\n",
-			s.Identity.User, strings.Join(s.Identity.Groups, ","), s.Writable, s.ReadOnlyReason, s.Target.Kind, s.Target.Name, s.Width, s.Height, strings.Join(s.Env, ","))
+		fmt.Fprintf(sess, "console user=%s groups=%s writable=%v reason=%q target=%s/%s size=%dx%d env=%s id=%s\n",
+			s.Identity.User, strings.Join(s.Identity.Groups, ","), s.Writable, s.ReadOnlyReason, s.Target.Kind, s.Target.Name, s.Width, s.Height, strings.Join(s.Env, ","), s.ID)
 		quit := make(chan struct{})
 		go func() {
 			buf := make([]byte, 1)
@@ -74,6 +75,9 @@ func fakeConsole(next ssh.Handler) ssh.Handler {
 		case <-quit:
 		case <-s.Context.Done():
 		}
+		// What the console's end reads (a crash report does): still this session's record.
+		end := SessionOf(sess)
+		fmt.Fprintf(sess, "console end id=%s target=%s/%s\n", end.ID, end.Target.Kind, end.Target.Name)
 		next(sess)
 	}
 }
@@ -369,5 +373,185 @@ func TestTheKeyThatGotInIsTheIdentity(t *testing.T) {
 	waitFor(t, "one refusal", func() bool { return len(ts.audit.records(t)) == 1 })
 	if r := ts.audit.records(t)[0]; r.Event != "refused" || !strings.Contains(r.Reason, "no authorized key among those offered") || strings.Count(r.Reason, "unknown key") != 2 {
 		t.Errorf("refusal: %+v", r)
+	}
+}
+
+// waitLog waits until the server's log holds cond.
+func waitLog(t *testing.T, b *lockedBuffer, what string, cond func(string) bool) string {
+	t.Helper()
+	var s string
+	waitFor(t, what, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		s = b.buf.String()
+		return cond(s)
+	})
+	return s
+}
+
+// A from= list sshd would refuse refuses its line (its key does not get in, whatever the
+// other entries allow), said once in the server's log with the line and why; the rest of
+// the file still loads, and a line that goes bad later is said when a connection reads it.
+func TestBadFromRefusesItsLineSaidOnce(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	bob, bobLine := newKey(t)
+	logs := &lockedBuffer{}
+	ts := startServer(t, Config{Log: logs},
+		`pyroll-user="bob",from="!192.168.1/24,*" `+bobLine,
+		`pyroll-user="alice" `+aliceLine)
+	said := `authorized_keys: line 1: from: pattern "!192.168.1/24" is not a CIDR block`
+	waitLog(t, logs, "line 1 said", func(s string) bool { return strings.Contains(s, said) })
+
+	if _, err := ts.dial(t, bob); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Errorf("bob's key, its from= unreadable: %v; want refused", err)
+	}
+	for range 2 {
+		if out, code := ts.session(t, alice, 80, 24, "", "q"); code != 0 || !strings.Contains(out, "console user=alice") {
+			t.Errorf("alice, the next line: exit %d, %q", code, out)
+		}
+	}
+	if err := os.WriteFile(ts.keys, []byte(`pyroll-user="bob",from="!192.168.1/24,*" `+bobLine+"\n"+
+		`pyroll-user="alice" `+aliceLine+"\n"+`pyroll-user="carol",from="10.1.2.3/8" `+bobLine+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := ts.session(t, alice, 80, 24, "", "q"); code != 0 {
+		t.Errorf("alice after the file changed: exit %d, %q", code, out)
+	}
+	got := waitLog(t, logs, "line 3 said", func(s string) bool {
+		return strings.Contains(s, "line 3: from: pattern \"10.1.2.3/8\" has address bits set")
+	})
+	if n := strings.Count(got, said); n != 1 {
+		t.Errorf("line 1 said %d times; want once:\n%s", n, got)
+	}
+	if !strings.Contains(got, "(that key is refused)") {
+		t.Errorf("the log does not say the key is refused:\n%s", got)
+	}
+}
+
+// Two sessions over one connection (OpenSSH's ControlMaster) share the connection's
+// ssh.Context: each keeps its own record all along (what its console reads at its end, as
+// a crash report does), and its own id in the audit log, the connection's with the
+// channel's number.
+func TestTwoSessionsOnOneConnectionKeepTheirOwnRecord(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	ts := startServer(t, Config{}, `pyroll-user="alice" `+aliceLine)
+	client, err := ts.dial(t, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	type running struct {
+		sess *gossh.Session
+		in   *pipe
+		out  *lockedBuffer
+	}
+	open := func(command string) running {
+		t.Helper()
+		sess, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := running{sess: sess, in: newPipe(), out: &lockedBuffer{}}
+		sess.Stdin, sess.Stdout, sess.Stderr = r.in, r.out, r.out
+		if err := sess.RequestPty("xterm", 24, 80, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start(command); err != nil {
+			t.Fatal(err)
+		}
+		waitLog(t, r.out, command+": the console", func(s string) bool { return strings.Contains(s, "console user=alice") })
+		return r
+	}
+	first := open("deployment/first")
+	second := open("rollout/second")
+
+	first.in.write("q")
+	if err := first.sess.Wait(); err != nil {
+		t.Errorf("first session: %v", err)
+	}
+	second.in.write("q")
+	if err := second.sess.Wait(); err != nil {
+		t.Errorf("second session: %v", err)
+	}
+	conn := shortID(hex.EncodeToString(client.SessionID()))
+	for _, c := range []struct {
+		r      running
+		id, to string
+	}{{first, conn + ".1", "Deployment/first"}, {second, conn + ".2", "Rollout/second"}} {
+		c.r.out.mu.Lock()
+		out := strings.ReplaceAll(c.r.out.buf.String(), "\r\n", "\n")
+		c.r.out.mu.Unlock()
+		if !strings.Contains(out, "target="+c.to+" ") || !strings.Contains(out, "id="+c.id+"\n") || !strings.Contains(out, "console end id="+c.id+" target="+c.to+"\n") {
+			t.Errorf("session %s (%s) read another's record:\n%s", c.id, c.to, out)
+		}
+	}
+	var got []string
+	for _, r := range ts.audit.records(t) {
+		got = append(got, r.Event+" "+r.Session+" "+r.Command)
+	}
+	want := []string{"start " + conn + ".1 deployment/first", "start " + conn + ".2 rollout/second", "end " + conn + ".1 deployment/first", "end " + conn + ".2 rollout/second"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The server's log of sessions shows what the client chose (its SSH user name, TERM,
+// command, version) made safe: any authorized key, read-only ones too, could otherwise
+// write an escape sequence to the terminal the operator reads the log in. It says which
+// session, from where, which key and user, for how long, and how it ended.
+func TestSessionLogShowsClientStringsMadeSafe(t *testing.T) {
+	alice, aliceLine := newKey(t)
+	logs := &lockedBuffer{}
+	ts := startServer(t, Config{Log: logs}, `pyroll-user="alice@example.com",pyroll-groups="sre" `+aliceLine)
+	hostile := "x\x1b]52;c;aGk=\a\u202e"
+	client, err := gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{
+		User: hostile, Auth: []gossh.AuthMethod{gossh.PublicKeys(alice)}, HostKeyCallback: gossh.FixedHostKey(ts.hostKey),
+		ClientVersion: "SSH-2.0-pyroll-test", // the handshake refuses a version with control characters
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	run := func(term, command, input string) {
+		t.Helper()
+		sess, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		sess.Stdin, sess.Stdout, sess.Stderr = strings.NewReader(input), io.Discard, io.Discard
+		if err := sess.RequestPty(term, 24, 80, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start(command); err != nil {
+			t.Fatal(err)
+		}
+		_ = sess.Wait()
+	}
+	run("xterm\x1b]0;owned\a", "orders-api", "q")
+	run("xterm", "orders-api\x1b[2J\u202e", "")
+
+	conn := shortID(hex.EncodeToString(client.SessionID()))
+	// Two lines a session; the second's end is written after the client saw its exit.
+	got := waitLog(t, logs, "both sessions logged", func(s string) bool { return strings.Count(s, "\n") >= 4 })
+	if strings.ContainsAny(got, "\x1b\a\u202e") {
+		t.Errorf("the server's log carries a raw escape, BEL or bidi control:\n%q", got)
+	}
+	fp := gossh.FingerprintSHA256(alice.PublicKey())
+	for _, want := range []string{
+		"session " + conn + ".1 from 127.0.0.1:",
+		`: open: key ` + fp + `, ssh user "x\x1b]52;c;aGk=\x07\u202e", command "orders-api", term "xterm\x1b]0;owned\x07" 80x24, client "SSH-2.0-pyroll-test"`,
+		"session " + conn + `.1 from 127.0.0.1:`,
+		`: end after 0s, exit 0, user "alice@example.com" groups "sre": quit`,
+		"session " + conn + ".2 from 127.0.0.1:",
+		`command "orders-api\x1b[2J\u202e", term "xterm" 80x24`,
+		`: end after 0s, exit 1, user "alice@example.com" groups "sre": refused: "orders-api\x1b[2J\u202e" is not a rollout name`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the server's log lacks %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "\n"); n != 4 {
+		t.Errorf("%d log lines; want 4 (open and end of two sessions):\n%s", n, got)
 	}
 }
