@@ -121,12 +121,13 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 		return err
 	}
 	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: o.DryRun == "server"}
+	svc := actions.Service{Driver: driver, Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly}}
 	action := o.Action
 	if o.Full {
 		action = intent.PromoteFull
 	}
 	req := intent.Request{Action: action, Target: target, Reason: o.Reason, ToRevision: o.ToRevision}
-	plan, err := driver.Plan(ctx, req)
+	plan, err := svc.Plan(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	result, err := driver.Apply(ctx, plan)
+	result, err := svc.Apply(ctx, plan)
 	if err != nil {
 		if errors.Is(err, actions.ErrChanged) {
 			return fmt.Errorf("%v (nothing was written)", err)

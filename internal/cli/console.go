@@ -90,13 +90,7 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 	who, cancel := context.WithTimeout(ctx, connectTimeout)
 	user := actions.WhoAmI(who, cluster.Client, cluster.User)
 	cancel()
-	var actor app.Actor = actions.Service{
-		Driver: &actions.Driver{Client: cluster.Client, User: user},
-		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly || s.readOnly, ReadOnlyReason: s.readOnlyReason},
-	}
-	if s.wrapActor != nil {
-		actor = s.wrapActor(actor)
-	}
+	actor := o.actor(cluster, user, s)
 	var feed app.MetricsFeed
 	if client != nil {
 		poller := &metrics.Poller{Source: client, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
@@ -126,6 +120,20 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 		opts.User = user
 	}
 	return opts, nil
+}
+
+// actor is what the console acts through, as user: the actions service, read-only when
+// --read-only or the session says so (its reason wins: it says which), wrapped for the
+// session (serve's audit log).
+func (o *ConsoleOptions) actor(cluster *kube.Cluster, user string, s consoleSession) app.Actor {
+	var actor app.Actor = actions.Service{
+		Driver: &actions.Driver{Client: cluster.Client, User: user},
+		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly || s.readOnly, ReadOnlyReason: s.readOnlyReason},
+	}
+	if s.wrapActor != nil {
+		actor = s.wrapActor(actor)
+	}
+	return actor
 }
 
 // colorEnabled: no --no-color, and no NO_COLOR in the terminal's environment env.

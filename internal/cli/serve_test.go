@@ -2,13 +2,21 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/pyroll/kubectl-pyroll/internal/actions"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/jumphost"
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/ui/app"
 )
 
@@ -91,5 +99,42 @@ func TestSessionCrashStaysOnTheServer(t *testing.T) {
 	}
 	if strings.Contains(told, "goroutine") || strings.Contains(told, "bad image") || !strings.Contains(told, "session s-7") {
 		t.Errorf("the user's line: %q", told)
+	}
+}
+
+// A session whose key may not write acts through a Service that refuses, whatever the
+// console shows, and each refusal is a line of the audit log (once a minute per refusal).
+func TestReadOnlySessionIsRefusedByTheServiceAndAudited(t *testing.T) {
+	client, _ := shopAPI(t)
+	var audit bytes.Buffer
+	session := jumphost.NewSession(jumphost.NewAudit(&audit, nil), "3f1c0a9e.1", jumphost.Identity{User: "bob@example.com", Fingerprint: "SHA256:bob"})
+	o := &ConsoleOptions{Options: &Options{}}
+	actor := o.actor(&kube.Cluster{Client: kubeapitest.FromClientset(client)}, "bob@example.com", consoleSession{
+		readOnly: true, readOnlyReason: "read-only: this key has no pyroll-write",
+		wrapActor: func(a app.Actor) app.Actor { return auditedActor{Actor: a, session: session} },
+	})
+	halt := intent.Request{Action: intent.Halt, Target: ref.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "api"}}
+	for range 3 {
+		if _, err := actor.Plan(context.Background(), halt); !errors.Is(err, actions.ErrRefused) {
+			t.Fatalf("halt by a read-only session: %v; want refused", err)
+		}
+	}
+	if _, err := actor.Apply(context.Background(), intent.Plan{Request: halt}); !errors.Is(err, actions.ErrRefused) {
+		t.Fatalf("apply by a read-only session: %v; want refused", err)
+	}
+	if deployment(t, client).Spec.Paused {
+		t.Fatal("a read-only session halted the Deployment")
+	}
+	lines := strings.Split(strings.TrimSpace(audit.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("audit log: %d lines; want one refusal (repeats within a minute are not written again):\n%s", len(lines), audit.String())
+	}
+	var rec jumphost.Record
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Event != "action" || rec.Result != "refused" || rec.Verb != "halt" || rec.Name != "api" || rec.User != "bob@example.com" ||
+		rec.Fingerprint != "SHA256:bob" || rec.Session != "3f1c0a9e.1" || rec.Error != "read-only: this key has no pyroll-write" {
+		t.Errorf("refusal record %+v", rec)
 	}
 }

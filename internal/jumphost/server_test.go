@@ -555,3 +555,14 @@ func TestSessionLogShowsClientStringsMadeSafe(t *testing.T) {
 		t.Errorf("%d log lines; want 4 (open and end of two sessions):\n%s", n, got)
 	}
 }
+
+// A server started without --allow-write makes every session read-only, a pyroll-write
+// key's too: the key asks, the operator grants.
+func TestWithoutAllowWriteEveryKeyIsReadOnly(t *testing.T) {
+	bob, bobLine := newKey(t)
+	ts := startServer(t, Config{MaxSessions: 4, Hint: "ssh -p 2222 jump"}, `pyroll-user="bob@example.com",pyroll-write `+bobLine)
+	out, code := ts.session(t, bob, 80, 24, "", "q")
+	if code != 0 || !strings.Contains(out, `writable=false reason="read-only: the jump host runs without --allow-write"`) {
+		t.Errorf("bob on a server without --allow-write: exit %d\n%s", code, out)
+	}
+}
