@@ -66,6 +66,7 @@ func decideDeployment(req intent.Request, objs rollout.Objects, now time.Time) (
 			plan.Noop, plan.Message = true, safetext.Sprintf("%s already runs rev %d", name, targetRevision)
 			return plan, nil, nil
 		}
+		plan.Decision = templateMove(&dep.Spec.Template, &target.Spec.Template)
 		plan.Message = safetext.Sprintf("roll back %s from rev %s (%s) to rev %d (%s)", name, revisionText(view.CanaryRevision), describe(plan.From), targetRevision, describe(plan.To))
 		if dep.Spec.Paused {
 			plan.Message += "; resumes it"
@@ -95,7 +96,7 @@ func previousRevision(view rollout.Rollout) int64 {
 }
 
 func sameDecision(a, b intent.Plan) bool {
-	return a.Noop == b.Noop && a.From == b.From && a.To == b.To
+	return a.Noop == b.Noop && a.Action == b.Action && a.From == b.From && a.To == b.To && a.Decision == b.Decision
 }
 
 // deploymentWriter writes a Deployment's plan: target is the ReplicaSet a rollback restores.

@@ -192,6 +192,28 @@ func TestAnEditAfterConfirmationIsNotOverwritten(t *testing.T) {
 	}
 }
 
+// An edit that keeps the image, SHA and revision (an env var, before the controller makes
+// a new ReplicaSet of it) is another template: the confirmed rollback is not written.
+func TestARollbackAfterATemplateEditIsChanged(t *testing.T) {
+	client, dep := fixture(false)
+	ctx := context.Background()
+	plan, err := driver(client).Plan(ctx, intent.Request{Action: intent.Rollback, Target: apiRef})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := dep.DeepCopy()
+	edited.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "FEATURE_X", Value: "on"}}
+	if _, err := client.AppsV1().Deployments("shop").Update(ctx, edited, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = driver(client).Apply(ctx, plan); !errors.Is(err, ErrChanged) {
+		t.Fatalf("rollback after an env edit: %v; want ErrChanged", err)
+	}
+	if env := get(t, client).Spec.Template.Spec.Containers[0].Env; len(env) != 1 {
+		t.Errorf("the edit was overwritten: env %v", env)
+	}
+}
+
 func TestIdempotentAndImpossibleActions(t *testing.T) {
 	ctx := context.Background()
 	halted, _ := fixture(true)

@@ -6,7 +6,6 @@ package actions
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -28,9 +27,9 @@ const FieldManager = "kubectl-pyroll"
 // ChangeCauseAnnotation is what `kubectl rollout history` shows per revision.
 const ChangeCauseAnnotation = "kubernetes.io/change-cause"
 
-// ErrChanged means the Deployment changed after the plan was made, so that the plan no
-// longer holds; nothing was written.
-var ErrChanged = errors.New("changed since the plan was made")
+// ErrChanged is intent.ErrChanged: Apply returns an *intent.ChangedError holding the plan
+// as it would be decided now.
+var ErrChanged = intent.ErrChanged
 
 // Driver acts on Deployments.
 type Driver struct {
@@ -103,7 +102,7 @@ func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, er
 			return intent.Result{}, err
 		}
 		if !sameDecision(plan, fresh) {
-			return intent.Result{}, fmt.Errorf("%s/%s %w: now %s; look again and retry", req.Target.Namespace, req.Target.Name, ErrChanged, fresh.Message)
+			return intent.Result{}, &intent.ChangedError{Was: plan, Now: fresh}
 		}
 		if fresh.Noop {
 			return intent.Result{Plan: fresh, At: d.now(), Message: fresh.Message}, nil

@@ -97,6 +97,7 @@ func decideArgo(req intent.Request, objs rollout.Objects, now time.Time) (intent
 	default:
 		return plan, nil, fmt.Errorf("unknown action %q", req.Action)
 	}
+	plan.Decision = argoDecision(argoPlan)
 	return plan, argoWriter(ro, argoPlan, nil), nil
 }
 
@@ -113,6 +114,7 @@ func decideArgoRetry(plan intent.Plan, ro *argo.Rollout, view rollout.Rollout) (
 	if msg := view.Argo.Message; msg != "" {
 		why = " (" + msg.String() + ")"
 	}
+	plan.Decision = argoDecision(p)
 	plan.Message = safetext.Sprintf("%s was aborted%s: retry rolls rev %s out again from the first step", ro.Name, why, revisionText(view.CanaryRevision))
 	return plan, argoWriter(ro, p, nil), nil
 }
@@ -138,6 +140,7 @@ func decideArgoUndo(plan intent.Plan, ro *argo.Rollout, view rollout.Rollout, by
 		plan.Noop, plan.Message = true, safetext.Sprintf("%s already runs rev %d", ro.Name, targetRevision)
 		return plan, nil, nil
 	}
+	plan.Decision = templateMove(&ro.Spec.Template, &target.Spec.Template)
 	plan.Message = safetext.Sprintf("undo %s from rev %s (%s) to rev %d (%s): rev %d's template becomes a new revision",
 		ro.Name, revisionText(view.CanaryRevision), describe(plan.From), targetRevision, describe(plan.To), targetRevision)
 	return plan, argoWriter(ro, argo.Plan{}, target), nil

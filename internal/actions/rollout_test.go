@@ -518,3 +518,41 @@ func TestArgoAbortWithoutAccessToAnalysisRuns(t *testing.T) {
 		t.Error("not aborted")
 	}
 }
+
+// A timed pause that ends while y/n is on screen must not turn "y" into skipping what came
+// next: the plan confirmed resumed from the pause at step 1; when the controller has moved
+// to step 2 by then, a promote would now skip step 2. Apply writes nothing and says so,
+// with the new plan for a new confirmation.
+func TestArgoPromoteAfterTheStepMovedIsChanged(t *testing.T) {
+	c := newArgoCluster(t, nil)
+	ctx := context.Background()
+	plan, err := c.driver().Plan(ctx, intent.Request{Action: intent.Promote, Target: c.ref()})
+	if err != nil || !strings.Contains(string(plan.Message), "resume from step 1/4 (pause) to step 2/4") {
+		t.Fatalf("plan %q, %v", plan.Message, err)
+	}
+	// The controller moves on: step 2, no pause.
+	rv := c.get(t).ResourceVersion
+	moved := fmt.Sprintf(`{"metadata":{"resourceVersion":%q},"status":{"pauseConditions":null,"controllerPause":false,"currentStepIndex":2}}`, rv)
+	if _, err := c.api.Rollouts(c.rollout.Namespace).Patch(ctx, c.rollout.Name, k8stypes.MergePatchType, []byte(moved), metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(c.sent())
+	_, err = c.driver().Apply(ctx, plan)
+	var changed *intent.ChangedError
+	if !errors.Is(err, ErrChanged) || !errors.As(err, &changed) {
+		t.Fatalf("apply after the step moved: %v; want ErrChanged", err)
+	}
+	if !strings.Contains(string(changed.Now.Message), "skip from step 2/4") || !strings.Contains(err.Error(), "you confirmed") {
+		t.Errorf("changed error: %v; want the new plan (skip from step 2/4) beside the confirmed one", err)
+	}
+	if sent := c.sent()[before:]; len(sent) != 0 {
+		t.Errorf("wrote after the decision changed: %s", patchList(sent))
+	}
+	// The new plan, confirmed anew, is written.
+	if _, err := c.driver().Apply(ctx, changed.Now); err != nil {
+		t.Fatalf("apply of the new plan: %v", err)
+	}
+	if st := c.get(t).Status; st.CurrentStepIndex == nil || *st.CurrentStepIndex != 3 {
+		t.Errorf("after the confirmed skip: step %v; want 3", st.CurrentStepIndex)
+	}
+}

@@ -135,33 +135,49 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.Out, plan.Message)
 		return nil
 	}
-	// A rollback, and a promote that turned out to be a retry, are not trivially reversible.
-	if (plan.Action == intent.Rollback || plan.Action == intent.Retry) && !o.Yes && !driver.DryRun {
-		if !isTerminal(o.In) {
-			return usageError("%s; not a terminal to confirm on: add --yes to %s anyway", plan.Message, plan.Action.Name(target.Kind))
+	var answers *bufio.Reader
+	for {
+		// A rollback, and a promote that turned out to be a retry, are not trivially reversible.
+		asked := (plan.Action == intent.Rollback || plan.Action == intent.Retry) && !o.Yes && !driver.DryRun
+		if asked {
+			if !isTerminal(o.In) {
+				return usageError("%s; not a terminal to confirm on: add --yes to %s anyway", plan.Message, plan.Action.Name(target.Kind))
+			}
+			if answers == nil {
+				answers = bufio.NewReader(o.In)
+			}
+			fmt.Fprintf(o.ErrOut, "%s?  [y/N] ", plan.Message)
+			answer, _ := answers.ReadString('\n')
+			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+				fmt.Fprintln(o.ErrOut, "Cancelled; nothing changed.")
+				return nil
+			}
 		}
-		fmt.Fprintf(o.ErrOut, "%s?  [y/N] ", plan.Message)
-		answer, _ := bufio.NewReader(o.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-			fmt.Fprintln(o.ErrOut, "Cancelled; nothing changed.")
-			return nil
+		result, err := svc.Apply(ctx, plan)
+		var changed *intent.ChangedError
+		if errors.As(err, &changed) && asked && !changed.Now.Noop {
+			// What was confirmed no longer holds: ask about what would be written now.
+			fmt.Fprintf(o.ErrOut, "%s/%s changed since you confirmed; nothing was written.\n", target.Namespace, target.Name)
+			plan = changed.Now
+			continue
 		}
+		if err != nil {
+			return err
+		}
+		o.printResult(result, plan, driver.DryRun)
+		return nil
 	}
-	result, err := svc.Apply(ctx, plan)
-	if err != nil {
-		if errors.Is(err, actions.ErrChanged) {
-			return fmt.Errorf("%v (nothing was written)", err)
-		}
-		return err
-	}
+}
+
+// printResult says what an action did (and, for a dry run, the builds it would move between).
+func (o *ActionOptions) printResult(result intent.Result, plan intent.Plan, dryRun bool) {
 	fmt.Fprintln(o.Out, result.Message)
-	if driver.DryRun {
+	if dryRun {
 		fmt.Fprintf(o.Out, "  from rev %d: %s\n  to   rev %d: %s\n", plan.From.Revision, buildLine(plan.From), plan.To.Revision, buildLine(plan.To))
 	}
 	if result.Warning != "" {
 		fmt.Fprintln(o.ErrOut, "warning: "+result.Warning)
 	}
-	return nil
 }
 
 func buildLine(b intent.Build) string {

@@ -3,6 +3,8 @@
 package intent
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
@@ -84,7 +86,33 @@ type Plan struct {
 	// Noop: nothing to do (already halted, nothing to promote); Message says why.
 	Noop    bool
 	Message safetext.Text
+	// Decision is what was decided beyond the builds, as it will be written: an Argo
+	// Rollout's promote branch, step move and patches, a rollback's target template. Apply
+	// writes a plan only when a fresh decision has the same one: what the person confirmed
+	// is what is written.
+	Decision string
 }
+
+// ErrChanged means the rollout changed after the plan was made, so that the plan no longer
+// holds; nothing was written.
+var ErrChanged = errors.New("changed since the plan was made")
+
+// ChangedError is ErrChanged with the plan as it would be decided now, for a new
+// confirmation.
+type ChangedError struct {
+	Was, Now Plan
+}
+
+func (e *ChangedError) Error() string {
+	t := e.Now.Target
+	if e.Now.Noop {
+		return fmt.Sprintf("%s/%s %v: now nothing to do (%s); nothing was written", t.Namespace, t.Name, ErrChanged, e.Now.Message)
+	}
+	return fmt.Sprintf("%s/%s %v: you confirmed %q, it would now be %q; nothing was written: look again and confirm anew", t.Namespace, t.Name, ErrChanged, e.Was.Message, e.Now.Message)
+}
+
+// Is makes errors.Is(err, ErrChanged) true.
+func (e *ChangedError) Is(target error) bool { return target == ErrChanged }
 
 // Result is what happened.
 type Result struct {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -186,7 +187,14 @@ func (m Model) handleActionMsg(msg tea.Msg) (Model, tea.Cmd) {
 		}
 	case resultMsg:
 		m.busy = false
+		var changed *intent.ChangedError
 		switch {
+		case errors.As(msg.err, &changed) && !changed.Now.Noop && changed.Now.Action != intent.Halt:
+			// What was confirmed no longer holds: ask again, about what would be written now.
+			now := changed.Now
+			now.Message = "changed since you confirmed, nothing written; now: " + now.Message
+			m.confirm.Ask(now)
+			m.footer.SetStatus(footer.Status{})
 		case msg.err != nil:
 			m.footer.SetStatus(footer.Status{Text: safetext.Line(msg.err.Error()), Bad: true})
 		case msg.result.Warning != "":

@@ -18,6 +18,8 @@ type fakeActor struct {
 	plans   []intent.Request
 	applied []intent.Plan
 	planErr error
+	// changeOnce: the first Apply finds the rollout moved on and returns this plan as now.
+	changeOnce *intent.Plan
 }
 
 func (f *fakeActor) Permissions(context.Context, intent.Scope) intent.Permissions { return f.perms }
@@ -33,6 +35,10 @@ func (f *fakeActor) Plan(_ context.Context, req intent.Request) (intent.Plan, er
 }
 
 func (f *fakeActor) Apply(_ context.Context, plan intent.Plan) (intent.Result, error) {
+	if now := f.changeOnce; now != nil {
+		f.changeOnce = nil
+		return intent.Result{}, &intent.ChangedError{Was: plan, Now: *now}
+	}
 	f.applied = append(f.applied, plan)
 	return intent.Result{Plan: plan, Message: safetext.Line("done: " + string(plan.Action) + " " + plan.Target.Name)}, nil
 }
@@ -161,5 +167,23 @@ func TestActionErrorsShowInTheFooter(t *testing.T) {
 	actor := &fakeActor{planErr: errors.New("search-api has no previous revision to roll back to")}
 	if s := text(keyAndRun(consoleWith(t, actor), "r")); !strings.Contains(s, "no previous revision") {
 		t.Errorf("the error should be shown:\n%s", s)
+	}
+}
+
+// A promote confirmed at one step and found at another when applied: nothing written, the
+// new plan asked for, and only its own "y" writes it.
+func TestChangedPlanIsAskedAgain(t *testing.T) {
+	skip := intent.Plan{Request: intent.Request{Action: intent.Promote, Target: ref.Rollout{Kind: ref.Deployment, Namespace: "demo", Name: "orders-api"}},
+		Message: "promote orders-api: skip from step 2/4 (analysis) to step 3/4"}
+	actor := &fakeActor{changeOnce: &skip}
+	m := keyAndRun(keyAndRun(consoleWith(t, actor), "j"), "p") // orders-api
+	m = keyAndRun(m, "y")
+	s := strings.Join(strings.Fields(text(m)), " ") // the question wraps at 100 columns
+	if len(actor.applied) != 0 || !strings.Contains(s, "skip from step 2/4 (analysis) to step 3/4? y/n") || !strings.Contains(s, "changed since you confirmed") {
+		t.Fatalf("a changed plan should be asked again, nothing applied (applied %v):\n%s", actor.applied, s)
+	}
+	m = keyAndRun(m, "y")
+	if len(actor.applied) != 1 || !strings.HasSuffix(string(actor.applied[0].Message), string(skip.Message)) {
+		t.Errorf("the new plan confirmed: applied %v", actor.applied)
 	}
 }
