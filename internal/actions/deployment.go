@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -108,7 +109,7 @@ func deploymentWriter(dep *appsv1.Deployment, target *appsv1.ReplicaSet) writer 
 }
 
 func (d *Driver) writeDeployment(ctx context.Context, plan intent.Plan, dep *appsv1.Deployment, target *appsv1.ReplicaSet) error {
-	record, err := d.auditRecord(plan)
+	annotations, err := d.auditAnnotations(plan)
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func (d *Driver) writeDeployment(ctx context.Context, plan intent.Plan, dep *app
 		patch, err := json.Marshal(map[string]any{
 			"metadata": map[string]any{
 				"resourceVersion": dep.ResourceVersion, // precondition: conflict if it moved
-				"annotations":     map[string]string{intent.LastActionAnnotation: string(record)},
+				"annotations":     annotations,
 			},
 			"spec": map[string]any{"paused": plan.Action == intent.Halt},
 		})
@@ -138,7 +139,7 @@ func (d *Driver) writeDeployment(ctx context.Context, plan intent.Plan, dep *app
 		if updated.Annotations == nil {
 			updated.Annotations = map[string]string{}
 		}
-		updated.Annotations[intent.LastActionAnnotation] = string(record)
+		maps.Copy(updated.Annotations, annotations)
 		cause := fmt.Sprintf("kubectl-pyroll rollback to rev %d by %s", plan.To.Revision, d.User)
 		if plan.Reason != "" {
 			cause += ": " + plan.Reason

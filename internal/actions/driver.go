@@ -148,13 +148,26 @@ var eventReasons = map[intent.Action]string{
 	intent.PromoteFull: "PyrollPromoteFull", intent.Retry: "PyrollRetry",
 }
 
-// auditRecord is the pyroll.dev/last-action annotation's value for plan.
-func (d *Driver) auditRecord(plan intent.Plan) (string, error) {
+// auditAnnotations are what an action records on the object: pyroll.dev/last-action, and
+// for a guard's action pyroll.dev/guard-acted (the revision it acted on).
+func (d *Driver) auditAnnotations(plan intent.Plan) (map[string]string, error) {
+	at := d.now().UTC().Truncate(time.Second)
 	record, err := json.Marshal(intent.LastAction{
-		Action: plan.Action, User: d.User, Time: d.now().UTC().Truncate(time.Second), Reason: plan.Reason,
-		From: plan.From.Revision, To: plan.To.Revision,
+		Action: plan.Action, User: d.User, Time: at, Reason: plan.Reason,
+		From: plan.From.Revision, To: plan.To.Revision, Guard: plan.Guard,
 	})
-	return string(record), err
+	if err != nil {
+		return nil, err
+	}
+	annotations := map[string]string{intent.LastActionAnnotation: string(record)}
+	if plan.Guard != "" {
+		acted, err := json.Marshal(intent.GuardActed{Revision: plan.From.Revision, Action: plan.Action, Guard: plan.Guard, Time: at})
+		if err != nil {
+			return nil, err
+		}
+		annotations[intent.GuardActedAnnotation] = string(acted)
+	}
+	return annotations, nil
 }
 
 func (d *Driver) dryRun() []string {

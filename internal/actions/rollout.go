@@ -157,11 +157,10 @@ func decideArgoUndo(plan intent.Plan, ro *argo.Rollout, view rollout.Rollout, by
 func argoWriter(ro *argo.Rollout, p argo.Plan, target *appsv1.ReplicaSet) writer {
 	return func(ctx context.Context, d *Driver, plan intent.Plan) (written, error) {
 		done := written{involved: corev1.ObjectReference{APIVersion: argo.GroupVersion.String(), Kind: "Rollout", Namespace: ro.Namespace, Name: ro.Name, UID: ro.UID}}
-		record, err := d.auditRecord(plan)
+		annotations, err := d.auditAnnotations(plan)
 		if err != nil {
 			return done, err
 		}
-		annotations := map[string]string{intent.LastActionAnnotation: record}
 		if target != nil {
 			cause := fmt.Sprintf("kubectl-pyroll undo to rev %d by %s", plan.To.Revision, d.User)
 			if plan.Reason != "" {

@@ -157,8 +157,14 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 	driver := &actions.Driver{Client: cluster.Client, User: user}
 	deliverer := &notify.Deliverer{URLs: o.Notify, Client: &http.Client{Timeout: 10 * time.Second},
 		Log: func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }}
+	policy := guard.Policy{After: o.After, Act: guard.Act(o.Action), Guard: "guard"}
+	if o.LeaderElect {
+		// The guard's memory on the objects is its Lease's: a standby that takes it over
+		// remembers what the leader acted on.
+		policy.Guard, policy.Leased = leaseNamespace+"/"+o.LeaseName, true
+	}
 	cfg := guardrail.Config{
-		Policy:   guard.Policy{After: o.After, Act: guard.Act(o.Action)},
+		Policy:   policy,
 		Defaults: o.Config.Thresholds, DryRun: o.DryRun, Actor: driver, ReportDir: o.ReportDir, Log: log,
 		Evidence: func(ctx context.Context, r ref.Rollout, report metrics.Report) (incident.Evidence, error) {
 			return incidentEvidence(ctx, cluster, r, report, o.Config.Thresholds)
@@ -172,7 +178,7 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 	if namespace == "" {
 		where = "all namespaces"
 	}
-	log.Info("guard started: "+guardrail.Describe(guard.Policy{After: o.After, Act: guard.Act(o.Action)}, o.DryRun),
+	log.Info("guard started: "+guardrail.Describe(policy, o.DryRun),
 		"context", cluster.Context, "scope", where, "user", user, "version", version.Version, "notify", len(o.Notify))
 
 	watch := func(ctx context.Context) { o.guardLoop(ctx, cluster, prom, rail, namespace) }

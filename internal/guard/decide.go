@@ -25,6 +25,21 @@ type Policy struct {
 	Act   Act
 	// By names who acts in the audit reason: "guard" (default) or "auto-halt".
 	By string
+	// Guard is the name this guard records on what it acts on (intent.Request.Guard): its
+	// Lease "namespace/name", else "guard" or "auto-halt".
+	Guard string
+	// Leased: Guard is a Lease, and only the records of guards holding the same Lease are
+	// this guard's memory; without a Lease any guard's record is.
+	Leased bool
+}
+
+// remembers says whether a guard's record on the object (intent.GuardActed.Guard) is this
+// guard's own memory: its Lease's, or any guard's when it runs without one.
+func (p Policy) remembers(guard string) bool {
+	if guard == "" {
+		return false
+	}
+	return !p.Leased || guard == p.Guard
 }
 
 // Memory is what the guard keeps about one rollout from one round to the next.
@@ -72,8 +87,8 @@ type Change struct {
 //     it: the guard never acts on a round without numbers, and a scrape gap does not
 //     restart the count of a real breach;
 //   - a new canary revision starts a new streak;
-//   - it acts once per canary revision (never twice on the same one), and a halt is
-//     not sent to a rollout already halted.
+//   - it acts once per canary revision (never twice on the same one, remembered on the
+//     object: pyroll.dev/guard-acted), and a halt is not sent to a rollout already halted.
 func Step(prev State, rollouts []rollout.Rollout, verdicts Verdicts, policy Policy) (State, []Decision, []Change) {
 	after := max(policy.After, 1)
 	next := make(State, len(rollouts))
@@ -86,6 +101,12 @@ func Step(prev State, rollouts []rollout.Rollout, verdicts Verdicts, policy Poli
 		mem, known := prev[key]
 		if !known || mem.Canary != r.CanaryRevision {
 			mem = Memory{Canary: r.CanaryRevision, ActedOn: mem.ActedOn, Verdict: mem.Verdict}
+		}
+		if acted := r.GuardActed; acted != nil && acted.Revision == r.CanaryRevision && policy.remembers(string(acted.Guard)) {
+			// The memory on the object: a guard acted on this canary before this one
+			// started (a restart, a standby that took the Lease). A person may have promoted
+			// it since: that is their call, not to be undone.
+			mem.ActedOn = r.CanaryRevision
 		}
 		if judged.Verdict != mem.Verdict {
 			changes = append(changes, Change{Rollout: key, Canary: r.CanaryRevision, From: mem.Verdict, To: judged.Verdict, Why: judged.Why})

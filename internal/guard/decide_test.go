@@ -10,6 +10,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // canary is a rollout in progress: canary rev beside stable rev 1.
@@ -234,5 +235,34 @@ func TestVerdictsShowTheSame(t *testing.T) {
 	}
 	if first.ReadsTheSameNow(longer(at(verdictsOf(rollouts, round{"orders-api": "5%", "search-api": "none"}), 10))) {
 		t.Error("a canary that starts failing reads as the same latest values")
+	}
+}
+
+// The memory on the object counts for the canary it names, and for this guard: its
+// Lease's records, or any guard's without a Lease.
+func TestStepRemembersWhatTheObjectSays(t *testing.T) {
+	acted := func(rev int64, by string) rollout.Rollout {
+		r := canary("orders", 2, false)
+		r.GuardActed = &rollout.GuardActed{Revision: rev, Action: "halt", Guard: safetext.Line(by)}
+		return r
+	}
+	for _, c := range []struct {
+		name   string
+		r      rollout.Rollout
+		policy Policy
+		acts   bool
+	}{
+		{"no record", canary("orders", 2, false), Policy{After: 1, Act: ActHalt, Guard: "guard"}, true},
+		{"this canary, any guard, no Lease", acted(2, "auto-halt"), Policy{After: 1, Act: ActHalt, Guard: "guard"}, false},
+		{"an older canary", acted(1, "guard"), Policy{After: 1, Act: ActHalt, Guard: "guard"}, true},
+		{"this canary, the same Lease", acted(2, "pyroll/g"), Policy{After: 1, Act: ActHalt, Guard: "pyroll/g", Leased: true}, false},
+		{"this canary, another Lease", acted(2, "pyroll/h"), Policy{After: 1, Act: ActHalt, Guard: "pyroll/g", Leased: true}, true},
+		{"a record naming no guard", acted(2, ""), Policy{After: 1, Act: ActHalt, Guard: "guard"}, true},
+	} {
+		rs := []rollout.Rollout{c.r}
+		_, decisions, _ := Step(State{}, rs, verdictsOf(rs, round{"orders": "5%"}), c.policy)
+		if acts := len(decisions) == 1; acts != c.acts {
+			t.Errorf("%s: acts %v, want %v", c.name, acts, c.acts)
+		}
 	}
 }

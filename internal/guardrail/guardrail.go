@@ -6,6 +6,7 @@
 package guardrail
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -115,7 +116,7 @@ func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decisio
 	attrs := rolloutAttrs(r, d.Rollout, d.Canary, "action", string(d.Act), "reason", d.Reason, "stable", d.Stable, "dryRun", g.cfg.DryRun)
 	outcome, actErr := notify.DryRun, error(nil)
 	if !g.cfg.DryRun {
-		req := intent.Request{Action: intent.Halt, Target: d.Rollout, Reason: d.Reason}
+		req := intent.Request{Action: intent.Halt, Target: d.Rollout, Reason: d.Reason, Guard: cmp.Or(g.cfg.Policy.Guard, "guard")}
 		if d.Act == guard.ActRollback {
 			req.Action, req.ToRevision = intent.Rollback, d.Stable
 		}

@@ -66,6 +66,10 @@ type Request struct {
 	Reason string
 	// ToRevision, for a rollback: 0 means the previous known-good revision.
 	ToRevision int64
+	// Guard names the guard that acts ("" for a person): its Lease ("pyroll/kubectl-pyroll-guard"),
+	// "guard" when it runs without one, "auto-halt" for the console's. Its action is
+	// remembered on the object (GuardActedAnnotation) for any guard that starts later.
+	Guard string
 }
 
 // Build is what a revision runs, as far as a confirmation needs to say.
@@ -167,7 +171,22 @@ type LastAction struct {
 	Reason string    `json:"reason,omitempty"`
 	From   int64     `json:"fromRevision,omitempty"`
 	To     int64     `json:"toRevision,omitempty"`
+	// Guard names the guard that acted ("" for a person).
+	Guard string `json:"guard,omitempty"`
 }
 
 // LastActionAnnotation is where LastAction is kept.
 const LastActionAnnotation = "pyroll.dev/last-action"
+
+// GuardActed is the guard's memory on the object: which canary revision a guard acted on.
+// It is kept apart from LastAction because a person's promote after a guard halt replaces
+// LastAction, and that promote is exactly what a restarted guard must not undo.
+type GuardActed struct {
+	Revision int64     `json:"revision"`
+	Action   Action    `json:"action"`
+	Guard    string    `json:"guard"`
+	Time     time.Time `json:"time"`
+}
+
+// GuardActedAnnotation is where GuardActed is kept.
+const GuardActedAnnotation = "pyroll.dev/guard-acted"

@@ -161,7 +161,7 @@ func safeName(name string) string { return string(safetext.Line(name)) }
 // (thresholds, presets) and the audit record of the last action.
 func readAnnotations(r *Rollout, annotations map[string]string) {
 	for k, v := range annotations {
-		if strings.HasPrefix(k, "pyroll.dev/") && k != intent.LastActionAnnotation {
+		if strings.HasPrefix(k, "pyroll.dev/") && k != intent.LastActionAnnotation && k != intent.GuardActedAnnotation {
 			if r.Settings == nil {
 				r.Settings = map[string]string{}
 			}
@@ -175,6 +175,12 @@ func readAnnotations(r *Rollout, annotations map[string]string) {
 				Action: safetext.Line(string(last.Action)), User: safetext.Line(last.User), Time: last.Time,
 				Reason: safetext.Line(last.Reason), From: last.From, To: last.To,
 			}
+		}
+	}
+	if raw := annotations[intent.GuardActedAnnotation]; raw != "" {
+		var acted intent.GuardActed
+		if json.Unmarshal([]byte(raw), &acted) == nil && acted.Revision > 0 {
+			r.GuardActed = &GuardActed{Revision: acted.Revision, Action: safetext.Line(string(acted.Action)), Guard: safetext.Line(acted.Guard), Time: acted.Time}
 		}
 	}
 }

@@ -98,6 +98,8 @@ type Rollout struct {
 	Events []Event `json:"events,omitempty"`
 	// LastAction is kubectl-pyroll's audit record on the Deployment, if any.
 	LastAction *LastAction `json:"lastAction,omitempty"`
+	// GuardActed is the guard's memory on the object: the revision a guard last acted on.
+	GuardActed *GuardActed `json:"guardActed,omitempty"`
 	// Settings are the Deployment's pyroll.dev/ annotations (thresholds, presets), what our
 	// code reads rather than shows: keys and values as safetext.Line made them.
 	Settings map[string]string `json:"settings,omitempty"`
@@ -132,6 +134,16 @@ type LastAction struct {
 	Reason safetext.Text `json:"reason,omitempty"`
 	From   int64         `json:"fromRevision,omitempty"`
 	To     int64         `json:"toRevision,omitempty"`
+}
+
+// GuardActed is intent.GuardActed as read back from the annotation (anyone who may edit
+// the object can write it: at worst a guard then leaves that revision alone, as after its
+// own action).
+type GuardActed struct {
+	Revision int64         `json:"revision"`
+	Action   safetext.Text `json:"action"`
+	Guard    safetext.Text `json:"guard"`
+	Time     time.Time     `json:"time"`
 }
 
 // Event is a Kubernetes Event about the Deployment or one of its ReplicaSets.

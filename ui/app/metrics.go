@@ -118,7 +118,7 @@ func anyNew(before, after map[ref.Rollout]guard.Judged) bool {
 // row, once per canary revision, saying why in the audit record. It lasts as long as the
 // console: `kubectl pyroll guard` is the one that outlives it.
 func (m Model) autoHalt() (Model, tea.Cmd) {
-	policy := guard.Policy{After: max(m.opts.AutoHaltAfter, 1), Act: guard.ActHalt, By: "auto-halt"}
+	policy := guard.Policy{After: max(m.opts.AutoHaltAfter, 1), Act: guard.ActHalt, By: "auto-halt", Guard: "auto-halt"}
 	next, decisions, _ := guard.Step(m.guardState, m.snap.Rollouts, m.verdicts, policy)
 	m.guardState = next
 	if !m.opts.AutoHalt || m.opts.Actor == nil {
@@ -126,14 +126,16 @@ func (m Model) autoHalt() (Model, tea.Cmd) {
 	}
 	var halt tea.Cmd
 	for _, d := range decisions {
-		allowed, _ := m.perms[intent.ScopeOf(d.Rollout)].Allowed(intent.Halt)
+		perms, answered := m.perms[intent.ScopeOf(d.Rollout)]
+		allowed, _ := perms.Allowed(intent.Halt)
+		allowed = allowed && answered
 		if halt != nil || m.busy || !allowed {
 			m.guardState.Retry(d.Rollout) // one action at a time: the next round tries again
 			continue
 		}
 		m.busy = true
 		m.footer.SetStatus(footer.Status{Text: safetext.Line("auto-halting " + d.Rollout.Name + " (" + d.Reason + ")…"), Bad: true})
-		halt = m.haltCmd(intent.Request{Action: intent.Halt, Target: d.Rollout, Reason: d.Reason})
+		halt = m.haltCmd(intent.Request{Action: intent.Halt, Target: d.Rollout, Reason: d.Reason, Guard: policy.Guard})
 	}
 	return m, halt
 }

@@ -150,6 +150,7 @@ func TestAutoHaltAfterConsecutiveBreaches(t *testing.T) {
 	rollouts[0].Settings = map[string]string{"pyroll.dev/max-error-rate": "0.01"} // search-api, not paused
 	m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: rollouts, Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
 	m.opts.Actor, m.opts.AutoHalt, m.opts.AutoHaltAfter = actor, true, 3
+	m = send(m, permissionsMsg{scope: intent.Scope{Kind: ref.Deployment, Namespace: "demo"}}) // every action allowed
 	m.opts.Metrics = fakeMetrics{metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
 		revKey("search-api", 2): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5},
 	}}}
@@ -169,7 +170,7 @@ func TestAutoHaltAfterConsecutiveBreaches(t *testing.T) {
 			m = send(m, msg)
 		}
 	}
-	if len(actor.applied) != 1 || actor.applied[0].Action != intent.Halt || !strings.Contains(actor.applied[0].Reason, "auto-halt: canary errors 5.0% > max 1.0% for 3 intervals") {
+	if len(actor.applied) != 1 || actor.applied[0].Action != intent.Halt || actor.applied[0].Guard != "auto-halt" || !strings.Contains(actor.applied[0].Reason, "auto-halt: canary errors 5.0% > max 1.0% for 3 intervals") {
 		t.Errorf("auto-halt applied %+v", actor.applied)
 	}
 }
