@@ -176,3 +176,17 @@ func guardLogsNoSecret(t *testing.T, format string) {
 		t.Logf("the guard's log:\n%s", strings.Join(lines, "\n"))
 	}
 }
+
+// --prometheus-url's default comes from the environment: --help does not print it.
+func TestHelpDoesNotPrintThePrometheusURL(t *testing.T) {
+	t.Setenv("PYROLL_PROMETHEUS_URL", withSecrets("prometheus:9090"))
+	out, errOut, code := run("guard", "--help")
+	if code != 0 || !strings.Contains(out, "$PYROLL_PROMETHEUS_URL") {
+		t.Fatalf("guard --help: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, secret := range urlSecrets {
+		if strings.Contains(out+errOut, secret) {
+			t.Errorf("guard --help prints %q", secret)
+		}
+	}
+}
