@@ -102,7 +102,10 @@ func guardLogsNoSecret(t *testing.T, format string) {
 		case strings.Contains(q, "http_requests_total"):
 			result = append(result, sample("", "orders-new", "10"), sample("", "orders-old", "10"))
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": append(result, []map[string]any{}...)}})
+		if result == nil {
+			result = []map[string]any{}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
 	}))
 	defer prom.Close()
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -45,23 +45,23 @@ func (d *Deliverer) Send(ctx context.Context, doc Document) {
 	}
 	ctx = context.WithoutCancel(ctx)
 	for i, url := range d.URLs {
-		d.wg.Go(func() { d.deliver(ctx, url, ID(i), body) })
+		d.wg.Go(func() { d.deliver(ctx, url, webhookID(i), body) })
 	}
 }
 
-// ID is the short id of the i-th webhook (from 0) of the list in log lines, where a
+// webhookID is the short id of the i-th webhook (from 0) of the list in log lines, where a
 // webhook is named by its scheme, its host and its position in the list from 1, e.g.
 // https://hooks.slack.com/…#1 (see Names). A position rather than a hash of the URL: a
 // hash, however short, is computed from the secret and lets anyone who reads the log test
 // guesses of a weak one, while a position says nothing about it and reads straight
 // against the --notify flags (the guard logs every name at start).
-func ID(i int) string { return strconv.Itoa(i + 1) }
+func webhookID(i int) string { return strconv.Itoa(i + 1) }
 
 // Names are the log names of the webhooks, in order.
 func (d *Deliverer) Names() []string {
 	names := make([]string, len(d.URLs))
 	for i, url := range d.URLs {
-		names[i] = redact.URL(url, ID(i))
+		names[i] = redact.URL(url, webhookID(i))
 	}
 	return names
 }
