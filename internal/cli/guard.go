@@ -155,33 +155,24 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 	}
 	user := actions.WhoAmI(ctx, cluster.Client, cluster.User)
 	driver := &actions.Driver{Client: cluster.Client, User: user}
-	deliverer := &notify.Deliverer{URLs: o.Notify, Client: &http.Client{Timeout: 10 * time.Second},
-		Log: func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }}
-	policy := guard.Policy{After: o.After, Act: guard.Act(o.Action), Guard: "guard"}
-	if o.LeaderElect {
-		// The guard's memory on the objects is its Lease's: a standby that takes it over
-		// remembers what the leader acted on.
-		policy.Guard, policy.Leased = leaseNamespace+"/"+o.LeaseName, true
-	}
-	cfg := guardrail.Config{
-		Policy:   policy,
-		Defaults: o.Config.Thresholds, DryRun: o.DryRun, Actor: driver, ReportDir: o.ReportDir, Log: log,
-		Evidence: func(ctx context.Context, r ref.Rollout, report metrics.Report) (incident.Evidence, error) {
-			return incidentEvidence(ctx, cluster, r, report, o.Config.Thresholds)
-		},
-	}
-	if len(o.Notify) > 0 {
-		cfg.Notify = deliverer.Send
-	}
-	rail := guardrail.New(cfg)
+	deliverer := o.deliverer(log)
+	policy := o.policy(leaseNamespace)
+	rail := o.guardrail(log, policy, driver, deliverer, func(ctx context.Context, r ref.Rollout, report metrics.Report) (incident.Evidence, error) {
+		return incidentEvidence(ctx, cluster, r, report, o.Config.Thresholds)
+	})
 	where := "namespace " + namespace
 	if namespace == "" {
 		where = "all namespaces"
 	}
+	// The webhooks by name only (scheme, host, position): their URLs are credentials.
 	log.Info("guard started: "+guardrail.Describe(policy, o.DryRun),
-		"context", cluster.Context, "scope", where, "user", user, "version", version.Version, "notify", len(o.Notify))
+		"context", cluster.Context, "scope", where, "user", user, "version", version.Version, "notify", deliverer.Names())
 
-	watch := func(ctx context.Context) { o.guardLoop(ctx, cluster, prom, rail, namespace) }
+	watch := func(ctx context.Context) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		o.guardLoop(ctx, o.watch(ctx, cluster, o.NotReadyGrace), prom, rail, namespace)
+	}
 	if o.LeaderElect {
 		identity, _ := os.Hostname()
 		identity = fmt.Sprintf("%s_%d", identity, os.Getpid())
@@ -200,11 +191,40 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// guardLoop watches and judges until ctx ends (or leadership is lost).
-func (o *GuardOptions) guardLoop(ctx context.Context, cluster *kube.Cluster, prom metrics.Source, rail *guardrail.Guardrail, namespace string) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	snapshots := o.watch(ctx, cluster, o.NotReadyGrace)
+// deliverer tells the --notify webhooks, its failures logged as warnings.
+func (o *GuardOptions) deliverer(log *slog.Logger) *notify.Deliverer {
+	return &notify.Deliverer{URLs: o.Notify, Client: &http.Client{Timeout: 10 * time.Second},
+		Log: func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }}
+}
+
+// guardrail is what the loop drives: it acts through actor, tells on-call through
+// deliverer and reads a rollout's evidence for the report with evidence.
+// policy is the guard's: when to act, how, and the name it records on what it acts on.
+func (o *GuardOptions) policy(leaseNamespace string) guard.Policy {
+	policy := guard.Policy{After: o.After, Act: guard.Act(o.Action), Guard: "guard"}
+	if o.LeaderElect {
+		// The guard's memory on the objects is its Lease's: a standby that takes it over
+		// remembers what the leader acted on.
+		policy.Guard, policy.Leased = leaseNamespace+"/"+o.LeaseName, true
+	}
+	return policy
+}
+
+func (o *GuardOptions) guardrail(log *slog.Logger, policy guard.Policy, actor guardrail.Actor, deliverer *notify.Deliverer,
+	evidence func(context.Context, ref.Rollout, metrics.Report) (incident.Evidence, error)) *guardrail.Guardrail {
+	cfg := guardrail.Config{
+		Policy:   policy,
+		Defaults: o.Config.Thresholds, DryRun: o.DryRun, Actor: actor, ReportDir: o.ReportDir, Log: log, Evidence: evidence,
+	}
+	if len(o.Notify) > 0 {
+		cfg.Notify = deliverer.Send
+	}
+	return guardrail.New(cfg)
+}
+
+// guardLoop judges each metrics round of the rollouts last seen on snapshots until ctx
+// ends (or leadership is lost) or snapshots closes.
+func (o *GuardOptions) guardLoop(ctx context.Context, snapshots <-chan rollout.Snapshot, prom metrics.Source, rail *guardrail.Guardrail, namespace string) {
 	poller := &metrics.Poller{Source: prom, Namespace: namespace, Interval: o.MetricsInterval}
 	rounds := poller.Run(ctx)
 	var rollouts []rollout.Rollout

@@ -10,6 +10,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/config"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics/promclient"
+	"github.com/pyroll/kubectl-pyroll/internal/redact"
 )
 
 // serviceRef is NAMESPACE/NAME:PORT, with an optional https: before NAME as the API
@@ -33,7 +34,8 @@ func (o *Options) prometheus(cluster *kube.Cluster) (*promclient.Client, error) 
 	switch {
 	case urlFlag != "":
 		if u, err := url.Parse(urlFlag); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, usageError("prometheus URL %q: want http(s)://HOST:PORT, e.g. http://prometheus.monitoring:9090", urlFlag)
+			// Named by scheme and host only: the URL may carry a password or a token.
+			return nil, usageError("prometheus URL %s: want http(s)://HOST:PORT, e.g. http://prometheus.monitoring:9090", redact.URL(urlFlag, ""))
 		}
 		opts.URL = urlFlag
 	case serviceFlag != "":
@@ -47,6 +49,7 @@ func (o *Options) prometheus(cluster *kube.Cluster) (*promclient.Client, error) 
 		}
 		// The API server's service proxy: only the API server needs to be reachable.
 		opts.URL = fmt.Sprintf("%s/api/v1/namespaces/%s/services/%s/proxy", cluster.Config.Host, m[1], m[3])
+		opts.Name = fmt.Sprintf("service %s/%s through the API server %s", m[1], m[3], redact.URL(cluster.Config.Host, ""))
 		opts.Transport = transport
 	default:
 		return nil, nil

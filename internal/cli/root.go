@@ -90,6 +90,9 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.PersistentFlags().BoolVar(&o.ASCII, "ascii", false, "draw with ASCII only: no Unicode glyphs")
 	cmd.PersistentFlags().BoolVar(&o.ReadOnly, "read-only", false, "never change anything: halt, promote and rollback are disabled")
 	cmd.PersistentFlags().StringVar(&o.PrometheusURL, "prometheus-url", os.Getenv("PYROLL_PROMETHEUS_URL"), "Prometheus to read error rates and latency from (default $PYROLL_PROMETHEUS_URL)")
+	// Its default is the environment's URL, which may carry a password or a token: --help
+	// does not print it (the usage names the variable instead).
+	cmd.PersistentFlags().Lookup("prometheus-url").DefValue = ""
 	cmd.PersistentFlags().StringVar(&o.PrometheusService, "prometheus-service", "", "reach Prometheus through the API server's service proxy, as NAMESPACE/NAME:PORT (for hosts that reach only the API server)")
 	cmd.PersistentFlags().DurationVar(&o.MetricsInterval, "metrics-interval", 10*time.Second, "how often to read the metrics")
 	cmd.PersistentFlags().DurationVar(&o.NotReadyGrace, "not-ready-grace", rollout.NotReadyGrace, "how long a new revision's pod may stay not ready (no other failure) before its rollout is Degraded")

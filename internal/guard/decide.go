@@ -48,6 +48,9 @@ type Memory struct {
 	Canary int64
 	// Streak counts breaching rounds in a row of that canary.
 	Streak int
+	// NoData counts the NO DATA rounds in a row since the last round with numbers: as
+	// many as the policy's After end the streak.
+	NoData int
 	// ActedOn is the canary revision the guard last acted on: never twice on the same
 	// one, so a rollout someone promoted after a guard halt is not halted again for the
 	// same breach.
@@ -83,9 +86,11 @@ type Change struct {
 // changed. Rules:
 //   - only a rollout in progress (a canary beside a stable revision) is acted on;
 //   - a streak counts BREACH rounds of the same canary in a row; OK or WARN ends it;
-//     NO DATA (no traffic, no series, Prometheus unreachable) neither counts nor ends
-//     it: the guard never acts on a round without numbers, and a scrape gap does not
-//     restart the count of a real breach;
+//     NO DATA (no traffic, no series, Prometheus unreachable) does not count: the guard
+//     never acts on a round without numbers. A gap shorter than After rounds does not
+//     end the streak either (a scrape gap does not restart the count of a real breach),
+//     but After NO DATA rounds in a row do: one breaching round after a long silence is
+//     one round, not the end of an old streak;
 //   - a new canary revision starts a new streak;
 //   - it acts once per canary revision (never twice on the same one, remembered on the
 //     object: pyroll.dev/guard-acted), and a halt is not sent to a rollout already halted.
@@ -115,9 +120,13 @@ func Step(prev State, rollouts []rollout.Rollout, verdicts Verdicts, policy Poli
 		switch judged.Verdict {
 		case Breach:
 			mem.Streak++
+			mem.NoData = 0
 		case NoData:
+			if mem.NoData++; mem.NoData >= after {
+				mem.Streak = 0
+			}
 		default:
-			mem.Streak = 0
+			mem.Streak, mem.NoData = 0, 0
 		}
 		inProgress := r.StableRevision != 0 && r.CanaryRevision != 0 && r.StableRevision != r.CanaryRevision
 		alreadyHalted := policy.Act == ActHalt && r.Halted()

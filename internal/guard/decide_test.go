@@ -69,10 +69,30 @@ func TestStepActsAfterConsecutiveBreaches(t *testing.T) {
 			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
 			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, "orders"},
 		}},
-		{"NO DATA in the middle neither counts nor resets, and is never acted on", Policy{After: 2, Act: ActHalt}, []step{
+		{"a NO DATA gap shorter than after neither counts nor resets, and is never acted on", Policy{After: 3, Act: ActHalt}, []step{
 			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
 			{[]rollout.Rollout{orders(2, false)}, round{"orders": "none"}, ""},
 			{[]rollout.Rollout{orders(2, false)}, round{"orders": "none"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, "orders"},
+		}},
+		{"after NO DATA rounds in a row end the streak", Policy{After: 3, Act: ActHalt}, slices.Concat(
+			[]step{
+				{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+				{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			},
+			slices.Repeat([]step{{[]rollout.Rollout{orders(2, false)}, round{"orders": "none"}, ""}}, 1000),
+			[]step{
+				{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""}, // one round, not the old streak's third
+				{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+				{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, "orders"},
+			},
+		)},
+		{"exactly after NO DATA rounds are enough", Policy{After: 2, Act: ActHalt}, []step{
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "none"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "none"}, ""},
+			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, ""},
 			{[]rollout.Rollout{orders(2, false)}, round{"orders": "5%"}, "orders"},
 		}},
 		{"promoted after a guard halt: not halted again for the same canary", Policy{After: 1, Act: ActHalt}, []step{

@@ -86,7 +86,10 @@ type Judgement struct {
 // Evaluate judges the canary: BREACH past a threshold; WARN close to one (80%), or, with
 // no threshold, erring over 1% and twice its stable; NO DATA without numbers.
 func Evaluate(t Thresholds, canary, stable *metrics.Revision) Judgement {
-	if canary == nil || canary.State != metrics.StateOK {
+	switch {
+	case canary != nil && canary.State == metrics.StateOutOfStep:
+		return Judgement{Verdict: NoData, Why: "canary counters out of step (more errors than requests)"}
+	case canary == nil || canary.State != metrics.StateOK:
 		return Judgement{Verdict: NoData, Why: "no numbers for the canary"}
 	}
 	pct := func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }

@@ -1,10 +1,12 @@
 package guard
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
 func ok(rate float64, p95 time.Duration) *metrics.Revision {
@@ -48,5 +50,22 @@ func TestThresholdsFrom(t *testing.T) {
 	}
 	if got, err := ThresholdsFrom(nil); err != nil || got != (Thresholds{}) {
 		t.Errorf("no annotations: %+v, %v", got, err)
+	}
+}
+
+// errors 2/60 and requests 1/60 (two queries a scrape apart) is NO DATA, said as such:
+// it was clamped to a 100% error rate and judged BREACH.
+func TestCountersOutOfStepAreNoData(t *testing.T) {
+	r := canary("orders", 2, false)
+	r.Revisions[0].Pods = []*rollout.Pod{{Name: "orders-new"}}
+	r.Revisions[1].Pods = []*rollout.Pod{{Name: "orders-old"}}
+	samples := metrics.Samples{
+		Requests: map[metrics.PodKey]float64{{Namespace: "shop", Pod: "orders-new"}: 1.0 / 60, {Namespace: "shop", Pod: "orders-old"}: 10},
+		Errors:   map[metrics.PodKey]float64{{Namespace: "shop", Pod: "orders-new"}: 2.0 / 60},
+	}
+	report := metrics.Report{Revisions: metrics.PerRevision([]rollout.Rollout{r}, samples)}
+	got := Judge(r, report, Thresholds{MaxErrorRate: 0.01})
+	if got.Verdict != NoData || !strings.Contains(got.Why, "counters out of step") {
+		t.Errorf("errors 2/60, requests 1/60: %s (%s), want NO DATA: counters out of step", got.Verdict, got.Why)
 	}
 }

@@ -53,6 +53,11 @@ type Guardrail struct {
 	// toldFailure is the failure last told per rollout: a lost permission is retried
 	// every breaching round but told once, not every interval.
 	toldFailure map[ref.Rollout]string
+	// rounds counts the rounds judged: the first is said as one summary line.
+	rounds int
+	// unsaid are the rollouts the log has not named a verdict of, whose only verdict so
+	// far is NO DATA: that they get numbers (OK) is no news either.
+	unsaid map[ref.Rollout]bool
 	// Decisions counts the decisions taken, for tests and the final log line.
 	Decisions int
 }
@@ -62,7 +67,7 @@ func New(cfg Config) *Guardrail {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Guardrail{cfg: cfg, state: guard.State{}, toldFailure: map[ref.Rollout]string{}}
+	return &Guardrail{cfg: cfg, state: guard.State{}, toldFailure: map[ref.Rollout]string{}, unsaid: map[ref.Rollout]bool{}}
 }
 
 // OnRound judges one metrics round against the rollouts as last seen and acts.
@@ -86,15 +91,53 @@ func (g *Guardrail) OnRound(ctx context.Context, rollouts []rollout.Rollout, pol
 	for i := range rollouts {
 		byRef[rollouts[i].Ref()] = &rollouts[i]
 	}
-	for _, c := range changes {
-		if c.From == "" && c.To == guard.OK {
-			continue // the first OK of a healthy rollout is no news
+	if g.rounds == 0 {
+		g.summarise(rollouts, verdicts)
+	}
+	g.rounds++
+	g.sayChanges(changes, byRef)
+	for _, d := range decisions {
+		g.act(ctx, byRef[d.Rollout], d, report)
+	}
+}
+
+// summarise says the first round in one line: on a large scope, a line per rollout
+// without numbers yet is thousands of lines nobody reads.
+func (g *Guardrail) summarise(rollouts []rollout.Rollout, verdicts guard.Verdicts) {
+	withNumbers, breaching := 0, 0
+	for i := range rollouts {
+		switch verdicts.Of(rollouts[i].Ref()).Verdict {
+		case guard.NoData:
+			continue
+		case guard.Breach:
+			breaching++
 		}
+		withNumbers++
+	}
+	g.cfg.Log.Info("first round judged", "rollouts", len(rollouts), "withNumbers", withNumbers, "breaching", breaching)
+}
+
+// sayChanges logs the verdicts that changed, but not the news-less ones: a rollout first
+// seen without numbers (the first round's summary counts them), or its first OK.
+func (g *Guardrail) sayChanges(changes []guard.Change, byRef map[ref.Rollout]*rollout.Rollout) {
+	for _, c := range changes {
+		fresh := c.From == "" || g.unsaid[c.Rollout]
+		switch {
+		case fresh && c.To == guard.NoData:
+			g.unsaid[c.Rollout] = true
+			continue
+		case fresh && c.To == guard.OK:
+			delete(g.unsaid, c.Rollout)
+			continue
+		}
+		delete(g.unsaid, c.Rollout)
 		g.cfg.Log.Info("verdict", rolloutAttrs(byRef[c.Rollout], c.Rollout, c.Canary,
 			"verdict", string(c.To), "was", string(c.From), "why", c.Why)...)
 	}
-	for _, d := range decisions {
-		g.act(ctx, byRef[d.Rollout], d, report)
+	for r := range g.unsaid {
+		if byRef[r] == nil {
+			delete(g.unsaid, r) // gone from the scope
+		}
 	}
 }
 

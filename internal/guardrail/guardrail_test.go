@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +145,77 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 	if len(actor.requests) != 0 || len(docs) != 1 || docs[0].Outcome != notify.DryRun || !strings.Contains(log.String(), "dry run: would halt") {
 		t.Errorf("requests %+v docs %+v\n%s", actor.requests, docs, log.String())
+	}
+}
+
+// many is n rollouts like orders, and a round where the canaries named in breaching err
+// at 5%, the others at 0.1%, or, with numbers false, no rollout has numbers yet.
+func many(n int) []rollout.Rollout {
+	rs := make([]rollout.Rollout, n)
+	for i := range rs {
+		rs[i] = orders
+		rs[i].Name = fmt.Sprintf("svc-%03d", i)
+	}
+	return rs
+}
+
+func roundOf(rs []rollout.Rollout, numbers bool, breaching ...string) metrics.Polled {
+	r := metrics.Report{At: time.Now(), Revisions: map[metrics.Key]metrics.Revision{}}
+	for i := range rs {
+		if !numbers {
+			continue
+		}
+		rate := 0.001
+		if slices.Contains(breaching, rs[i].Name) {
+			rate = 0.05
+		}
+		r.Revisions[metrics.KeyOf(&rs[i], 2)] = metrics.Revision{State: metrics.StateOK, ErrorRate: rate, RequestRate: 5}
+		r.Revisions[metrics.KeyOf(&rs[i], 1)] = metrics.Revision{State: metrics.StateOK, ErrorRate: 0.001, RequestRate: 20}
+	}
+	return metrics.Polled{Report: r}
+}
+
+func logLines(log *bytes.Buffer) []string {
+	return strings.FieldsFunc(log.String(), func(r rune) bool { return r == '\n' })
+}
+
+// 200 rollouts without numbers yet: one line says the first round (not 200 `verdict "NO
+// DATA" was=""`), and then only changes are said: their first numbers are no news, a
+// breach is.
+func TestAQuietStart(t *testing.T) {
+	var log bytes.Buffer
+	var docs []notify.Document
+	g := newGuard(&recordingActor{}, &log, &docs, guard.ActHalt)
+	rs := many(200)
+	g.OnRound(context.Background(), rs, roundOf(rs, false))
+	lines := logLines(&log)
+	if len(lines) != 1 || !strings.Contains(lines[0], `first round judged" rollouts=200 withNumbers=0 breaching=0`) {
+		t.Fatalf("the first round of 200 rollouts without numbers logged:\n%s", log.String())
+	}
+	g.OnRound(context.Background(), rs, roundOf(rs, true, "svc-007"))
+	lines = logLines(&log)[1:]
+	if len(lines) != 1 || !strings.Contains(lines[0], "verdict") || !strings.Contains(lines[0], "rollout=deployment/svc-007") ||
+		!strings.Contains(lines[0], "verdict=BREACH") || !strings.Contains(lines[0], `was="NO DATA"`) {
+		t.Errorf("numbers for all, one breaching: want one line, the breach; logged:\n%s", strings.Join(lines, "\n"))
+	}
+	g.OnRound(context.Background(), rs, roundOf(rs, true, "svc-007"))
+	g.OnRound(context.Background(), rs, roundOf(rs, false))
+	if lines = logLines(&log)[2:]; len(lines) != 201 || strings.Count(log.String(), `verdict="NO DATA" was=OK`) != 199 {
+		// Numbers lost after they were had is news (a halt, the guard's own, comes first).
+		t.Errorf("numbers lost: want a line per rollout that had them, and the halt; logged:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// A first round with numbers says how many breach, and names those: they are news.
+func TestTheFirstRoundNamesTheBreaching(t *testing.T) {
+	var log bytes.Buffer
+	var docs []notify.Document
+	g := newGuard(&recordingActor{}, &log, &docs, guard.ActHalt)
+	rs := many(200)
+	g.OnRound(context.Background(), rs, roundOf(rs, true, "svc-001", "svc-150"))
+	lines := logLines(&log)
+	if len(lines) != 3 || !strings.Contains(lines[0], `first round judged" rollouts=200 withNumbers=200 breaching=2`) ||
+		!strings.Contains(lines[1], "rollout=deployment/svc-001") || !strings.Contains(lines[2], "rollout=deployment/svc-150") {
+		t.Errorf("want the summary and the two breaching; logged:\n%s", log.String())
 	}
 }

@@ -54,6 +54,8 @@ func PerRevision(rollouts []rollout.Rollout, s Samples) map[Key]Revision {
 			case !seen:
 			case requests == 0:
 				m.State = StateNoTraffic
+			case outOfStep(errors, requests):
+				m.State = StateOutOfStep
 			default:
 				m.State, m.RequestRate, m.ErrorRate = StateOK, requests, math.Min(errors/requests, 1)
 				m.P95 = quantile(0.95, buckets)
@@ -62,6 +64,13 @@ func PerRevision(rollouts []rollout.Rollout, s Samples) map[Key]Revision {
 		}
 	}
 	return out
+}
+
+// outOfStep says whether there are more errors than requests: not a 100% error rate but
+// two counters that disagree. The tolerance is for float sums only: a revision that fails
+// every request sums the same series for both, in whatever order Prometheus adds them.
+func outOfStep(errors, requests float64) bool {
+	return errors > requests*(1+1e-9)
 }
 
 // quantile estimates a quantile from cumulative bucket rates by upper bound, as

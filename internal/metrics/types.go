@@ -21,6 +21,9 @@ const (
 	StateNoData      State = "no data"    // no series for the revision's pods
 	StateNoTraffic   State = "no traffic" // series, but no requests in the window
 	StateUnreachable State = "unreachable"
+	// StateOutOfStep: more errors than requests, which no rate can be made of (the two
+	// counters were read a scrape apart, or one was reset).
+	StateOutOfStep State = "counters out of step"
 )
 
 // Revision is one revision's numbers at one moment.

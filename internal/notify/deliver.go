@@ -7,15 +7,23 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/redact"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Deliverer POSTs documents to webhooks in the background, retrying with backoff for a
 // bounded time: a slow or broken webhook never delays the guard's next halt. Each
-// attempt's failure and the final one are logged.
+// attempt's failure and the final one are logged, the webhook named by Name: an incoming
+// webhook's URL is its credential, and never appears in a log line. A redirect is not
+// followed: it is a failed attempt (a webhook that moved must be configured anew, and a
+// POST must not turn into a GET that "delivers" nothing).
 type Deliverer struct {
-	URLs   []string
+	URLs []string
+	// Client sends the requests (nil: http.DefaultClient); its redirect policy is not used.
 	Client *http.Client
 	// Log receives one line per failed attempt and per delivery given up.
 	Log func(format string, args ...any)
@@ -36,9 +44,26 @@ func (d *Deliverer) Send(ctx context.Context, doc Document) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	for _, url := range d.URLs {
-		d.wg.Go(func() { d.deliver(ctx, url, body) })
+	for i, url := range d.URLs {
+		d.wg.Go(func() { d.deliver(ctx, url, webhookID(i), body) })
 	}
+}
+
+// webhookID is the short id of the i-th webhook (from 0) of the list in log lines, where a
+// webhook is named by its scheme, its host and its position in the list from 1, e.g.
+// https://hooks.slack.com/…#1 (see Names). A position rather than a hash of the URL: a
+// hash, however short, is computed from the secret and lets anyone who reads the log test
+// guesses of a weak one, while a position says nothing about it and reads straight
+// against the --notify flags (the guard logs every name at start).
+func webhookID(i int) string { return strconv.Itoa(i + 1) }
+
+// Names are the log names of the webhooks, in order.
+func (d *Deliverer) Names() []string {
+	names := make([]string, len(d.URLs))
+	for i, url := range d.URLs {
+		names[i] = redact.URL(url, webhookID(i))
+	}
+	return names
 }
 
 // Wait blocks until every delivery in flight ended (delivered or given up) or ctx ends.
@@ -51,7 +76,8 @@ func (d *Deliverer) Wait(ctx context.Context) {
 	}
 }
 
-func (d *Deliverer) deliver(ctx context.Context, url string, body []byte) {
+func (d *Deliverer) deliver(ctx context.Context, url, id string, body []byte) {
+	target := redact.NewTarget(url, id)
 	attempts := d.Attempts
 	if attempts <= 0 {
 		attempts = 5
@@ -62,17 +88,17 @@ func (d *Deliverer) deliver(ctx context.Context, url string, body []byte) {
 	}
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
-		if last = d.post(ctx, url, body); last == nil {
+		if last = target.Error(d.post(ctx, url, body)); last == nil {
 			return
 		}
-		d.log("notify %s: attempt %d of %d failed: %v", url, attempt, attempts, last)
+		d.log("notify %s: attempt %d of %d failed: %v", target.Name, attempt, attempts, last)
 		if attempt == attempts {
 			break
 		}
 		time.Sleep(delay) // the delivery's own goroutine: nothing else waits on it
 		delay *= 2
 	}
-	d.log("notify %s: given up after %d attempts: %v", url, attempts, last)
+	d.log("notify %s: given up after %d attempts: %v", target.Name, attempts, last)
 }
 
 func (d *Deliverer) post(ctx context.Context, url string, body []byte) error {
@@ -83,18 +109,28 @@ func (d *Deliverer) post(ctx context.Context, url string, body []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	client := d.Client
-	if client == nil {
-		client = http.DefaultClient
+	client := http.DefaultClient
+	if d.Client != nil {
+		client = d.Client
 	}
-	resp, err := client.Do(req)
+	noRedirect := *client
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
+	switch {
+	case resp.StatusCode/100 == 3:
+		// Its body (Go's, for one) quotes where it points, often this very URL: not read.
+		where := "nowhere"
+		if location, err := resp.Location(); err == nil {
+			where = redact.URL(location.String(), "")
+		}
+		return fmt.Errorf("HTTP %d: a redirect to %s, not followed", resp.StatusCode, where)
+	case resp.StatusCode/100 != 2:
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, safetext.Line(string(bytes.TrimSpace(msg))))
 	}
 	return nil
 }

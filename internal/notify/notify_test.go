@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,5 +169,92 @@ func TestDeliveryGivesUp(t *testing.T) {
 	defer mu.Unlock()
 	if len(logged) != 4 || !strings.Contains(logged[3], "given up") {
 		t.Errorf("logged %q", logged)
+	}
+}
+
+// logLines collects a Deliverer's log lines, formatted.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) log(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+func (l *logLines) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines)
+}
+
+// A webhook that answers 302 did not receive the document: the redirect is not followed
+// (it was, as a GET, and counted as delivered), and the attempt fails.
+func TestDeliveryDoesNotFollowARedirect(t *testing.T) {
+	var followed atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { followed.Add(1) }))
+	defer target.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/services/T000/B000/XXXXSECRETTOKEN", http.StatusFound)
+	}))
+	defer srv.Close()
+	var log logLines
+	d := &Deliverer{URLs: []string{srv.URL + "/services/T000/B000/XXXXSECRETTOKEN"}, Client: &http.Client{}, Attempts: 2, FirstDelay: time.Millisecond, Log: log.log}
+	d.Send(context.Background(), NewDocument(decision(), Done, nil, evidence()))
+	d.Wait(context.Background())
+	if n := followed.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
+	}
+	lines := log.all()
+	if len(lines) != 3 || !strings.Contains(lines[2], "given up") || !strings.Contains(lines[0], "HTTP 302: a redirect to "+target.URL+"/…, not followed") {
+		t.Errorf("want two failed attempts and the end, each saying where the redirect pointed; logged %q", lines)
+	}
+	for _, line := range lines {
+		if strings.Contains(line, "XXXXSECRETTOKEN") || strings.Contains(line, "T000") {
+			t.Errorf("a log line carries the hook's token: %q", line)
+		}
+	}
+}
+
+// Failed deliveries are logged with the webhook's scheme, host and position, never its
+// userinfo, path or query, whatever failed: an answer, a refused connection, a bad URL.
+func TestDeliveryLogsNoSecret(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no_service for "+r.URL.RequestURI(), http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	const secret = "//alice:s3cret@%s/services/T000/B000/XXXXSECRETTOKEN?token=qtoken"
+	urls := []string{
+		"http:" + fmt.Sprintf(secret, failing.Listener.Addr()),
+		"http:" + fmt.Sprintf(secret, closed.Listener.Addr()),
+		"http:" + fmt.Sprintf(secret, "h:%zz"),
+	}
+	var log logLines
+	d := &Deliverer{URLs: urls, Attempts: 1, Log: log.log}
+	d.Send(context.Background(), NewDocument(decision(), Done, nil, evidence()))
+	d.Wait(context.Background())
+	lines := log.all()
+	if len(lines) != 6 {
+		t.Errorf("want an attempt and an end per webhook, logged %q", lines)
+	}
+	for _, want := range []string{failing.Listener.Addr().String() + "/…#1: attempt 1 of 1 failed: HTTP 500: no_service for …",
+		closed.Listener.Addr().String() + "/…#2: attempt 1 of 1 failed", "connection refused", "(URL #3, not shown"} {
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, want) }) {
+			t.Errorf("no line says %q: %q", want, lines)
+		}
+	}
+	for _, line := range lines {
+		for _, s := range []string{"s3cret", "alice", "XXXXSECRETTOKEN", "T000", "qtoken"} {
+			if strings.Contains(line, s) {
+				t.Errorf("%q carries %q", line, s)
+			}
+		}
+	}
+	if names := d.Names(); names[0] != "http://"+failing.Listener.Addr().String()+"/…#1" || !strings.Contains(names[2], "#3") {
+		t.Errorf("names %q", names)
 	}
 }

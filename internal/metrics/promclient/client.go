@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/redact"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
@@ -26,8 +27,10 @@ const QueryTimeout = 5 * time.Second
 
 // Client reads Prometheus for one scope (a namespace, or all).
 type Client struct {
-	api     promv1.API
-	url     string
+	api promv1.API
+	// target names Prometheus in messages (scheme and host: its URL may carry a password
+	// or a token) and rewrites the errors about it.
+	target  redact.Target
 	presets metrics.Presets
 	// preset forces one preset for every rollout ("" detects them per namespace).
 	preset string
@@ -67,8 +70,12 @@ const redetectEvery = 30
 // Options say where Prometheus is and how to read it.
 type Options struct {
 	// URL is Prometheus' base URL, e.g. http://prometheus.monitoring:9090, or the API
-	// server's service proxy path to it.
+	// server's service proxy path to it. It may carry credentials (userinfo, a token in the
+	// path or the query): no message names more than its scheme and host.
 	URL string
+	// Name is how messages name Prometheus instead ("" for the URL's scheme and host), e.g.
+	// the service behind the API server's proxy.
+	Name string
 	// Transport carries the requests; nil is a plain HTTP client. The service proxy hands
 	// in the API server's authenticated transport.
 	Transport http.RoundTripper
@@ -87,9 +94,13 @@ func NewWithOptions(o Options) (*Client, error) {
 	if o.Transport != nil {
 		cfg.RoundTripper = o.Transport
 	}
+	target := redact.NewTarget(o.URL, "")
+	if o.Name != "" {
+		target.Name = o.Name
+	}
 	c, err := promapi.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("prometheus at %q: %w", o.URL, err)
+		return nil, fmt.Errorf("prometheus at %s: %w", target.Name, target.Error(err))
 	}
 	presets := o.Presets
 	if len(presets.Names()) == 0 {
@@ -102,7 +113,7 @@ func NewWithOptions(o Options) (*Client, error) {
 	if _, ok := presets.Get(preset); preset != "" && !ok {
 		return nil, fmt.Errorf("metrics preset %q is not known; known: %s", preset, strings.Join(presets.Names(), ", "))
 	}
-	return &Client{api: promv1.NewAPI(c), url: o.URL, presets: presets, preset: preset,
+	return &Client{api: promv1.NewAPI(c), target: target, presets: presets, preset: preset,
 		history: map[metrics.Key]*trail{}, detected: map[string]detection{}}, nil
 }
 
@@ -111,16 +122,17 @@ func NewWithOptions(o Options) (*Client, error) {
 const maxInFlight = 2
 
 // Report queries the namespace ("" for all) and sums per revision of the rollouts: one
-// query per metric per preset in use, at most two in flight.
+// query per metric per preset in use, at most two in flight, every one evaluated at now
+// (the round's time), so that the error and request rates are of the same moment.
 func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollout.Rollout, now time.Time) metrics.Report {
 	report := metrics.Report{At: now}
 	fail := func(err error) metrics.Report {
-		report.Err = safetext.Error(fmt.Errorf("prometheus at %s: %w", c.url, err))
+		report.Err = safetext.Error(fmt.Errorf("prometheus at %s: %w", c.target.Name, err))
 		report.Revisions = unreachable(rollouts)
 		c.remember(report.Revisions)
 		return report
 	}
-	names, err := c.presetsInUse(ctx, namespace, rollouts, &report)
+	names, err := c.presetsInUse(ctx, namespace, rollouts, now, &report)
 	if err != nil {
 		return fail(err)
 	}
@@ -136,7 +148,7 @@ func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollou
 		defer wg.Done()
 		slots <- struct{}{}
 		defer func() { <-slots }()
-		vector, warnings, err := c.query(ctx, q)
+		vector, warnings, err := c.query(ctx, q, now)
 		mu.Lock()
 		defer mu.Unlock()
 		report.Warnings = appendNew(report.Warnings, safetext.Lines(warnings)...)
@@ -189,12 +201,12 @@ func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollou
 
 // presetsInUse are the presets this round queries: the forced one, or those detected in
 // the namespace, plus any a Deployment names in its annotation.
-func (c *Client) presetsInUse(ctx context.Context, namespace string, rollouts []rollout.Rollout, report *metrics.Report) ([]string, error) {
+func (c *Client) presetsInUse(ctx context.Context, namespace string, rollouts []rollout.Rollout, now time.Time, report *metrics.Report) ([]string, error) {
 	var names []string
 	if c.preset != "" {
 		names = []string{c.preset}
 	} else {
-		detected, err := c.detect(ctx, namespace, report)
+		detected, err := c.detect(ctx, namespace, now, report)
 		if err != nil {
 			return nil, err
 		}
@@ -217,7 +229,7 @@ func (c *Client) presetsInUse(ctx context.Context, namespace string, rollouts []
 
 // detect asks which presets' series exist in the namespace, once per redetectEvery rounds
 // (every round while none is found).
-func (c *Client) detect(ctx context.Context, namespace string, report *metrics.Report) ([]string, error) {
+func (c *Client) detect(ctx context.Context, namespace string, now time.Time, report *metrics.Report) ([]string, error) {
 	c.mu.Lock()
 	d, ok := c.detected[namespace]
 	if ok && len(d.presets) > 0 && d.age < redetectEvery {
@@ -228,7 +240,7 @@ func (c *Client) detect(ctx context.Context, namespace string, report *metrics.R
 	}
 	c.mu.Unlock()
 	candidates := c.presets.Detectable()
-	vector, warnings, err := c.query(ctx, metrics.DetectionQuery(candidates, namespace))
+	vector, warnings, err := c.query(ctx, metrics.DetectionQuery(candidates, namespace), now)
 	report.Warnings = appendNew(report.Warnings, safetext.Lines(warnings)...)
 	if err != nil {
 		return nil, err
@@ -312,12 +324,14 @@ func lastValues(h []float64, v float64) []float64 {
 	return h
 }
 
-func (c *Client) query(ctx context.Context, q string) (model.Vector, []string, error) {
+// query evaluates q at the time given; its error never names more of Prometheus' URL than
+// the scheme and host.
+func (c *Client) query(ctx context.Context, q string, at time.Time) (model.Vector, []string, error) {
 	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 	defer cancel()
-	value, warnings, _, err := c.api.Query(ctx, q, time.Now())
+	value, warnings, _, err := c.api.Query(ctx, q, at)
 	if err != nil {
-		return nil, warnings, err
+		return nil, warnings, c.target.Error(err)
 	}
 	vector, ok := value.(model.Vector)
 	if !ok {
