@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -152,6 +153,7 @@ type apiProxy struct {
 
 	mu       sync.Mutex
 	held     chan struct{} // closed when released; nil while not holding
+	podsHeld chan struct{} // the same, for lists and watches of pods only
 	watches  map[*proxiedWatch]struct{}
 	requests []string // "VERB /path?query" in the order received
 }
@@ -172,6 +174,7 @@ func startAPIProxy(t *testing.T, sb *sandbox.Sandbox) *apiProxy {
 	srv := httptest.NewServer(p)
 	t.Cleanup(func() {
 		p.release()
+		p.releasePods()
 		p.endWatches()
 		srv.Close()
 	})
@@ -212,6 +215,28 @@ func (p *apiProxy) release() {
 	}
 }
 
+// holdPods makes new lists and watches of pods wait until releasePods: a slow pod list
+// (a namespace of tens of thousands of pods) while everything else answers at once.
+func (p *apiProxy) holdPods() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.podsHeld == nil {
+		p.podsHeld = make(chan struct{})
+	}
+}
+
+func (p *apiProxy) releasePods() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.podsHeld != nil {
+		close(p.podsHeld)
+		p.podsHeld = nil
+	}
+}
+
+// isPodsCollection says whether a request lists or watches pods (not one pod, not its log).
+func isPodsCollection(req *http.Request) bool { return strings.HasSuffix(req.URL.Path, "/pods") }
+
 // endWatches ends every watch the proxy streams, as the API server ends one at its timeout.
 func (p *apiProxy) endWatches() {
 	p.mu.Lock()
@@ -237,11 +262,17 @@ func (p *apiProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	}
 	p.mu.Lock()
 	p.requests = append(p.requests, verb+" "+req.URL.RequestURI())
-	held := p.held
+	held, podsHeld := p.held, p.podsHeld
 	p.mu.Unlock()
-	if held != nil {
+	if !isPodsCollection(req) {
+		podsHeld = nil
+	}
+	for _, h := range []chan struct{}{held, podsHeld} {
+		if h == nil {
+			continue
+		}
 		select {
-		case <-held:
+		case <-h:
 		case <-req.Context().Done():
 			return
 		}

@@ -502,7 +502,7 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 
 	gcLog := filepath.Join(home, fmt.Sprintf("churn-%d-gctrace.log", run))
 	command := fmt.Sprintf("exec env GODEBUG=gctrace=1 %s --kubeconfig %s -A --prometheus-url %s --config %s 2>%s", pyroll, kubeconfig, sb.PrometheusURL, pyrollConfig, gcLog)
-	started, firstFrame, err := runUntilEveryRollout(ctx, tm, command, wl, 20*time.Millisecond, nil)
+	started, firstFrame, err := runUntilEveryRollout(ctx, tm, command, wl, 20*time.Millisecond, everyPodRead)
 	if err != nil {
 		return err
 	}

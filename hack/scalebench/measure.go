@@ -510,6 +510,10 @@ func processesUnder(dir string) map[int]string {
 	return out
 }
 
+// everyPodRead says whether the console has read every pod: its footer no longer says
+// "reading pods" (the rows come before the pods).
+func everyPodRead(screen string) bool { return !strings.Contains(screen, "reading pods") }
+
 // runUntilEveryRollout types command into tm's shell, presses Enter and waits (polling
 // every poll) until the console's header counts every rollout of wl and until more holds
 // too (nil: nothing more): when the command started, and when that frame was seen.

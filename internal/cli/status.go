@@ -29,6 +29,9 @@ type StatusOptions struct {
 	Timeout time.Duration
 	// After is how many breaching metric rounds in a row end a --watch with exit 1.
 	After int
+	// NoWaitPods prints as soon as the rollouts and their ReplicaSets are read, before the
+	// pods: phases from the status alone, each rollout "pods": "syncing".
+	NoWaitPods bool
 }
 
 const statusLong = `Show the rollouts in a namespace: phase, revisions, pods and why.
@@ -48,7 +51,12 @@ Exit codes: 0 fine; 1 a rollout shown is Failed or Degraded, or the command fail
 2 usage error; 3 --timeout reached before the rollouts settled.
 
 Output (-o): table (80 columns), json (one document, schema in the README), ndjson
-(one JSON object per line; with --watch one line per change).`
+(one JSON object per line; with --watch one line per change).
+
+It waits for every pod before it answers: a crash loop or a pod not ready past its
+grace is read from the pods. --no-wait-pods answers as soon as the rollouts and their
+ReplicaSets are read (on a large cluster, well before the pods): phases from their
+status alone (never Degraded by pods), each rollout "pods": "syncing" in -o json.`
 
 const statusExample = `  kubectl pyroll status -n shop
   kubectl pyroll status orders-api --watch --timeout 10m
@@ -69,6 +77,7 @@ func newStatusCommand(o *Options) *cobra.Command {
 	cmd.Flags().BoolVarP(&so.Watch, "watch", "w", false, "follow changes until every rollout shown is settled")
 	cmd.Flags().DurationVar(&so.Timeout, "timeout", 0, "give up after this long (exit 3 with --watch); 0 waits forever with --watch, 30s to connect without")
 	cmd.Flags().IntVar(&so.After, "after", 3, "with Prometheus and --watch: a canary in BREACH for this many metric rounds in a row ends the watch with exit 1")
+	cmd.Flags().BoolVar(&so.NoWaitPods, "no-wait-pods", false, "answer once the rollouts and ReplicaSets are read, before the pods: phases from their status alone (\"pods\": \"syncing\" in -o json); not with --watch")
 	so.ScopeOptions.AddFlags(cmd.Flags())
 	return cmd
 }
@@ -88,6 +97,9 @@ func (o *StatusOptions) Validate() error {
 	}
 	if o.After < 1 {
 		return usageError("--after must be at least 1")
+	}
+	if o.NoWaitPods && o.Watch {
+		return usageError("--no-wait-pods answers once, early; --watch follows until settled, which needs the pods")
 	}
 	return o.ScopeOptions.Validate()
 }
@@ -181,7 +193,8 @@ func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done
 		r.printer.state(snap.Conn)
 	}
 	r.lastState = snap.Conn.State
-	if !snap.Synced {
+	early := r.NoWaitPods && !r.Watch && snap.PodsSyncing
+	if !snap.Synced && !early {
 		return false, nil
 	}
 	rollouts := snap.Rollouts
@@ -200,7 +213,10 @@ func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done
 		r.poller.SetRollouts(rollouts)
 	}
 	if !r.Watch {
-		if r.prom != nil { // one round, read now, for the one answer
+		if early {
+			// Metrics map to revisions through the pods: none yet.
+			fmt.Fprintln(r.ErrOut, "pods still syncing (--no-wait-pods): phases from the rollouts' and ReplicaSets' status only")
+		} else if r.prom != nil { // one round, read now, for the one answer
 			roundCtx, cancel := context.WithTimeout(ctx, promclient.QueryTimeout*2)
 			report := r.prom.Report(roundCtx, r.namespace(r.cluster), rollouts, time.Now())
 			cancel()

@@ -38,8 +38,7 @@ func (l *watchLoop) discoverArgo(ctx context.Context) bool {
 	}
 	l.w.newArgoInformers(&l.informers)
 	for _, wi := range l.informers.argoTable() {
-		l.w.handle(wi)
-		l.start(ctx, wi)
+		l.start(ctx, wi, l.w.handle(wi))
 	}
 	return true
 }

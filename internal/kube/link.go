@@ -121,8 +121,41 @@ type feed struct {
 	link     *link
 	clock    clock.Clock
 
+	// progress, when set, is called every progressEvery objects of a first list streamed
+	// (the initial events of a watch with sendInitialEvents).
+	progress      func()
+	progressEvery int
+
 	mu         sync.Mutex
 	staleSince time.Time // zero while current
+	// initial counts the objects the current streamed first list has delivered so far.
+	initial int
+}
+
+// streamed is how many objects the current (or last) streamed first list delivered.
+func (f *feed) streamed() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.initial
+}
+
+// startStream begins counting a streamed first list.
+func (f *feed) startStream() {
+	f.mu.Lock()
+	f.initial = 0
+	f.mu.Unlock()
+}
+
+// streamedOne counts one object of a streamed first list, and reports progress every
+// progressEvery objects.
+func (f *feed) streamedOne() {
+	f.mu.Lock()
+	f.initial++
+	n := f.initial
+	f.mu.Unlock()
+	if f.progress != nil && f.progressEvery > 0 && n%f.progressEvery == 0 {
+		f.progress()
+	}
 }
 
 func (f *feed) markStale() {
@@ -193,11 +226,18 @@ func (f *feed) watch(ctx context.Context, opts metav1.ListOptions, call func(con
 		if err != nil {
 			return nil, err
 		}
+		if initialEvents {
+			f.startStream()
+		}
+		inFirstList := initialEvents
 		return newObservedWatch(w, func(e watch.Event) {
 			switch {
 			case e.Type == watch.Error:
 				f.markStale()
-			case initialEvents && e.Type == watch.Bookmark && initialEventsEnd(e.Object):
+			case inFirstList && e.Type == watch.Added:
+				f.streamedOne()
+			case inFirstList && e.Type == watch.Bookmark && initialEventsEnd(e.Object):
+				inFirstList = false
 				f.markCurrent()
 			}
 		}), nil

@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"sync/atomic"
 	"syscall"
@@ -125,6 +126,55 @@ func TestFeedIsCurrentAfterTheInitialEventsAndStaleAfterAnErrorEvent(t *testing.
 	pass(func() { fake.Modify(pod) }, "a change", false)
 	gone := apierrors.NewResourceExpired("too old resource version")
 	pass(func() { fake.Error(&gone.ErrStatus) }, "410 Gone", true)
+}
+
+// A streamed first list counts its objects as they arrive (the "reading pods 23,000…" on
+// screen), and says so every progressEvery objects, not for each; the events after its end
+// are not counted; a new first list counts from zero.
+func TestFeedCountsTheObjectsOfAStreamedFirstList(t *testing.T) {
+	f := testFeed(func(context.Context) error { return nil })
+	var progress atomic.Int64
+	f.progressEvery, f.progress = 100, func() { progress.Add(1) }
+	yes := true
+	stream := func() (*watch.FakeWatcher, watch.Interface) {
+		fake := watch.NewFake()
+		w, err := f.watch(context.Background(), metav1.ListOptions{SendInitialEvents: &yes}, func(context.Context, metav1.ListOptions) (watch.Interface, error) {
+			return fake, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fake, w
+	}
+	fake, w := stream()
+	defer w.Stop()
+	pass := func(send func()) {
+		t.Helper()
+		go send()
+		<-w.ResultChan()
+	}
+	for i := range 250 {
+		pass(func() {
+			fake.Add(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint("p", i), ResourceVersion: "7"}})
+		})
+		if got := f.streamed(); got != i+1 {
+			t.Fatalf("after %d objects streamed, the count says %d", i+1, got)
+		}
+	}
+	if got := progress.Load(); got != 2 {
+		t.Errorf("250 objects streamed reported progress %d times, want 2 (every 100)", got)
+	}
+	end := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "9", Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true"}}}
+	pass(func() { fake.Action(watch.Bookmark, end) })
+	pass(func() { fake.Add(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "later", ResourceVersion: "10"}}) })
+	if got := f.streamed(); got != 250 {
+		t.Errorf("an object added after the first list counted: %d, want 250", got)
+	}
+	_, again := stream()
+	defer again.Stop()
+	if got := f.streamed(); got != 0 {
+		t.Errorf("a new first list starts at %d, want 0", got)
+	}
 }
 
 // A list the API server does not answer waits and lists again; any answer goes back.

@@ -65,6 +65,9 @@ type Watcher struct {
 	// handled counts the informer events handled (marked dirty): tests wait on it to know a
 	// burst was delivered.
 	handled atomic.Int64
+	// syncedInformers counts the informers whose handler has seen their whole first list
+	// (and marked the watcher dirty for it): tests wait on it to know no sync is pending.
+	syncedInformers atomic.Int64
 }
 
 // NewWatcher prepares a watcher; Run starts it.
@@ -99,8 +102,7 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	builder.NotReadyGrace = w.opts.NotReadyGrace
 	loop := &watchLoop{w: w, out: out, informers: w.newInformers(), builder: builder, lastRV: map[string]string{}}
 	for _, wi := range loop.informers.table() {
-		w.handle(wi)
-		loop.start(ctx, wi)
+		loop.start(ctx, wi, w.handle(wi))
 	}
 	go func() {
 		defer close(out)
@@ -140,7 +142,7 @@ func (w *Watcher) newInformers() informers {
 	return informers{
 		deployments: newInformer(api, api.Deployments(ns), &appsv1.Deployment{}, w.selectRollouts, w.newFeed("deployments")),
 		replicaSets: newInformer(api, api.ReplicaSets(ns), &appsv1.ReplicaSet{}, nil, w.newFeed("replicasets")),
-		pods:        newInformer(api, api.Pods(ns), &corev1.Pod{}, nil, w.newFeed("pods")),
+		pods:        newInformer(api, api.Pods(ns), &corev1.Pod{}, nil, w.newPodsFeed()),
 		// Events of Deployments and ReplicaSets only: pod events are most of a busy
 		// namespace's and the views do not show them.
 		events: newInformer(api, api.Events(ns), &corev1.Event{}, func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" }, w.newFeed("events")),
@@ -153,6 +155,19 @@ func (w *Watcher) newFeed(resource string) *feed {
 	w.mu.Lock()
 	w.feeds[resource] = f
 	w.mu.Unlock()
+	return f
+}
+
+// podsProgress is how many pods streamed between two marks of the watcher as dirty while
+// the pods still stream: the count on screen moves by about that much per redraw, at
+// most one redraw per coalescing window, never one per pod.
+const podsProgress = 1000
+
+// newPodsFeed is the pods' feed, which marks the watcher dirty every podsProgress pods
+// streamed in a first list (the "reading pods 23,000…" count).
+func (w *Watcher) newPodsFeed() *feed {
+	f := w.newFeed("pods")
+	f.progressEvery, f.progress = podsProgress, w.poke
 	return f
 }
 
@@ -191,17 +206,36 @@ func (i informers) synced() bool {
 	return true
 }
 
+// rowsSynced says whether every required informer but the pods' has listed once: the
+// rollouts (Deployments, Argo Rollouts) and their ReplicaSets, a few hundred objects that
+// arrive in well under a second, enough for every rollout's row from its status while the
+// pods (tens of thousands on a large cluster) still stream.
+func (i informers) rowsSynced() bool {
+	for _, wi := range i.table() {
+		if required(wi.resource) && wi.resource != "pods" && !wi.informer.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
 // required says whether the rollouts cannot be shown without resource. Events and
 // AnalysisRuns are best-effort: a user who may not list them still sees rollouts (discovery
 // asks only about rollouts; an RBAC role may grant them alone).
 func required(resource string) bool { return resource != "events" && resource != "analysisruns" }
 
-func (i informers) objects() rollout.Objects {
+// objects are what the caches hold. With podsSyncing the pods are left out (client-go hands
+// the streamed pods to the cache in one piece at the end of the list; until its handlers
+// have them all, a part would only cost a build): the rows come from the status.
+func (i informers) objects(podsSyncing bool) rollout.Objects {
 	objs := rollout.Objects{
 		Deployments: cached[*appsv1.Deployment](i.deployments),
 		ReplicaSets: cached[*appsv1.ReplicaSet](i.replicaSets),
-		PodFacts:    cached[*rollout.PodFacts](i.pods),
 		Events:      cached[*corev1.Event](i.events),
+		PodsSyncing: podsSyncing,
+	}
+	if !podsSyncing {
+		objs.PodFacts = cached[*rollout.PodFacts](i.pods)
 	}
 	if i.rollouts != nil {
 		objs.Rollouts = cached[*argo.Rollout](i.rollouts)
@@ -211,10 +245,11 @@ func (i informers) objects() rollout.Objects {
 }
 
 // handle marks the watcher dirty on every change of the informer's objects, and records a
-// forbidden watch.
-func (w *Watcher) handle(wi watchedInformer) {
+// forbidden watch. It returns what completes once the informer has listed and the handler
+// has seen every object of that list (nil if the handler could not be added).
+func (w *Watcher) handle(wi watchedInformer) cache.DoneChecker {
 	resource := wi.resource
-	_, _ = wi.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := wi.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { w.changed(resource) },
 		UpdateFunc: func(any, any) { w.changed(resource) },
 		DeleteFunc: func(any) { w.changed(resource) },
@@ -222,6 +257,10 @@ func (w *Watcher) handle(wi watchedInformer) {
 	_ = wi.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 		w.watchFailed(resource, err)
 	})
+	if err != nil {
+		return nil
+	}
+	return reg.HasSyncedChecker()
 }
 
 // connPoll is how often the loop looks at the connection state and at forbidden resources:
@@ -243,9 +282,23 @@ type watchLoop struct {
 	argo argoDiscovery
 }
 
-// start runs an informer until ctx ends.
-func (l *watchLoop) start(ctx context.Context, wi watchedInformer) {
+// start runs an informer until ctx ends, and marks the watcher dirty once it has synced
+// (its handler has seen the whole first list): an informer whose list ends without an
+// object (no Deployments, only Argo Rollouts) sends no event, and its sync may be what
+// lets the rows, or the whole picture, show.
+func (l *watchLoop) start(ctx context.Context, wi watchedInformer, synced cache.DoneChecker) {
 	l.running.Go(func() { wi.informer.RunWithContext(ctx) })
+	if synced == nil {
+		return
+	}
+	l.running.Go(func() {
+		select {
+		case <-synced.Done():
+			l.w.poke()
+			l.w.syncedInformers.Add(1)
+		case <-ctx.Done():
+		}
+	})
 }
 
 func (l *watchLoop) run(ctx context.Context) {
@@ -312,12 +365,19 @@ func (l *watchLoop) onTick(ctx context.Context) {
 	}
 }
 
-// emit builds a snapshot from the caches (once they are synced) and sends it.
+// emit builds a snapshot from the caches and sends it: every rollout once the rollouts and
+// ReplicaSets are synced (while the pods still stream, its rows from their status: the
+// snapshot and each rollout say the pods are syncing, with the count read so far), the
+// whole picture once every required informer is.
 func (l *watchLoop) emit(ctx context.Context) {
 	snap := rollout.Snapshot{Synced: l.informers.synced(), At: l.w.opts.Now()}
 	snap.Conn = l.w.connection(snap.Synced)
-	if snap.Synced {
-		snap.Rollouts = l.builder.Build(l.informers.objects(), snap.At)
+	snap.PodsSyncing = !snap.Synced && l.informers.rowsSynced()
+	if snap.PodsSyncing {
+		snap.PodsRead = l.w.podsRead()
+	}
+	if snap.HasRows() {
+		snap.Rollouts = l.builder.Build(l.informers.objects(snap.PodsSyncing), snap.At)
 		if kind := l.w.opts.Kind; kind != "" {
 			snap.Rollouts = slices.DeleteFunc(snap.Rollouts, func(r rollout.Rollout) bool { return r.Kind != kind })
 		}
@@ -334,11 +394,28 @@ const forbiddenHint = "needs list and watch on deployments, replicasets and pods
 
 func (w *Watcher) changed(resource string) {
 	w.clearForbidden(resource)
+	w.poke()
+	w.handled.Add(1)
+}
+
+// poke marks the watcher dirty: a snapshot follows, within the coalescing window.
+func (w *Watcher) poke() {
 	select {
 	case w.dirty <- struct{}{}:
 	default:
 	}
-	w.handled.Add(1)
+}
+
+// podsRead is how many pods the pods' informer has read so far in its current first list
+// (streamed: each counted as it arrives; 0 while a plain list is under way).
+func (w *Watcher) podsRead() int {
+	w.mu.Lock()
+	f := w.feeds["pods"]
+	w.mu.Unlock()
+	if f == nil {
+		return 0
+	}
+	return f.streamed()
 }
 
 func (w *Watcher) watchFailed(resource string, err error) {

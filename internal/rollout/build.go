@@ -39,6 +39,12 @@ type Objects struct {
 	// Rollout), and AnalysisRuns theirs.
 	Rollouts     []*argo.Rollout
 	AnalysisRuns []*argo.AnalysisRun
+	// PodsSyncing: the pods are still being read (a watch cache's first list of them has not
+	// ended), so the pods here are some or none of them. The rollouts are built from their
+	// own and their ReplicaSets' status, each says so (Rollout.Pods), and no phase rests on
+	// pod state: no Degraded from a crash loop or a pod not ready past its grace until
+	// every pod is read.
+	PodsSyncing bool
 }
 
 // Build turns the objects into one Rollout per Deployment and Argo Rollout (not for a
@@ -52,7 +58,7 @@ func Build(objs Objects, now time.Time) []Rollout {
 // Build is the package's Build, reusing what did not change since the previous call.
 func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 	b.begin(len(objs.ReplicaSets))
-	b.clock = graceClock{grace: b.NotReadyGrace}
+	b.clock = graceClock{grace: b.NotReadyGrace, podsSyncing: objs.PodsSyncing}
 	if b.clock.grace <= 0 {
 		b.clock.grace = NotReadyGrace
 	}
@@ -85,6 +91,9 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 			continue
 		}
 		r := b.buildDeployment(d, rsByOwner[d.UID], podsByOwner, now)
+		if objs.PodsSyncing {
+			r.Pods = PodsSyncing
+		}
 		r.Events = recentEvents(d.UID, rsByOwner[d.UID], eventsByObject)
 		out = append(out, r)
 	}
@@ -96,6 +105,9 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 	}
 	for _, ro := range objs.Rollouts {
 		r := b.buildArgo(ro, rsByOwner[ro.UID], podsByOwner, runsByOwner[ro.UID], now)
+		if objs.PodsSyncing {
+			r.Pods = PodsSyncing
+		}
 		r.Events = recentEvents(ro.UID, rsByOwner[ro.UID], eventsByObject)
 		out = append(out, r)
 	}

@@ -14,11 +14,30 @@ import (
 // grace ends, and a build at that time (the watcher's clock-driven rebuild) says Degraded.
 func TestNotReadyCanaryBecomesDegradedByTheClock(t *testing.T) {
 	objs, captured := loadFixture(t, "mid-rollout")
+	since := captured.Add(-time.Minute)
+	makeCanaryUnready(objs, since)
+	b := rollout.NewBuilder()
+	b.NotReadyGrace = 2 * time.Minute
+	before := b.Build(objs, captured)
+	if before[0].Phase == rollout.PhaseDegraded {
+		t.Fatalf("degraded within the grace: %s", before[0].Why)
+	}
+	deadline := b.NextDeadline()
+	if !deadline.Equal(since.Add(2 * time.Minute)) {
+		t.Fatalf("next deadline %v; want the end of the canary pod's grace, %v", deadline, since.Add(2*time.Minute))
+	}
+	after := b.Build(objs, deadline.Add(time.Millisecond))
+	if after[0].Phase != rollout.PhaseDegraded || b.NextDeadline() != (time.Time{}) {
+		t.Errorf("at the deadline: %s (%s), next %v; want Degraded and no further deadline", after[0].Phase, after[0].Why, b.NextDeadline())
+	}
+}
+
+// makeCanaryUnready makes every pod of the newest revision not ready since then.
+func makeCanaryUnready(objs rollout.Objects, since time.Time) {
 	var newest int64
 	for _, rs := range objs.ReplicaSets {
 		newest = max(newest, rollout.RevisionOf(rs))
 	}
-	since := captured.Add(-time.Minute)
 	for _, p := range objs.Pods {
 		owner := metav1.GetControllerOfNoCopy(p)
 		for _, rs := range objs.ReplicaSets {
@@ -34,19 +53,5 @@ func TestNotReadyCanaryBecomesDegradedByTheClock(t *testing.T) {
 				}
 			}
 		}
-	}
-	b := rollout.NewBuilder()
-	b.NotReadyGrace = 2 * time.Minute
-	before := b.Build(objs, captured)
-	if before[0].Phase == rollout.PhaseDegraded {
-		t.Fatalf("degraded within the grace: %s", before[0].Why)
-	}
-	deadline := b.NextDeadline()
-	if !deadline.Equal(since.Add(2 * time.Minute)) {
-		t.Fatalf("next deadline %v; want the end of the canary pod's grace, %v", deadline, since.Add(2*time.Minute))
-	}
-	after := b.Build(objs, deadline.Add(time.Millisecond))
-	if after[0].Phase != rollout.PhaseDegraded || b.NextDeadline() != (time.Time{}) {
-		t.Errorf("at the deadline: %s (%s), next %v; want Degraded and no further deadline", after[0].Phase, after[0].Why, b.NextDeadline())
 	}
 }

@@ -65,8 +65,10 @@ func deadlineExceeded(d *appsv1.Deployment) bool {
 
 // summarizeFailing says what is wrong with the canary's pods, "" when nothing is:
 // "2/3 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'".
+// While the pods are still being read (clock.podsSyncing) nothing is: a decision never rests
+// on half the pods.
 func summarizeFailing(canary *Revision, now time.Time, clock *graceClock) safetext.Text {
-	if canary == nil || len(canary.Pods) == 0 {
+	if canary == nil || len(canary.Pods) == 0 || clock.podsSyncing {
 		return ""
 	}
 	counts := map[safetext.Text]int{}
@@ -120,6 +122,8 @@ func summarizeFailing(canary *Revision, now time.Time, clock *graceClock) safete
 type graceClock struct {
 	grace time.Duration
 	next  time.Time
+	// podsSyncing: the pods are still being read (Objects.PodsSyncing); no pod fails yet.
+	podsSyncing bool
 }
 
 // expired reports whether a pod not ready since then is past its grace at now, and

@@ -31,7 +31,19 @@ type Connection struct {
 type Snapshot struct {
 	Rollouts []Rollout
 	Conn     Connection
-	// Synced: every informer has listed once; before that Rollouts may be incomplete.
+	// Synced: every informer has listed once: the whole picture. What decides (status
+	// one-shot, guard, metrics rounds) waits for it.
 	Synced bool
-	At     time.Time
+	// PodsSyncing: the rollouts and their ReplicaSets are read, the pods still streaming.
+	// Rollouts then hold every rollout's row from its status, each ReadingPods, and no
+	// phase from pod state (rollout.Objects.PodsSyncing); Synced is false.
+	PodsSyncing bool
+	// PodsRead is how many pods have been read so far while PodsSyncing (0 when the API
+	// server does not say: a plain list arrives whole).
+	PodsRead int
+	At       time.Time
 }
+
+// HasRows reports whether the snapshot's Rollouts are every rollout in scope (with or
+// without their pods): what a screen may show as the list.
+func (s *Snapshot) HasRows() bool { return s.Synced || s.PodsSyncing }

@@ -105,7 +105,21 @@ type Rollout struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	// Argo is an Argo Rollout's strategy, steps, weights and analysis (nil for a Deployment).
 	Argo *Argo `json:"argo,omitempty"`
+	// Pods is PodsSyncing while the pods are still being read: the rollout's replicas,
+	// revisions and phase come from its own and its ReplicaSets' status, its revisions'
+	// Pods are not all there, and its phase claims nothing from pod state (no Degraded from
+	// a crash loop yet). "" once every pod is read.
+	Pods PodsState `json:"pods,omitempty"`
 }
+
+// PodsState says whether a rollout's pods are all read.
+type PodsState string
+
+// PodsSyncing: the pods are still being read.
+const PodsSyncing PodsState = "syncing"
+
+// ReadingPods reports whether the rollout was built before its pods were all read.
+func (r *Rollout) ReadingPods() bool { return r.Pods == PodsSyncing }
 
 // Halted reports whether the halt action has nothing left to do: a Deployment paused, an
 // Argo Rollout aborted (its halt is an abort: a paused Rollout still sends traffic to

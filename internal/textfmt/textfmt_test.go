@@ -106,3 +106,11 @@ func TestTable(t *testing.T) {
 		t.Errorf("wide cells: %q, want %q", b.String(), want)
 	}
 }
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 23000: "23,000", 1234567: "1,234,567", -50000: "-50,000"} {
+		if got := Thousands(n); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 	"github.com/pyroll/kubectl-pyroll/ui/common"
 	"github.com/pyroll/kubectl-pyroll/ui/confirm"
 	"github.com/pyroll/kubectl-pyroll/ui/detail"
@@ -223,7 +224,7 @@ func (m *Model) applySnapshot(snap rollout.Snapshot) {
 	if !snap.At.IsZero() {
 		m.now = snap.At
 	}
-	if !snap.Synced {
+	if !snap.HasRows() {
 		return
 	}
 	m.list.SetRollouts(snap.Rollouts, m.now)
@@ -391,7 +392,7 @@ func (m Model) render() string {
 
 func (m Model) bodyView() string {
 	switch {
-	case !m.received || (!m.snap.Synced && m.snap.Conn.State == rollout.ConnSyncing):
+	case !m.received || (!m.snap.HasRows() && m.snap.Conn.State == rollout.ConnSyncing):
 		return m.styles.Dim.Render("Reading rollouts from the cluster…")
 	case m.snap.Conn.State == rollout.ConnForbidden && !m.snap.Synced:
 		return m.styles.Error.Render("Forbidden: "+m.snap.Conn.Message.String()) + "\n" +
@@ -521,8 +522,20 @@ func (m Model) connectionState() string {
 	case rollout.ConnForbidden:
 		return m.styles.Error.Render("forbidden: " + c.Message.String())
 	default:
+		if m.snap.PodsSyncing {
+			return m.styles.Dim.Render(readingPods(m.snap.PodsRead))
+		}
 		return m.styles.Dim.Render("syncing…")
 	}
+}
+
+// readingPods is the footer's word while the rows are on screen and the pods still
+// stream: "reading pods 23,000…" ("reading pods…" before a count).
+func readingPods(n int) string {
+	if n <= 0 {
+		return "reading pods…"
+	}
+	return "reading pods " + textfmt.Thousands(n) + "…"
 }
 
 // fit cuts s to at most width cells a line and height lines.

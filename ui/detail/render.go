@@ -173,7 +173,10 @@ func (p page) pods() []string {
 			lines = append(lines, p.pod(pod, nameWidth)...)
 		}
 	}
-	if len(lines) == 1 {
+	switch {
+	case r.ReadingPods():
+		lines = append(lines, p.line(s.Dim.Render("  reading pods…")))
+	case len(lines) == 1:
 		lines = append(lines, p.line(s.Dim.Render("  no pods")))
 	}
 	return append(lines, "")

@@ -403,9 +403,17 @@ func (m *Model) podsCountCell(r rollout.Rollout) string {
 	return fmt.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired)
 }
 
+// podsCell is ready/desired and the health bar; while the pods are still being read, the
+// count from the rollout's status and "reading…" where the bar will be.
 func (m *Model) podsCell(r rollout.Rollout) string {
+	if r.ReadingPods() {
+		return fmt.Sprintf("%-5s %s", m.podsCountCell(r), m.styles.Dim.Render(ReadingPods))
+	}
 	return fmt.Sprintf("%-5s %s", m.podsCountCell(r), HealthBar(m.styles, r, 8))
 }
+
+// ReadingPods stands in a row's health bar while the pods are still being read.
+const ReadingPods = "reading…"
 
 // HealthBar draws the stable revision's pods, then the canary's, in at most cells cells:
 // ready, starting, failing, one cell a pod, scaled down when there are more pods than

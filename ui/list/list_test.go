@@ -105,3 +105,20 @@ func TestVerdictStaysAt80Columns(t *testing.T) {
 		t.Errorf("at 120 columns both should show: %q", header)
 	}
 }
+
+// A rollout whose pods are still being read shows its ready/desired count from the status
+// and "reading…" where its health bar will be; at a width without the bar, the count alone.
+func TestPodsCellWhileThePodsAreRead(t *testing.T) {
+	s := styles.New(styles.Options{ASCII: true})
+	r := rollout.Rollout{Name: "api", Namespace: "ns", Phase: rollout.PhaseProgressing, CanaryRevision: 2, Pods: rollout.PodsSyncing,
+		Replicas: rollout.Replicas{Desired: 4, Ready: 3}, Revisions: []rollout.Revision{{Number: 2, Role: rollout.RoleCanary}}}
+	for width, want := range map[int]string{80: "3/4   reading…", 30: "3/4"} {
+		m := New(s, keys.New())
+		m.SetSize(width, 10)
+		m.SetRollouts([]rollout.Rollout{r}, time.Time{})
+		row := ansi.Strip(strings.Split(m.View(), "\n")[1])
+		if !strings.Contains(row, want) || (width < 40 && strings.Contains(row, "reading")) {
+			t.Errorf("at %d columns the row is %q; want %q", width, row, want)
+		}
+	}
+}
