@@ -181,12 +181,17 @@ func TestArgoStatusAbortRetryPromoteAndUndo(t *testing.T) {
 		}
 		return nil
 	})
-	waitStatus(t, sb.Kubeconfig, ns, 2*time.Minute, "Complete after the timed pause", func(r rollout.Rollout) error {
+	r = waitStatus(t, sb.Kubeconfig, ns, 2*time.Minute, "Complete after the timed pause", func(r rollout.Rollout) error {
 		if r.Phase != rollout.PhaseComplete || r.CanaryRevision != 2 {
 			return errorf("%s rev %d: %s", r.Phase, r.CanaryRevision, r.Why)
 		}
 		return nil
 	})
+	// Complete, revision 2 is the stable one, as a completed Deployment's current revision
+	// is: no canary left (issue 25, item 4).
+	if s := r.Stable(); r.StableRevision != 2 || r.Canary() != nil || s == nil || s.Number != 2 || s.Role != rollout.RoleStable {
+		t.Errorf("complete: stable rev %d, Stable() %+v, Canary() %+v; want revision 2 stable and no canary", r.StableRevision, s, r.Canary())
+	}
 
 	// Each of abort, retry and promote patched rollouts/status, as the audit log shows.
 	if n := len(statusPatches(t, ns, started)); n < 3 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints each figure of DESIGN.md §9 beside its target, measured in one run:
-#   1. the Go benchmarks (raw `go test -bench` output kept in .cache/bench.txt);
+#   1. the Go benchmarks (raw `go test -bench` output kept in "$dir"/bench.txt);
 #   2. hack/scalebench: a sandbox scaled to 10,000 kwok pods in 200 Deployments across 5
 #      namespaces, measured with the real bin/kubectl-pyroll (figures kept in
 #      .cache/bench-scale.txt, its log in .cache/bench-scale.log): the static figures, then
@@ -14,11 +14,17 @@
 # passes more flags to hack/scalebench (go run ./hack/scalebench -h), e.g.
 # SCALEBENCH_FLAGS="-churn-also /tmp/kubectl-pyroll" to put a second build through the churn,
 # or "-serve-sessions 0" to skip the SSH sessions.
+# The third_party/bubbletea copy (go.mod's replace) stays only while it earns it: the sandbox
+# part also builds the console without that replace (upstream bubbletea, through a copy of
+# go.mod with the replace dropped, used with -modfile) and measures its idle CPU right after
+# the console's, the same way (hack/scalebench -idle-also); BENCH_UPSTREAM_TEA=0 skips it.
+# BENCH_DIR (default .cache) is where the figures, logs and those builds go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p .cache
+dir="${BENCH_DIR:-.cache}"
+mkdir -p "$dir"
 if [ "${BENCH_GO:-1}" != "0" ]; then
-go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-100x}" ./... | tee .cache/bench.txt | grep -E '^(Benchmark|ok|FAIL|---)' || true
+go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-100x}" ./... | tee "$dir"/bench.txt | grep -E '^(Benchmark|ok|FAIL|---)' || true
 echo
 echo "Figures (DESIGN.md §9):"
 awk '
@@ -48,7 +54,7 @@ END {
   if (length(q) > 0)
     printf "  Prometheus queries per interval, one namespace (fake Prometheus): %s with 1 service, %s with 200 (4 metrics, plus the exporter detection once every 30 rounds)   (target one per metric per namespace, whatever the number of services: %s)\n", q["1"], q["200"], verdict(q["1"] == q["200"] && q["1"] < 5)
 }
-' .cache/bench.txt
+' "$dir"/bench.txt
 fi
 
 if [ "${BENCH_SCALE:-1}" != "0" ]; then
@@ -56,7 +62,7 @@ if [ "${BENCH_SCALE:-1}" != "0" ]; then
   churn="${BENCH_CHURN:-2m}"
   [ "$churn" = "1" ] && churn=2m
   echo
-  echo "Figures at scale (hack/scalebench: a sandbox with ${pods} kwok pods; progress on stderr, log in .cache/bench-scale.log):"
+  echo "Figures at scale (hack/scalebench: a sandbox with ${pods} kwok pods; progress on stderr, log in ${dir}/bench-scale.log):"
   [ -x bin/kubectl-pyroll ] || { echo "bench: bin/kubectl-pyroll is missing: run make bench (or make build first)" >&2; exit 1; }
   # Run by hand, the script measures whatever bin/ holds: say so when that is not this checkout.
   built=$(bin/kubectl-pyroll version 2>/dev/null | sed -n 's/.*(commit \([^,]*\),.*/\1/p')
@@ -64,8 +70,20 @@ if [ "${BENCH_SCALE:-1}" != "0" ]; then
   if [ -n "$head" ] && [ "$built" != "$head" ]; then
     echo "bench: bin/kubectl-pyroll was built from ${built:-an unknown commit}, the checkout is $head: these figures are that build's (make bench builds first)" >&2
   fi
-  go build -o .cache/scalebench ./hack/scalebench
+  go build -o "$dir"/scalebench ./hack/scalebench
+  also=()
+  if [ "${BENCH_UPSTREAM_TEA:-1}" != "0" ] && grep -q '^replace charm.land/bubbletea/v2 ' go.mod; then
+    # The same build as bin/kubectl-pyroll (make build's flags) but for the replace.
+    cp go.mod "$dir"/go.upstream-tea.mod
+    cp go.sum "$dir"/go.upstream-tea.sum
+    go mod edit -dropreplace=charm.land/bubbletea/v2 "$dir"/go.upstream-tea.mod
+    pkg=github.com/pyroll/kubectl-pyroll
+    go build -modfile "$dir"/go.upstream-tea.mod -trimpath \
+      -ldflags "-s -w -X $pkg/internal/version.Version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)-upstream-tea -X $pkg/internal/version.Commit=${head:-unknown}" \
+      -o "$dir"/kubectl-pyroll-upstream-tea ./cmd/kubectl-pyroll
+    also=(-idle-also "$dir"/kubectl-pyroll-upstream-tea -idle-also-label "without the third_party/bubbletea patch (upstream $(go list -m -f '{{.Path}} {{.Version}}' charm.land/bubbletea/v2))")
+  fi
   # The sandbox's own log lines go to the log file; the benchmark's progress lines to stderr.
   # shellcheck disable=SC2086 # SCALEBENCH_FLAGS is a list of flags
-  .cache/scalebench -pods "$pods" -churn "$churn" ${SCALEBENCH_FLAGS:-} -out .cache/bench-scale.txt 2> >(tee .cache/bench-scale.log | grep --line-buffered '^scalebench: ' >&2)
+  "$dir"/scalebench -pods "$pods" -churn "$churn" "${also[@]}" ${SCALEBENCH_FLAGS:-} -out "$dir"/bench-scale.txt 2> >(tee "$dir"/bench-scale.log | grep --line-buffered '^scalebench: ' >&2)
 fi

@@ -49,6 +49,7 @@ type config struct {
 	churnDeployments                     int
 	churnInterval                        time.Duration
 	churnAlso                            string
+	idleAlso, idleAlsoLabel              string
 	serveSessions                        int
 }
 
@@ -76,6 +77,8 @@ func main() {
 	flag.IntVar(&cfg.churnDeployments, "churn-deployments", 100, "Deployments rolling during the churn phase (a multiple of -namespaces)")
 	flag.DurationVar(&cfg.churnInterval, "churn-interval", 10*time.Millisecond, "time between two pod status changes during the churn phase")
 	flag.StringVar(&cfg.churnAlso, "churn-also", "", "another kubectl-pyroll binary to put through the churn phase after -pyroll, on the same sandbox (an A/B of a change)")
+	flag.StringVar(&cfg.idleAlso, "idle-also", "", "another kubectl-pyroll binary whose console idle CPU is measured right after -pyroll's, the same way on the same sandbox (e.g. a build without go.mod's replace of bubbletea: hack/bench.sh builds one)")
+	flag.StringVar(&cfg.idleAlsoLabel, "idle-also-label", "", "what -idle-also is, for its figure (default: its file name)")
 	flag.IntVar(&cfg.serveSessions, "serve-sessions", 5, "SSH sessions to `serve --ssh` for its memory per extra session and idle CPU per console; 0 skips them")
 	flag.Parse()
 	if cfg.deployments == 0 {
@@ -254,7 +257,9 @@ func run(ctx context.Context, cfg config) (err error) {
 	}
 	if _, err := exec.LookPath("tmux"); err != nil {
 		figs.add("console figures skipped: tmux is not installed (make deps)")
-	} else if err := measureConsole(ctx, cfg, wl, sb, pyroll, consoleKubeconfig, pyrollConfig, home, floor, &figs); err != nil {
+	} else if idle, err := measureConsole(ctx, cfg, wl, sb, pyroll, consoleKubeconfig, pyrollConfig, home, floor, &figs); err != nil {
+		return err
+	} else if err := measureIdleAlso(ctx, cfg, wl, sb, idle, pyrollConfig, home, &figs); err != nil {
 		return err
 	} else if err := measureServeIf(ctx, cfg, wl, sb, pyroll, pyrollConfig, home, &figs); err != nil {
 		return err
@@ -413,11 +418,11 @@ func measureStatus(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbo
 
 // measureConsole runs the console in tmux: time to the first full frame, RSS, API requests
 // and Prometheus queries in steady state, terminal bytes idle and per pod change, and the
-// event -> screen latency.
-func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, floor time.Duration, figs *figures) error {
+// event -> screen latency. It returns the idle CPU-s per minute.
+func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, floor time.Duration, figs *figures) (idlePerMinute float64, err error) {
 	tm, err := startTerminal(ctx, fmt.Sprintf("pyroll-scalebench-%d", os.Getpid()), home)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer tm.Kill()
 	const metricsInterval = 10 * time.Second // the console's default --metrics-interval
@@ -427,21 +432,21 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	logf("console -A in tmux (200x50): until the header counts every rollout, then until every pod is read")
 	started, useful, err := runUntilEveryRollout(ctx, tm, command, wl, 10*time.Millisecond, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, firstFrame, err := tm.WaitScreen(ctx, 5*time.Minute, 10*time.Millisecond, "every pod read", func(s string) bool {
 		return headerRollouts(s) >= wl.deployments() && everyPodRead(s)
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	pid, err := tm.PanePID()
 	if err != nil {
-		return fmt.Errorf("console pid: %w", err)
+		return 0, fmt.Errorf("console pid: %w", err)
 	}
 	rssFirst, err := rssBytes(pid)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	figs.add("console -A: first useful frame (the header counts all %d rollouts, their rows from the status, the pods still streaming) %.2f s after start   (%s)",
 		wl.deployments(), useful.Sub(started).Seconds(), usefulFrameTarget(wl.pods(), useful.Sub(started)))
@@ -451,13 +456,13 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	// Everything the console writes to its terminal from now on.
 	raw := filepath.Join(filepath.Dir(pyrollConfig), "terminal.raw")
 	if err := tm.PipeTo(raw); err != nil {
-		return err
+		return 0, err
 	}
 	// Let the first metrics round land and the screen settle.
 	if _, _, err := tm.WaitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
 		return strings.Contains(s, "n/a")
 	}); err != nil {
-		return err
+		return 0, err
 	}
 	waitQuiet(ctx, raw, 2*time.Second, 30*time.Second)
 
@@ -481,17 +486,17 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	promStop()
 	prom := <-promDone
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
 	if prom.err != nil {
-		return prom.err
+		return 0, prom.err
 	}
 	cpu1, _ := cpuSeconds(pid)
 	rssIdle, _ := rssBytes(pid)
 	screenAfter, _ := tm.Screen()
 	idleReqs, err := requests(sb, "bench-console", windowStart, windowEnd)
 	if err != nil {
-		return err
+		return 0, err
 	}
 
 	worst := max(rssFirst, rssIdle)
@@ -526,7 +531,7 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	}
 	figs.add("terminal bytes in %s idle: %d B, %d B besides the minute AGE redraw (%s)   (target 0 while nothing changes: %s)",
 		cfg.window, idleBytes, otherBytes, detail, verdict(otherBytes == 0))
-	idlePerMinute := (cpu1 - cpu0) / cfg.window.Minutes()
+	idlePerMinute = (cpu1 - cpu0) / cfg.window.Minutes()
 	figs.add("console CPU in %s idle: %.2f CPU-s, %.2f per minute   (target < %.1f per minute: %s; k9s: ~20 CPU-s per idle minute at this scale)",
 		cfg.window, cpu1-cpu0, idlePerMinute, idleCPUTarget, verdict(idlePerMinute < idleCPUTarget))
 
@@ -534,28 +539,28 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	n, k := min(1, wl.namespaces-1), min(7, wl.perNamespace-1)
 	ns, name := wl.namespace(n), wl.name(n, k)
 	if n == 0 && k == 0 {
-		return errors.New("need at least two Deployments to time pod changes")
+		return 0, errors.New("need at least two Deployments to time pod changes")
 	}
 	if err := tm.Type("/" + name); err != nil {
-		return err
+		return 0, err
 	}
 	if err := tm.Press("Enter"); err != nil {
-		return err
+		return 0, err
 	}
 	if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the list filtered to "+name, func(s string) bool {
 		return rowOf(s, name) != "" && strings.Contains(s, "1 of ")
 	}); err != nil {
-		return err
+		return 0, err
 	}
 	flip, err := newPodFlipper(ctx, sb.Client(), ns, name)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	waitQuiet(ctx, raw, time.Second, 10*time.Second)
 	logf("console: %d pod changes of %s/%s, each timed from the API write to the screen", cfg.changes, ns, name)
 	clock, err := flip.watchEvents(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer clock.stop()
 	const pendingGlyph = "░"
@@ -566,18 +571,18 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 		before := fileSize(raw)
 		at, rv, err := flip.set(ctx, ready)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		// On screen: the console's first write after the change (it writes nothing else
 		// meanwhile), as tmux receives it; then checked on tmux's screen.
 		written, err := waitGrowth(ctx, raw, before, 30*time.Second)
 		if err != nil {
-			return fmt.Errorf("change %d (pod ready=%t): %w", i+1, ready, err)
+			return 0, fmt.Errorf("change %d (pod ready=%t): %w", i+1, ready, err)
 		}
 		if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 10*time.Millisecond, fmt.Sprintf("change %d (pod ready=%t) in the pod bar", i+1, ready), func(s string) bool {
 			return strings.Contains(rowOf(s, name), pendingGlyph) == !ready
 		}); err != nil {
-			return err
+			return 0, err
 		}
 		latencies = append(latencies, written.Sub(at))
 		if t := clock.at(rv); !t.IsZero() {
@@ -591,18 +596,18 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 		if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the ready count "+want, func(s string) bool {
 			return strings.Contains(rowOf(s, name), want)
 		}); err != nil {
-			return err
+			return 0, err
 		}
 		changeBytes = append(changeBytes, waitQuiet(ctx, raw, 700*time.Millisecond, 10*time.Second)-before)
 	}
 	end := time.Now()
 	afterSync, err := requests(sb, "bench-console", firstFrame, end)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	sinceStart, err := requests(sb, "bench-console", started.Add(-time.Second), end)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	slices.Sort(latencies)
 	slices.Sort(delivery)
@@ -624,5 +629,5 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	figs.add("console LISTs after sync: %d over %s (idle, then %d pod changes); all requests since start: %s   (target 0: %s)",
 		listsAfter, end.Sub(firstFrame).Round(time.Second), cfg.changes, verbSummary(auditlog.CountByVerb(sinceStart), 0), verdict(listsAfter == 0))
 	figs.add("console WATCHes since start (%s): %s   (target one per resource type in scope, plus client-go's resumption every 5 to 10 minutes: at most %d each: %s)", end.Sub(started).Round(time.Second), keyedSummary(watches), 1+renewals, verdict(onePerResource))
-	return nil
+	return idlePerMinute, nil
 }

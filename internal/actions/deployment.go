@@ -82,9 +82,10 @@ func decideDeployment(req intent.Request, objs rollout.Objects, now time.Time) (
 }
 
 // previousRevision is the stable revision (the newest older one still serving), else the
-// newest revision older than the current one.
+// newest revision older than the current one (a completed rollout's stable revision is
+// the current one: the one before it is the target).
 func previousRevision(view rollout.Rollout) int64 {
-	if view.StableRevision > 0 {
+	if view.StableRevision > 0 && !view.Settled() {
 		return view.StableRevision
 	}
 	var best int64

@@ -150,6 +150,30 @@ func TestRollbackRestoresThePreviousTemplateAndResumes(t *testing.T) {
 	}
 }
 
+// A completed Deployment's current revision is its stable one (rollout.settle): rollback
+// goes to the revision before it, not to itself.
+func TestRollbackOfACompletedDeploymentGoesToThePreviousRevision(t *testing.T) {
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", UID: "dep-uid", Generation: 2, ResourceVersion: "100",
+			Annotations: map[string]string{"deployment.kubernetes.io/revision": "2"}},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr(int32(3)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}},
+			Template: template("ghcr.io/acme/api:1.1", "bbbbbbbbbb")},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: 3, UpdatedReplicas: 3, ReadyReplicas: 3, AvailableReplicas: 3},
+	}
+	current := replicaSet(dep, "2", "bbb", "ghcr.io/acme/api:1.1", "bbbbbbbbbb", 3)
+	current.Status.ReadyReplicas = 3
+	client := fake.NewClientset(dep, replicaSet(dep, "1", "aaa", "ghcr.io/acme/api:1.0", "aaaaaaaaaa", 0), current)
+	requireResourceVersion(client)
+	plan, err := driver(client).Plan(context.Background(), intent.Request{Action: intent.Rollback, Target: apiRef})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Noop || plan.From.Revision != 2 || plan.To.Revision != 1 {
+		t.Errorf("plan noop %v from %d to %d (%s); want 2 to 1", plan.Noop, plan.From.Revision, plan.To.Revision, plan.Message)
+	}
+}
+
 // A 409 once: the driver re-reads, re-decides and writes again.
 func TestConflictIsRetriedAfterReReading(t *testing.T) {
 	client, _ := fixture(false)

@@ -398,6 +398,25 @@ func TestArgoUndoWritesTheStableTemplate(t *testing.T) {
 	}
 }
 
+// Fully promoted and Complete, the current revision is the stable one (rollout.settle):
+// undo goes to the revision before it, not to itself.
+func TestArgoUndoOfAFullyPromotedRolloutGoesToThePreviousRevision(t *testing.T) {
+	c := newArgoCluster(t, func(ro *argo.Rollout) {
+		ro.Status.StableRS = ro.Status.CurrentPodHash
+		ro.Status.CurrentStepIndex = ptr(int32(4))
+		ro.Status.PauseConditions, ro.Status.ControllerPause = nil, false
+		ro.Status.UpdatedReplicas = 5
+		ro.Status.Phase, ro.Status.Message = string(argo.PhaseHealthy), ""
+	})
+	plan, err := c.driver().Plan(context.Background(), intent.Request{Action: intent.Rollback, Target: c.ref()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Noop || plan.From.Revision != 2 || plan.To.Revision != 1 {
+		t.Errorf("plan noop %v from %d to %d (%s); want 2 to 1", plan.Noop, plan.From.Revision, plan.To.Revision, plan.Message)
+	}
+}
+
 func TestArgoUndoOfAWorkloadRefRolloutIsRefused(t *testing.T) {
 	c := newArgoCluster(t, func(ro *argo.Rollout) {
 		ro.Spec.WorkloadRef = &argo.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "checkout-src"}

@@ -286,3 +286,27 @@ func TestStepRemembersWhatTheObjectSays(t *testing.T) {
 		}
 	}
 }
+
+// A completed rollout's current revision is its stable one (rollout.settle): it is still
+// judged on its own numbers (a release in its bake window is watched), not as NO DATA for
+// want of a canary, and never against itself.
+func TestJudgeRoundJudgesACompletedRolloutsCurrentRevision(t *testing.T) {
+	completed := func(name string) rollout.Rollout {
+		return rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: name, Phase: rollout.PhaseComplete, CanaryRevision: 2, StableRevision: 2,
+			Revisions: []rollout.Revision{{Number: 2, Role: rollout.RoleStable}, {Number: 1, Role: rollout.RoleOld}}}
+	}
+	blueGreen := completed("bg")
+	blueGreen.Kind, blueGreen.Revisions[0].Role = ref.ArgoRollout, rollout.RoleActive
+	rollouts := []rollout.Rollout{completed("erring"), completed("fine"), blueGreen, canary("rolling", 2, false)}
+	verdicts := verdictsOf(rollouts, round{"erring": "5%", "fine": "0.1%", "bg": "5%", "rolling": "5%"})
+	want := map[string]Verdict{"erring": Breach, "fine": OK, "bg": Breach, "rolling": Breach}
+	for _, r := range rollouts {
+		if got := verdicts.Of(r.Ref()); got.Verdict != want[r.Name] {
+			t.Errorf("%s: %s (%s), want %s", r.Name, got.Verdict, got.Why, want[r.Name])
+		}
+	}
+	// Never acted on: a completed rollout is not in progress.
+	if _, decisions, _ := Step(State{}, rollouts[:1], verdicts, Policy{Act: ActHalt, After: 1}); len(decisions) != 0 {
+		t.Errorf("decisions %+v on a completed rollout", decisions)
+	}
+}

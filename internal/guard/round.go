@@ -81,7 +81,14 @@ func judge(r *rollout.Rollout, report metrics.Report, thresholds Thresholds) Jud
 		}
 		return nil
 	}
-	return Evaluate(thresholds, lookup(r.Canary()), lookup(r.Stable()))
+	// The current revision is judged: the canary, or once the rollout completed the stable
+	// revision it became (a release in its bake window is still watched), against the
+	// revision that served before it, if one still does.
+	current, stable := r.Current(), r.Stable()
+	if stable == current {
+		stable = nil
+	}
+	return Evaluate(thresholds, lookup(current), lookup(stable))
 }
 
 // ShowsTheSame says whether v and o read the same on screen: the same verdicts, values,

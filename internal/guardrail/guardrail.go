@@ -214,7 +214,7 @@ func (g *Guardrail) tell(ctx context.Context, d guard.Decision, outcome notify.O
 func rolloutAttrs(r *rollout.Rollout, id ref.Rollout, canary int64, more ...any) []any {
 	attrs := []any{"rollout", id.Kind.Arg() + "/" + id.Name, "namespace", id.Namespace, "revision", canary}
 	if r != nil {
-		if rev := r.Canary(); rev != nil && rev.Provenance.GitSHA != "" {
+		if rev := r.Current(); rev != nil && rev.Provenance.GitSHA != "" {
 			attrs = append(attrs, "sha", rev.Provenance.ShortSHA())
 		}
 	}

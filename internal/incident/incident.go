@@ -46,7 +46,11 @@ func Markdown(f Evidence) string {
 
 	p("## State\n\n")
 	p("- Phase: **%s**: %s\n", r.Phase, cell(r.Why))
-	p("- Revisions: stable %s, canary %s; paused: %t\n", revision(r.StableRevision), revision(r.CanaryRevision), r.Paused)
+	if r.Settled() {
+		p("- Revisions: stable %s (complete, no canary); paused: %t\n", revision(r.StableRevision), r.Paused)
+	} else {
+		p("- Revisions: stable %s, canary %s; paused: %t\n", revision(r.StableRevision), revision(r.CanaryRevision), r.Paused)
+	}
 	rep := r.Replicas
 	p("- Replicas: desired %d, updated %d, ready %d, available %d, unavailable %d\n", rep.Desired, rep.Updated, rep.Ready, rep.Available, rep.Unavailable)
 	if a := r.LastAction; a != nil {

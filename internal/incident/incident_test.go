@@ -135,3 +135,15 @@ func TestMarkdownOfAnArgoRolloutHoldsStepsAndAnalysis(t *testing.T) {
 		}
 	}
 }
+
+// A completed rollout's current revision is its stable one (rollout.settle): the report
+// says so once, not "stable 2, canary 2".
+func TestMarkdownOfACompletedRollout(t *testing.T) {
+	f := evidence()
+	f.Rollout.Phase, f.Rollout.StableRevision = rollout.PhaseComplete, 2
+	f.Rollout.Revisions[0].Role, f.Rollout.Revisions[1].Role = rollout.RoleStable, rollout.RoleOld
+	md := Markdown(f)
+	if !strings.Contains(md, "- Revisions: stable 2 (complete, no canary); paused: false") || strings.Contains(md, "canary 2") {
+		t.Errorf("a completed rollout's revisions:\n%s", md)
+	}
+}

@@ -86,8 +86,9 @@ func (b *Builder) buildArgo(ro *argo.Rollout, replicaSets []*appsv1.ReplicaSet, 
 		case blueGreen && hash == hashes.Preview:
 			rev.Role = RolePreview
 		case hash == st.CurrentPodHash:
-			// Fully promoted, the current revision is both argo's canary and stable: shown as a
-			// settled Deployment is, the current revision alone.
+			// Fully promoted, the current revision is both argo's canary and stable: it is
+			// the canary until the rollout is Complete, then settle makes it the stable one,
+			// as for a Deployment.
 			rev.Role = RoleCanary
 		case hash == hashes.Stable:
 			rev.Role = RoleStable
@@ -116,6 +117,7 @@ func (b *Builder) buildArgo(ro *argo.Rollout, replicaSets []*appsv1.ReplicaSet, 
 	readAnnotations(&r, ro.Annotations)
 	r.Argo = argoView(ro, canaryAvailable, runs)
 	r.Phase, r.Why = decideArgoPhase(ro, &r, now, &b.clock)
+	settle(&r)
 	return r
 }
 

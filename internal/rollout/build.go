@@ -162,7 +162,35 @@ func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.Re
 		stable.Role = RoleStable
 		r.StableRevision = stable.Number
 	}
+	settle(&r)
 	return r
+}
+
+// settle is the rule Deployments and Argo Rollouts share once a rollout is Complete: its
+// current revision is the stable one (a blueGreen's active one), and StableRevision is its
+// number, as argo's status.stableRS names the current pod hash after a full promotion. No
+// older revision serves any more: whatever was stable before is old. Roles are settled
+// after the phase is decided: a revision's pods are judged as the canary's until then.
+func settle(r *Rollout) {
+	if r.Phase != PhaseComplete {
+		return
+	}
+	current := r.Current()
+	if current == nil {
+		return
+	}
+	for i := range r.Revisions {
+		if rev := &r.Revisions[i]; rev != current && rev.Role.IsServing() {
+			rev.Role = RoleOld
+		}
+	}
+	switch current.Role {
+	case RoleCanary:
+		current.Role = RoleStable
+	case RolePreview:
+		current.Role = RoleActive
+	}
+	r.StableRevision = current.Number
 }
 
 // safeName is a name as a view keeps it: the API server allows only DNS names there, which

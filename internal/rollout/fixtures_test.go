@@ -70,7 +70,7 @@ func TestBuildOverCapturedRollouts(t *testing.T) {
 	cases := []struct {
 		fixture        string
 		phase          rollout.Phase
-		canary, stable int64
+		canary, stable int64 // the stable is the canary once Complete
 		revisions      int
 		unnumbered     bool // the stable ReplicaSet lacks a revision annotation
 		canaryPods     pods
@@ -79,7 +79,7 @@ func TestBuildOverCapturedRollouts(t *testing.T) {
 		{"new-rollout", rollout.PhaseProgressing, 1, 0, 1, false, pods{3, map[string]int{"": 3}}, "0/3 updated pods available"},
 		{"mid-rollout", rollout.PhaseProgressing, 2, 1, 2, false, pods{1, map[string]int{"": 1}}, "1/4 pods updated, 4 available"},
 		{"paused", rollout.PhaseHalted, 2, 1, 2, false, pods{1, map[string]int{"": 1}}, "halted with 1/4 pods on the new revision"},
-		{"complete", rollout.PhaseComplete, 2, 0, 2, false, pods{3, map[string]int{"": 3}}, "3/3 available on revision 2"},
+		{"complete", rollout.PhaseComplete, 2, 2, 2, false, pods{3, map[string]int{"": 3}}, "3/3 available on revision 2"},
 		{"progress-deadline-exceeded", rollout.PhaseFailed, 2, 1, 2, false, pods{1, map[string]int{rollout.ReasonCrashLoop: 1}},
 			"1/1 canary pods CrashLoopBackOff: ModuleNotFoundError: No module named 'orjson'; no progress for 10s (progress deadline exceeded)"},
 		{"crashloop-canary", rollout.PhaseDegraded, 2, 1, 2, false, pods{1, map[string]int{rollout.ReasonCrashLoop: 1}},
@@ -87,9 +87,9 @@ func TestBuildOverCapturedRollouts(t *testing.T) {
 		{"oomkilled", rollout.PhaseDegraded, 2, 1, 2, false, pods{1, map[string]int{rollout.ReasonOOMKilled: 1}},
 			"1/1 canary pods OOMKilled: the container exceeded its memory limit (512Mi)"},
 		{"image-pull-backoff", rollout.PhaseDegraded, 2, 1, 2, false, pods{1, map[string]int{rollout.ReasonImagePullBackOff: 1}}, "1/1 canary pods ImagePullBackOff"},
-		{"zero-replicas", rollout.PhaseComplete, 1, 0, 1, false, pods{0, map[string]int{}}, "scaled to zero on revision 1"},
+		{"zero-replicas", rollout.PhaseComplete, 1, 1, 1, false, pods{0, map[string]int{}}, "scaled to zero on revision 1"},
 		{"scaled-during-rollout", rollout.PhaseProgressing, 2, 1, 2, false, pods{1, map[string]int{"": 1}}, "1/6 pods updated, 6 available"},
-		{"ten-old-replicasets", rollout.PhaseComplete, 11, 0, 11, false, pods{1, map[string]int{"": 1}}, "1/1 available on revision 11"},
+		{"ten-old-replicasets", rollout.PhaseComplete, 11, 11, 11, false, pods{1, map[string]int{"": 1}}, "1/1 available on revision 11"},
 		{"no-revision-annotation", rollout.PhaseProgressing, 2, 0, 2, true, pods{1, map[string]int{"": 1}}, "1/4 pods updated"},
 		{"rollback-in-progress", rollout.PhaseProgressing, 4, 3, 3, false, pods{1, map[string]int{"": 1}}, "1/3 pods updated"},
 	}
@@ -110,9 +110,24 @@ func TestBuildOverCapturedRollouts(t *testing.T) {
 			if stable := r.Stable(); c.unnumbered && (stable == nil || stable.Number != 0) {
 				t.Errorf("the unnumbered old ReplicaSet should still be the stable one: %+v", stable)
 			}
-			canary := r.Canary()
+			// One rule for both kinds (TestArgoFullyPromotedIsStable): the current revision is
+			// the canary while it rolls out, the stable one once the rollout is Complete, and
+			// then the only one that serves.
+			canary := r.Current()
 			if canary == nil {
-				t.Fatal("no canary")
+				t.Fatal("no current revision")
+			}
+			wantRole := rollout.RoleCanary
+			if c.phase == rollout.PhaseComplete {
+				wantRole = rollout.RoleStable
+			}
+			if canary.Role != wantRole || canary.Number != c.canary {
+				t.Errorf("current revision %d is %s; want %d %s", canary.Number, canary.Role, c.canary, wantRole)
+			}
+			for _, rev := range r.Revisions {
+				if rev.Role.IsServing() && (rev.Number != c.stable || c.stable == 0 && !c.unnumbered) {
+					t.Errorf("revision %d is %s; want the stable one to be %d", rev.Number, rev.Role, c.stable)
+				}
 			}
 			reasons := map[string]int{}
 			for _, p := range canary.Pods {

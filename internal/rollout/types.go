@@ -55,9 +55,11 @@ func (p Phase) IsFailure() bool { return p == PhaseFailed || p == PhaseDegraded 
 type Role string
 
 const (
-	// RoleCanary is the revision of the Deployment's current pod template.
+	// RoleCanary is the revision of the current pod template while it is rolled out.
 	RoleCanary Role = "canary"
-	// RoleStable is the newest older revision that still serves (has available pods).
+	// RoleStable is the revision that serves: during a rollout the newest older revision
+	// still serving (has available pods); once the rollout is Complete, the current
+	// revision itself (settle: one rule for Deployments and Argo Rollouts).
 	RoleStable Role = "stable"
 	// RoleOld is any other older revision.
 	RoleOld Role = "old"
@@ -84,7 +86,9 @@ type Rollout struct {
 	Why    safetext.Text `json:"why"`
 	Paused bool          `json:"paused"`
 
-	// CanaryRevision and StableRevision are revision numbers (0: none).
+	// CanaryRevision and StableRevision are revision numbers (0: none). CanaryRevision is
+	// the current revision (the current pod template's); once the rollout is Complete it
+	// is also the stable one and both are its number (Settled).
 	CanaryRevision int64 `json:"canaryRevision"`
 	StableRevision int64 `json:"stableRevision"`
 
@@ -252,8 +256,29 @@ const (
 // Canary returns the canary revision (a blueGreen rollout's preview), if there is one.
 func (r *Rollout) Canary() *Revision { return r.revisionWhere(Role.IsNew) }
 
-// Stable returns the stable revision (a blueGreen rollout's active one), if there is one.
+// Stable returns the stable revision (a blueGreen rollout's active one), if there is one:
+// once the rollout is Complete, the current revision.
 func (r *Rollout) Stable() *Revision { return r.revisionWhere(Role.IsServing) }
+
+// Current returns the current revision (the current pod template's): the canary (preview)
+// during a rollout, the stable (active) one once it completed or on a settled blueGreen.
+// Its numbers are what the guard judges and the BUILD column shows.
+func (r *Rollout) Current() *Revision {
+	if c := r.Canary(); c != nil || r.CanaryRevision == 0 {
+		return c
+	}
+	for i := range r.Revisions {
+		if r.Revisions[i].Number == r.CanaryRevision {
+			return &r.Revisions[i]
+		}
+	}
+	return nil
+}
+
+// Settled reports whether the current revision is the stable one: the rollout completed.
+func (r *Rollout) Settled() bool {
+	return r.CanaryRevision != 0 && r.StableRevision == r.CanaryRevision
+}
 
 func (r *Rollout) revisionWhere(is func(Role) bool) *Revision {
 	for i := range r.Revisions {
@@ -271,7 +296,7 @@ func (r *Rollout) RevisionLabel(arrow string) string {
 	if r.CanaryRevision > 0 {
 		canary = strconv.FormatInt(r.CanaryRevision, 10)
 	}
-	if r.StableRevision > 0 {
+	if r.StableRevision > 0 && r.StableRevision != r.CanaryRevision {
 		return strconv.FormatInt(r.StableRevision, 10) + arrow + canary
 	}
 	return canary

@@ -271,7 +271,8 @@ func padRight(s string, width int) string {
 }
 
 // metricLines are, per revision, the error rate and p95 with their sparklines and the
-// thresholds beside them, and the guard's verdict on the canary.
+// thresholds beside them, and the guard's verdict on the canary (a completed rollout's
+// current revision).
 func metricLines(s styles.Styles, r rollout.Rollout, verdicts guard.Verdicts) []string {
 	report := verdicts.Report
 	switch {
@@ -294,6 +295,10 @@ func metricLines(s styles.Styles, r rollout.Rollout, verdicts guard.Verdicts) []
 		maxP95 = "max " + thresholds.MaxP95.String()
 	}
 	judgement := judged.Judgement
+	judgedRS := "" // the revision the verdict is about: the canary, or a completed rollout's one
+	if current := r.Current(); current != nil {
+		judgedRS = current.ReplicaSet
+	}
 	for _, rev := range r.Revisions {
 		v, ok := report.Revisions[metrics.KeyOf(&r, rev.Number)]
 		if !ok || (rev.Role == rollout.RoleOld && len(rev.Pods) == 0) {
@@ -305,7 +310,7 @@ func metricLines(s styles.Styles, r rollout.Rollout, verdicts guard.Verdicts) []
 			continue
 		}
 		verdict := ""
-		if rev.Role.IsNew() {
+		if rev.ReplicaSet == judgedRS {
 			switch judgement.Verdict {
 			case guard.Breach:
 				verdict = "  " + s.Failing.Render("BREACH "+judgement.Why)

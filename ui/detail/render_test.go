@@ -7,11 +7,13 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout/rollouttest"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
@@ -36,5 +38,64 @@ func TestRenderDoesNotWriteIntoTheSnapshotsWarnings(t *testing.T) {
 	}
 	if spare := warnings[:2][1]; spare != "" {
 		t.Errorf("Render wrote %q into the snapshot's Warnings backing array", spare)
+	}
+}
+
+// After a full promotion an Argo Rollout is Complete and its only revision serving is the
+// stable one, as a completed Deployment's is: REVISIONS, PODS, METRICS and PROVENANCE say
+// "stable", never "canary", and the guard's verdict stands beside it (issue 25, item 4).
+func TestFullyPromotedArgoRolloutReadsStable(t *testing.T) {
+	objs := rollouttest.SyntheticArgo(1, 5)
+	ro := objs.Rollouts[0]
+	ro.Status.StableRS = ro.Status.CurrentPodHash
+	ro.Status.CurrentStepIndex = new(int32)
+	*ro.Status.CurrentStepIndex = 4
+	ro.Status.PauseConditions, ro.Status.ControllerPause = nil, false
+	ro.Status.UpdatedReplicas = 5
+	ro.Status.Phase, ro.Status.Message = string(argo.PhaseHealthy), ""
+	objs.Pods = nil
+	for _, rs := range objs.ReplicaSets {
+		replicas := int32(0)
+		if rs.Labels[argo.PodTemplateHashLabel] == ro.Status.CurrentPodHash {
+			replicas = 5
+			for i := range 5 {
+				objs.Pods = append(objs.Pods, rollouttest.Pod(rs, i, false))
+			}
+		}
+		rs.Spec.Replicas, rs.Status.Replicas, rs.Status.ReadyReplicas, rs.Status.AvailableReplicas = &replicas, replicas, replicas, replicas
+	}
+	now := rollouttest.Epoch.Add(time.Hour)
+	built := rollout.Build(objs, now)
+	if len(built) != 1 || built[0].Phase != rollout.PhaseComplete {
+		t.Fatalf("built %+v; want one Complete rollout", built)
+	}
+	r := built[0]
+	report := metrics.Report{At: now, Revisions: map[metrics.Key]metrics.Revision{
+		metrics.KeyOf(&r, 2): {State: metrics.StateOK, ErrorRate: 0.001, RequestRate: 10},
+	}}
+	verdicts := guard.JudgeRound(built, report, guard.Thresholds{MaxErrorRate: 0.01})
+	got := ansi.Strip(Render(styles.New(styles.Options{}), Input{Rollout: r, Verdicts: verdicts, Now: now}, 120))
+	lines := strings.Split(got, "\n")
+	has := func(prefix, part string) bool {
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) && strings.Contains(l, part) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, want := range []struct{ prefix, part string }{
+		{"  2    stable", "5/5"},            // REVISIONS
+		{"  revision 2 (stable)", ""},       // PODS
+		{"  rev 2   stable", "OK"},          // METRICS, with the verdict
+		{"  rev 2   stable", "sha 9f8e7d6"}, // PROVENANCE
+	} {
+		if !has(want.prefix, want.part) {
+			t.Errorf("no line %q...%q:\n%s", want.prefix, want.part, got)
+		}
+	}
+	// (STEPS names the strategy, "canary": that stays.)
+	if has("  2    canary", "") || has("  revision 2 (canary)", "") || has("  rev 2   canary", "") {
+		t.Errorf("a fully promoted rollout's page calls revision 2 the canary:\n%s", got)
 	}
 }

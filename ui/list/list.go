@@ -495,10 +495,10 @@ func fitCounts(counts [][3]int, budget int) {
 	}
 }
 
-// buildCell is the canary's short git SHA (else its version), with a "!" when its
-// provenance cannot be trusted (a tag that runs two digests).
+// buildCell is the current revision's short git SHA (else its version), with a "!" when
+// its provenance cannot be trusted (a tag that runs two digests).
 func (m *Model) buildCell(r rollout.Rollout) string {
-	canary := r.Canary()
+	canary := r.Current()
 	if canary == nil {
 		return m.styles.Dim.Render(m.styles.Glyphs.None)
 	}
@@ -515,8 +515,9 @@ func (m *Model) buildCell(r rollout.Rollout) string {
 	return text.String()
 }
 
-// errorRateCell is the canary's error rate, then the stable's: "5.0/0.5", in red with a
-// "!" when the canary breaches its thresholds, in yellow when the guard warns.
+// errorRateCell is the canary's error rate, then the stable's: "5.0/0.5" (a completed
+// rollout's one revision alone), in red with a "!" when the canary breaches its
+// thresholds, in yellow when the guard warns.
 func (m *Model) errorRateCell(r rollout.Rollout) string {
 	if m.verdicts.Report.Revisions == nil {
 		return m.styles.Dim.Render(m.styles.Glyphs.None)
@@ -531,10 +532,12 @@ func (m *Model) errorRateCell(r rollout.Rollout) string {
 		}
 		return FormatRate(v)
 	}
-	canary := value(r.Canary())
-	text := canary
-	if stable := value(r.Stable()); stable != "" {
-		text += "/" + stable
+	current, stable := r.Current(), r.Stable()
+	text := value(current)
+	if stable != current {
+		if s := value(stable); s != "" {
+			text += "/" + s
+		}
 	}
 	switch m.verdicts.Of(r.Ref()).Verdict {
 	case guard.Breach:

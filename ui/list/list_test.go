@@ -1,12 +1,16 @@
 package list
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
@@ -120,5 +124,28 @@ func TestPodsCellWhileThePodsAreRead(t *testing.T) {
 		if !strings.Contains(row, want) || (width < 40 && strings.Contains(row, "reading")) {
 			t.Errorf("at %d columns the row is %q; want %q", width, row, want)
 		}
+	}
+}
+
+// A completed rollout's current revision is its stable one (rollout.settle): the row still
+// shows its build and its error rate, once (not "–" for want of a canary, nor "0.1/0.1").
+func TestCompletedRolloutRowShowsItsOneRevision(t *testing.T) {
+	m := New(styles.New(styles.Options{ASCII: true}), keys.New())
+	m.SetSize(140, 10)
+	rev := revision(rollout.RoleStable, 3, 0, 0)
+	rev.Number, rev.Provenance = 2, provenance.Provenance{GitSHA: "3f2a9c1b7e5d"}
+	old := revision(rollout.RoleOld, 0, 0, 0)
+	old.Number = 1
+	r := rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseComplete, CanaryRevision: 2, StableRevision: 2,
+		Replicas: rollout.Replicas{Ready: 3, Desired: 3}, Revisions: []rollout.Revision{rev, old}}
+	m.SetRollouts([]rollout.Rollout{r}, r.StartedAt)
+	report := metrics.Report{At: time.Unix(1, 0), Revisions: map[metrics.Key]metrics.Revision{
+		metrics.KeyOf(&r, 2): {State: metrics.StateOK, ErrorRate: 0.001, RequestRate: 10},
+	}}
+	m.SetVerdicts(guard.JudgeRound([]rollout.Rollout{r}, report, guard.Thresholds{MaxErrorRate: 0.01}))
+	row := strings.Split(ansi.Strip(m.View()), "\n")[1]
+	fields := strings.Fields(row)
+	if !slices.Contains(fields, "3f2a9c1") || !slices.Contains(fields, "0.1") || !slices.Contains(fields, "OK") || !slices.Contains(fields, "2") {
+		t.Errorf("row %q; want rev 2, BUILD 3f2a9c1, ERR%% 0.1 and GUARD OK", row)
 	}
 }
