@@ -138,21 +138,7 @@ func TestWatcherCoalescesBursts(t *testing.T) {
 // snapshot: before that, its snapshots wait for the window or the connection poll.
 func stepUntilSynced(t *testing.T, clk *clocktesting.FakeClock, snaps <-chan rollout.Snapshot, window time.Duration) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	poll := time.NewTicker(5 * time.Millisecond)
-	defer poll.Stop()
-	for {
-		select {
-		case s := <-snaps:
-			if s.Synced {
-				return
-			}
-		case <-poll.C:
-			clk.Step(window)
-		case <-deadline:
-			t.Fatal("no synced snapshot within 10s")
-		}
-	}
+	stepUntil(t, clk, snaps, window, func(s rollout.Snapshot) bool { return s.Synced })
 }
 
 // waitWithoutSnapshot waits until cond holds, failing if a snapshot comes first.
