@@ -33,7 +33,9 @@ import (
 // through it twice, filtered to one of them (/NAME) and unfiltered. The rollout on screen is
 // one of the hundred; its own pod changes (its share: one a second) are timed from the API
 // write to the first bytes tmux receives that show it in its row (a terminal emulator fed
-// the same bytes as tmux: vt.go). Measured too: the console's RSS and live heap at minute 1
+// the same bytes as tmux: vt.go), and each one's arrival at a bare watcher of that pod (the
+// eventClock) by its resourceVersion: on screen minus that arrival is the console's own
+// latency, apart from the API server's (ownlatency.go). Measured too: the console's RSS and live heap at minute 1
 // and minute 2, the frames it writes (what tmux receives, cut where it pauses: a frame is one
 // write, and bubbletea writes at most one per 16 ms tick), and its LISTs.
 
