@@ -6,9 +6,13 @@
 #      .cache/bench-scale.txt, its log in .cache/bench-scale.log): the static figures, then
 #      `serve --ssh -A` with 5 OpenSSH sessions (RSS per extra session, idle CPU per console),
 #      then the churn phase (100 Deployments rolling, a pod status change every 10 ms, 2 minutes
-#      with the console filtered to one of them, 2 unfiltered). About 20 minutes on 2 cores.
+#      with the console filtered to one of them, 2 unfiltered: event -> screen, and the
+#      console's own latency, the same pod version on screen minus delivered by the API server
+#      to a bare watcher, p50/p99 against p99 < 100 ms with 100 rollouts churning). About 20
+#      minutes on 2 cores.
 # BENCH_SCALE=0 skips the sandbox part, BENCH_GO=0 the Go benchmarks, BENCH_CHURN=0 the churn
-# phase (BENCH_CHURN=30s shortens it); BENCH_PODS=N sizes the sandbox run (default 10000;
+# phase (BENCH_CHURN=30s shortens it; how many roll: SCALEBENCH_FLAGS="-churn-deployments N",
+# default 100, DESIGN's figure); BENCH_PODS=N sizes the sandbox run (default 10000;
 # Deployments: max(200, N/100), so N a multiple of 200 up to 20,000 and of 500 above:
 # BENCH_PODS=50000 is 500 Deployments x 100 pods, about an hour on 2 cores). SCALEBENCH_FLAGS
 # passes more flags to hack/scalebench (go run ./hack/scalebench -h), e.g.

@@ -3,7 +3,9 @@
 // that need a cluster (RSS, time to the first full frame, API requests after sync, Prometheus
 // queries per interval, terminal bytes, event -> screen latency), then the same console under
 // churn (100 Deployments rolling, a pod status change every 10 ms, for 2 minutes, filtered to
-// one of them and not: event -> screen latency, memory, frames per second; -churn 0 skips it).
+// one of them and not: event -> screen latency, the console's own latency (the same pod
+// version on screen minus delivered by the API server to a bare watcher), memory, frames per
+// second; -churn 0 skips it).
 // `make bench` runs it after the Go benchmarks; it prints one line per figure with its target
 // and writes them to .cache/bench-scale.txt.
 //

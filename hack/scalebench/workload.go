@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -218,9 +219,10 @@ func (f *podFlipper) set(ctx context.Context, ready bool) (time.Time, string, er
 // eventClock watches the flipped pod from a client of its own and notes when each version of
 // it arrives: how long the API server takes to deliver a change to any watcher.
 type eventClock struct {
+	pod     string // the pod watched (by name)
 	mu      sync.Mutex
-	arrived map[string]time.Time // resourceVersion -> arrival
-	ended   error                // why the watch ended early, if it did
+	arrived map[podVersion]time.Time // the pod's name and resourceVersion -> arrival
+	ended   error                    // why the watch ended early, if it did
 	stop    func()
 }
 
@@ -231,14 +233,14 @@ func (f *podFlipper) watchEvents(ctx context.Context) (*eventClock, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &eventClock{arrived: map[string]time.Time{}, stop: w.Stop}
+	c := &eventClock{pod: f.pod.Name, arrived: map[podVersion]time.Time{}, stop: w.Stop}
 	go func() {
 		for ev := range w.ResultChan() {
 			now := time.Now()
 			c.mu.Lock()
 			switch p := ev.Object.(type) {
 			case *corev1.Pod:
-				c.arrived[p.ResourceVersion] = now
+				c.arrived[podVersion{pod: p.Name, rv: p.ResourceVersion}] = now
 			case *metav1.Status:
 				c.ended = fmt.Errorf("the watch of pod %s ended: %s", f.pod.Name, p.Message)
 			}
@@ -260,13 +262,20 @@ func (c *eventClock) err() error {
 	return c.ended
 }
 
-// at is when the version arrived (zero if it did not within a few seconds, or the watch
-// ended).
+// snapshot is every version that arrived so far, with when.
+func (c *eventClock) snapshot() map[podVersion]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.arrived)
+}
+
+// at is when the pod's version rv arrived (zero if it did not within a few seconds, or the
+// watch ended).
 func (c *eventClock) at(rv string) time.Time {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		c.mu.Lock()
-		t, ok := c.arrived[rv]
+		t, ok := c.arrived[podVersion{pod: c.pod, rv: rv}]
 		ended := c.ended != nil
 		c.mu.Unlock()
 		if ok {
