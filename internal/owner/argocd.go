@@ -46,7 +46,7 @@ func decode(u *unstructured.Unstructured, into any) error {
 	return json.Unmarshal(data, into)
 }
 
-// FromApplication is the view of an Argo CD Application r names.
+// FromApplication is the view of the Argo CD Application d names, read as u.
 func FromApplication(d Detection, u *unstructured.Unstructured) View {
 	v := UnreadView(d, Read, "")
 	var app Application

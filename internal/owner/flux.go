@@ -39,7 +39,7 @@ type FluxObject struct {
 	} `json:"status,omitempty"`
 }
 
-// FromFlux is the view of a Flux Kustomization or HelmRelease d names.
+// FromFlux is the view of the Flux Kustomization or HelmRelease d names, read as u.
 func FromFlux(d Detection, u *unstructured.Unstructured) View {
 	v := UnreadView(d, Read, "")
 	var obj FluxObject

@@ -112,8 +112,8 @@ type Release struct {
 	Manifest string
 }
 
-// Unread is the view of a detected owner whose object was not read (yet, or at all):
-// access says why.
+// UnreadView is the view of a detected owner whose object was not read (yet, or at
+// all): access says why, problem is the API server's message.
 func UnreadView(d Detection, access Access, problem string) View {
 	v := View{Access: access, ReconcileDisabled: d.ReconcileDisabled}
 	if d.Owner != nil {
