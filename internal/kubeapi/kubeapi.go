@@ -1,6 +1,7 @@
 // Package kubeapi is the part of the Kubernetes API kubectl-pyroll uses: Deployments,
 // ReplicaSets, Pods and their logs, Events, Leases, the access and identity reviews, and
-// Argo Rollouts' Rollouts and AnalysisRuns, typed, over one HTTP connection pool, in
+// Argo Rollouts' Rollouts and AnalysisRuns, typed, the GitOps owners (Argo CD Applications,
+// Flux Kustomizations and HelmReleases, unstructured) and Helm's release Secrets, over one HTTP connection pool, in
 // protobuf (JSON for Argo's custom resources, the only form the API server serves them in).
 //
 // It stands in for client-go's generated clientset, whose scheme registers every API
@@ -20,7 +21,9 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apimachinery/pkg/watch"
@@ -68,6 +71,15 @@ type API interface {
 	// ServesArgoRollouts asks the API server whether it serves Argo Rollouts' group
 	// (GET /apis/argoproj.io/v1alpha1): false, nil on a cluster without the CRDs.
 	ServesArgoRollouts(ctx context.Context) (bool, error)
+	// Secrets are read for Helm's release records (labels owner=helm,name=<release>,
+	// status=deployed), one release at a time, never watched.
+	Secrets(namespace string) Resource[*corev1.Secret, *corev1.SecretList]
+	// GetCustom reads one custom resource as JSON (the API server serves them in no other
+	// form): the GitOps owners, Argo CD Applications and Flux Kustomizations and
+	// HelmReleases, read one at a time when needed (internal/owner's resources).
+	GetCustom(ctx context.Context, resource schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error)
+	// PatchCustom patches one custom resource and returns it as the server wrote it.
+	PatchCustom(ctx context.Context, resource schema.GroupVersionResource, namespace, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*unstructured.Unstructured, error)
 	// IsWatchListSemanticsUnSupported tells informers whether the server can stream the
 	// initial list in a watch (client-go's watchlist); fake clientsets cannot.
 	IsWatchListSemanticsUnSupported() bool

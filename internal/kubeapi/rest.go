@@ -15,9 +15,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
 
@@ -134,6 +136,44 @@ func (a *restAPI) Rollouts(namespace string) Resource[*argo.Rollout, *argo.Rollo
 func (a *restAPI) AnalysisRuns(namespace string) Resource[*argo.AnalysisRun, *argo.AnalysisRunList] {
 	return restResource[*argo.AnalysisRun, *argo.AnalysisRunList]{a.argo, "analysisruns", namespace,
 		func() *argo.AnalysisRun { return &argo.AnalysisRun{} }, func() *argo.AnalysisRunList { return &argo.AnalysisRunList{} }}
+}
+
+func (a *restAPI) Secrets(namespace string) Resource[*corev1.Secret, *corev1.SecretList] {
+	return restResource[*corev1.Secret, *corev1.SecretList]{a.core, "secrets", namespace,
+		func() *corev1.Secret { return &corev1.Secret{} }, func() *corev1.SecretList { return &corev1.SecretList{} }}
+}
+
+// customPath is /apis/<group>/<version>[/namespaces/<ns>]/<resource>/<name>.
+func customPath(gvr schema.GroupVersionResource, namespace, name string) []string {
+	path := []string{"/apis", gvr.Group, gvr.Version}
+	if namespace != "" {
+		path = append(path, "namespaces", namespace)
+	}
+	return append(path, gvr.Resource, name)
+}
+
+// GetCustom and PatchCustom send their requests with the JSON client of Argo's group: a
+// request's path is absolute, and the client only lends its connection and codecs.
+func (a *restAPI) GetCustom(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error) {
+	body, err := a.argo.Get().AbsPath(customPath(gvr, namespace, name)...).Do(ctx).Raw()
+	return unstructuredFrom(body, err)
+}
+
+func (a *restAPI) PatchCustom(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*unstructured.Unstructured, error) {
+	body, err := a.argo.Patch(pt).AbsPath(customPath(gvr, namespace, name)...).
+		VersionedParams(&opts, parameterCodec).Body(data).Do(ctx).Raw()
+	return unstructuredFrom(body, err)
+}
+
+func unstructuredFrom(body []byte, err error) (*unstructured.Unstructured, error) {
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(body); err != nil {
+		return nil, fmt.Errorf("the API server's answer: %w", err)
+	}
+	return u, nil
 }
 
 func (a *restAPI) ServesArgoRollouts(ctx context.Context) (bool, error) {

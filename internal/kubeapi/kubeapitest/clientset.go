@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
@@ -85,6 +86,21 @@ func (a adapter) Rollouts(string) kubeapi.Resource[*argo.Rollout, *argo.RolloutL
 // AnalysisRuns: none without Argo Rollouts.
 func (a adapter) AnalysisRuns(string) kubeapi.Resource[*argo.AnalysisRun, *argo.AnalysisRunList] {
 	return absent[*argo.AnalysisRun, *argo.AnalysisRunList]{"analysisruns"}
+}
+
+func (a adapter) Secrets(ns string) kubeapi.Resource[*corev1.Secret, *corev1.SecretList] {
+	return a.c.CoreV1().Secrets(ns)
+}
+
+// GetCustom: a clientset's cluster serves no custom resources (WithOwners adds the
+// GitOps owners): 404, as the API server answers for a group it does not have.
+func (a adapter) GetCustom(_ context.Context, gvr schema.GroupVersionResource, _, name string) (*unstructured.Unstructured, error) {
+	return nil, apierrors.NewNotFound(gvr.GroupResource(), name)
+}
+
+// PatchCustom: 404, as GetCustom.
+func (a adapter) PatchCustom(_ context.Context, gvr schema.GroupVersionResource, _, name string, _ types.PatchType, _ []byte, _ metav1.PatchOptions) (*unstructured.Unstructured, error) {
+	return nil, apierrors.NewNotFound(gvr.GroupResource(), name)
 }
 
 // ServesArgoRollouts: no.
