@@ -86,7 +86,7 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 	if err != nil {
 		return app.Options{}, err
 	}
-	snapshots := o.watch(ctx, cluster, o.NotReadyGrace)
+	snapshots := o.watch(ctx, cluster, o.NotReadyGrace, o.BakeTime)
 	who, cancel := context.WithTimeout(ctx, connectTimeout)
 	user := actions.WhoAmI(who, cluster.Client, cluster.User)
 	cancel()

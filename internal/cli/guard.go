@@ -171,7 +171,7 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 	watch := func(ctx context.Context) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		o.guardLoop(ctx, o.watch(ctx, cluster, o.NotReadyGrace), prom, rail, namespace)
+		o.guardLoop(ctx, o.watch(ctx, cluster, o.NotReadyGrace, o.BakeTime), prom, rail, namespace)
 	}
 	if o.LeaderElect {
 		identity, _ := os.Hostname()

@@ -34,10 +34,17 @@ type Options struct {
 	// NotReadyGrace is how long a canary pod may stay not ready before its rollout counts
 	// as Degraded.
 	NotReadyGrace time.Duration
+	// BakeTime is the bake window of a release without the pyroll.dev/bake-time
+	// annotation: $PYROLL_BAKE_TIME, else the config file's bake.time, else 15m.
+	BakeTime time.Duration
 	// ConfigPath is --config; Config is the file read from it (or the default path).
 	ConfigPath string
 	Config     config.Config
 }
+
+// BakeTimeEnv sets the bake time of releases without the pyroll.dev/bake-time annotation
+// ("0": none), over the config file's.
+const BakeTimeEnv = "PYROLL_BAKE_TIME"
 
 // NewOptions returns Options reading kubectl's flags and writing to streams.
 func NewOptions(streams genericiooptions.IOStreams) *Options {

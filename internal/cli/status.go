@@ -145,7 +145,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	}
 	watchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	snapshots := o.watch(watchCtx, cluster, o.NotReadyGrace)
+	snapshots := o.watch(watchCtx, cluster, o.NotReadyGrace, o.BakeTime)
 	var rounds <-chan metrics.Polled
 	if run.prom != nil && o.Watch {
 		run.poller = &metrics.Poller{Source: run.prom, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
