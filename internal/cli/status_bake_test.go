@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+)
+
+// status --watch waits for a baking release's verdict while metrics are read: until its
+// window ends, or --bake-time after it completed; without Prometheus there is no verdict
+// to wait for.
+func TestStatusWatchWaitsForTheBakeWindow(t *testing.T) {
+	completed := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	baking := rollout.Rollout{Name: "orders", Phase: rollout.PhaseBaking, CanaryRevision: 5, StableRevision: 5,
+		Bake: &rollout.Bake{Time: 15 * time.Minute, CompletedAt: completed, Until: completed.Add(15 * time.Minute)}}
+	cases := []struct {
+		name     string
+		metrics  bool
+		bakeTime time.Duration
+		at       time.Duration // after completion
+		settled  bool
+		ends     time.Duration // when the wait ends, after completion (-1: no wait)
+	}{
+		{"in the window, with metrics", true, -1, 4 * time.Minute, false, 15 * time.Minute},
+		{"the window ended", true, -1, 15 * time.Minute, true, 15 * time.Minute},
+		{"--bake-time waits less", true, 2 * time.Minute, time.Minute, false, 2 * time.Minute},
+		{"--bake-time passed", true, 2 * time.Minute, 3 * time.Minute, true, 2 * time.Minute},
+		{"--bake-time 0 does not wait", true, 0, 0, true, 0},
+		{"--bake-time longer than the window", true, time.Hour, 4 * time.Minute, false, 15 * time.Minute},
+		{"no Prometheus, no verdict to wait for", false, -1, time.Minute, true, -1},
+	}
+	for _, c := range cases {
+		run := &statusRun{StatusOptions: &StatusOptions{BakeTime: c.bakeTime}, rollouts: []rollout.Rollout{baking}}
+		if c.metrics {
+			run.poller = &metrics.Poller{}
+		}
+		if got := run.settled(completed.Add(c.at)); got != c.settled {
+			t.Errorf("%s: settled %v, want %v", c.name, got, c.settled)
+		}
+		ends := run.bakeWaitEnds()
+		if (c.ends < 0) != ends.IsZero() || (c.ends >= 0 && !ends.Equal(completed.Add(c.ends))) {
+			t.Errorf("%s: the wait ends at %s, want +%s", c.name, ends, c.ends)
+		}
+	}
+	done := baking
+	done.Phase, done.Bake = rollout.PhaseComplete, nil
+	progressing := rollout.Rollout{Name: "pay", Phase: rollout.PhaseProgressing}
+	run := &statusRun{StatusOptions: &StatusOptions{BakeTime: -1}, rollouts: []rollout.Rollout{done, progressing}, poller: &metrics.Poller{}}
+	if run.settled(completed) {
+		t.Error("a rollout in progress is not settled")
+	}
+}
