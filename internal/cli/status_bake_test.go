@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -50,5 +54,39 @@ func TestStatusWatchWaitsForTheBakeWindow(t *testing.T) {
 	run := &statusRun{StatusOptions: &StatusOptions{BakeTime: -1}, rollouts: []rollout.Rollout{done, progressing}, poller: &metrics.Poller{}}
 	if run.settled(completed) {
 		t.Error("a rollout in progress is not settled")
+	}
+}
+
+// status -o json carries bake: {until, ..., baseline}.
+func TestStatusJSONCarriesTheBakeWindow(t *testing.T) {
+	completed := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	r := rollout.Rollout{Name: "orders", Namespace: "shop", Phase: rollout.PhaseBaking, CanaryRevision: 5, StableRevision: 5,
+		Bake: &rollout.Bake{Time: 15 * time.Minute, TimeText: "15m0s", ReleasedAt: completed.Add(-time.Minute), CompletedAt: completed, Until: completed.Add(15 * time.Minute), Previous: 4, PreviousReplicaSet: "orders-44"}}
+	report := metrics.Report{At: completed.Add(time.Minute), Baselines: map[ref.Rollout]metrics.Baseline{r.Ref(): {
+		Revision: 4, ReplicaSet: "orders-44", To: r.Bake.ReleasedAt, From: r.Bake.ReleasedAt.Add(-10 * time.Minute), State: metrics.StateOK, ErrorRate: 0.002}}}
+	p := &statusPrinter{verdicts: guard.JudgeRound([]rollout.Rollout{r}, report, guard.Thresholds{})}
+	data, err := json.Marshal(p.item(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Phase string `json:"phase"`
+		Bake  struct {
+			Until    time.Time `json:"until"`
+			Previous int64     `json:"previousRevision"`
+			Baseline struct {
+				Revision  int64   `json:"revision"`
+				ErrorRate float64 `json:"errorRate"`
+			} `json:"baseline"`
+		} `json:"bake"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Phase != "Baking" || !doc.Bake.Until.Equal(r.Bake.Until) || doc.Bake.Previous != 4 || doc.Bake.Baseline.Revision != 4 || doc.Bake.Baseline.ErrorRate != 0.002 {
+		t.Errorf("status JSON %s", data)
+	}
+	if n := strings.Count(string(data), `"bake"`); n != 1 {
+		t.Errorf("%d bake keys in %s", n, data)
 	}
 }
