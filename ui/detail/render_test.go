@@ -106,7 +106,7 @@ func TestBakingReleaseShowsItsWindowAndBaseline(t *testing.T) {
 	completed := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	r := rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "cart-api", Phase: rollout.PhaseBaking, CanaryRevision: 5, StableRevision: 5,
 		Revisions: []rollout.Revision{{Number: 5, Role: rollout.RoleStable}, {Number: 4, Role: rollout.RoleOld}},
-		Bake: &rollout.Bake{Time: 15 * time.Minute, ReleasedAt: completed.Add(-time.Minute), CompletedAt: completed, Until: completed.Add(15 * time.Minute), Previous: 4, PreviousReplicaSet: "cart-api-44"}}
+		Bake:      &rollout.Bake{Time: 15 * time.Minute, ReleasedAt: completed.Add(-time.Minute), CompletedAt: completed, Until: completed.Add(15 * time.Minute), Previous: 4, PreviousReplicaSet: "cart-api-44"}}
 	now := completed.Add(4 * time.Minute)
 	report := metrics.Report{At: now, Revisions: map[metrics.Key]metrics.Revision{metrics.KeyOf(&r, 5): {State: metrics.StateOK, ErrorRate: 0.081, RequestRate: 10}},
 		Baselines: map[ref.Rollout]metrics.Baseline{r.Ref(): {Revision: 4, ReplicaSet: "cart-api-44", From: r.Bake.ReleasedAt.Add(-10 * time.Minute), To: r.Bake.ReleasedAt,
