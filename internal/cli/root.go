@@ -113,6 +113,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	console.ScopeOptions.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&console.AutoHalt, "auto-halt", false, "halt a rollout whose canary breaches its thresholds (pyroll.dev/max-error-rate, max-p95-latency) for --auto-halt-after rounds in a row; only while this console runs: 'kubectl pyroll guard' is the guardrail that outlives it")
 	cmd.Flags().IntVar(&console.AutoHaltAfter, "auto-halt-after", 3, "consecutive breaching metric rounds before --auto-halt halts")
+	cmd.Flags().StringVar(&console.AutoAction, "auto-action", "halt", "what --auto-halt does: halt (a release in its bake window, already complete, is only shown in BREACH) or rollback (also rolls a breaching release in its bake window back to the revision before it)")
 	cmd.AddCommand(newStatusCommand(o),
 		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback),
 		newHistoryCommand(o), newDiffCommand(o), newSnapshotCommand(o), newGuardCommand(o), newServeCommand(o), newVersionCommand(o))
