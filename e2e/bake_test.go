@@ -22,6 +22,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/notify"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
@@ -211,5 +212,22 @@ func TestBakeStatusWatchWaitsForTheVerdict(t *testing.T) {
 		if _, acted := d.Annotations[intent.LastActionAnnotation]; acted || strings.Contains(g.log(), `"action":"rollback"`) {
 			t.Errorf("a clean release was acted on: %v\n%s", d.Annotations, g.log())
 		}
+	})
+}
+
+// The demo's cart-api (make demo; the README's bake-window example): its release
+// completed with no pause; `guard cart-api --action rollback` returns it to 2.0.0.
+func TestBakeDemoCartIsRolledBack(t *testing.T) {
+	sb := sandboxtest.Get(t)
+	ns := newNamespace(t)
+	if err := demo.SeedCartIn(context.Background(), sb.Client(), ns, sb.PrometheusURL); err != nil {
+		t.Fatal(err)
+	}
+	startGuard(t, sb.Kubeconfig, "-n", ns, "cart-api", "--after", "2", "--action", "rollback")
+	eventually(t, 3*time.Minute, "cart-api back on 2.0.0", func(context.Context) error {
+		if img := getDeployment(t, ns, "cart-api").Spec.Template.Spec.Containers[0].Image; img != demo.CartV1.Image {
+			return errorf("image %s", img)
+		}
+		return nil
 	})
 }
