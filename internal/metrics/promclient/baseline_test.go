@@ -3,6 +3,7 @@ package promclient
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -130,4 +131,35 @@ func TestBaselineOneQueryPerRelease(t *testing.T) {
 	if _, ok := report.Baseline(&next[0]); ok {
 		t.Error("the baseline of revision 5's release stands for revision 6's")
 	}
+}
+
+// The bake window's cost (make bench): 200 rollouts in one namespace, 20 of them releases
+// in their bake window. Their baselines are one query each, in the first round only; every
+// later round is the same 4 queries as without them, and its time.
+func BenchmarkRoundsWith20Baking(b *testing.B) {
+	srv, count := fakePrometheus(b, []answer{detected("http_requests_total")}, http.StatusOK)
+	rollouts := make([]rollout.Rollout, 0, 200)
+	for i := range 200 {
+		name := fmt.Sprintf("svc-%03d", i)
+		r := rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: name, Phase: rollout.PhaseComplete, CanaryRevision: 2, StableRevision: 2,
+			Revisions: []rollout.Revision{
+				{Number: 2, Role: rollout.RoleStable, ReplicaSet: name + "-2b", Pods: []*rollout.Pod{{Name: name + "-2b-aaaaa"}, {Name: name + "-2b-bbbbb"}}},
+				{Number: 1, Role: rollout.RoleOld, ReplicaSet: name + "-1a"},
+			}}
+		if i < 20 {
+			r.Phase = rollout.PhaseBaking
+			r.Bake = &rollout.Bake{Time: 15 * time.Minute, ReleasedAt: released, CompletedAt: released, Until: released.Add(15 * time.Minute), Previous: 1, PreviousReplicaSet: name + "-1a"}
+		}
+		rollouts = append(rollouts, r)
+	}
+	c, _ := New(srv.URL)
+	c.Report(context.Background(), "shop", rollouts, released.Add(time.Minute))
+	first := count.Load()
+	count.Store(0)
+	for b.Loop() {
+		c.Report(context.Background(), "shop", rollouts, released.Add(2*time.Minute))
+	}
+	b.ReportMetric(float64(first), "first-round-queries")
+	b.ReportMetric(float64(count.Load())/float64(b.N), "queries/round")
+	b.ReportMetric(float64(c.BaselineQueries.Load()), "baseline-queries")
 }
