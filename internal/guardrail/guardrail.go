@@ -162,7 +162,7 @@ func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decisio
 		// Nothing to change (a halt asked of a release that completed, on-breach: notify):
 		// on-call is told, once per revision.
 		g.cfg.Log.Warn("breach: nothing changed, on-call told", attrs...)
-		g.tell(ctx, d, notify.Notified, nil, report)
+		g.tell(ctx, r, d, notify.Notified, nil, report)
 		return
 	}
 	if !g.cfg.DryRun {
@@ -191,11 +191,11 @@ func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decisio
 	} else {
 		g.cfg.Log.Warn("dry run: would "+string(d.Act), attrs...)
 	}
-	g.tell(ctx, d, outcome, actErr, report)
+	g.tell(ctx, r, d, outcome, actErr, report)
 }
 
 // tell notifies and writes the report; a failure here never undoes or delays the action.
-func (g *Guardrail) tell(ctx context.Context, d guard.Decision, outcome notify.Outcome, actErr error, report metrics.Report) {
+func (g *Guardrail) tell(ctx context.Context, before *rollout.Rollout, d guard.Decision, outcome notify.Outcome, actErr error, report metrics.Report) {
 	if g.cfg.Notify == nil && g.cfg.ReportDir == "" {
 		return
 	}
@@ -204,7 +204,7 @@ func (g *Guardrail) tell(ctx context.Context, d guard.Decision, outcome notify.O
 		g.cfg.Log.Error("could not read the rollout for the report", "rollout", d.Rollout.String(), "error", err.Error())
 		evidence = incident.Evidence{Rollout: rollout.Rollout{Kind: d.Rollout.Kind, Namespace: d.Rollout.Namespace, Name: d.Rollout.Name}, Metrics: report}
 	}
-	doc := notify.NewDocument(d, outcome, actErr, evidence)
+	doc := notify.NewDocument(d, outcome, actErr, evidence).WithBuildsFrom(d, before)
 	if g.cfg.Notify != nil {
 		g.cfg.Notify(ctx, doc)
 	}

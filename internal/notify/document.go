@@ -128,6 +128,23 @@ func NewDocument(d guard.Decision, outcome Outcome, actErr error, evidence incid
 	return doc
 }
 
+// WithBuildsFrom fills the builds the evidence, read after the action, no longer holds from
+// the rollout as the guard saw it when it decided: a rollback writes the older revision's
+// template back under a new number, so the revision it returned to is gone by its number.
+func (doc Document) WithBuildsFrom(d guard.Decision, before *rollout.Rollout) Document {
+	if before == nil {
+		return doc
+	}
+	if doc.Canary == nil {
+		doc.Canary = buildOf(before, d.Canary)
+	}
+	if doc.Stable == nil {
+		doc.Stable = buildOf(before, d.Stable)
+	}
+	doc.Text = text(doc)
+	return doc
+}
+
 func buildOf(r *rollout.Rollout, revision int64) *Build {
 	for _, rev := range r.Revisions {
 		if rev.Number != revision || revision == 0 {

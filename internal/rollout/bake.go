@@ -118,10 +118,10 @@ func (b *Builder) bake(r *Rollout, annotations map[string]string, completedAt, n
 	if bakeTime <= 0 {
 		return
 	}
-	prev := r.previousKnownGood()
-	if prev != nil && prev.CreatedAt.After(current.CreatedAt) {
+	if r.returnsToAnOlderBuild(current) {
 		return
 	}
+	prev := r.previousKnownGood()
 	released := current.CreatedAt
 	if completedAt.Before(released) {
 		completedAt = released
@@ -138,6 +138,17 @@ func (b *Builder) bake(r *Rollout, annotations map[string]string, completedAt, n
 	r.Bake = bake
 	r.Phase = PhaseBaking
 	r.Why += safetext.Sprintf("; baking %s after it completed", shortDuration(bakeTime))
+}
+
+// returnsToAnOlderBuild: the current revision's ReplicaSet is older than a revision
+// before it (an undo or a rollback renumbers the old ReplicaSet it reuses).
+func (r *Rollout) returnsToAnOlderBuild(current *Revision) bool {
+	for i := range r.Revisions {
+		if rev := &r.Revisions[i]; rev.Number != 0 && rev.Number < current.Number && rev.CreatedAt.After(current.CreatedAt) {
+			return true
+		}
+	}
+	return false
 }
 
 // deploymentCompletedAt is when the Deployment's current ReplicaSet became complete: its

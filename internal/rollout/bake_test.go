@@ -160,6 +160,13 @@ func TestBakeRolloutUndoneDoesNotBake(t *testing.T) {
 	if r.CanaryRevision != 4 || r.PreviousRevision() != 3 {
 		t.Errorf("current %d previous %d; want 4 and 3", r.CanaryRevision, r.PreviousRevision())
 	}
+	// The guard's own rollback (seen on the sandbox): it acted on revision 3, which is then
+	// no previous known-good; still a return to an older build, not a release.
+	acted, _ := intentJSON(3)
+	objs.Deployments[0].Annotations[intent.GuardActedAnnotation] = acted
+	if r, _ := buildWith(t, objs, 15*time.Minute, captured.Add(time.Minute)); r.Phase != rollout.PhaseComplete || r.Bake != nil {
+		t.Errorf("after the guard's rollback: phase %s bake %+v; want Complete without a window", r.Phase, r.Bake)
+	}
 }
 
 // completeUndo finishes the captured rollback: revision 4 (api-7cd7d8ff8c) serves alone.
