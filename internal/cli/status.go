@@ -328,8 +328,9 @@ func (r *statusRun) bakeWaitOf(ro *rollout.Rollout) time.Time {
 	return until
 }
 
-// bakeWaitEnds is the earliest end of a wait for a bake window still to come (zero when
-// the watch waits for none): the watcher rebuilds at a window's end, not at --bake-time's.
+// bakeWaitEnds is the earliest end of a wait that --bake-time cuts short (zero when
+// none): a window's own end needs no timer, the watcher rebuilds then and the release's
+// last line, Complete, ends the watch.
 func (r *statusRun) bakeWaitEnds() time.Time {
 	var first time.Time
 	if r.poller == nil {
@@ -337,7 +338,7 @@ func (r *statusRun) bakeWaitEnds() time.Time {
 	}
 	for i := range r.rollouts {
 		if ro := &r.rollouts[i]; ro.Baking() {
-			if due := r.bakeWaitOf(ro); first.IsZero() || due.Before(first) {
+			if due := r.bakeWaitOf(ro); due.Before(ro.Bake.Until) && (first.IsZero() || due.Before(first)) {
 				first = due
 			}
 		}
