@@ -95,7 +95,7 @@ func up(opts sandbox.Options, seed bool, command []string) error {
 	dir := opts.Dir
 	opts.Log = os.Stderr
 	if seed {
-		opts.Seed = demo.Seed
+		opts.Seed = demo.SeedDemo
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -156,5 +156,8 @@ so give it a 1%% threshold, resume it, and the guard halts it again after two ro
   kubectl annotate deploy/orders-api -n %[2]s pyroll.dev/max-error-rate=0.01
   bin/kubectl-pyroll guard -n %[2]s --after 2 --metrics-interval 5s &
   bin/kubectl-pyroll promote orders-api -n %[2]s
+cart-api's release 2.1.0 completed with no pause (a plain rolling update) and serves 5%%
+errors where 2.0.0 served 0.2%%: it is Baking; the guard rolls it back to 2.0.0:
+  bin/kubectl-pyroll guard cart-api -n %[2]s --after 2 --action rollback --metrics-interval 5s
 `, dir, demo.Namespace)
 }

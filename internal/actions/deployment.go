@@ -82,19 +82,10 @@ func decideDeployment(req intent.Request, objs rollout.Objects, now time.Time) (
 }
 
 // previousRevision is the stable revision (the newest older one still serving), else the
-// newest revision older than the current one (a completed rollout's stable revision is
-// the current one: the one before it is the target).
+// previous known-good (a completed rollout's stable revision is the current one: the
+// newest older revision a guard did not act on is the target; rollout.PreviousRevision).
 func previousRevision(view rollout.Rollout) int64 {
-	if view.StableRevision > 0 && !view.Settled() {
-		return view.StableRevision
-	}
-	var best int64
-	for _, rev := range view.Revisions {
-		if rev.Number > best && (view.CanaryRevision == 0 || rev.Number < view.CanaryRevision) {
-			best = rev.Number
-		}
-	}
-	return best
+	return view.PreviousRevision()
 }
 
 func sameDecision(a, b intent.Plan) bool {

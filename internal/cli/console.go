@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
+	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
@@ -23,6 +24,9 @@ type ConsoleOptions struct {
 	ScopeOptions
 	AutoHalt      bool
 	AutoHaltAfter int
+	// AutoAction is what --auto-halt does to a breaching rollout: halt (a release in its
+	// bake window, which completed, is then only shown in BREACH), or rollback.
+	AutoAction string
 }
 
 // Validate rejects flag combinations that cannot work, before anything is started.
@@ -32,6 +36,11 @@ func (o *ConsoleOptions) Validate() error {
 	}
 	if o.AutoHalt && !o.hasPrometheus() {
 		return usageError("--auto-halt needs error rates: give --prometheus-url, --prometheus-service or a config file that names Prometheus")
+	}
+	switch guard.Act(o.AutoAction) {
+	case "", guard.ActHalt, guard.ActRollback:
+	default:
+		return usageError("--auto-action must be halt or rollback, not %q", o.AutoAction)
 	}
 	if o.AutoHalt && o.ReadOnly {
 		return usageError("--auto-halt and --read-only contradict each other")
@@ -86,7 +95,7 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 	if err != nil {
 		return app.Options{}, err
 	}
-	snapshots := o.watch(ctx, cluster, o.NotReadyGrace)
+	snapshots := o.watch(ctx, cluster, o.NotReadyGrace, o.BakeTime)
 	who, cancel := context.WithTimeout(ctx, connectTimeout)
 	user := actions.WhoAmI(who, cluster.Client, cluster.User)
 	cancel()
@@ -113,6 +122,7 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 
 		AutoHalt:      o.AutoHalt,
 		AutoHaltAfter: o.AutoHaltAfter,
+		AutoAction:    guard.Act(o.AutoAction),
 		Thresholds:    o.Config.Thresholds,
 		Inspector:     in,
 	}

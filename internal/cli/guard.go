@@ -58,7 +58,15 @@ it goes). See the README's "Guardrail" section.
 It never acts without numbers (no traffic, no series, Prometheus unreachable: said once
 per change), never twice on the same canary revision (a rollout someone promoted after a
 halt is left alone until its next revision), and only on a rollout in progress (a canary
-beside a stable revision). It logs one line per decision and change of verdict to stderr
+beside a stable revision) or a release in its bake window.
+
+The bake window: a release that completed (a plain rolling update finishes in seconds,
+long before --after rounds) stays watched for its bake time (pyroll.dev/bake-time, else
+$PYROLL_BAKE_TIME, the config file's bake.time, or 15m; "0" turns it off). It is judged by
+its thresholds, or without an error threshold against the error rate the revision before
+it had in the 10 minutes before the release. --action rollback rolls it back to that
+revision; --action halt cannot halt what completed: it tells on-call once and changes
+nothing. pyroll.dev/on-breach: rollback|halt|notify on a rollout overrides --action. It logs one line per decision and change of verdict to stderr
 (-o json: one JSON object a line). SIGINT or SIGTERM stops it (exit 0), releasing the Lease.`
 
 const guardExample = `  kubectl pyroll guard -n shop --prometheus-url http://prometheus:9090
@@ -77,7 +85,7 @@ func newGuardCommand(o *Options) *cobra.Command {
 	}
 	g.ScopeOptions.AddFlags(cmd.Flags())
 	cmd.Flags().IntVar(&g.After, "after", 3, "consecutive breaching metric rounds before acting")
-	cmd.Flags().StringVar(&g.Action, "action", "halt", "what to do to a breaching canary: halt or rollback")
+	cmd.Flags().StringVar(&g.Action, "action", "halt", "what to do to a breaching canary: halt, rollback or notify (a release in its bake window: rollback, else notify); pyroll.dev/on-breach on a rollout overrides it")
 	cmd.Flags().BoolVar(&g.DryRun, "dry-run", false, "decide, log and notify, but change nothing")
 	cmd.Flags().StringArrayVar(&g.Notify, "notify", nil, "POST a JSON notification to this URL on every action (repeatable; also $PYROLL_NOTIFY_URL)")
 	cmd.Flags().StringVar(&g.ReportDir, "report-dir", "", "also write each decision's incident report (Markdown) in this directory")
@@ -95,9 +103,9 @@ func (o *GuardOptions) Validate() error {
 		return err
 	}
 	switch guard.Act(o.Action) {
-	case guard.ActHalt, guard.ActRollback:
+	case guard.ActHalt, guard.ActRollback, guard.ActNotify:
 	default:
-		return usageError("--action must be halt or rollback, not %q", o.Action)
+		return usageError("--action must be halt, rollback or notify, not %q", o.Action)
 	}
 	if o.After < 1 {
 		return usageError("--after must be at least 1")
@@ -171,7 +179,7 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 	watch := func(ctx context.Context) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		o.guardLoop(ctx, o.watch(ctx, cluster, o.NotReadyGrace), prom, rail, namespace)
+		o.guardLoop(ctx, o.watch(ctx, cluster, o.NotReadyGrace, o.BakeTime), prom, rail, namespace)
 	}
 	if o.LeaderElect {
 		identity, _ := os.Hostname()

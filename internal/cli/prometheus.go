@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 
 	"k8s.io/client-go/rest"
@@ -11,6 +12,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics/promclient"
 	"github.com/pyroll/kubectl-pyroll/internal/redact"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
 // serviceRef is NAMESPACE/NAME:PORT, with an optional https: before NAME as the API
@@ -70,6 +72,17 @@ func (o *Options) loadConfig(intervalFlagSet bool) error {
 	o.Config = cfg
 	if !intervalFlagSet && cfg.Interval > 0 {
 		o.MetricsInterval = cfg.Interval
+	}
+	o.BakeTime = rollout.DefaultBakeTime
+	if cfg.BakeTime != nil {
+		o.BakeTime = *cfg.BakeTime
+	}
+	if v, ok := os.LookupEnv(BakeTimeEnv); ok && v != "" {
+		d, err := rollout.ParseBakeTime(v)
+		if err != nil {
+			return usageError("%s=%q: %v", BakeTimeEnv, v, err)
+		}
+		o.BakeTime = d
 	}
 	return nil
 }

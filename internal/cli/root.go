@@ -34,10 +34,17 @@ type Options struct {
 	// NotReadyGrace is how long a canary pod may stay not ready before its rollout counts
 	// as Degraded.
 	NotReadyGrace time.Duration
+	// BakeTime is the bake window of a release without the pyroll.dev/bake-time
+	// annotation: $PYROLL_BAKE_TIME, else the config file's bake.time, else 15m.
+	BakeTime time.Duration
 	// ConfigPath is --config; Config is the file read from it (or the default path).
 	ConfigPath string
 	Config     config.Config
 }
+
+// BakeTimeEnv sets the bake time of releases without the pyroll.dev/bake-time annotation
+// ("0": none), over the config file's.
+const BakeTimeEnv = "PYROLL_BAKE_TIME"
 
 // NewOptions returns Options reading kubectl's flags and writing to streams.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
@@ -106,6 +113,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	console.ScopeOptions.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&console.AutoHalt, "auto-halt", false, "halt a rollout whose canary breaches its thresholds (pyroll.dev/max-error-rate, max-p95-latency) for --auto-halt-after rounds in a row; only while this console runs: 'kubectl pyroll guard' is the guardrail that outlives it")
 	cmd.Flags().IntVar(&console.AutoHaltAfter, "auto-halt-after", 3, "consecutive breaching metric rounds before --auto-halt halts")
+	cmd.Flags().StringVar(&console.AutoAction, "auto-action", "halt", "what --auto-halt does: halt (a release in its bake window, already complete, is only shown in BREACH) or rollback (also rolls a breaching release in its bake window back to the revision before it)")
 	cmd.AddCommand(newStatusCommand(o),
 		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback),
 		newHistoryCommand(o), newDiffCommand(o), newSnapshotCommand(o), newGuardCommand(o), newServeCommand(o), newVersionCommand(o))

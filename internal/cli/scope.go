@@ -78,8 +78,8 @@ func (s *ScopeOptions) named(cluster *kube.Cluster) ref.Rollout {
 }
 
 // watch starts the watcher on the scope; the channel closes when ctx ends.
-func (s *ScopeOptions) watch(ctx context.Context, cluster *kube.Cluster, notReadyGrace time.Duration) <-chan rollout.Snapshot {
-	opts := kube.WatchOptions{Namespace: s.namespace(cluster), Selector: s.selector, NotReadyGrace: notReadyGrace}
+func (s *ScopeOptions) watch(ctx context.Context, cluster *kube.Cluster, notReadyGrace, bakeTime time.Duration) <-chan rollout.Snapshot {
+	opts := kube.WatchOptions{Namespace: s.namespace(cluster), Selector: s.selector, NotReadyGrace: notReadyGrace, BakeTime: bakeTime}
 	if s.WatchOnlyNamed {
 		opts.Name, opts.Kind = s.target.Name, s.target.Kind
 	}

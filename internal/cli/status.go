@@ -32,6 +32,9 @@ type StatusOptions struct {
 	// NoWaitPods prints as soon as the rollouts and their ReplicaSets are read, before the
 	// pods: phases from the status alone, each rollout "pods": "syncing".
 	NoWaitPods bool
+	// BakeTime, when set (>= 0), is the most of a release's bake window a --watch waits
+	// for (0: none); unset (-1), the whole window.
+	BakeTime time.Duration
 }
 
 const statusLong = `Show the rollouts in a namespace: phase, revisions, pods and why.
@@ -46,6 +49,12 @@ progress deadline). A Halted rollout is not a failure. With Prometheus configure
 (--prometheus-url, or the config file) it also reads the error rates every
 --metrics-interval, and a canary in BREACH of its thresholds for --after rounds in a row
 ends the watch with exit 1 and the why: a deploy job fails on an SLO breach too.
+
+A release that completed is Baking for its bake window (pyroll.dev/bake-time, else
+$PYROLL_BAKE_TIME, the config file's bake.time, or 15m): with Prometheus, --watch waits for
+the window's verdict: exit 1 when the release is in BREACH for --after rounds (judged by
+its thresholds, else against the revision before it), exit 0 when the window ends clean.
+--bake-time D waits at most D of the window (0: not at all).
 
 Exit codes: 0 fine; 1 a rollout shown is Failed or Degraded, or the command failed;
 2 usage error; 3 --timeout reached before the rollouts settled.
@@ -77,6 +86,8 @@ func newStatusCommand(o *Options) *cobra.Command {
 	cmd.Flags().BoolVarP(&so.Watch, "watch", "w", false, "follow changes until every rollout shown is settled")
 	cmd.Flags().DurationVar(&so.Timeout, "timeout", 0, "give up after this long (exit 3 with --watch); 0 waits forever with --watch, 30s to connect without")
 	cmd.Flags().IntVar(&so.After, "after", 3, "with Prometheus and --watch: a canary in BREACH for this many metric rounds in a row ends the watch with exit 1")
+	cmd.Flags().DurationVar(&so.BakeTime, "bake-time", -1, "with --watch and Prometheus: wait at most this long of a completed release's bake window for its verdict (0: not at all; default the whole window)")
+	cmd.Flags().Lookup("bake-time").DefValue = "the window"
 	cmd.Flags().BoolVar(&so.NoWaitPods, "no-wait-pods", false, "answer once the rollouts and ReplicaSets are read, before the pods: phases from their status alone (\"pods\": \"syncing\" in -o json); not with --watch")
 	so.ScopeOptions.AddFlags(cmd.Flags())
 	return cmd
@@ -145,14 +156,33 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	}
 	watchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	snapshots := o.watch(watchCtx, cluster, o.NotReadyGrace)
+	snapshots := o.watch(watchCtx, cluster, o.NotReadyGrace, o.BakeTime)
 	var rounds <-chan metrics.Polled
 	if run.prom != nil && o.Watch {
 		run.poller = &metrics.Poller{Source: run.prom, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
 		rounds = run.poller.Run(watchCtx)
 	}
+	var bakeTimer *time.Timer
+	defer func() {
+		if bakeTimer != nil {
+			bakeTimer.Stop()
+		}
+	}()
 	for {
+		var bakeEnds <-chan time.Time // the end of the wait for a bake window, when the watch waits for one
+		if bakeTimer != nil {
+			bakeTimer.Stop()
+			bakeTimer = nil
+		}
+		if due := run.bakeWaitEnds(); !due.IsZero() {
+			bakeTimer = time.NewTimer(time.Until(due))
+			bakeEnds = bakeTimer.C
+		}
 		select {
+		case <-bakeEnds:
+			if run.settled(time.Now()) {
+				return exitForRollouts(run.rollouts)
+			}
 		case <-ctx.Done():
 			return &ExitError{Code: ExitFailure, Err: errors.New("interrupted")}
 		case <-deadline:
@@ -231,7 +261,7 @@ func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done
 	if err := r.printer.changes(rollouts, snap.At); err != nil {
 		return true, err
 	}
-	if settled(rollouts) {
+	if r.settled(time.Now()) {
 		return true, exitForRollouts(rollouts)
 	}
 	return false, nil
@@ -271,14 +301,49 @@ func (r *statusRun) warn(polled metrics.Polled) {
 	}
 }
 
-// settled: every rollout is Complete, Halted, Failed or Degraded.
-func settled(rollouts []rollout.Rollout) bool {
-	for _, r := range rollouts {
-		if r.Phase == rollout.PhaseProgressing {
+// settled: every rollout is Complete, Halted, Failed or Degraded, or Baking past the
+// wait for its window's verdict (there is none without Prometheus).
+func (r *statusRun) settled(now time.Time) bool {
+	for i := range r.rollouts {
+		ro := &r.rollouts[i]
+		switch {
+		case ro.Phase == rollout.PhaseProgressing:
+			return false
+		case ro.Baking() && r.poller != nil && now.Before(r.bakeWaitOf(ro)):
 			return false
 		}
 	}
 	return true
+}
+
+// bakeWaitOf is when the watch stops waiting for a baking release's verdict: its window's
+// end, or --bake-time after it completed if that is sooner.
+func (r *statusRun) bakeWaitOf(ro *rollout.Rollout) time.Time {
+	until := ro.Bake.Until
+	if r.BakeTime >= 0 {
+		if capped := ro.Bake.CompletedAt.Add(r.BakeTime); capped.Before(until) {
+			until = capped
+		}
+	}
+	return until
+}
+
+// bakeWaitEnds is the earliest end of a wait that --bake-time cuts short (zero when
+// none): a window's own end needs no timer, the watcher rebuilds then and the release's
+// last line, Complete, ends the watch.
+func (r *statusRun) bakeWaitEnds() time.Time {
+	var first time.Time
+	if r.poller == nil {
+		return first
+	}
+	for i := range r.rollouts {
+		if ro := &r.rollouts[i]; ro.Baking() {
+			if due := r.bakeWaitOf(ro); due.Before(ro.Bake.Until) && (first.IsZero() || due.Before(first)) {
+				first = due
+			}
+		}
+	}
+	return first
 }
 
 func exitForRollouts(rollouts []rollout.Rollout) error {

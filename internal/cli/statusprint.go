@@ -34,6 +34,15 @@ type StatusItem struct {
 	Metrics map[string]metrics.Revision `json:"metrics,omitempty"`
 	// Guard is the verdict on the canary with the thresholds it was judged by (with metrics).
 	Guard *GuardVerdict `json:"guard,omitempty"`
+	// Bake is the release's bake window (rollout.Bake: until, completedAt, the revision
+	// before it) with the baseline it is compared with, once metrics were read.
+	Bake *StatusBake `json:"bake,omitempty"`
+}
+
+// StatusBake is a bake window with its before-release baseline.
+type StatusBake struct {
+	*rollout.Bake
+	Baseline *metrics.Baseline `json:"baseline,omitempty"`
 }
 
 // GuardVerdict is the guard's word on a rollout's canary.
@@ -153,6 +162,12 @@ func (p *statusPrinter) ndjson(r rollout.Rollout, now time.Time) error {
 func (p *statusPrinter) item(r rollout.Rollout) StatusItem {
 	item := StatusItem{Rollout: r}
 	report := p.verdicts.Report
+	if r.Bake != nil {
+		item.Bake = &StatusBake{Bake: r.Bake}
+		if b, ok := report.Baseline(&r); ok {
+			item.Bake.Baseline = &b
+		}
+	}
 	for _, rev := range r.Revisions {
 		if m, ok := report.Of(&r, rev.Number); ok {
 			if item.Metrics == nil {

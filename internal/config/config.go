@@ -16,6 +16,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
 // EnvPath names the config file in the environment (the --config flag wins).
@@ -26,6 +27,13 @@ type File struct {
 	Prometheus Prometheus                    `json:"prometheus"`
 	Thresholds Thresholds                    `json:"thresholds"`
 	Presets    map[string]metrics.PresetSpec `json:"presets"`
+	Bake       Bake                          `json:"bake"`
+}
+
+// Bake is the bake window of releases without the pyroll.dev/bake-time annotation.
+type Bake struct {
+	// Time is how long a completed release stays watched, e.g. 15m; "0" turns it off.
+	Time string `json:"time"`
 }
 
 // Prometheus says where the metrics come from.
@@ -54,6 +62,8 @@ type Config struct {
 	Interval   time.Duration // 0: the flag's default
 	Thresholds guard.Thresholds
 	Presets    metrics.Presets
+	// BakeTime is the file's bake.time (nil: not given, the default applies).
+	BakeTime *time.Duration
 }
 
 // DefaultPath is $XDG_CONFIG_HOME/pyroll/config.yaml (~/.config/... without it), as
@@ -128,6 +138,13 @@ func Parse(data []byte) (Config, error) {
 			return Config{}, fmt.Errorf("thresholds.maxP95Latency %q: %w", v, err)
 		}
 		cfg.Thresholds.MaxP95 = d
+	}
+	if v := f.Bake.Time; v != "" {
+		d, err := rollout.ParseBakeTime(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("bake.time %q: %w", v, err)
+		}
+		cfg.BakeTime = &d
 	}
 	var err error
 	if cfg.Presets, err = metrics.NewPresets(f.Presets); err != nil {

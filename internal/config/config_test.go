@@ -85,3 +85,30 @@ func TestLoad(t *testing.T) {
 		t.Errorf("$PYROLL_CONFIG: %+v, %v", cfg, err)
 	}
 }
+
+func TestParseBakeTime(t *testing.T) {
+	for _, c := range []struct {
+		yaml string
+		want *time.Duration
+		err  string
+	}{
+		{"{}", nil, ""},
+		{"bake: {time: 20m}", ptr(20 * time.Minute), ""},
+		{"bake: {time: \"0\"}", ptr(time.Duration(0)), ""},
+		{"bake: {time: later}", nil, "bake.time"},
+	} {
+		cfg, err := Parse([]byte(c.yaml))
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: error %v; want one naming %s", c.yaml, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", c.yaml, err)
+		case (cfg.BakeTime == nil) != (c.want == nil) || (c.want != nil && *cfg.BakeTime != *c.want):
+			t.Errorf("%s: bake time %v; want %v", c.yaml, cfg.BakeTime, c.want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

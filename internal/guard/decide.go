@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -16,7 +17,23 @@ type Act string
 const (
 	ActHalt     Act = "halt"
 	ActRollback Act = "rollback"
+	// ActNotify changes nothing and tells on-call: a halt asked of a release that already
+	// completed (nothing is left to pause), or pyroll.dev/on-breach: notify.
+	ActNotify Act = "notify"
 )
+
+// OnBreachAnnotation on a rollout overrides the guard's action for it: rollback, halt or
+// notify.
+const OnBreachAnnotation = "pyroll.dev/on-breach"
+
+// ParseAct reads an action's name.
+func ParseAct(v string) (Act, bool) {
+	switch a := Act(v); a {
+	case ActHalt, ActRollback, ActNotify:
+		return a, true
+	}
+	return "", false
+}
 
 // Policy says when and how the guard acts.
 type Policy struct {
@@ -31,6 +48,14 @@ type Policy struct {
 	// Leased: Guard is a Lease, and only the records of guards holding the same Lease are
 	// this guard's memory; without a Lease any guard's record is.
 	Leased bool
+}
+
+// actFor is the action for the rollout: its pyroll.dev/on-breach, else the policy's.
+func (p Policy) actFor(r *rollout.Rollout) Act {
+	if a, ok := ParseAct(r.Settings[OnBreachAnnotation]); ok {
+		return a
+	}
+	return p.Act
 }
 
 // remembers says whether a guard's record on the object (intent.GuardActed.Guard) is this
@@ -71,6 +96,19 @@ type Decision struct {
 	Canary, Stable int64
 	Reason         string
 	Judged         Judged
+	// Bake is the window of a release judged in it (nil for a canary in progress), and
+	// BakedFor how long it had baked when the guard decided.
+	Bake     *rollout.Bake
+	BakedFor time.Duration
+	// Asked is what the policy asked for when the decision is another act: a halt asked
+	// of a release that completed is ActNotify (nothing is left to pause).
+	Asked Act
+}
+
+// CompletedBeforeTheBreach is what on-call is told when a halt is asked of a release that
+// completed: nothing changes.
+func CompletedBeforeTheBreach(name string) string {
+	return "complete before the breach was seen; roll back with `kubectl pyroll rollback " + name + "`"
 }
 
 // Change is a verdict that differs from the previous round's, to be said once.
@@ -129,12 +167,28 @@ func Step(prev State, rollouts []rollout.Rollout, verdicts Verdicts, policy Poli
 			mem.Streak, mem.NoData = 0, 0
 		}
 		inProgress := r.StableRevision != 0 && r.CanaryRevision != 0 && r.StableRevision != r.CanaryRevision
-		alreadyHalted := policy.Act == ActHalt && r.Halted()
-		if judged.Verdict == Breach && mem.Streak >= after && inProgress && mem.ActedOn != r.CanaryRevision && !alreadyHalted {
-			decisions = append(decisions, Decision{
-				Rollout: key, Act: policy.Act, Canary: r.CanaryRevision, Stable: r.StableRevision, Judged: judged,
+		baking := r.Baking()
+		act := policy.actFor(r)
+		alreadyHalted := act == ActHalt && r.Halted()
+		if judged.Verdict == Breach && mem.Streak >= after && (inProgress || baking) && mem.ActedOn != r.CanaryRevision && !alreadyHalted {
+			d := Decision{
+				Rollout: key, Act: act, Asked: act, Canary: r.CanaryRevision, Stable: r.StableRevision, Judged: judged,
 				Reason: fmt.Sprintf("%s: %s for %d intervals", cmp.Or(policy.By, "guard"), judged.Why, mem.Streak),
-			})
+			}
+			if baking {
+				d.Bake, d.Stable = r.Bake, r.Bake.Previous
+				d.BakedFor = r.Bake.Elapsed(verdicts.Report.At)
+				d.Reason += fmt.Sprintf(", %d min into its %s bake window", int(d.BakedFor.Minutes()), rollout.ShortDuration(r.Bake.Time))
+				switch {
+				case act == ActHalt:
+					d.Act = ActNotify
+					d.Reason += ": " + CompletedBeforeTheBreach(key.Name)
+				case act == ActRollback && d.Stable == 0:
+					d.Act = ActNotify
+					d.Reason += ": no revision before it is kept to roll back to"
+				}
+			}
+			decisions = append(decisions, d)
 			mem.ActedOn = r.CanaryRevision
 		}
 		next[key] = mem

@@ -81,6 +81,9 @@ func ParseLatency(v string) (time.Duration, error) {
 type Judgement struct {
 	Verdict Verdict
 	Why     string
+	// Compared is what a release in its bake window was compared with: "0.2% before the
+	// release (rev 4, 10 min before)" or "max 2.0% errors" ("" for a canary).
+	Compared string
 }
 
 // Evaluate judges the canary: BREACH past a threshold; WARN close to one (80%), or, with
@@ -95,17 +98,62 @@ func Evaluate(t Thresholds, canary, stable *metrics.Revision) Judgement {
 	pct := func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
 	switch {
 	case t.MaxErrorRate > 0 && canary.ErrorRate > t.MaxErrorRate:
-		return Judgement{Breach, fmt.Sprintf("canary errors %s > max %s", pct(canary.ErrorRate), pct(t.MaxErrorRate))}
+		return Judgement{Verdict: Breach, Why: fmt.Sprintf("canary errors %s > max %s", pct(canary.ErrorRate), pct(t.MaxErrorRate))}
 	case t.MaxP95 > 0 && canary.P95 > t.MaxP95:
-		return Judgement{Breach, fmt.Sprintf("canary p95 %s > max %s", canary.P95.Round(time.Millisecond), t.MaxP95)}
+		return Judgement{Verdict: Breach, Why: fmt.Sprintf("canary p95 %s > max %s", canary.P95.Round(time.Millisecond), t.MaxP95)}
 	case t.MaxErrorRate > 0 && canary.ErrorRate > 0.8*t.MaxErrorRate:
-		return Judgement{Warn, fmt.Sprintf("canary errors %s near max %s", pct(canary.ErrorRate), pct(t.MaxErrorRate))}
+		return Judgement{Verdict: Warn, Why: fmt.Sprintf("canary errors %s near max %s", pct(canary.ErrorRate), pct(t.MaxErrorRate))}
 	case t.MaxP95 > 0 && canary.P95 > t.MaxP95*8/10:
-		return Judgement{Warn, fmt.Sprintf("canary p95 %s near max %s", canary.P95.Round(time.Millisecond), t.MaxP95)}
+		return Judgement{Verdict: Warn, Why: fmt.Sprintf("canary p95 %s near max %s", canary.P95.Round(time.Millisecond), t.MaxP95)}
 	case stable != nil && stable.State == metrics.StateOK && canary.ErrorRate > 0.01 && canary.ErrorRate > 2*stable.ErrorRate:
-		return Judgement{Warn, fmt.Sprintf("canary errors %s vs stable %s", pct(canary.ErrorRate), pct(stable.ErrorRate))}
+		return Judgement{Verdict: Warn, Why: fmt.Sprintf("canary errors %s vs stable %s", pct(canary.ErrorRate), pct(stable.ErrorRate))}
 	}
 	return Judgement{Verdict: OK}
+}
+
+// EvaluateBake judges a release in its bake window: by its absolute thresholds as a
+// canary is; without a threshold on errors, against the numbers the revision before it
+// had before the release (BREACH when it errs over 1% and more than twice as often as
+// then); NO DATA without numbers of its own. The why says what it compared.
+func EvaluateBake(t Thresholds, release *metrics.Revision, before *metrics.Baseline) Judgement {
+	switch {
+	case release != nil && release.State == metrics.StateOutOfStep:
+		return Judgement{Verdict: NoData, Why: "release counters out of step (more errors than requests)"}
+	case release == nil || release.State != metrics.StateOK:
+		return Judgement{Verdict: NoData, Why: "no numbers for the release"}
+	}
+	pct := func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
+	var compared string // ", 0.2% before the release (rev 4, 10 min before)"
+	okBefore := before != nil && before.State == metrics.StateOK
+	if okBefore {
+		compared = fmt.Sprintf("%s before the release (rev %d, %d min before)", pct(before.ErrorRate), before.Revision, int(before.Window().Minutes()))
+	}
+	withBefore := func(why string) string {
+		if compared != "" {
+			return why + "; " + compared
+		}
+		return why
+	}
+	switch {
+	case t.MaxErrorRate > 0 && release.ErrorRate > t.MaxErrorRate:
+		return Judgement{Breach, withBefore(fmt.Sprintf("release errors %s > max %s", pct(release.ErrorRate), pct(t.MaxErrorRate))), "max " + pct(t.MaxErrorRate) + " errors"}
+	case t.MaxP95 > 0 && release.P95 > t.MaxP95:
+		return Judgement{Breach, withBefore(fmt.Sprintf("release p95 %s > max %s", release.P95.Round(time.Millisecond), t.MaxP95)), "max p95 " + t.MaxP95.String()}
+	case t.MaxErrorRate == 0 && okBefore && release.ErrorRate > 0.01 && release.ErrorRate > 2*before.ErrorRate:
+		return Judgement{Breach, fmt.Sprintf("%s errors vs %s", pct(release.ErrorRate), compared), compared}
+	case t.MaxErrorRate > 0 && release.ErrorRate > 0.8*t.MaxErrorRate:
+		return Judgement{Warn, withBefore(fmt.Sprintf("release errors %s near max %s", pct(release.ErrorRate), pct(t.MaxErrorRate))), "max " + pct(t.MaxErrorRate) + " errors"}
+	case t.MaxP95 > 0 && release.P95 > t.MaxP95*8/10:
+		return Judgement{Warn, withBefore(fmt.Sprintf("release p95 %s near max %s", release.P95.Round(time.Millisecond), t.MaxP95)), "max p95 " + t.MaxP95.String()}
+	case t.MaxErrorRate == 0 && !okBefore:
+		// Nothing to compare with: no threshold, no numbers before the release.
+		return Judgement{Verdict: OK, Why: "baking: no error threshold and no numbers from before the release to compare with"}
+	}
+	j := Judgement{Verdict: OK, Why: withBefore(fmt.Sprintf("release errors %s", pct(release.ErrorRate))), Compared: compared}
+	if t.MaxErrorRate > 0 {
+		j.Compared = "max " + pct(t.MaxErrorRate) + " errors"
+	}
+	return j
 }
 
 // Judge is the verdict on a rollout's canary, with the thresholds of its annotations over

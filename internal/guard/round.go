@@ -85,6 +85,13 @@ func judge(r *rollout.Rollout, report metrics.Report, thresholds Thresholds) Jud
 	// revision it became (a release in its bake window is still watched), against the
 	// revision that served before it, if one still does.
 	current, stable := r.Current(), r.Stable()
+	if r.Baking() {
+		var before *metrics.Baseline
+		if b, ok := report.Baseline(r); ok {
+			before = &b
+		}
+		return EvaluateBake(thresholds, lookup(current), before)
+	}
 	if stable == current {
 		stable = nil
 	}

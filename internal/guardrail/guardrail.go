@@ -158,6 +158,13 @@ func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decisio
 	g.Decisions++
 	attrs := rolloutAttrs(r, d.Rollout, d.Canary, "action", string(d.Act), "reason", d.Reason, "stable", d.Stable, "dryRun", g.cfg.DryRun)
 	outcome, actErr := notify.DryRun, error(nil)
+	if d.Act == guard.ActNotify {
+		// Nothing to change (a halt asked of a release that completed, on-breach: notify):
+		// on-call is told, once per revision.
+		g.cfg.Log.Warn("breach: nothing changed, on-call told", attrs...)
+		g.tell(ctx, r, d, notify.Notified, nil, report)
+		return
+	}
 	if !g.cfg.DryRun {
 		req := intent.Request{Action: intent.Halt, Target: d.Rollout, Reason: d.Reason, Guard: cmp.Or(g.cfg.Policy.Guard, "guard")}
 		if d.Act == guard.ActRollback {
@@ -184,11 +191,11 @@ func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decisio
 	} else {
 		g.cfg.Log.Warn("dry run: would "+string(d.Act), attrs...)
 	}
-	g.tell(ctx, d, outcome, actErr, report)
+	g.tell(ctx, r, d, outcome, actErr, report)
 }
 
 // tell notifies and writes the report; a failure here never undoes or delays the action.
-func (g *Guardrail) tell(ctx context.Context, d guard.Decision, outcome notify.Outcome, actErr error, report metrics.Report) {
+func (g *Guardrail) tell(ctx context.Context, before *rollout.Rollout, d guard.Decision, outcome notify.Outcome, actErr error, report metrics.Report) {
 	if g.cfg.Notify == nil && g.cfg.ReportDir == "" {
 		return
 	}
@@ -197,7 +204,7 @@ func (g *Guardrail) tell(ctx context.Context, d guard.Decision, outcome notify.O
 		g.cfg.Log.Error("could not read the rollout for the report", "rollout", d.Rollout.String(), "error", err.Error())
 		evidence = incident.Evidence{Rollout: rollout.Rollout{Kind: d.Rollout.Kind, Namespace: d.Rollout.Namespace, Name: d.Rollout.Name}, Metrics: report}
 	}
-	doc := notify.NewDocument(d, outcome, actErr, evidence)
+	doc := notify.NewDocument(d, outcome, actErr, evidence).WithBuildsFrom(d, before)
 	if g.cfg.Notify != nil {
 		g.cfg.Notify(ctx, doc)
 	}
@@ -234,6 +241,12 @@ var ErrNoPrometheus = errors.New("guard needs error rates: give --prometheus-url
 // Describe is the one-line summary of a policy for the start-up log.
 func Describe(p guard.Policy, dryRun bool) string {
 	s := fmt.Sprintf("%s a canary in BREACH for %d metric rounds in a row", p.Act, max(p.After, 1))
+	switch p.Act {
+	case guard.ActRollback:
+		s += ", and roll back a release in its bake window to the revision before it"
+	case guard.ActHalt:
+		s += "; tell on-call of a release in BREACH in its bake window (it completed: nothing to halt)"
+	}
 	if dryRun {
 		s += " (dry run: nothing is changed)"
 	}

@@ -51,6 +51,15 @@ func Markdown(f Evidence) string {
 	} else {
 		p("- Revisions: stable %s, canary %s; paused: %t\n", revision(r.StableRevision), revision(r.CanaryRevision), r.Paused)
 	}
+	if bk := r.Bake; bk != nil {
+		p("- Bake window: %s of %s since it completed at %s (until %s); the revision before it: %s",
+			rollout.ShortDuration(bk.Elapsed(f.Taken).Round(time.Minute)), rollout.ShortDuration(bk.Time),
+			bk.CompletedAt.UTC().Format(time.RFC3339), bk.Until.UTC().Format(time.RFC3339), revision(bk.Previous))
+		if b, ok := f.Metrics.Baseline(&r); ok && b.State == metrics.StateOK {
+			p(", %.1f%% errors over the %d min before the release", b.ErrorRate*100, int(b.Window().Minutes()))
+		}
+		p("\n")
+	}
 	rep := r.Replicas
 	p("- Replicas: desired %d, updated %d, ready %d, available %d, unavailable %d\n", rep.Desired, rep.Updated, rep.Ready, rep.Available, rep.Unavailable)
 	if a := r.LastAction; a != nil {

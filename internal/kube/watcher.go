@@ -40,6 +40,9 @@ type WatchOptions struct {
 	// NotReadyGrace is how long a canary pod may stay not ready before its rollout is
 	// Degraded (default rollout.NotReadyGrace).
 	NotReadyGrace time.Duration
+	// BakeTime is the bake window of a release without the pyroll.dev/bake-time
+	// annotation (0: none).
+	BakeTime time.Duration
 	// Now stamps the snapshots (default Clock.Now).
 	Now func() time.Time
 	// Clock times the coalescing window and the connection poll (default the real clock);
@@ -100,6 +103,7 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	w.link.ctx = ctx
 	builder := rollout.NewBuilder()
 	builder.NotReadyGrace = w.opts.NotReadyGrace
+	builder.BakeTime = w.opts.BakeTime
 	loop := &watchLoop{w: w, out: out, informers: w.newInformers(), builder: builder, lastRV: map[string]string{}}
 	for _, wi := range loop.informers.table() {
 		loop.start(ctx, wi, w.handle(wi))

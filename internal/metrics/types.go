@@ -73,6 +73,9 @@ type Report struct {
 	// Warnings are Prometheus' own (e.g. partial answers) and configuration mistakes
 	// found while reading, e.g. an unknown preset named in an annotation.
 	Warnings []safetext.Text
+	// Baselines are the before-release numbers of the rollouts in their bake window (by
+	// rollout; Report.Baseline checks that one is of the current window).
+	Baselines map[ref.Rollout]Baseline
 }
 
 // HistoryLength is how many past values a sparkline shows.

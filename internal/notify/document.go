@@ -31,6 +31,9 @@ const (
 	Failed Outcome = "failed"
 	// DryRun: --dry-run; nothing was changed.
 	DryRun Outcome = "dry-run"
+	// Notified: nothing was to change (a halt asked of a completed release, or
+	// pyroll.dev/on-breach: notify); on-call is told.
+	Notified Outcome = "notified"
 )
 
 // Document is what a webhook receives.
@@ -52,6 +55,9 @@ type Document struct {
 	// Canary is the breaching revision; Stable the one serving beside it (a rollback's target).
 	Canary *Build `json:"canary,omitempty"`
 	Stable *Build `json:"stable,omitempty"`
+	// Bake is the bake window of a release judged in it (nil for a canary in progress):
+	// Canary is then the release, Stable the revision before it.
+	Bake *Bake `json:"bake,omitempty"`
 	// CompareURL is the forge's link from the stable's commit to the canary's.
 	CompareURL safetext.Text `json:"compareURL,omitempty"`
 	// Report is the incident report (Markdown), with the Python exception of a crashing pod.
@@ -64,6 +70,14 @@ type Verdict struct {
 	Why          string        `json:"why"`
 	MaxErrorRate float64       `json:"maxErrorRate,omitempty"`
 	MaxP95       string        `json:"maxP95Latency,omitempty"`
+}
+
+// Bake says how long the release had baked and what it was compared with.
+type Bake struct {
+	Minutes  int       `json:"minutes"`  // how long it had baked when the guard decided
+	Window   string    `json:"window"`   // its bake time, e.g. 15m
+	Until    time.Time `json:"until"`    // when the window would have ended
+	Compared string    `json:"compared"` // e.g. 0.2% before the release (rev 4, 10 min before)
 }
 
 // Build is one revision's build provenance.
@@ -98,6 +112,9 @@ func NewDocument(d guard.Decision, outcome Outcome, actErr error, evidence incid
 		Stable:  buildOf(&r, d.Stable),
 		Report:  incident.Markdown(evidence),
 	}
+	if d.Bake != nil {
+		doc.Bake = &Bake{Minutes: int(d.BakedFor.Minutes()), Window: rollout.ShortDuration(d.Bake.Time), Until: d.Bake.Until.UTC(), Compared: d.Judged.Compared}
+	}
 	if d.Judged.Thresholds.MaxP95 > 0 {
 		doc.Verdict.MaxP95 = d.Judged.Thresholds.MaxP95.String()
 	}
@@ -106,6 +123,23 @@ func NewDocument(d guard.Decision, outcome Outcome, actErr error, evidence incid
 	}
 	if evidence.Diff != nil {
 		doc.CompareURL = evidence.Diff.CompareURL
+	}
+	doc.Text = text(doc)
+	return doc
+}
+
+// WithBuildsFrom fills the builds the evidence, read after the action, no longer holds from
+// the rollout as the guard saw it when it decided: a rollback writes the older revision's
+// template back under a new number, so the revision it returned to is gone by its number.
+func (doc Document) WithBuildsFrom(d guard.Decision, before *rollout.Rollout) Document {
+	if before == nil {
+		return doc
+	}
+	if doc.Canary == nil {
+		doc.Canary = buildOf(before, d.Canary)
+	}
+	if doc.Stable == nil {
+		doc.Stable = buildOf(before, d.Stable)
 	}
 	doc.Text = text(doc)
 	return doc
@@ -135,16 +169,27 @@ func text(d Document) string {
 	switch d.Outcome {
 	case Done:
 		fmt.Fprintf(&b, ":rotating_light: *kubectl-pyroll guard %s* %s", pastTense(d.Action), target)
+	case Notified:
+		fmt.Fprintf(&b, ":warning: *kubectl-pyroll guard: SLO breach, nothing changed* %s", target)
 	case DryRun:
 		fmt.Fprintf(&b, ":warning: *kubectl-pyroll guard would have %s (dry run)* %s", pastTense(d.Action), target)
 	default:
 		fmt.Fprintf(&b, ":x: *kubectl-pyroll guard could not %s* %s: %s", d.Action, target, chat(d.Error))
 	}
 	fmt.Fprintf(&b, " in %s\n%s\n", chatCode(d.Context), chat(d.Reason))
+	labels := [2]string{"canary", "stable"}
+	if d.Bake != nil {
+		labels = [2]string{"release", "before it"}
+		if d.Outcome == Done && d.Action == guard.ActRollback {
+			fmt.Fprintf(&b, "rolled back after %d min of bake, compared with %s\n", d.Bake.Minutes, chat(d.Bake.Compared))
+		} else {
+			fmt.Fprintf(&b, "in BREACH after %d min of its %s bake, compared with %s\n", d.Bake.Minutes, chat(d.Bake.Window), chat(d.Bake.Compared))
+		}
+	}
 	for _, line := range []struct {
 		label string
 		build *Build
-	}{{"canary", d.Canary}, {"stable", d.Stable}} {
+	}{{labels[0], d.Canary}, {labels[1], d.Stable}} {
 		if line.build != nil {
 			fmt.Fprintf(&b, "• %s rev %d: %s\n", line.label, line.build.Revision, line.build.summary())
 		}

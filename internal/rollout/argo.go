@@ -118,6 +118,7 @@ func (b *Builder) buildArgo(ro *argo.Rollout, replicaSets []*appsv1.ReplicaSet, 
 	r.Argo = argoView(ro, canaryAvailable, runs)
 	r.Phase, r.Why = decideArgoPhase(ro, &r, now, &b.clock)
 	settle(&r)
+	b.bake(&r, ro.Annotations, argoCompletedAt(ro), now)
 	return r
 }
 

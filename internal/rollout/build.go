@@ -163,6 +163,7 @@ func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.Re
 		r.StableRevision = stable.Number
 	}
 	settle(&r)
+	b.bake(&r, d.Annotations, deploymentCompletedAt(d, canaryRS), now)
 	return r
 }
 

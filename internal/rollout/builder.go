@@ -23,6 +23,9 @@ type Builder struct {
 	// NotReadyGrace is how long a canary pod may stay not ready before its rollout is
 	// Degraded (default NotReadyGrace).
 	NotReadyGrace time.Duration
+	// BakeTime is the bake time of a release without the pyroll.dev/bake-time annotation
+	// (the config's, else DefaultBakeTime, as the caller decides); 0: none.
+	BakeTime time.Duration
 	// clock is the last Build's grace clock: what NextDeadline reports.
 	clock graceClock
 
@@ -109,9 +112,9 @@ type provenanceKey struct {
 var imageSeed = maphash.MakeSeed()
 
 // NextDeadline is when the last Build's answer changes by the clock alone: the first
-// moment a not-ready canary pod's grace ends (zero when none is waiting). The watcher
-// rebuilds then, so a release whose pods stay un-ready with no further events still
-// turns Degraded.
+// moment a not-ready canary pod's grace ends or a bake window ends (zero when none is
+// waiting). The watcher rebuilds then, so a release whose pods stay un-ready with no
+// further events still turns Degraded, and a baked release turns Complete.
 func (b *Builder) NextDeadline() time.Time { return b.clock.next }
 
 func (b *Builder) begin(replicaSets int) {

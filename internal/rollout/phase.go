@@ -139,6 +139,13 @@ func (c *graceClock) expired(since, now time.Time) bool {
 	return false
 }
 
+// wake remembers that the answer changes at t (a bake window ends).
+func (c *graceClock) wake(t time.Time) {
+	if c.next.IsZero() || t.Before(c.next) {
+		c.next = t
+	}
+}
+
 func roundDuration(d time.Duration) safetext.Text {
 	switch {
 	case d >= time.Hour:

@@ -31,14 +31,18 @@ const (
 	PhasePaused Phase = "Paused"
 	// PhaseProgressing: rolling out, nothing wrong yet.
 	PhaseProgressing Phase = "Progressing"
+	// PhaseBaking: Complete, in its bake window: the release completed less than its bake
+	// time ago and is still watched (Rollout.Bake).
+	PhaseBaking Phase = "Baking"
 	// PhaseComplete: as `kubectl rollout status` decides: every replica updated and available.
 	PhaseComplete Phase = "Complete"
 )
 
 // Phases are every phase, trouble first: the order the list sorts and counts them in.
-var Phases = []Phase{PhaseFailed, PhaseDegraded, PhaseHalted, PhasePaused, PhaseProgressing, PhaseComplete}
+var Phases = []Phase{PhaseFailed, PhaseDegraded, PhaseHalted, PhasePaused, PhaseProgressing, PhaseBaking, PhaseComplete}
 
-// Severity orders phases so that trouble sorts first (Failed = 0 ... Complete = 5).
+// Severity orders phases so that trouble sorts first (Failed = 0 ... Complete = 6), a
+// release in its bake window with those in progress.
 func (p Phase) Severity() int {
 	for i, q := range Phases {
 		if p == q {
@@ -102,6 +106,8 @@ type Rollout struct {
 	Events []Event `json:"events,omitempty"`
 	// LastAction is kubectl-pyroll's audit record on the Deployment, if any.
 	LastAction *LastAction `json:"lastAction,omitempty"`
+	// Bake is the release's bake window while it is in it (PhaseBaking), else nil.
+	Bake *Bake `json:"bake,omitempty"`
 	// GuardActed is the guard's memory on the object: the revision a guard last acted on.
 	GuardActed *GuardActed `json:"guardActed,omitempty"`
 	// Settings are the Deployment's pyroll.dev/ annotations (thresholds, presets), what our

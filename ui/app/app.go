@@ -51,6 +51,11 @@ type Options struct {
 	// rounds in a row (off by default).
 	AutoHalt      bool
 	AutoHaltAfter int
+	// AutoAction is what AutoHalt does: halt (default), or with an explicit rollback, roll
+	// back (a breaching canary to its stable, a release in its bake window to the revision
+	// before it). Without it, a release that completed is never rolled back: the footer
+	// says it breaches and how to roll it back.
+	AutoAction guard.Act
 	// Thresholds are the defaults (config file) under each Deployment's annotations.
 	Thresholds guard.Thresholds
 	// Inspector reads diffs and logs and writes snapshots; nil disables d, l and x.

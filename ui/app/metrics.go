@@ -118,7 +118,11 @@ func anyNew(before, after map[ref.Rollout]guard.Judged) bool {
 // row, once per canary revision, saying why in the audit record. It lasts as long as the
 // console: `kubectl pyroll guard` is the one that outlives it.
 func (m Model) autoHalt() (Model, tea.Cmd) {
-	policy := guard.Policy{After: max(m.opts.AutoHaltAfter, 1), Act: guard.ActHalt, By: "auto-halt", Guard: "auto-halt"}
+	act := guard.ActHalt
+	if m.opts.AutoAction == guard.ActRollback {
+		act = guard.ActRollback
+	}
+	policy := guard.Policy{After: max(m.opts.AutoHaltAfter, 1), Act: act, By: "auto-halt", Guard: "auto-halt"}
 	next, decisions, _ := guard.Step(m.guardState, m.snap.Rollouts, m.verdicts, policy)
 	m.guardState = next
 	if !m.opts.AutoHalt || m.opts.Actor == nil {
@@ -126,16 +130,27 @@ func (m Model) autoHalt() (Model, tea.Cmd) {
 	}
 	var halt tea.Cmd
 	for _, d := range decisions {
+		req := intent.Request{Action: intent.Halt, Target: d.Rollout, Reason: d.Reason, Guard: policy.Guard}
+		doing := "auto-halting "
+		switch {
+		case d.Act == guard.ActRollback && m.opts.AutoAction == guard.ActRollback:
+			req.Action, req.ToRevision, doing = intent.Rollback, d.Stable, "auto-rolling back "
+		case d.Act == guard.ActNotify || (d.Act == guard.ActRollback && d.Bake != nil):
+			// Nothing to halt (a release that completed), and rolling back is for an
+			// explicit --auto-action rollback: said, once per revision.
+			m.footer.SetStatus(footer.Status{Text: safetext.Line(d.Rollout.Name + ": " + d.Reason), Bad: true})
+			continue
+		}
 		perms, answered := m.perms[intent.ScopeOf(d.Rollout)]
-		allowed, _ := perms.Allowed(intent.Halt)
+		allowed, _ := perms.Allowed(req.Action)
 		allowed = allowed && answered
 		if halt != nil || m.busy || !allowed {
 			m.guardState.Retry(d.Rollout) // one action at a time: the next round tries again
 			continue
 		}
 		m.busy = true
-		m.footer.SetStatus(footer.Status{Text: safetext.Line("auto-halting " + d.Rollout.Name + " (" + d.Reason + ")…"), Bad: true})
-		halt = m.haltCmd(intent.Request{Action: intent.Halt, Target: d.Rollout, Reason: d.Reason, Guard: policy.Guard})
+		m.footer.SetStatus(footer.Status{Text: safetext.Line(doing + d.Rollout.Name + " (" + d.Reason + ")…"), Bad: true})
+		halt = m.haltCmd(req)
 	}
 	return m, halt
 }

@@ -260,3 +260,48 @@ func TestRoundsRedrawOnlyWhatChanged(t *testing.T) {
 		t.Errorf("the list does not show the new rate:\n%s", s)
 	}
 }
+
+// A release in its bake window that breaches: --auto-halt has nothing to halt (it
+// completed) and says so; only an explicit --auto-action rollback rolls it back, to the
+// revision before it.
+func TestAutoHaltOfABakingRelease(t *testing.T) {
+	baking := rollout.Rollout{Kind: ref.Deployment, Namespace: "demo", Name: "cart-api", Phase: rollout.PhaseBaking,
+		CanaryRevision: 5, StableRevision: 5, Settings: map[string]string{"pyroll.dev/max-error-rate": "0.01"},
+		Replicas:  rollout.Replicas{Desired: 3, Current: 3, Updated: 3, Ready: 3, Available: 3},
+		Revisions: []rollout.Revision{{Number: 5, Role: rollout.RoleStable}, {Number: 4, Role: rollout.RoleOld}},
+		Bake:      &rollout.Bake{Time: 15 * time.Minute, CompletedAt: clock.Add(-4 * time.Minute), Until: clock.Add(11 * time.Minute), Previous: 4}}
+	for _, act := range []guard.Act{guard.ActHalt, guard.ActRollback} {
+		actor := &fakeActor{}
+		m := newConsole(t, 140, 30, styles.Options{})
+		m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: []rollout.Rollout{baking}, Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+		m.opts.Actor, m.opts.AutoHalt, m.opts.AutoHaltAfter, m.opts.AutoAction = actor, true, 2, act
+		m = send(m, permissionsMsg{scope: intent.Scope{Kind: ref.Deployment, Namespace: "demo"}})
+		m.opts.Metrics = fakeMetrics{metrics.Report{At: clock, Preset: "prometheus_client", Revisions: map[metrics.Key]metrics.Revision{
+			revKey("cart-api", 5): {State: metrics.StateOK, ErrorRate: 0.05, RequestRate: 5},
+		}}}
+		for range 3 {
+			next, cmd := m.Update(m.pollMetrics()())
+			m = next.(Model)
+			if cmd != nil {
+				for _, msg := range runAll(cmd) {
+					if _, closed := msg.(metricsClosedMsg); !closed {
+						m = send(m, msg)
+					}
+				}
+			}
+		}
+		switch act {
+		case guard.ActHalt:
+			if len(actor.applied) != 0 || len(actor.plans) != 0 {
+				t.Errorf("--auto-action halt asked %+v of a completed release; want nothing", actor.plans)
+			}
+			if !strings.Contains(text(m), "complete before the breach was seen") {
+				t.Errorf("the footer should say the release completed before the breach:\n%s", text(m))
+			}
+		case guard.ActRollback:
+			if len(actor.applied) != 1 || actor.applied[0].Action != intent.Rollback || actor.applied[0].ToRevision != 4 {
+				t.Errorf("--auto-action rollback applied %+v; want one rollback to revision 4", actor.applied)
+			}
+		}
+	}
+}

@@ -26,7 +26,7 @@ import (
 func Render(s styles.Styles, in Input, width int) string {
 	p := page{s: s, in: in, width: width}
 	var lines []string
-	for _, section := range [][]string{p.summary(), p.steps(), p.analysis(), p.revisions(), p.pods(), p.lastAction(), p.metrics(), p.provenance(), p.events()} {
+	for _, section := range [][]string{p.summary(), p.bake(), p.steps(), p.analysis(), p.revisions(), p.pods(), p.lastAction(), p.metrics(), p.provenance(), p.events()} {
 		lines = append(lines, section...)
 	}
 	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
@@ -61,6 +61,38 @@ func (p page) summary() []string {
 	rep := r.Replicas
 	return append(lines, p.line(s.Dim.Render(fmt.Sprintf("desired %d %s updated %d %s ready %d %s available %d   started %s ago",
 		rep.Desired, s.Glyphs.Dot, rep.Updated, s.Glyphs.Dot, rep.Ready, s.Glyphs.Dot, rep.Available, p.age(r.StartedAt)))), "")
+}
+
+// bake: a release in its bake window: how far into it, until when, and what it is
+// compared with (the revision before it, its numbers over the minutes before the release).
+func (p page) bake() []string {
+	s, r := p.s, p.in.Rollout
+	b := r.Bake
+	if !r.Baking() {
+		return nil
+	}
+	elapsed := b.Elapsed(p.in.Now)
+	done := fmt.Sprintf("%dm", int(elapsed.Minutes()))
+	if elapsed < time.Minute {
+		done = fmt.Sprintf("%ds", int(elapsed.Seconds()))
+	}
+	head := fmt.Sprintf("bake window %s/%s %s completed %s ago, watched until %s", done, rollout.ShortDuration(b.Time), s.Glyphs.Dot,
+		textfmt.Age(p.in.Now.Sub(b.CompletedAt), true), b.Until.Local().Format("15:04:05"))
+	lines := []string{p.line(s.Phase[r.Phase].Render(head))}
+	var before string
+	switch base, ok := p.in.Verdicts.Report.Baseline(&r); {
+	case b.Previous == 0:
+		before = "no revision before it is kept: judged by its thresholds only, nothing to roll back to"
+	case ok && base.State == metrics.StateOK:
+		before = fmt.Sprintf("before the release: rev %d %.1f%% errors at %.1f req/s over the %d min before it (%s to %s)", base.Revision,
+			base.ErrorRate*100, base.RequestRate, int(base.Window().Minutes()), base.From.Local().Format("15:04"), base.To.Local().Format("15:04"))
+	case ok:
+		before = fmt.Sprintf("before the release: rev %d %s over the %d min before it", base.Revision, base.State, int(base.Window().Minutes()))
+	default:
+		before = fmt.Sprintf("before the release: rev %d (its numbers not read yet)", b.Previous)
+	}
+	lines = append(lines, p.wrap(s.Dim.Render(before), 2)...)
+	return append(lines, "")
 }
 
 // steps: an Argo Rollout's strategy, weights and steps, the current one marked.

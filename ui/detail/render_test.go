@@ -99,3 +99,26 @@ func TestFullyPromotedArgoRolloutReadsStable(t *testing.T) {
 		t.Errorf("a fully promoted rollout's page calls revision 2 the canary:\n%s", got)
 	}
 }
+
+// The detail of a release in its bake window shows the window and the before-release
+// baseline it is compared with.
+func TestBakingReleaseShowsItsWindowAndBaseline(t *testing.T) {
+	completed := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	r := rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "cart-api", Phase: rollout.PhaseBaking, CanaryRevision: 5, StableRevision: 5,
+		Revisions: []rollout.Revision{{Number: 5, Role: rollout.RoleStable}, {Number: 4, Role: rollout.RoleOld}},
+		Bake:      &rollout.Bake{Time: 15 * time.Minute, ReleasedAt: completed.Add(-time.Minute), CompletedAt: completed, Until: completed.Add(15 * time.Minute), Previous: 4, PreviousReplicaSet: "cart-api-44"}}
+	now := completed.Add(4 * time.Minute)
+	report := metrics.Report{At: now, Revisions: map[metrics.Key]metrics.Revision{metrics.KeyOf(&r, 5): {State: metrics.StateOK, ErrorRate: 0.081, RequestRate: 10}},
+		Baselines: map[ref.Rollout]metrics.Baseline{r.Ref(): {Revision: 4, ReplicaSet: "cart-api-44", From: r.Bake.ReleasedAt.Add(-10 * time.Minute), To: r.Bake.ReleasedAt,
+			State: metrics.StateOK, ErrorRate: 0.002, RequestRate: 12}}}
+	got := ansi.Strip(Render(styles.New(styles.Options{}), Input{Rollout: r, Verdicts: guard.JudgeRound([]rollout.Rollout{r}, report, guard.Thresholds{}), Now: now}, 120))
+	for _, want := range []string{"bake window 4m/15m", "completed 4m ago", "before the release: rev 4 0.2% errors at 12.0 req/s over the 10 min before it"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("detail lacks %q:\n%s", want, got)
+		}
+	}
+	r.Bake.Previous = 0
+	if got := ansi.Strip(Render(styles.New(styles.Options{}), Input{Rollout: r, Now: now}, 120)); !strings.Contains(got, "nothing to roll back to") {
+		t.Errorf("without a previous revision:\n%s", got)
+	}
+}

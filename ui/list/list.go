@@ -267,6 +267,9 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 func (m *Model) layout() []column {
 	name := column{title: "NAME", cell: (*Model).nameCell}
 	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell}
+	if m.anyBaking() {
+		phase.width = 16 // "◌ Baking 14m/15m"
+	}
 	rev := column{title: "REV", width: 6, cell: (*Model).revisionCell}
 	pods := column{title: "PODS", width: 15, cell: (*Model).podsCell}
 	errRate := column{title: "ERR%", width: 9, cell: (*Model).errorRateCell}
@@ -393,7 +396,35 @@ func (m *Model) withNamespaces() bool {
 	return false
 }
 
-func (m *Model) phaseCell(r rollout.Rollout) string { return m.styles.PhaseLabel(r.Phase) }
+// phaseCell is the phase; a release in its bake window says how far it is into it:
+// "◌ Baking 4m/15m".
+func (m *Model) phaseCell(r rollout.Rollout) string {
+	if r.Baking() {
+		s := m.styles
+		return s.Phase[r.Phase].Render(s.Glyphs.Phase[r.Phase] + " Baking " + BakeProgress(r.Bake, m.now))
+	}
+	return m.styles.PhaseLabel(r.Phase)
+}
+
+// BakeProgress is how far a release is into its bake window: "4m/15m" ("40s/15m" in its
+// first minute).
+func BakeProgress(b *rollout.Bake, now time.Time) string {
+	elapsed := b.Elapsed(now)
+	done := fmt.Sprintf("%dm", int(elapsed.Minutes()))
+	if elapsed < time.Minute {
+		done = fmt.Sprintf("%ds", int(elapsed.Seconds()))
+	}
+	return done + "/" + rollout.ShortDuration(b.Time)
+}
+
+func (m *Model) anyBaking() bool {
+	for i := range m.all {
+		if m.all[i].Baking() {
+			return true
+		}
+	}
+	return false
+}
 
 func (m *Model) revisionCell(r rollout.Rollout) string {
 	return r.RevisionLabel(m.styles.Glyphs.Arrow)

@@ -149,3 +149,33 @@ func TestCompletedRolloutRowShowsItsOneRevision(t *testing.T) {
 		t.Errorf("row %q; want rev 2, BUILD 3f2a9c1, ERR%% 0.1 and GUARD OK", row)
 	}
 }
+
+// A release in its bake window is its own state in the list, with how far into the
+// window it is; at 80 columns too.
+func TestBakingReleaseRow(t *testing.T) {
+	completed := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	rev := revision(rollout.RoleStable, 3, 0, 0)
+	rev.Number = 5
+	r := rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "cart-api", Phase: rollout.PhaseBaking, CanaryRevision: 5, StableRevision: 5,
+		Replicas: rollout.Replicas{Ready: 3, Desired: 3}, Revisions: []rollout.Revision{rev},
+		Bake: &rollout.Bake{Time: 15 * time.Minute, CompletedAt: completed, Until: completed.Add(15 * time.Minute), Previous: 4}}
+	for _, width := range []int{140, 80} {
+		for _, ascii := range []bool{false, true} {
+			m := New(styles.New(styles.Options{ASCII: ascii}), keys.New())
+			m.SetSize(width, 10)
+			m.SetRollouts([]rollout.Rollout{r}, completed.Add(4*time.Minute+30*time.Second))
+			row := strings.Split(ansi.Strip(m.View()), "\n")[1]
+			glyph := "◌"
+			if ascii {
+				glyph = "o"
+			}
+			if !strings.Contains(row, glyph+" Baking 4m/15m") {
+				t.Errorf("%d columns: row %q; want %q", width, row, glyph+" Baking 4m/15m")
+			}
+			m.SetNow(completed.Add(20 * time.Second))
+			if row := strings.Split(ansi.Strip(m.View()), "\n")[1]; !strings.Contains(row, "Baking 20s/15m") {
+				t.Errorf("%d columns, in its first minute: row %q", width, row)
+			}
+		}
+	}
+}

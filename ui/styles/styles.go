@@ -56,7 +56,7 @@ func New(o Options) Styles {
 		s.Glyphs = Glyphs{
 			Phase: map[rollout.Phase]string{
 				rollout.PhaseFailed: "x", rollout.PhaseDegraded: "!", rollout.PhaseHalted: "=",
-				rollout.PhasePaused: "~", rollout.PhaseProgressing: ">", rollout.PhaseComplete: "+",
+				rollout.PhasePaused: "~", rollout.PhaseProgressing: ">", rollout.PhaseBaking: "o", rollout.PhaseComplete: "+",
 			},
 			Arrow: "->", PodReady: "#", PodPending: "-", PodFailing: "x", RevisionSep: "|", Dot: "-", None: "-",
 			StepDone: "+", StepCurrent: ">",
@@ -65,7 +65,7 @@ func New(o Options) Styles {
 		s.Glyphs = Glyphs{
 			Phase: map[rollout.Phase]string{
 				rollout.PhaseFailed: "✗", rollout.PhaseDegraded: "▲", rollout.PhaseHalted: "‖",
-				rollout.PhasePaused: "◆", rollout.PhaseProgressing: "↻", rollout.PhaseComplete: "✓",
+				rollout.PhasePaused: "◆", rollout.PhaseProgressing: "↻", rollout.PhaseBaking: "◌", rollout.PhaseComplete: "✓",
 			},
 			Arrow: "→", PodReady: "█", PodPending: "░", PodFailing: "✗", RevisionSep: "│", Dot: "·", None: "–",
 			StepDone: "✓", StepCurrent: "▶",
@@ -84,6 +84,7 @@ func New(o Options) Styles {
 		rollout.PhaseHalted:      color("11").Bold(true),
 		rollout.PhasePaused:      color("14").Bold(true),
 		rollout.PhaseProgressing: color("12"),
+		rollout.PhaseBaking:      color("14"),
 		rollout.PhaseComplete:    color("10"),
 	}
 	s.Title = plain.Bold(true)

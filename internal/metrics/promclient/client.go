@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	promapi "github.com/prometheus/client_golang/api"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/redact"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
@@ -39,6 +41,10 @@ type Client struct {
 	history  map[metrics.Key]*trail
 	rounds   int                  // rounds remembered so far
 	detected map[string]detection // by namespace
+	// baselines are the releases' before-release numbers, read once per release and kept
+	// for its bake window; BaselineQueries counts the queries that read them.
+	baselines       map[ref.Rollout]metrics.Baseline
+	BaselineQueries atomic.Int64
 }
 
 // trail is one revision's history: its last values, and the last round that had it.
@@ -114,7 +120,7 @@ func NewWithOptions(o Options) (*Client, error) {
 		return nil, fmt.Errorf("metrics preset %q is not known; known: %s", preset, strings.Join(presets.Names(), ", "))
 	}
 	return &Client{api: promv1.NewAPI(c), target: target, presets: presets, preset: preset,
-		history: map[metrics.Key]*trail{}, detected: map[string]detection{}}, nil
+		history: map[metrics.Key]*trail{}, detected: map[string]detection{}, baselines: map[ref.Rollout]metrics.Baseline{}}, nil
 }
 
 // maxInFlight bounds the queries a round sends at once, so a slow Prometheus is not
@@ -196,7 +202,56 @@ func (c *Client) Report(ctx context.Context, namespace string, rollouts []rollou
 	}
 	report.Revisions = round.PerRevision(rollouts)
 	c.remember(report.Revisions)
+	report.Baselines = c.readBaselines(ctx, rollouts, round, &report)
 	return report
+}
+
+// readBaselines are the before-release numbers of every rollout in its bake window with a
+// previous revision: one query per release (its preset's requests and errors over the
+// BaselineWindow before the release, evaluated at the release), kept for the window and
+// never asked again each round. A release no longer baking is forgotten; a query that
+// fails is said once and asked again next round.
+func (c *Client) readBaselines(ctx context.Context, rollouts []rollout.Rollout, round metrics.Round, report *metrics.Report) map[ref.Rollout]metrics.Baseline {
+	c.mu.Lock()
+	previous := c.baselines
+	c.mu.Unlock()
+	kept := map[ref.Rollout]metrics.Baseline{}
+	for i := range rollouts {
+		r := &rollouts[i]
+		if !r.Baking() || r.Bake.PreviousReplicaSet == "" {
+			continue
+		}
+		name := round.PresetFor(*r)
+		preset, ok := c.presets.Get(name)
+		if !ok {
+			continue
+		}
+		if b, ok := previous[r.Ref()]; ok && b.For(r) && b.Preset == name {
+			kept[r.Ref()] = b
+			continue
+		}
+		b := metrics.Baseline{Revision: r.Bake.Previous, ReplicaSet: r.Bake.PreviousReplicaSet, Preset: name,
+			From: r.Bake.ReleasedAt.Add(-metrics.BaselineWindow), To: r.Bake.ReleasedAt}
+		c.BaselineQueries.Add(1)
+		vector, warnings, err := c.query(ctx, preset.BaselineQuery(r.Namespace, r.Bake.PreviousReplicaSet), r.Bake.ReleasedAt)
+		report.Warnings = appendNew(report.Warnings, safetext.Lines(warnings)...)
+		if err != nil {
+			report.Warnings = appendNew(report.Warnings, safetext.Line(fmt.Sprintf("%s/%s: the numbers before the release: %v", r.Namespace, r.Name, err)))
+			continue
+		}
+		samples := make([]metrics.BaselineSample, 0, len(vector))
+		for _, s := range vector {
+			samples = append(samples, metrics.BaselineSample{Pod: string(s.Metric["pod"]), Series: string(s.Metric[model.LabelName(metrics.BaselineLabelName())]), Value: float64(s.Value)})
+		}
+		kept[r.Ref()] = metrics.SumBaseline(b, samples)
+	}
+	c.mu.Lock()
+	c.baselines = kept
+	c.mu.Unlock()
+	if len(kept) == 0 {
+		return nil
+	}
+	return kept
 }
 
 // presetsInUse are the presets this round queries: the forced one, or those detected in

@@ -21,3 +21,15 @@ func TestDemoReleasesCarryTheirStates(t *testing.T) {
 		t.Error("search-api 3.3.0's own traceback must stay its termination message")
 	}
 }
+
+// cart-api's release completes with no pause: the Deployment's default rolling update,
+// no minReadySeconds; it errs where its previous build did not.
+func TestCartReleaseCompletesWithNoPause(t *testing.T) {
+	d := CartV2.Deployment()
+	if d.Spec.MinReadySeconds != 0 || d.Spec.Paused || d.Spec.Strategy.RollingUpdate == nil || d.Spec.Strategy.RollingUpdate.MaxSurge.IntValue() != 1 {
+		t.Errorf("cart-api 2.1.0 spec %+v; want a plain rolling update", d.Spec.Strategy)
+	}
+	if CartV2.ErrorRate <= 2*CartV1.ErrorRate || CartV2.ErrorRate <= 0.01 || CartV1.Image == CartV2.Image {
+		t.Errorf("cart-api errs %v after %v: want a release the bake window breaches", CartV2.ErrorRate, CartV1.ErrorRate)
+	}
+}
