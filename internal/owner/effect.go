@@ -80,7 +80,7 @@ func (v View) haltEffect(kind ref.Kind, who safetext.Text) Effect {
 func (v View) rollbackEffect(kind ref.Kind, who safetext.Text, back string) Effect {
 	what := safetext.Line(back)
 	if what == "" {
-		what = safetext.Text(source(v.Ref) + "'s version")
+		what = safetext.Line(source(v.Ref) + "'s version")
 	}
 	switch v.Ref.Kind {
 	case KindApplication:

@@ -212,7 +212,7 @@ func shortRevision(rev safetext.Text) safetext.Text {
 	if len(s) >= 40 && isHex(s) {
 		s = s[:7]
 	}
-	return safetext.Text(prefix + s)
+	return safetext.Line(prefix + s)
 }
 
 func isHex(s string) bool {
