@@ -53,8 +53,8 @@ function verdict(ok) { return ok ? "met" : "MISSED" }
   printf "  terminal bytes while nothing changes: %d over %s   (target 0: %s)\n", idle, unit, verdict(idle == 0)
   printf "  terminal bytes for one pod status change: %d (first full frame at 80x24: %d)\n", change, first }
 /^BenchmarkRoundsWith20Baking/ {
-  for (i = 1; i <= NF; i++) { if ($i == "first-round-queries") f = $(i-1); if ($i == "queries/round") q = $(i-1); if ($i == "baseline-queries") bq = $(i-1) }
-  printf "  metrics rounds, 200 rollouts of which 20 in their bake window (fake Prometheus): %.2f ms and %.2f queries per round; the first round %d queries, %d of them the 20 baselines (one per release, kept for its window)   (target: no query per round for a baseline: %s)\n", $3/1e6, q, f, bq, verdict(q < 5 && bq == 20)
+  for (i = 1; i <= NF; i++) { if ($i == "first-round-queries") f = $(i-1); if ($i == "queries/round") rq = $(i-1); if ($i == "baseline-queries") bq = $(i-1) }
+  printf "  metrics rounds, 200 rollouts of which 20 in their bake window (fake Prometheus): %.2f ms and %.2f queries per round; the first round %d queries, %d of them the 20 baselines (one per release, kept for its window)   (target: no query per round for a baseline: %s)\n", $3/1e6, rq, f, bq, verdict(rq < 5 && bq == 20)
   next }
 /^BenchmarkQueriesPerInterval\/services=/ {
   split($1, a, /[=-]/); for (i = 1; i <= NF; i++) if ($i == "queries/interval") q[a[2]] = $(i-1) }
