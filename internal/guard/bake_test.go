@@ -56,6 +56,10 @@ func bakeRound(r rollout.Rollout, rate string, minute int, thresholds Thresholds
 func TestEvaluateBakeSaysWhatItCompared(t *testing.T) {
 	before := &metrics.Baseline{Revision: 4, From: bakeReleased.Add(-10 * time.Minute), To: bakeReleased, State: metrics.StateOK, ErrorRate: 0.002}
 	release := &metrics.Revision{State: metrics.StateOK, ErrorRate: 0.081, RequestRate: 10}
+	// The same error rate as before, slower.
+	slow := &metrics.Revision{State: metrics.StateOK, ErrorRate: 0.002, RequestRate: 10, P95: 640 * time.Millisecond}
+	slowBefore, fastBefore := *before, *before
+	slowBefore.P95, fastBefore.P95 = 180*time.Millisecond, 20*time.Millisecond
 	cases := []struct {
 		name       string
 		thresholds Thresholds
@@ -71,6 +75,10 @@ func TestEvaluateBakeSaysWhatItCompared(t *testing.T) {
 		{"no threshold, no baseline: nothing to compare with", Thresholds{}, release, nil, OK, "no error threshold and no numbers from before the release"},
 		{"a baseline without numbers is not 0%", Thresholds{}, release, &metrics.Baseline{Revision: 4, State: metrics.StateNoTraffic}, OK, "no numbers from before the release"},
 		{"NO DATA rules as today", Thresholds{}, &metrics.Revision{State: metrics.StateNoData}, before, NoData, "no numbers for the release"},
+		{"slower than before the release", Thresholds{}, slow, &slowBefore, Breach, "p95 640ms vs p95 180ms before the release (rev 4, 10 min before)"},
+		{"twice as slow but only by a little", Thresholds{}, &metrics.Revision{State: metrics.StateOK, ErrorRate: 0.002, P95: 50 * time.Millisecond}, &fastBefore, OK, "release errors 0.2%"},
+		{"a latency threshold decides instead", Thresholds{MaxP95: time.Second}, slow, &slowBefore, OK, "release errors 0.2%"},
+		{"no histogram before: nothing to compare", Thresholds{}, slow, before, OK, "release errors 0.2%"},
 	}
 	for _, c := range cases {
 		j := EvaluateBake(c.thresholds, c.release, c.before)

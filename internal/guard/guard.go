@@ -114,7 +114,8 @@ func Evaluate(t Thresholds, canary, stable *metrics.Revision) Judgement {
 // EvaluateBake judges a release in its bake window: by its absolute thresholds as a
 // canary is; without a threshold on errors, against the numbers the revision before it
 // had before the release (BREACH when it errs over 1% and more than twice as often as
-// then); NO DATA without numbers of its own. The why says what it compared.
+// then), and likewise without a latency threshold (BREACH when its p95 is more than twice
+// then and 100 ms more); NO DATA without numbers of its own. The why says what it compared.
 func EvaluateBake(t Thresholds, release *metrics.Revision, before *metrics.Baseline) Judgement {
 	switch {
 	case release != nil && release.State == metrics.StateOutOfStep:
@@ -141,6 +142,9 @@ func EvaluateBake(t Thresholds, release *metrics.Revision, before *metrics.Basel
 		return Judgement{Breach, withBefore(fmt.Sprintf("release p95 %s > max %s", release.P95.Round(time.Millisecond), t.MaxP95)), "max p95 " + t.MaxP95.String()}
 	case t.MaxErrorRate == 0 && okBefore && release.ErrorRate > 0.01 && release.ErrorRate > 2*before.ErrorRate:
 		return Judgement{Breach, fmt.Sprintf("%s errors vs %s", pct(release.ErrorRate), compared), compared}
+	case t.MaxP95 == 0 && okBefore && slowerThanBefore(release.P95, before.P95):
+		was := fmt.Sprintf("p95 %s before the release (rev %d, %d min before)", before.P95.Round(time.Millisecond), before.Revision, int(before.Window().Minutes()))
+		return Judgement{Breach, fmt.Sprintf("p95 %s vs %s", release.P95.Round(time.Millisecond), was), was}
 	case t.MaxErrorRate > 0 && release.ErrorRate > 0.8*t.MaxErrorRate:
 		return Judgement{Warn, withBefore(fmt.Sprintf("release errors %s near max %s", pct(release.ErrorRate), pct(t.MaxErrorRate))), "max " + pct(t.MaxErrorRate) + " errors"}
 	case t.MaxP95 > 0 && release.P95 > t.MaxP95*8/10:
@@ -154,6 +158,17 @@ func EvaluateBake(t Thresholds, release *metrics.Revision, before *metrics.Basel
 		j.Compared = "max " + pct(t.MaxErrorRate) + " errors"
 	}
 	return j
+}
+
+// latencySlack is how much slower than before a release must be, besides twice as slow, to
+// breach on latency without a threshold: 20 ms -> 45 ms is twice, and nobody's page.
+const latencySlack = 100 * time.Millisecond
+
+// slowerThanBefore: without a latency threshold, a release whose p95 is more than twice
+// what the revision before it had before the release, and over latencySlack more, breaches
+// (both measured: a histogram-less preset reads 0 and compares nothing).
+func slowerThanBefore(release, before time.Duration) bool {
+	return before > 0 && release > 2*before && release-before > latencySlack
 }
 
 // Judge is the verdict on a rollout's canary, with the thresholds of its annotations over

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ type Baseline struct {
 	State       State   `json:"state"`
 	ErrorRate   float64 `json:"errorRate"`
 	RequestRate float64 `json:"requestRate"`
+	// P95 is the 95th percentile latency over the window; 0 when the preset reads no
+	// histogram or the window has none.
+	P95 time.Duration `json:"p95,omitempty"`
 }
 
 // Window is the baseline's length.
@@ -55,24 +59,32 @@ func (r Report) Baseline(ro *rollout.Rollout) (Baseline, bool) {
 const baselineSeries = "pyroll_baseline"
 
 // BaselineQuery is the one query that reads a release's baseline with the preset: the
-// requests and errors of the previous revision's pods (by name: a ReplicaSet's pods are
-// named after it), each rate over BaselineWindow, labelled requests or errors, to be
-// evaluated at the release. One series per pod, as the preset's queries answer.
+// requests, errors and (where the preset reads a histogram) latency buckets of the previous
+// revision's pods (by name: a ReplicaSet's pods are named after it), each rate over
+// BaselineWindow, labelled requests, errors or buckets, to be evaluated at the release.
+// One series per pod (and bucket), as the preset's queries answer.
 func (p Preset) BaselineQuery(namespace, replicaSet string) string {
 	params := templateParams{
 		Selector:  Selector(namespace) + fmt.Sprintf(`, pod=~%q`, regexp.QuoteMeta(replicaSet)+"-[a-z0-9]+"),
 		Namespace: namespace,
 		Window:    promDuration(BaselineWindow),
 	}
-	requests, errors := render(p.requests, params), render(p.errors, params)
-	return fmt.Sprintf(`label_replace(%s, %q, "requests", "", "") or label_replace(%s, %q, "errors", "", "")`,
-		requests, baselineSeries, errors, baselineSeries)
+	halves := []string{
+		fmt.Sprintf(`label_replace(%s, %q, "requests", "", "")`, render(p.requests, params), baselineSeries),
+		fmt.Sprintf(`label_replace(%s, %q, "errors", "", "")`, render(p.errors, params), baselineSeries),
+	}
+	if p.buckets != nil {
+		halves = append(halves, fmt.Sprintf(`label_replace(%s, %q, "buckets", "", "")`, render(p.buckets, params), baselineSeries))
+	}
+	return strings.Join(halves, " or ")
 }
 
 // BaselineSample is one series of the baseline query's answer.
 type BaselineSample struct {
-	Pod, Series string // Series: the pyroll_baseline label, requests or errors
-	Value       float64
+	Pod, Series string // Series: the pyroll_baseline label, requests, errors or buckets
+	// Le is a bucket's upper bound (the le label), for Series buckets.
+	Le    string
+	Value float64
 }
 
 // SumBaseline sums the answer over the previous revision's pods (named after its
@@ -80,6 +92,7 @@ type BaselineSample struct {
 // and rates.
 func SumBaseline(b Baseline, samples []BaselineSample) Baseline {
 	var requests, errors float64
+	buckets := map[float64]float64{}
 	seen := false
 	for _, s := range samples {
 		if !strings.HasPrefix(s.Pod, b.ReplicaSet+"-") || math.IsNaN(s.Value) {
@@ -91,9 +104,13 @@ func SumBaseline(b Baseline, samples []BaselineSample) Baseline {
 			seen = true
 		case "errors":
 			errors += s.Value
+		case "buckets":
+			if le, err := strconv.ParseFloat(s.Le, 64); err == nil {
+				buckets[le] += s.Value
+			}
 		}
 	}
-	b.State, b.ErrorRate, b.RequestRate = StateNoData, 0, 0
+	b.State, b.ErrorRate, b.RequestRate, b.P95 = StateNoData, 0, 0, 0
 	switch {
 	case !seen:
 	case requests == 0:
@@ -102,6 +119,7 @@ func SumBaseline(b Baseline, samples []BaselineSample) Baseline {
 		b.State = StateOutOfStep
 	default:
 		b.State, b.RequestRate, b.ErrorRate = StateOK, requests, math.Min(errors/requests, 1)
+		b.P95 = quantile(0.95, buckets)
 	}
 	return b
 }

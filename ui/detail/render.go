@@ -84,8 +84,12 @@ func (p page) bake() []string {
 	case b.Previous == 0:
 		before = "no revision before it is kept: judged by its thresholds only, nothing to roll back to"
 	case ok && base.State == metrics.StateOK:
-		before = fmt.Sprintf("before the release: rev %d %.1f%% errors at %.1f req/s over the %d min before it (%s to %s)", base.Revision,
-			base.ErrorRate*100, base.RequestRate, int(base.Window().Minutes()), base.From.Local().Format("15:04"), base.To.Local().Format("15:04"))
+		latency := ""
+		if base.P95 > 0 {
+			latency = fmt.Sprintf(", p95 %s", base.P95.Round(time.Millisecond))
+		}
+		before = fmt.Sprintf("before the release: rev %d %.1f%% errors%s at %.1f req/s over the %d min before it (%s to %s)", base.Revision,
+			base.ErrorRate*100, latency, base.RequestRate, int(base.Window().Minutes()), base.From.Local().Format("15:04"), base.To.Local().Format("15:04"))
 	case ok:
 		before = fmt.Sprintf("before the release: rev %d %s over the %d min before it", base.Revision, base.State, int(base.Window().Minutes()))
 	default:

@@ -110,9 +110,9 @@ func TestBakingReleaseShowsItsWindowAndBaseline(t *testing.T) {
 	now := completed.Add(4 * time.Minute)
 	report := metrics.Report{At: now, Revisions: map[metrics.Key]metrics.Revision{metrics.KeyOf(&r, 5): {State: metrics.StateOK, ErrorRate: 0.081, RequestRate: 10}},
 		Baselines: map[ref.Rollout]metrics.Baseline{r.Ref(): {Revision: 4, ReplicaSet: "cart-api-44", From: r.Bake.ReleasedAt.Add(-10 * time.Minute), To: r.Bake.ReleasedAt,
-			State: metrics.StateOK, ErrorRate: 0.002, RequestRate: 12}}}
+			State: metrics.StateOK, ErrorRate: 0.002, RequestRate: 12, P95: 180 * time.Millisecond}}}
 	got := ansi.Strip(Render(styles.New(styles.Options{}), Input{Rollout: r, Verdicts: guard.JudgeRound([]rollout.Rollout{r}, report, guard.Thresholds{}), Now: now}, 120))
-	for _, want := range []string{"bake window 4m/15m", "completed 4m ago", "before the release: rev 4 0.2% errors at 12.0 req/s over the 10 min before it"} {
+	for _, want := range []string{"bake window 4m/15m", "completed 4m ago", "before the release: rev 4 0.2% errors, p95 180ms at 12.0 req/s over the 10 min before it"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("detail lacks %q:\n%s", want, got)
 		}

@@ -60,6 +60,12 @@ func (p *baselinePrometheus) serve(t *testing.T) *httptest.Server {
 			add(map[string]string{"namespace": "shop", "pod": "orders-4f4f4f-fghij", "pyroll_baseline": "requests"}, "40")
 			add(map[string]string{"namespace": "shop", "pod": "orders-4f4f4f-abcde", "pyroll_baseline": "errors"}, "0.2")
 			add(map[string]string{"namespace": "shop", "pod": "other-1-zzzzz", "pyroll_baseline": "requests"}, "1000")
+			// Their latency buckets, split between the two pods: p95 between 250 and 500 ms.
+			for _, b := range []struct{ le, a, b string }{{"0.1", "30", "20"}, {"0.25", "54", "36"}, {"0.5", "59", "40"}, {"+Inf", "60", "40"}} {
+				add(map[string]string{"namespace": "shop", "pod": "orders-4f4f4f-abcde", "pyroll_baseline": "buckets", "le": b.le}, b.a)
+				add(map[string]string{"namespace": "shop", "pod": "orders-4f4f4f-fghij", "pyroll_baseline": "buckets", "le": b.le}, b.b)
+			}
+			add(map[string]string{"namespace": "shop", "pod": "other-1-zzzzz", "pyroll_baseline": "buckets", "le": "+Inf"}, "1000")
 		case strings.Contains(q, "count by (__name__)"):
 			add(map[string]string{"__name__": "http_requests_total"}, "1")
 		case strings.Contains(q, `status=~"5.."`):
@@ -97,7 +103,7 @@ func TestBaselineOneQueryPerRelease(t *testing.T) {
 		t.Fatalf("%d baseline queries over 5 rounds; want 1 (kept for the window)", n)
 	}
 	q := prom.queries[0]
-	for _, part := range []string{`pod=~"orders-4f4f4f-[a-z0-9]+"`, `namespace="shop"`, "[10m]", "http_requests_total", `status=~"5.."`} {
+	for _, part := range []string{`pod=~"orders-4f4f4f-[a-z0-9]+"`, `namespace="shop"`, "[10m]", "http_requests_total", `status=~"5.."`, "http_request_duration_seconds_bucket"} {
 		if !strings.Contains(q, part) {
 			t.Errorf("baseline query lacks %s: %s", part, q)
 		}
@@ -110,8 +116,8 @@ func TestBaselineOneQueryPerRelease(t *testing.T) {
 		t.Fatalf("no baseline in the report: %+v", report.Baselines)
 	}
 	if b.State != metrics.StateOK || b.RequestRate != 100 || math.Abs(b.ErrorRate-0.002) > 1e-9 || b.Revision != 4 || b.Preset != "prometheus_client" ||
-		!b.To.Equal(released) || b.Window() != 10*time.Minute {
-		t.Errorf("baseline %+v; want 0.2%% of 100 req/s of revision 4 over the 10 minutes before the release", b)
+		!b.To.Equal(released) || b.Window() != 10*time.Minute || b.P95.Round(time.Millisecond) != 389*time.Millisecond {
+		t.Errorf("baseline %+v; want 0.2%% of 100 req/s of revision 4, p95 389ms, over the 10 minutes before the release", b)
 	}
 	// A new release (revision 6, released later) reads its own baseline, once.
 	next := []rollout.Rollout{bakingOrders(6, released.Add(time.Hour))}

@@ -241,7 +241,8 @@ func (c *Client) readBaselines(ctx context.Context, rollouts []rollout.Rollout, 
 		}
 		samples := make([]metrics.BaselineSample, 0, len(vector))
 		for _, s := range vector {
-			samples = append(samples, metrics.BaselineSample{Pod: string(s.Metric["pod"]), Series: string(s.Metric[model.LabelName(metrics.BaselineLabelName())]), Value: float64(s.Value)})
+			samples = append(samples, metrics.BaselineSample{Pod: string(s.Metric["pod"]), Series: string(s.Metric[model.LabelName(metrics.BaselineLabelName())]),
+				Le: string(s.Metric[model.BucketLabel]), Value: float64(s.Value)})
 		}
 		kept[r.Ref()] = metrics.SumBaseline(b, samples)
 	}
