@@ -5,10 +5,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,39 +53,11 @@ func completedRelease(t *testing.T, ns, name, bakeTime string, v2ErrorRate float
 	})
 	// A baseline is the rate over the minutes before the release: give v1 some (at least
 	// ten scrapes of every pod), as a build that served for a while has.
-	eventually(t, 2*time.Minute, name+" v1 served for ten scrapes", func(context.Context) error {
-		q := `min(count_over_time(http_requests_total{namespace="` + ns + `", pod=~"` + name + `-.+", status="200"}[10m]))`
-		if n, err := promScalar(sb.PrometheusURL, q); err != nil || n < 10 {
-			return errorf("%v scrapes (%v)", n, err)
-		}
-		return nil
-	})
+	if err := demo.WaitScrapes(context.Background(), sb.PrometheusURL, ns, name, 10); err != nil {
+		t.Fatal(err)
+	}
 	applyComplete(t, v2)
 	return v1, v2
-}
-
-// promScalar is the first value of an instant query's answer.
-func promScalar(base, query string) (float64, error) {
-	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(query))
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var doc struct {
-		Data struct {
-			Result []struct {
-				Value []any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		return 0, err
-	}
-	if len(doc.Data.Result) == 0 || len(doc.Data.Result[0].Value) != 2 {
-		return 0, errors.New("no series")
-	}
-	text, _ := doc.Data.Result[0].Value[1].(string)
-	return strconv.ParseFloat(text, 64)
 }
 
 // The issue's case: a plain RollingUpdate release serving 5% errors over a 0.2% stable

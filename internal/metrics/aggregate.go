@@ -49,21 +49,27 @@ func PerRevision(rollouts []rollout.Rollout, s Samples) map[Key]Revision {
 					}
 				}
 			}
-			m := Revision{State: StateNoData}
-			switch {
-			case !seen:
-			case requests == 0:
-				m.State = StateNoTraffic
-			case outOfStep(errors, requests):
-				m.State = StateOutOfStep
-			default:
-				m.State, m.RequestRate, m.ErrorRate = StateOK, requests, math.Min(errors/requests, 1)
-				m.P95 = quantile(0.95, buckets)
-			}
+			m := Revision{}
+			m.State, m.RequestRate, m.ErrorRate, m.P95 = fromSums(seen, requests, errors, buckets)
 			out[key] = m
 		}
 	}
 	return out
+}
+
+// fromSums reads summed series: NO DATA without a requests series, no traffic at 0
+// requests, out of step with more errors than requests (never a rate then), else the
+// request rate, the error rate and the p95 of the buckets (0 without a histogram).
+func fromSums(seen bool, requests, errors float64, buckets map[float64]float64) (State, float64, float64, time.Duration) {
+	switch {
+	case !seen:
+		return StateNoData, 0, 0, 0
+	case requests == 0:
+		return StateNoTraffic, 0, 0, 0
+	case outOfStep(errors, requests):
+		return StateOutOfStep, 0, 0, 0
+	}
+	return StateOK, requests, math.Min(errors/requests, 1), quantile(0.95, buckets)
 }
 
 // outOfStep says whether there are more errors than requests: not a 100% error rate but

@@ -110,17 +110,7 @@ func SumBaseline(b Baseline, samples []BaselineSample) Baseline {
 			}
 		}
 	}
-	b.State, b.ErrorRate, b.RequestRate, b.P95 = StateNoData, 0, 0, 0
-	switch {
-	case !seen:
-	case requests == 0:
-		b.State = StateNoTraffic
-	case outOfStep(errors, requests):
-		b.State = StateOutOfStep
-	default:
-		b.State, b.RequestRate, b.ErrorRate = StateOK, requests, math.Min(errors/requests, 1)
-		b.P95 = quantile(0.95, buckets)
-	}
+	b.State, b.RequestRate, b.ErrorRate, b.P95 = fromSums(seen, requests, errors, buckets)
 	return b
 }
 

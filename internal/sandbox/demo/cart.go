@@ -78,7 +78,7 @@ func SeedCartIn(ctx context.Context, client kubernetes.Interface, ns, prometheus
 	if err := workload.WaitDeployment(ctx, client, ns, CartV1.Name, 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
 		return err
 	}
-	if err := waitScrapes(ctx, prometheusURL, ns, CartV1.Name, 30); err != nil {
+	if err := WaitScrapes(ctx, prometheusURL, ns, CartV1.Name, 30); err != nil {
 		return err
 	}
 	if _, err := in(CartV2).Apply(ctx, client); err != nil {
@@ -87,8 +87,9 @@ func SeedCartIn(ctx context.Context, client kubernetes.Interface, ns, prometheus
 	return workload.WaitDeployment(ctx, client, ns, CartV2.Name, 2*time.Minute, "complete", workload.DeploymentComplete)
 }
 
-// waitScrapes waits until Prometheus holds at least n scrapes of every pod of app.
-func waitScrapes(ctx context.Context, prometheusURL, ns, app string, n int) error {
+// WaitScrapes waits until Prometheus holds at least n scrapes of every pod of app: a build
+// that served a while, whose rate before a release is a baseline.
+func WaitScrapes(ctx context.Context, prometheusURL, ns, app string, n int) error {
 	query := fmt.Sprintf(`min(count_over_time(http_requests_total{namespace=%q, pod=~%q, status="200"}[10m]))`, ns, app+"-.+")
 	err := wait.PollUntilContextTimeout(ctx, sandbox.ScrapeInterval, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		got, err := promScalar(ctx, prometheusURL, query)
