@@ -17,7 +17,7 @@ import (
 
 // Targets of DESIGN.md §9 for consoles served over SSH (`serve --ssh`, issue 17).
 const (
-	idleCPUTarget         = 0.3 // CPU-s per idle minute per console, 10,000 pods in scope
+	idleCPUTarget = 0.3 // CPU-s per idle minute per console, 10,000 pods in scope
 	// extraSessionRSSTarget is bytes of RSS per extra session on the same scope, 10,000 pods:
 	// DESIGN's < 25 MB since each session keeps its own cache (each user's RBAC differs).
 	extraSessionRSSTarget = 25e6
