@@ -31,18 +31,28 @@ func hammerH(t *testing.T, j *jumpHost, key string, window time.Duration) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for end := time.Now().Add(window); time.Now().Before(end); {
-		if _, err := stdin.Write([]byte("hhhhhhhh")); err != nil {
-			break // the session ended (it must not: the test then says why)
+	// Keys at a typing rate (a ticker) until the window ends; a write error means the
+	// session ended, which it must not: the checks after say why.
+	typing := time.NewTicker(5 * time.Millisecond)
+	defer typing.Stop()
+	done := time.After(window)
+typing:
+	for {
+		select {
+		case <-done:
+			break typing
+		case <-typing.C:
+			if _, err := stdin.Write([]byte("hhhhhhhh")); err != nil {
+				break typing
+			}
 		}
-		time.Sleep(5 * time.Millisecond) // a typing rate, not a synchronisation
 	}
 	_, _ = stdin.Write([]byte("q"))
 	_ = stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	select {
-	case <-done:
+	case <-exited:
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		t.Errorf("the ssh session did not end after q")
