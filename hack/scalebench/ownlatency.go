@@ -140,3 +140,20 @@ func ownLatencyFigure(p churnPairing, screenTimeout time.Duration) string {
 	return fmt.Sprintf("p50 %s, p99 %s, min %s, max %s (n=%d of %d timed changes; %s)",
 		ms(percentile(p.own, 50)), ms(percentile(p.own, 99)), ms(p.own[0]), ms(p.own[len(p.own)-1]), len(p.own), p.changes, notMeasuredSummary(p, screenTimeout))
 }
+
+// streamLag is how much later the watch of every pod had each version than the watch of
+// that one pod: the API server's delay of a busy stream, which the console's own latency
+// does not count.
+func streamLag(onePod, everyPod map[podVersion]time.Time) string {
+	var lags []time.Duration
+	for v, at := range onePod {
+		if streamAt, ok := everyPod[v]; ok {
+			lags = append(lags, streamAt.Sub(at))
+		}
+	}
+	if len(lags) == 0 {
+		return "no version seen by both"
+	}
+	slices.Sort(lags)
+	return fmt.Sprintf("p50 %s, p99 %s (n=%d)", ms(percentile(lags, 50)), ms(percentile(lags, 99)), len(lags))
+}

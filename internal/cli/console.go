@@ -125,6 +125,7 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 		AutoAction:    guard.Act(o.AutoAction),
 		Thresholds:    o.Config.Thresholds,
 		Inspector:     in,
+		Owners:        kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{}),
 	}
 	if s.showUser {
 		opts.User = user

@@ -144,6 +144,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	}
 	run := &statusRun{StatusOptions: o, cluster: cluster, guard: guard.State{}}
 	run.printer = newStatusPrinter(o.Out, o.ErrOut, o.Output, o.AllNamespaces, cluster.Context, o.namespace(cluster))
+	run.printer.owners = ownerReports(ctx, kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{}))
 	if run.prom, err = o.prometheus(cluster); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
@@ -37,6 +40,9 @@ type StatusItem struct {
 	// Bake is the release's bake window (rollout.Bake: until, completedAt, the revision
 	// before it) with the baseline it is compared with, once metrics were read.
 	Bake *StatusBake `json:"bake,omitempty"`
+	// Owner is who else writes the rollout (Argo CD, Flux, Helm) and what it does to a
+	// halt and a rollback; absent when nobody does.
+	Owner *owner.Report `json:"owner,omitempty"`
 }
 
 // StatusBake is a bake window with its before-release baseline.
@@ -81,6 +87,9 @@ type statusPrinter struct {
 	// verdicts, once metrics were read, go with each rollout: in JSON the numbers and
 	// the verdict, in the table a BREACH before WHY.
 	verdicts guard.Verdicts
+	// owners, when set, reads a rollout's GitOps owner for the documents (nil: no owner
+	// is read or printed).
+	owners func(rollout.Rollout) *owner.Report
 	// last holds a digest of each rollout's last printed form: the forms themselves
 	// (a JSON document per rollout) would be the largest thing kept at 10,000 pods.
 	last map[ref.Rollout][sha256.Size]byte
@@ -161,6 +170,9 @@ func (p *statusPrinter) ndjson(r rollout.Rollout, now time.Time) error {
 
 func (p *statusPrinter) item(r rollout.Rollout) StatusItem {
 	item := StatusItem{Rollout: r}
+	if r.Owner != nil && p.owners != nil {
+		item.Owner = p.owners(r)
+	}
 	report := p.verdicts.Report
 	if r.Bake != nil {
 		item.Bake = &StatusBake{Bake: r.Bake}
@@ -185,6 +197,14 @@ func (p *statusPrinter) item(r rollout.Rollout) StatusItem {
 		}
 	}
 	return item
+}
+
+// ownerReports reads each owner through reader (one GET per owner object, cached a few
+// seconds: a watch printing every change does not ask again for each line).
+func ownerReports(ctx context.Context, reader *kube.OwnerReader) func(rollout.Rollout) *owner.Report {
+	return func(r rollout.Rollout) *owner.Report {
+		return reader.ReadFor(ctx, r.Ref(), *r.Owner).Report(r.Kind)
+	}
 }
 
 func (p *statusPrinter) state(s rollout.Connection) {

@@ -177,3 +177,25 @@ func (r *OwnerReader) readRelease(ctx context.Context, d owner.Detection, prev, 
 	next.view = owner.FromRelease(d, secret, "", "", nil, nil)
 	return nil
 }
+
+// ReadFor is the view of the owner d names of rollout target, with, for a Helm release,
+// the live object read (one GET): the informers' caches drop managed fields, which say
+// whether Helm applies server-side, and the release's drift is judged on the template as
+// the API server holds it now. Argo CD and Flux views need only their owner object.
+func (r *OwnerReader) ReadFor(ctx context.Context, target ref.Rollout, d owner.Detection) owner.View {
+	if d.Owner == nil || d.Owner.Kind != owner.KindRelease {
+		return r.Read(ctx, d, OwnerTarget{Kind: target.Kind})
+	}
+	t := OwnerTarget{Kind: target.Kind}
+	switch target.Kind {
+	case ref.Deployment:
+		if dep, err := r.client.Deployments(target.Namespace).Get(ctx, target.Name, metav1.GetOptions{}); err == nil {
+			t.Object, t.Template = dep, &dep.Spec.Template
+		}
+	case ref.ArgoRollout:
+		if ro, err := r.client.Rollouts(target.Namespace).Get(ctx, target.Name, metav1.GetOptions{}); err == nil {
+			t.Object, t.Template = ro, &ro.Spec.Template
+		}
+	}
+	return r.Read(ctx, d, t)
+}

@@ -115,6 +115,7 @@ func (b *Builder) buildArgo(ro *argo.Rollout, replicaSets []*appsv1.ReplicaSet, 
 		return 0
 	})
 	readAnnotations(&r, ro.Annotations)
+	r.Owner = ownerOf(ref.ArgoRollout, ro)
 	r.Argo = argoView(ro, canaryAvailable, runs)
 	r.Phase, r.Why = decideArgoPhase(ro, &r, now, &b.clock)
 	settle(&r)

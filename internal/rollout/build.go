@@ -16,6 +16,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
@@ -157,6 +158,7 @@ func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.Re
 	sort.SliceStable(r.Revisions, func(i, j int) bool { return newerRevision(r.Revisions[i], r.Revisions[j]) })
 
 	readAnnotations(&r, d.Annotations)
+	r.Owner = ownerOf(ref.Deployment, d)
 	r.Phase, r.Why = decidePhase(d, &r, now, &b.clock)
 	if stable := chooseStable(&r); stable != nil {
 		stable.Role = RoleStable
@@ -224,6 +226,15 @@ func readAnnotations(r *Rollout, annotations map[string]string) {
 			r.GuardActed = &GuardActed{Revision: acted.Revision, Action: safetext.Line(string(acted.Action)), Guard: safetext.Line(acted.Guard), Time: acted.Time}
 		}
 	}
+}
+
+// ownerOf is who else writes obj, nil when nobody does.
+func ownerOf(kind ref.Kind, obj metav1.Object) *owner.Detection {
+	d := owner.Detect(kind, obj, owner.Options{})
+	if d.Owner == nil {
+		return nil
+	}
+	return &d
 }
 
 func desiredReplicas(d *appsv1.Deployment) int32 {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
@@ -115,6 +116,10 @@ type Rollout struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	// Argo is an Argo Rollout's strategy, steps, weights and analysis (nil for a Deployment).
 	Argo *Argo `json:"argo,omitempty"`
+	// Owner is who else writes the rollout (Argo CD, Flux, Helm), as its labels and
+	// annotations say; nil when nobody does. What that owner does to an action needs its
+	// object read (owner.View, internal/kube's OwnerReader): this is only the claim.
+	Owner *owner.Detection `json:"-"`
 	// Pods is PodsSyncing while the pods are still being read: the rollout's replicas,
 	// revisions and phase come from its own and its ReplicaSets' status, its revisions'
 	// Pods are not all there, and its phase claims nothing from pod state (no Degraded from

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
@@ -60,6 +61,8 @@ type Options struct {
 	Thresholds guard.Thresholds
 	// Inspector reads diffs and logs and writes snapshots; nil disables d, l and x.
 	Inspector Inspector
+	// Owners reads the rollouts' GitOps owners (Argo CD, Flux, Helm); nil reads none.
+	Owners OwnerReader
 	// User is who the console acts as, shown in the header when set (an SSH session names
 	// the user its key maps to).
 	User string
@@ -118,6 +121,11 @@ type Model struct {
 	breaches map[ref.Rollout]guard.Judged
 	// guardState is the guard's memory between rounds (streaks), for --auto-halt.
 	guardState guard.State
+	// owners are the GitOps owners of the rollouts in view as last read (ownersAt, on
+	// the console's clock); ownersReading while a read is under way.
+	owners        map[ref.Rollout]owner.View
+	ownersAt      time.Time
+	ownersReading bool
 	now        time.Time
 	width      int
 	height     int
@@ -188,6 +196,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				cmds = append(cmds, waitForRound(m.opts.Metrics.Rounds()))
 			}
 		}
+		if cmd := m.maybeReadOwners(); cmd != nil {
+			cmds = append(cmds, cmd)
+		}
 		if m.opts.Actor != nil {
 			for _, r := range m.snap.Rollouts {
 				if scope := intent.ScopeOf(r.Ref()); !m.permsAsked(scope) {
@@ -205,6 +216,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return next, cmd
 	case metricsMsg, metricsClosedMsg:
 		return m.handleMetricsMsg(msg)
+	case ownersMsg:
+		return m.handleOwnersMsg(msg)
 	case snapshotsClosedMsg:
 		return m, nil
 	case tickMsg:
@@ -238,6 +251,7 @@ func (m *Model) applySnapshot(snap rollout.Snapshot) {
 			if r.Name == open.Name && (open.Kind == "" || r.Kind == open.Kind) && (open.Namespace == "" || r.Namespace == open.Namespace) {
 				m.list.Select(r.Ref())
 				m.detail.Show(r, m.now)
+				m.showOwner()
 				m.screen = detailScreen
 				m.opts.Open = ref.Rollout{}
 				break
@@ -250,6 +264,7 @@ func (m *Model) applySnapshot(snap rollout.Snapshot) {
 		for _, r := range snap.Rollouts {
 			if r.Ref() == shown.Ref() {
 				m.detail.Show(r, m.now)
+				m.showOwner()
 				found = true
 			}
 		}
@@ -333,6 +348,7 @@ func (m Model) globalKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Open):
 		if r, ok := m.list.Selected(); ok {
 			m.detail.Show(r, m.now)
+			m.showOwner()
 			m.screen = detailScreen
 		}
 	case key.Matches(msg, m.keys.Filter):

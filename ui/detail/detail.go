@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/ui/keys"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
@@ -24,6 +25,8 @@ type Model struct {
 	now      time.Time
 	// verdicts are the last metrics round and the guard's judgements of it.
 	verdicts guard.Verdicts
+	// owner is the shown rollout's GitOps owner as last read (nil: none read).
+	owner *owner.View
 }
 
 // Input is what Render draws one rollout's page from: the rollout, the last metrics round
@@ -32,6 +35,8 @@ type Input struct {
 	Rollout  rollout.Rollout
 	Verdicts guard.Verdicts
 	Now      time.Time
+	// Owner is the rollout's GitOps owner as last read (nil: not read yet).
+	Owner *owner.View
 }
 
 // New returns an empty detail screen.
@@ -64,6 +69,9 @@ func (m *Model) Gone() { m.gone = true; m.render() }
 // SetVerdicts shows a new round of error rates, judged.
 func (m *Model) SetVerdicts(v guard.Verdicts) { m.verdicts = v; m.render() }
 
+// SetOwner shows what the rollout's owner (Argo CD, Flux, Helm) was read to be.
+func (m *Model) SetOwner(v *owner.View) { m.owner = v; m.render() }
+
 // Rollout is the rollout shown.
 func (m Model) Rollout() rollout.Rollout { return m.rollout }
 
@@ -71,7 +79,7 @@ func (m Model) Rollout() rollout.Rollout { return m.rollout }
 func (m *Model) SetNow(now time.Time) { m.now = now; m.render() }
 
 func (m *Model) render() {
-	content := Render(m.styles, Input{Rollout: m.rollout, Verdicts: m.verdicts, Now: m.now}, m.viewport.Width())
+	content := Render(m.styles, Input{Rollout: m.rollout, Verdicts: m.verdicts, Now: m.now, Owner: m.owner}, m.viewport.Width())
 	if m.gone {
 		content = m.styles.Error.Render("This Deployment no longer exists; esc goes back.") + "\n" + content
 	}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/argo"
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
@@ -26,7 +28,7 @@ import (
 func Render(s styles.Styles, in Input, width int) string {
 	p := page{s: s, in: in, width: width}
 	var lines []string
-	for _, section := range [][]string{p.summary(), p.bake(), p.steps(), p.analysis(), p.revisions(), p.pods(), p.lastAction(), p.metrics(), p.provenance(), p.events()} {
+	for _, section := range [][]string{p.summary(), p.bake(), p.steps(), p.analysis(), p.revisions(), p.pods(), p.owner(), p.lastAction(), p.metrics(), p.provenance(), p.events()} {
 		lines = append(lines, section...)
 	}
 	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
@@ -243,6 +245,41 @@ func (p page) pod(pod *rollout.Pod, nameWidth int) []string {
 	}
 	return lines
 }
+
+// owner: who else writes the rollout (Argo CD, Flux, Helm), what is known of it, and what
+// it will do to a halt and to a rollback, in the words the confirmation uses.
+func (p page) owner() []string {
+	s, r := p.s, p.in.Rollout
+	if r.Owner == nil {
+		return nil
+	}
+	v := owner.UnreadView(*r.Owner, owner.Unread, "")
+	if p.in.Owner != nil {
+		v = *p.in.Owner
+	}
+	lines := append([]string{p.line(s.Section.Render("OWNER"))}, p.wrap(v.Summary().String(), 2)...)
+	if v.Access == owner.Unread {
+		return append(lines, "")
+	}
+	for _, a := range []intent.Action{intent.Halt, intent.Rollback} {
+		e := v.Effect(r.Kind, a, "")
+		if e.Text == "" {
+			continue
+		}
+		style := s.Dim
+		if e.Reverts == owner.Yes || e.Conflicts == owner.Yes {
+			style = s.Warning
+		}
+		lines = append(lines, p.wrap(style.Render(fmt.Sprintf("%s: %s", a, e.Text)), 2)...)
+	}
+	if v.Held != nil {
+		lines = append(lines, p.wrap(s.Hint.Render("held by kubectl-pyroll: revert Git (or fix the chart), then "+ReleaseHoldHint), 2)...)
+	}
+	return append(lines, "")
+}
+
+// ReleaseHoldHint is how a hold is given back, as the detail says it.
+const ReleaseHoldHint = "kubectl pyroll release-hold"
 
 // lastAction: who did what, when and why (none when no action was recorded).
 func (p page) lastAction() []string {

@@ -16,7 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
@@ -40,6 +42,8 @@ type Model struct {
 	nameWidth int
 	// verdicts are the last metrics round and the guard's judgements of it.
 	verdicts guard.Verdicts
+	// owners are the rollouts' GitOps owners as last read.
+	owners map[ref.Rollout]owner.View
 	// rendered is the table as last drawn: View is called after every message, the
 	// table changes only with rows, cursor or size.
 	rendered string
@@ -113,6 +117,12 @@ func (m *Model) longestName() int {
 		if m.kindClash(r) {
 			w += len(r.Kind.Arg()) + 1
 		}
+		switch m.ownerReverts(r) {
+		case owner.Yes:
+			w += 2 // " ⟲"
+		case owner.Unknown:
+			w += 3 // " ⟲?"
+		}
 		longest = max(longest, w)
 	}
 	return longest
@@ -129,6 +139,34 @@ func (m *Model) displayName(r rollout.Rollout) string {
 		name = r.Namespace + "/" + name
 	}
 	return name
+}
+
+// SetOwners shows what each rollout's GitOps owner was read to be: a rollout whose owner
+// will undo a rollback is marked.
+func (m *Model) SetOwners(views map[ref.Rollout]owner.View) {
+	m.owners = views
+	if m.longestName() != m.nameWidth && m.width > 0 {
+		m.relayout()
+		return
+	}
+	m.refresh()
+}
+
+// ownerReverts says whether r's owner will undo a rollback (or conflict with it): No when
+// it has none or leaves it, Unknown when its owner could not be read.
+func (m *Model) ownerReverts(r rollout.Rollout) owner.State {
+	if r.Owner == nil {
+		return owner.No
+	}
+	v, ok := m.owners[r.Ref()]
+	if !ok || v.Access == owner.Unread {
+		return owner.No
+	}
+	e := v.Effect(r.Kind, intent.Rollback, "")
+	if e.Reverts == owner.Yes || e.Conflicts == owner.Yes {
+		return owner.Yes
+	}
+	return e.Reverts
 }
 
 // SetVerdicts shows a new round of error rates, judged.
@@ -324,6 +362,12 @@ func without(cols []column, title string) []column {
 
 func (m *Model) nameCell(r rollout.Rollout) string {
 	name := m.displayName(r)
+	switch m.ownerReverts(r) {
+	case owner.Yes:
+		name += " " + m.styles.Warning.Render(m.styles.Glyphs.Reverted)
+	case owner.Unknown:
+		name += " " + m.styles.Dim.Render(m.styles.Glyphs.Reverted+"?")
+	}
 	if !m.verdicts.Report.At.IsZero() && m.verdicts.Of(r.Ref()).Verdict == guard.Breach {
 		return m.styles.Failing.Render(name) // a breaching canary marks its whole row
 	}

@@ -27,6 +27,9 @@ type Glyphs struct {
 	None        string // an empty cell: no data yet
 	StepDone    string // an Argo Rollout's step already passed
 	StepCurrent string // the step it stands at
+	// Reverted marks a rollout whose GitOps owner (Argo CD, Flux, Helm) will undo a
+	// rollback (or whose next helm upgrade will conflict with one).
+	Reverted string
 }
 
 // Styles are the console's styles and glyphs.
@@ -59,7 +62,7 @@ func New(o Options) Styles {
 				rollout.PhasePaused: "~", rollout.PhaseProgressing: ">", rollout.PhaseBaking: "o", rollout.PhaseComplete: "+",
 			},
 			Arrow: "->", PodReady: "#", PodPending: "-", PodFailing: "x", RevisionSep: "|", Dot: "-", None: "-",
-			StepDone: "+", StepCurrent: ">",
+			StepDone: "+", StepCurrent: ">", Reverted: "@",
 		}
 	} else {
 		s.Glyphs = Glyphs{
@@ -68,7 +71,7 @@ func New(o Options) Styles {
 				rollout.PhasePaused: "◆", rollout.PhaseProgressing: "↻", rollout.PhaseBaking: "◌", rollout.PhaseComplete: "✓",
 			},
 			Arrow: "→", PodReady: "█", PodPending: "░", PodFailing: "✗", RevisionSep: "│", Dot: "·", None: "–",
-			StepDone: "✓", StepCurrent: "▶",
+			StepDone: "✓", StepCurrent: "▶", Reverted: "⟲",
 		}
 	}
 	plain := lipgloss.NewStyle()
