@@ -126,9 +126,9 @@ type Model struct {
 	owners        map[ref.Rollout]owner.View
 	ownersAt      time.Time
 	ownersReading bool
-	now        time.Time
-	width      int
-	height     int
+	now           time.Time
+	width         int
+	height        int
 }
 
 // New builds the console.
