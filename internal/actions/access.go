@@ -191,6 +191,15 @@ func (s Service) Apply(ctx context.Context, plan intent.Plan) (intent.Result, er
 	return s.Driver.Apply(ctx, plan)
 }
 
+// ReleaseHold is Driver.ReleaseHold, refused with a *RefusedError when the access is
+// read-only: giving an owner back is a write like any action.
+func (s Service) ReleaseHold(ctx context.Context, target ref.Rollout, reason string) (Released, error) {
+	if err := s.Access.refuse(intent.Request{Action: intent.ReleaseHold, Target: target, Reason: reason}); err != nil {
+		return Released{}, err
+	}
+	return s.Driver.ReleaseHold(ctx, target, reason)
+}
+
 // Need is one permission a command needs before it starts.
 type Need struct {
 	Verb, Group, Resource, Subresource, Namespace string

@@ -42,6 +42,9 @@ type Driver struct {
 	// BeforeWrite, when set, runs between Apply's read and its write: end-to-end tests
 	// edit the object there to prove the write is guarded by resourceVersion.
 	BeforeWrite func(ctx context.Context)
+	// Owners reads a rollout's GitOps owner for the plan (what it will do to a halt or a
+	// rollback); nil leaves the plan's Owner empty. Holding needs no reader.
+	Owners *kube.OwnerReader
 }
 
 // Plan decides what the request would change, from the Deployment as it is now.
@@ -51,6 +54,9 @@ func (d *Driver) Plan(ctx context.Context, req intent.Request) (intent.Plan, err
 		return intent.Plan{}, err
 	}
 	plan, _, err := decide(req, objs, d.now())
+	if err == nil && !plan.Noop {
+		d.noteOwner(ctx, &plan, objs)
+	}
 	return plan, err
 }
 
@@ -107,10 +113,26 @@ func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, er
 		if fresh.Noop {
 			return intent.Result{Plan: fresh, At: d.now(), Message: fresh.Message}, nil
 		}
+		fresh.Owner = plan.Owner
+		var held *heldOwner
+		if req.HoldOwner {
+			if held, err = d.holdOwner(ctx, fresh, objs); err != nil {
+				return intent.Result{}, err
+			}
+			if held != nil {
+				fresh.Held = safetext.Line(held.ref.String())
+			}
+		}
 		if d.BeforeWrite != nil {
 			d.BeforeWrite(ctx)
 		}
 		done, err := write(ctx, d, fresh)
+		if err != nil {
+			// Nothing of the action stays when its write fails: the hold it made goes too.
+			if undoErr := d.undoHold(ctx, held); undoErr != nil {
+				return intent.Result{}, fmt.Errorf("%w; and the hold it made could not be undone (%v): run kubectl pyroll release-hold %s -n %s", d.explain(req, err), undoErr, req.Target.Name, req.Target.Namespace)
+			}
+		}
 		if apierrors.IsConflict(err) && attempt < 4 {
 			continue // re-read and re-decide: never write what was computed from stale state
 		}
@@ -121,6 +143,15 @@ func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, er
 		if !d.DryRun {
 			if err := d.recordEvent(ctx, fresh, done.involved); err != nil {
 				result.Warning = "the audit Event was not recorded: " + safetext.Line(kubeapi.Message(err))
+			}
+			if held != nil && held.made {
+				msg := fmt.Sprintf("Held by %s for the %s of %s/%s in %s", d.User, fresh.Action, fresh.Target.Kind.Arg(), fresh.Target.Name, fresh.Target.Namespace)
+				if fresh.Reason != "" {
+					msg += ": " + fresh.Reason
+				}
+				if err := d.createEvent(ctx, ownerReference(held.ref, nil), "PyrollHold", msg); err != nil && result.Warning == "" {
+					result.Warning = "the hold's audit Event was not recorded: " + safetext.Line(kubeapi.Message(err))
+				}
 			}
 		}
 		return result, nil
@@ -154,7 +185,7 @@ func (d *Driver) auditAnnotations(plan intent.Plan) (map[string]string, error) {
 	at := d.now().UTC().Truncate(time.Second)
 	record, err := json.Marshal(intent.LastAction{
 		Action: plan.Action, User: d.User, Time: at, Reason: plan.Reason,
-		From: plan.From.Revision, To: plan.To.Revision, Guard: plan.Guard,
+		From: plan.From.Revision, To: plan.To.Revision, Guard: plan.Guard, Held: string(plan.Held),
 	})
 	if err != nil {
 		return nil, err
@@ -178,20 +209,14 @@ func (d *Driver) dryRun() []string {
 }
 
 func (d *Driver) recordEvent(ctx context.Context, plan intent.Plan, involved corev1.ObjectReference) error {
-	now := metav1.NewTime(d.now())
 	message := fmt.Sprintf("%s by %s", capitalize(doneMessage(plan, false).String()), d.User)
+	if plan.Held != "" {
+		message += fmt.Sprintf(" (%s held first)", plan.Held)
+	}
 	if plan.Reason != "" {
 		message += ": " + plan.Reason
 	}
-	_, err := d.Client.Events(involved.Namespace).Create(ctx, &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{GenerateName: involved.Name + ".pyroll-", Namespace: involved.Namespace},
-		InvolvedObject: involved,
-		Reason:         eventReasons[plan.Action], Message: message, Type: corev1.EventTypeNormal,
-		Source:         corev1.EventSource{Component: FieldManager},
-		FirstTimestamp: now, LastTimestamp: now, Count: 1,
-		ReportingController: "pyroll.dev/kubectl-pyroll", ReportingInstance: d.User,
-	}, metav1.CreateOptions{FieldManager: FieldManager})
-	return err
+	return d.createEvent(ctx, involved, eventReasons[plan.Action], message)
 }
 
 func doneMessage(plan intent.Plan, dryRun bool) safetext.Text {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
@@ -25,6 +26,9 @@ type ActionOptions struct {
 	Yes        bool
 	// Full (promote --full) skips an Argo Rollout's remaining steps.
 	Full bool
+	// HoldGitOps holds the rollout's GitOps owner first (Argo CD auto-sync off, Flux
+	// suspended) where it would undo the halt or the rollback; Force acts anyway.
+	HoldGitOps, Force bool
 }
 
 func newActionCommand(o *Options, action intent.Action) *cobra.Command {
@@ -85,6 +89,19 @@ kubernetes.io/change-cause, pyroll.dev/last-action and a PyrollRollback Event.`
 		cmd.Flags().Int64Var(&ao.ToRevision, "to-revision", 0, "the revision to roll back to (default: the previous known-good one)")
 		cmd.Flags().BoolVarP(&ao.Yes, "yes", "y", false, "do not ask for confirmation")
 	}
+	if action == intent.Halt || action == intent.Rollback {
+		cmd.Long += `
+
+Under GitOps (Argo CD, Flux, Helm), the owner may put back what this writes: Flux
+removes a halt at its next reconcile, Argo CD's self-heal undoes a rollback within
+seconds, the next helm upgrade reverts (Helm 3) or conflicts (Helm 4). Where the owner
+would undo it, this refuses and says why, unless --hold-gitops (hold the owner first,
+recorded with the action; give it back with 'kubectl pyroll release-hold NAME' once Git
+or the chart says the same) or --force (act anyway; the owner will undo it).`
+		cmd.Flags().BoolVar(&ao.HoldGitOps, "hold-gitops", false, "hold the GitOps owner first (Argo CD auto-sync off, Flux suspended) where it would undo this")
+		cmd.Flags().BoolVar(&ao.Force, "force", false, "act even where the GitOps owner will undo it")
+		cmd.MarkFlagsMutuallyExclusive("hold-gitops", "force")
+	}
 	cmd.Long += "\n\nExit codes: 0 done (or nothing to do), 1 refused or failed (nothing changed), 2 usage error."
 	cmd.Example = fmt.Sprintf("  kubectl pyroll %s orders-api -n shop --reason \"5xx on checkout\"\n  kubectl pyroll %s rollout/checkout-api -n shop", action, action)
 	cmd.Flags().StringVar(&ao.Reason, "reason", "", "why, for the audit record")
@@ -120,13 +137,14 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: o.DryRun == "server"}
+	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: o.DryRun == "server",
+		Owners: kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{})}
 	svc := actions.Service{Driver: driver, Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly}}
 	action := o.Action
 	if o.Full {
 		action = intent.PromoteFull
 	}
-	req := intent.Request{Action: action, Target: target, Reason: o.Reason, ToRevision: o.ToRevision}
+	req := intent.Request{Action: action, Target: target, Reason: o.Reason, ToRevision: o.ToRevision, HoldOwner: o.HoldGitOps}
 	plan, err := svc.Plan(ctx, req)
 	if err != nil {
 		return err
@@ -134,6 +152,9 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 	if plan.Noop {
 		fmt.Fprintln(o.Out, plan.Message)
 		return nil
+	}
+	if err := o.checkOwner(plan); err != nil {
+		return err
 	}
 	var answers *bufio.Reader
 	for {
@@ -146,7 +167,7 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 			if answers == nil {
 				answers = bufio.NewReader(o.In)
 			}
-			fmt.Fprintf(o.ErrOut, "%s?  [y/N] ", plan.Message)
+			fmt.Fprintf(o.ErrOut, "%s?  [y/N] ", question(plan))
 			answer, _ := answers.ReadString('\n')
 			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 				fmt.Fprintln(o.ErrOut, "Cancelled; nothing changed.")
@@ -169,9 +190,47 @@ func (o *ActionOptions) Run(ctx context.Context) error {
 	}
 }
 
+// checkOwner refuses a halt or a rollback the rollout's GitOps owner would undo, unless
+// --hold-gitops or --force says what to do about it, and warns where it may.
+func (o *ActionOptions) checkOwner(plan intent.Plan) error {
+	note := plan.Owner
+	switch {
+	case note.Text == "":
+		return nil
+	case note.Undone() && !o.HoldGitOps && !o.Force:
+		how := "--force to " + plan.Action.Name(plan.Target.Kind) + " anyway"
+		if note.Holdable {
+			how = fmt.Sprintf("--hold-gitops to %s first (give it back later with 'kubectl pyroll release-hold %s'), or %s", note.HoldWords, plan.Target.Name, how)
+		}
+		return fmt.Errorf("%s %s/%s refused: %s; add %s", plan.Action.Name(plan.Target.Kind), plan.Target.Namespace, plan.Target.Name, note.Text, how)
+	case note.Undone() && o.HoldGitOps && !note.Holdable:
+		return fmt.Errorf("%s %s/%s refused: %s, and it cannot be held from here; add --force to %s anyway", plan.Action.Name(plan.Target.Kind), plan.Target.Namespace, plan.Target.Name, note.Text, plan.Action.Name(plan.Target.Kind))
+	case note.Undone() && o.Force:
+		fmt.Fprintf(o.ErrOut, "warning: %s (--force)\n", note.Text)
+	case !note.Undone():
+		fmt.Fprintf(o.ErrOut, "note: %s\n", note.Text)
+	}
+	return nil
+}
+
+// question is the confirmation's text: the plan, and what the owner will do.
+func question(plan intent.Plan) string {
+	q := plan.Message.String()
+	if plan.Owner.Text != "" {
+		if plan.HoldOwner && plan.Owner.Holdable {
+			return fmt.Sprintf("%s (%s; it will be held first)", q, plan.Owner.Text)
+		}
+		return fmt.Sprintf("%s (%s)", q, plan.Owner.Text)
+	}
+	return q
+}
+
 // printResult says what an action did (and, for a dry run, the builds it would move between).
 func (o *ActionOptions) printResult(result intent.Result, plan intent.Plan, dryRun bool) {
 	fmt.Fprintln(o.Out, result.Message)
+	if result.Held != "" {
+		fmt.Fprintf(o.Out, "  %s held first; once Git (or the chart) says the same, give it back: kubectl pyroll release-hold %s -n %s\n", result.Held, plan.Target.Name, plan.Target.Namespace)
+	}
 	if dryRun {
 		fmt.Fprintf(o.Out, "  from rev %d: %s\n  to   rev %d: %s\n", plan.From.Revision, buildLine(plan.From), plan.To.Revision, buildLine(plan.To))
 	}

@@ -202,7 +202,7 @@ func registerCompletions(root *cobra.Command, o *Options) {
 	root.ValidArgsFunction = o.completeRolloutNames
 	for _, sub := range root.Commands() {
 		switch sub.Name() {
-		case "status", "halt", "promote", "rollback", "history", "diff", "snapshot", "guard":
+		case "status", "halt", "promote", "rollback", "release-hold", "history", "diff", "snapshot", "guard":
 			sub.ValidArgsFunction = o.completeRolloutNames
 		}
 		formats := map[string][]string{

@@ -115,7 +115,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.Flags().IntVar(&console.AutoHaltAfter, "auto-halt-after", 3, "consecutive breaching metric rounds before --auto-halt halts")
 	cmd.Flags().StringVar(&console.AutoAction, "auto-action", "halt", "what --auto-halt does: halt (a release in its bake window, already complete, is only shown in BREACH) or rollback (also rolls a breaching release in its bake window back to the revision before it)")
 	cmd.AddCommand(newStatusCommand(o),
-		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback),
+		newActionCommand(o, intent.Halt), newActionCommand(o, intent.Promote), newActionCommand(o, intent.Rollback), newReleaseHoldCommand(o),
 		newHistoryCommand(o), newDiffCommand(o), newSnapshotCommand(o), newGuardCommand(o), newServeCommand(o), newVersionCommand(o))
 	registerCompletions(cmd, o)
 	addKubectlCompletion(cmd)

@@ -25,6 +25,9 @@ const (
 	// Retry (Argo Rollouts) rolls an aborted rollout out again; a promote of an aborted
 	// rollout is planned as a retry, which its confirmation says.
 	Retry Action = "retry"
+	// ReleaseHold gives back a GitOps owner an action held (its own command and key; not
+	// one of Actions: it writes the owner, not the rollout).
+	ReleaseHold Action = "release-hold"
 )
 
 // Actions are every action, in the order help lists them.
@@ -70,7 +73,30 @@ type Request struct {
 	// "guard" when it runs without one, "auto-halt" for the console's. Its action is
 	// remembered on the object (GuardActedAnnotation) for any guard that starts later.
 	Guard string
+	// HoldOwner holds the rollout's GitOps owner (Argo CD auto-sync off, Flux suspended)
+	// before the write, so that what is written stays: one action in the audit.
+	HoldOwner bool
 }
+
+// OwnerNote is what the rollout's GitOps owner will do to the planned write, for the
+// confirmation and the CLI's refusal; zero when nobody else writes the rollout.
+type OwnerNote struct {
+	// Who is the owner: "Flux Kustomization flux-system/apps".
+	Who safetext.Text
+	// Reverts: "yes" (it will put back what the action writes), "no", or "unknown" (its
+	// object could not be read).
+	Reverts string
+	// Text says it in the user's words: "Argo CD app argocd/orders (self-heal on) will
+	// put 1.8.0 back within seconds".
+	Text safetext.Text
+	// Holdable: holding the owner first keeps the write, and the user may hold it.
+	Holdable bool
+	// HoldWords is what the hold does, for the question: "hold auto-sync", "suspend it".
+	HoldWords string
+}
+
+// Undone says whether the owner will put back what the action writes.
+func (n OwnerNote) Undone() bool { return n.Reverts == "yes" }
 
 // Build is what a revision runs, as far as a confirmation needs to say.
 type Build struct {
@@ -95,6 +121,12 @@ type Plan struct {
 	// writes a plan only when a fresh decision has the same one: what the person confirmed
 	// is what is written.
 	Decision string
+	// Owner is what the rollout's GitOps owner will do to the write (zero: no owner, or
+	// not asked).
+	Owner OwnerNote
+	// Held is the owner the action held before its write ("Flux Kustomization
+	// flux-system/apps"), set by Apply; "" when none was held.
+	Held safetext.Text
 }
 
 // ErrChanged means the rollout changed after the plan was made, so that the plan no longer
@@ -173,6 +205,9 @@ type LastAction struct {
 	To     int64     `json:"toRevision,omitempty"`
 	// Guard names the guard that acted ("" for a person).
 	Guard string `json:"guard,omitempty"`
+	// Held is the GitOps owner held with the action, so that it stays: "Flux
+	// Kustomization flux-system/apps" ("" when none).
+	Held string `json:"held,omitempty"`
 }
 
 // LastActionAnnotation is where LastAction is kept.
