@@ -107,13 +107,13 @@ func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, er
 		if err != nil {
 			return intent.Result{}, err
 		}
+		fresh.Owner = plan.Owner // advisory: a changed plan is asked again with the same note
 		if !sameDecision(plan, fresh) {
 			return intent.Result{}, &intent.ChangedError{Was: plan, Now: fresh}
 		}
 		if fresh.Noop {
 			return intent.Result{Plan: fresh, At: d.now(), Message: fresh.Message}, nil
 		}
-		fresh.Owner = plan.Owner
 		var held *heldOwner
 		if req.HoldOwner {
 			if held, err = d.holdOwner(ctx, fresh, objs); err != nil {

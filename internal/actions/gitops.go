@@ -108,6 +108,14 @@ func (d *Driver) holdOwner(ctx context.Context, plan intent.Plan, objs rollout.O
 	if err != nil {
 		return nil, fmt.Errorf("hold %s before the %s: %s", r, plan.Action, kubeapi.Message(err))
 	}
+	// Hold only what would undo this action: Argo CD leaves a halt alone, whatever its policy.
+	view := owner.FromFlux(*det, obj)
+	if r.Kind == owner.KindApplication {
+		view = owner.FromApplication(*det, obj)
+	}
+	if view.Effect(plan.Target.Kind, plan.Action, "").Reverts != owner.Yes && view.Held == nil {
+		return nil, nil
+	}
 	rec := owner.HoldRecord{By: d.User, At: d.now().UTC().Truncate(time.Second), Reason: plan.Reason,
 		Rollout: fmt.Sprintf("%s/%s in %s", plan.Target.Kind.Arg(), plan.Target.Name, plan.Target.Namespace)}
 	var patch owner.Patch

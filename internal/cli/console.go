@@ -99,7 +99,9 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 	who, cancel := context.WithTimeout(ctx, connectTimeout)
 	user := actions.WhoAmI(who, cluster.Client, cluster.User)
 	cancel()
-	actor := o.actor(cluster, user, s)
+	// One reader of GitOps owners for the list, the detail and the actions' plans.
+	owners := kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{})
+	actor := o.actor(cluster, user, s, owners)
 	var feed app.MetricsFeed
 	if client != nil {
 		poller := &metrics.Poller{Source: client, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
@@ -125,7 +127,7 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 		AutoAction:    guard.Act(o.AutoAction),
 		Thresholds:    o.Config.Thresholds,
 		Inspector:     in,
-		Owners:        kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{}),
+		Owners:        owners,
 	}
 	if s.showUser {
 		opts.User = user
@@ -136,9 +138,9 @@ func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s c
 // actor is what the console acts through, as user: the actions service, read-only when
 // --read-only or the session says so (its reason wins: it says which), wrapped for the
 // session (serve's audit log).
-func (o *ConsoleOptions) actor(cluster *kube.Cluster, user string, s consoleSession) app.Actor {
+func (o *ConsoleOptions) actor(cluster *kube.Cluster, user string, s consoleSession, owners *kube.OwnerReader) app.Actor {
 	var actor app.Actor = actions.Service{
-		Driver: &actions.Driver{Client: cluster.Client, User: user},
+		Driver: &actions.Driver{Client: cluster.Client, User: user, Owners: owners},
 		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly || s.readOnly, ReadOnlyReason: s.readOnlyReason},
 	}
 	if s.wrapActor != nil {

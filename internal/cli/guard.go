@@ -17,9 +17,11 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/guardrail"
 	"github.com/pyroll/kubectl-pyroll/internal/incident"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/notify"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/version"
@@ -40,6 +42,11 @@ type GuardOptions struct {
 	LeaseNamespace string
 	LeaseName      string
 	LeaseDuration  time.Duration
+
+	// HoldGitOps: "flux-halts" (default: hold a Flux owner before a halt, which Flux would
+	// remove within its interval), "always" (hold any owner that would undo the action),
+	// "never".
+	HoldGitOps string
 }
 
 const guardLong = `Watch the rollouts in a namespace (-A: all) and, when a canary breaches its SLO
@@ -90,6 +97,7 @@ func newGuardCommand(o *Options) *cobra.Command {
 	cmd.Flags().StringArrayVar(&g.Notify, "notify", nil, "POST a JSON notification to this URL on every action (repeatable; also $PYROLL_NOTIFY_URL)")
 	cmd.Flags().StringVar(&g.ReportDir, "report-dir", "", "also write each decision's incident report (Markdown) in this directory")
 	cmd.Flags().StringVarP(&g.Output, "output", "o", "text", "log format on stderr: text or json")
+	cmd.Flags().StringVar(&g.HoldGitOps, "hold-gitops", "flux-halts", "hold a rollout's GitOps owner before acting so that the action stays: flux-halts (a halt Flux would remove within its interval), always (also Argo CD's auto-sync before a rollback), or never")
 	cmd.Flags().BoolVar(&g.LeaderElect, "leader-elect", false, "act only while holding a coordination.k8s.io Lease (run two replicas)")
 	cmd.Flags().StringVar(&g.LeaseNamespace, "lease-namespace", "", "namespace of the Lease (default: the namespace watched, else the context's)")
 	cmd.Flags().StringVar(&g.LeaseName, "lease-name", "kubectl-pyroll-guard", "name of the Lease")
@@ -106,6 +114,11 @@ func (o *GuardOptions) Validate() error {
 	case guard.ActHalt, guard.ActRollback, guard.ActNotify:
 	default:
 		return usageError("--action must be halt, rollback or notify, not %q", o.Action)
+	}
+	switch o.HoldGitOps {
+	case "flux-halts", "always", "never":
+	default:
+		return usageError("--hold-gitops must be flux-halts, always or never, not %q", o.HoldGitOps)
 	}
 	if o.After < 1 {
 		return usageError("--after must be at least 1")
@@ -223,11 +236,30 @@ func (o *GuardOptions) guardrail(log *slog.Logger, policy guard.Policy, actor gu
 	cfg := guardrail.Config{
 		Policy:   policy,
 		Defaults: o.Config.Thresholds, DryRun: o.DryRun, Actor: actor, ReportDir: o.ReportDir, Log: log, Evidence: evidence,
+		HoldOwner: holdOwnerPolicy(o.HoldGitOps),
 	}
 	if len(o.Notify) > 0 {
 		cfg.Notify = deliverer.Send
 	}
 	return guardrail.New(cfg)
+}
+
+// holdOwnerPolicy is --hold-gitops as the guardrail asks it. The owner holds only what
+// it would undo (the driver reads it): "always" with an Argo CD app whose auto-sync is
+// off holds nothing.
+func holdOwnerPolicy(mode string) func(*rollout.Rollout, intent.Action) bool {
+	return func(r *rollout.Rollout, a intent.Action) bool {
+		if r.Owner == nil || r.Owner.Owner == nil {
+			return false
+		}
+		switch mode {
+		case "always":
+			return true
+		case "flux-halts":
+			return a == intent.Halt && r.Owner.Owner.Tool == owner.Flux
+		}
+		return false
+	}
 }
 
 // guardLoop judges each metrics round of the rollouts last seen on snapshots until ctx

@@ -112,7 +112,7 @@ func TestReadOnlySessionIsRefusedByTheServiceAndAudited(t *testing.T) {
 	actor := o.actor(&kube.Cluster{Client: kubeapitest.FromClientset(client)}, "bob@example.com", consoleSession{
 		readOnly: true, readOnlyReason: "read-only: this key has no pyroll-write",
 		wrapActor: func(a app.Actor) app.Actor { return auditedActor{Actor: a, session: session} },
-	})
+	}, nil)
 	halt := intent.Request{Action: intent.Halt, Target: ref.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "api"}}
 	for range 3 {
 		if _, err := actor.Plan(context.Background(), halt); !errors.Is(err, actions.ErrRefused) {

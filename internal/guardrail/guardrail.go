@@ -41,6 +41,9 @@ type Config struct {
 	// ReportDir, when set, receives the incident report of every decision.
 	ReportDir string
 	Log       *slog.Logger
+	// HoldOwner says whether to hold a rollout's GitOps owner (Argo CD auto-sync, Flux)
+	// before action a, so that what the guard writes stays (nil: never).
+	HoldOwner func(r *rollout.Rollout, a intent.Action) bool
 }
 
 // Guardrail keeps the guard's memory from one round to the next.
@@ -157,12 +160,12 @@ func (g *Guardrail) ConnectionChanged(c rollout.Connection) {
 func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decision, report metrics.Report) {
 	g.Decisions++
 	attrs := rolloutAttrs(r, d.Rollout, d.Canary, "action", string(d.Act), "reason", d.Reason, "stable", d.Stable, "dryRun", g.cfg.DryRun)
-	outcome, actErr := notify.DryRun, error(nil)
+	outcome, actErr, held := notify.DryRun, error(nil), ""
 	if d.Act == guard.ActNotify {
 		// Nothing to change (a halt asked of a release that completed, on-breach: notify):
 		// on-call is told, once per revision.
 		g.cfg.Log.Warn("breach: nothing changed, on-call told", attrs...)
-		g.tell(ctx, r, d, notify.Notified, nil, report)
+		g.tell(ctx, r, d, notify.Notified, nil, report, "")
 		return
 	}
 	if !g.cfg.DryRun {
@@ -170,6 +173,7 @@ func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decisio
 		if d.Act == guard.ActRollback {
 			req.Action, req.ToRevision = intent.Rollback, d.Stable
 		}
+		req.HoldOwner = g.cfg.HoldOwner != nil && r != nil && g.cfg.HoldOwner(r, req.Action)
 		result, err := g.cfg.Actor.Do(ctx, req)
 		switch {
 		case err != nil:
@@ -186,16 +190,20 @@ func (g *Guardrail) act(ctx context.Context, r *rollout.Rollout, d guard.Decisio
 			if result.Warning != "" {
 				attrs = append(attrs, "warning", result.Warning)
 			}
+			if result.Held != "" {
+				attrs = append(attrs, "held", result.Held.String())
+				held = result.Held.String()
+			}
 			g.cfg.Log.Warn(result.Message.String(), attrs...)
 		}
 	} else {
 		g.cfg.Log.Warn("dry run: would "+string(d.Act), attrs...)
 	}
-	g.tell(ctx, r, d, outcome, actErr, report)
+	g.tell(ctx, r, d, outcome, actErr, report, held)
 }
 
 // tell notifies and writes the report; a failure here never undoes or delays the action.
-func (g *Guardrail) tell(ctx context.Context, before *rollout.Rollout, d guard.Decision, outcome notify.Outcome, actErr error, report metrics.Report) {
+func (g *Guardrail) tell(ctx context.Context, before *rollout.Rollout, d guard.Decision, outcome notify.Outcome, actErr error, report metrics.Report, held string) {
 	if g.cfg.Notify == nil && g.cfg.ReportDir == "" {
 		return
 	}
@@ -204,7 +212,7 @@ func (g *Guardrail) tell(ctx context.Context, before *rollout.Rollout, d guard.D
 		g.cfg.Log.Error("could not read the rollout for the report", "rollout", d.Rollout.String(), "error", err.Error())
 		evidence = incident.Evidence{Rollout: rollout.Rollout{Kind: d.Rollout.Kind, Namespace: d.Rollout.Namespace, Name: d.Rollout.Name}, Metrics: report}
 	}
-	doc := notify.NewDocument(d, outcome, actErr, evidence).WithBuildsFrom(d, before)
+	doc := notify.NewDocument(d, outcome, actErr, evidence).WithBuildsFrom(d, before).WithHeld(held)
 	if g.cfg.Notify != nil {
 		g.cfg.Notify(ctx, doc)
 	}

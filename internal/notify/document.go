@@ -60,6 +60,9 @@ type Document struct {
 	Bake *Bake `json:"bake,omitempty"`
 	// CompareURL is the forge's link from the stable's commit to the canary's.
 	CompareURL safetext.Text `json:"compareURL,omitempty"`
+	// Held is the GitOps owner the guard held before it acted ("Argo CD app
+	// argocd/orders"), so that the halt or rollback stays; "" when none.
+	Held string `json:"held,omitempty"`
 	// Report is the incident report (Markdown), with the Python exception of a crashing pod.
 	Report string `json:"report"`
 }
@@ -197,7 +200,20 @@ func text(d Document) string {
 	if d.CompareURL != "" {
 		fmt.Fprintf(&b, "• changes: %s\n", chat(d.CompareURL.String()))
 	}
+	if d.Held != "" {
+		fmt.Fprintf(&b, "• %s held so that it stays; revert Git (or fix the chart), then %s\n", chat(d.Held), chatCode("kubectl pyroll release-hold "+d.Service+" -n "+d.Namespace))
+	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// WithHeld says the guard held owner before it acted (the text says how to give it back).
+func (doc Document) WithHeld(owner string) Document {
+	if owner == "" {
+		return doc
+	}
+	doc.Held = owner
+	doc.Text = text(doc)
+	return doc
 }
 
 // chatEscaper escapes what Slack's and Mattermost's message formatting treat as markup:

@@ -77,13 +77,17 @@ func (m Model) applyCmd(plan intent.Plan) tea.Cmd {
 	})
 }
 
-// haltCmd is the emergency brake: decide and apply at once, no confirmation.
+// haltCmd is the emergency brake: decide and apply at once, no confirmation. Where the
+// rollout's GitOps owner would undo the halt (Flux drops spec.paused at its next
+// reconcile) and may be held, it is held in the same action: a halt that is gone in ten
+// seconds stops nothing. The status line says so.
 func (m Model) haltCmd(req intent.Request) tea.Cmd {
 	return m.call(func(ctx context.Context, actor Actor) tea.Msg {
 		plan, err := actor.Plan(ctx, req)
 		if err != nil || plan.Noop {
 			return resultMsg{result: intent.Result{Plan: plan, Message: plan.Message}, err: err}
 		}
+		plan.HoldOwner = plan.Owner.Undone() && plan.Owner.Holdable
 		result, err := actor.Apply(ctx, plan)
 		return resultMsg{result: result, err: err}
 	})
@@ -199,6 +203,11 @@ func (m Model) handleActionMsg(msg tea.Msg) (Model, tea.Cmd) {
 			m.footer.SetStatus(footer.Status{Text: safetext.Line(msg.err.Error()), Bad: true})
 		case msg.result.Warning != "":
 			m.footer.SetStatus(footer.Status{Text: msg.result.Message + " (" + msg.result.Warning + ")", Bad: true})
+		case msg.result.Held != "":
+			m.footer.SetStatus(footer.Status{Text: msg.result.Message + "; " + msg.result.Held + " held first (release-hold gives it back)", Good: true})
+		case msg.result.Owner.Undone() && msg.result.Message != "":
+			// Done, and the owner will undo it: success is not what the person should read.
+			m.footer.SetStatus(footer.Status{Text: msg.result.Message + ", but " + msg.result.Owner.Text, Bad: true})
 		default:
 			m.footer.SetStatus(footer.Status{Text: msg.result.Message, Good: true})
 		}

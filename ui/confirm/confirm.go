@@ -4,6 +4,7 @@
 package confirm
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -15,7 +16,8 @@ import (
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
-// AnsweredMsg is the answer: Yes applies Plan, else nothing changes.
+// AnsweredMsg is the answer: Yes applies Plan (holding its GitOps owner first when the
+// question offered it and y was pressed: Plan.HoldOwner), else nothing changes.
 type AnsweredMsg struct {
 	Plan intent.Plan
 	Yes  bool
@@ -23,16 +25,20 @@ type AnsweredMsg struct {
 
 // Model holds at most one plan waiting for an answer.
 type Model struct {
-	styles  styles.Styles
-	yes, no key.Binding
-	plan    *intent.Plan
-	width   int
+	styles          styles.Styles
+	yes, no, anyway key.Binding
+	plan            *intent.Plan
+	width           int
 }
 
 // New returns a confirmation with nothing to ask.
 func New(s styles.Styles, km keys.Map) Model {
-	return Model{styles: s, yes: km.Confirm, no: km.Cancel}
+	return Model{styles: s, yes: km.Confirm, no: km.Cancel, anyway: km.Anyway}
 }
+
+// offersHold says whether the question offers to hold the plan's GitOps owner first: it
+// will undo the write, and may be held.
+func offersHold(p intent.Plan) bool { return p.Owner.Undone() && p.Owner.Holdable }
 
 // Ask shows the plan's question.
 func (m *Model) Ask(plan intent.Plan) { m.plan = &plan }
@@ -53,6 +59,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch {
 	case key.Matches(k, m.yes):
 		answer = AnsweredMsg{Plan: *m.plan, Yes: true}
+		answer.Plan.HoldOwner = offersHold(*m.plan)
+	case offersHold(*m.plan) && key.Matches(k, m.anyway):
+		answer = AnsweredMsg{Plan: *m.plan, Yes: true}
+		answer.Plan.HoldOwner = false
 	case key.Matches(k, m.no):
 		answer = AnsweredMsg{Plan: *m.plan}
 	default:
@@ -67,12 +77,32 @@ func (m Model) View() string {
 	if m.plan == nil {
 		return ""
 	}
-	q := m.styles.Warning.Render(m.plan.Message.String()+"?") + "  " + m.styles.Bold.Render("y/n")
+	p := *m.plan
+	var q string
+	name := p.Action.Name(p.Target.Kind)
+	switch {
+	case offersHold(p):
+		// "Flux Kustomization flux-system/apps will put 2.1.0 back within 20s: suspend it
+		// and roll back [y], roll back anyway [a], cancel [n]"
+		q = m.styles.Warning.Render(p.Message.String()+": "+p.Owner.Text.String()) + ":  " +
+			m.styles.Bold.Render(fmt.Sprintf("%s and %s [y], %s anyway [a], cancel [n]", p.Owner.HoldWords, name, name))
+	case p.Owner.Undone():
+		q = m.styles.Warning.Render(p.Message.String()+"? "+p.Owner.Text.String()+": "+name+" anyway?") + "  " + m.styles.Bold.Render("y/n")
+	case p.Owner.Text != "":
+		q = m.styles.Warning.Render(p.Message.String()+"? ("+p.Owner.Text.String()+")") + "  " + m.styles.Bold.Render("y/n")
+	default:
+		q = m.styles.Warning.Render(p.Message.String()+"?") + "  " + m.styles.Bold.Render("y/n")
+	}
 	return strings.TrimRight(ansi.Wordwrap(q, max(m.width, 10), ""), "\n")
 }
 
-// ShortHelp is y and n/esc.
-func (m Model) ShortHelp() []key.Binding { return []key.Binding{m.yes, m.no} }
+// ShortHelp is y and n/esc (and a when a hold is offered).
+func (m Model) ShortHelp() []key.Binding {
+	if m.plan != nil && offersHold(*m.plan) {
+		return []key.Binding{m.yes, m.anyway, m.no}
+	}
+	return []key.Binding{m.yes, m.no}
+}
 
 // FullHelp is y and n/esc.
 func (m Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }

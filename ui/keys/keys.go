@@ -19,7 +19,9 @@ type Map struct {
 	Diff, Logs, Snapshot key.Binding
 	NextPod              key.Binding
 	Confirm, Cancel      key.Binding
-	Help, Quit           key.Binding
+	// Anyway answers a question that offers to hold a GitOps owner first: act without it.
+	Anyway     key.Binding
+	Help, Quit key.Binding
 	// Argo: the keys are named for an Argo Rollout (ForArgo).
 	Argo bool
 }
@@ -49,6 +51,7 @@ func New() Map {
 		NextPod:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pod")),
 		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
 		Cancel:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
+		Anyway:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "without holding")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
