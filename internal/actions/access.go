@@ -11,6 +11,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
 // Access answers "may I?" for the actions, from SelfSubjectAccessReviews, cached briefly
@@ -193,9 +194,9 @@ func (s Service) Apply(ctx context.Context, plan intent.Plan) (intent.Result, er
 
 // ReleaseHold is Driver.ReleaseHold, refused with a *RefusedError when the access is
 // read-only: giving an owner back is a write like any action.
-func (s Service) ReleaseHold(ctx context.Context, target ref.Rollout, reason string) (Released, error) {
+func (s Service) ReleaseHold(ctx context.Context, target ref.Rollout, reason string) (safetext.Text, error) {
 	if err := s.Access.refuse(intent.Request{Action: intent.ReleaseHold, Target: target, Reason: reason}); err != nil {
-		return Released{}, err
+		return "", err
 	}
 	return s.Driver.ReleaseHold(ctx, target, reason)
 }

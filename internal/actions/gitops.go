@@ -203,28 +203,21 @@ func (d *Driver) createEvent(ctx context.Context, involved corev1.ObjectReferenc
 // ErrNothingHeld: release-hold found no hold of kubectl-pyroll's on the rollout's owner.
 var ErrNothingHeld = errors.New("nothing held")
 
-// Released is what release-hold did.
-type Released struct {
-	// Owner is the owner given back: "Flux Kustomization flux-system/apps".
-	Owner safetext.Text
-	// Message is the one line for the footer or the terminal.
-	Message safetext.Text
-}
-
 // ReleaseHold gives the rollout's GitOps owner back: Argo CD's automated sync policy as it
 // was before the hold, a Flux Kustomization or HelmRelease resumed, or for Helm the field
 // manager kubectl-pyroll's ownership of what it wrote dropped (so the next helm upgrade
 // applies cleanly). It refuses (owner.ErrChanged) when the owner changed since the hold,
 // and returns ErrNothingHeld when there is no hold of ours.
-func (d *Driver) ReleaseHold(ctx context.Context, target ref.Rollout, reason string) (Released, error) {
+// The message is the one line for the footer or the terminal.
+func (d *Driver) ReleaseHold(ctx context.Context, target ref.Rollout, reason string) (safetext.Text, error) {
 	req := intent.Request{Action: intent.ReleaseHold, Target: target, Reason: reason}
 	objs, err := d.read(ctx, req)
 	if err != nil {
-		return Released{}, err
+		return "", err
 	}
 	det, obj, _ := detectOwner(objs, target.Kind)
 	if det == nil {
-		return Released{}, fmt.Errorf("%s %s/%s names no GitOps owner (Argo CD, Flux, Helm): %w", target.Kind.Arg(), target.Namespace, target.Name, ErrNothingHeld)
+		return "", fmt.Errorf("%s %s/%s names no GitOps owner (Argo CD, Flux, Helm): %w", target.Kind.Arg(), target.Namespace, target.Name, ErrNothingHeld)
 	}
 	r := *det.Owner
 	who := safetext.Line(r.String())
@@ -232,16 +225,16 @@ func (d *Driver) ReleaseHold(ctx context.Context, target ref.Rollout, reason str
 	var done safetext.Text
 	if r.Kind == owner.KindRelease {
 		if err := d.releaseHelm(ctx, target, obj); err != nil {
-			return Released{}, err
+			return "", err
 		}
 		done = safetext.Sprintf("%s %s: kubectl-pyroll's fields given back to %s; the next helm upgrade applies cleanly (the fix belongs in the chart's values)", "released", target.Name, who)
 	} else {
 		released, err := d.releaseOwner(ctx, r)
 		if errors.Is(err, owner.ErrNotHeld) {
-			return Released{}, fmt.Errorf("%s is not held by kubectl-pyroll: %w", who, ErrNothingHeld)
+			return "", fmt.Errorf("%s is not held by kubectl-pyroll: %w", who, ErrNothingHeld)
 		}
 		if err != nil {
-			return Released{}, err
+			return "", err
 		}
 		involved = ownerReference(r, released)
 		what := "auto-sync restored as it was before the hold"
@@ -251,20 +244,20 @@ func (d *Driver) ReleaseHold(ctx context.Context, target ref.Rollout, reason str
 		done = safetext.Sprintf("released %s: %s; it applies Git's version again at its next sync", who, what)
 	}
 	if d.DryRun {
-		return Released{Owner: who, Message: "dry run (server-side, nothing changed): would have " + done}, nil
+		return "dry run (server-side, nothing changed): would have " + done, nil
 	}
 	msg := fmt.Sprintf("Hold released by %s for %s/%s in %s", d.User, target.Kind.Arg(), target.Name, target.Namespace)
 	if reason != "" {
 		msg += ": " + reason
 	}
-	result := Released{Owner: who, Message: done}
+	result := done
 	if involved.Name != "" {
 		if err := d.createEvent(ctx, involved, "PyrollReleaseHold", msg); err != nil {
-			result.Message += safetext.Line("; warning: the audit Event was not recorded: " + kubeapi.Message(err))
+			result += safetext.Line("; warning: the audit Event was not recorded: " + kubeapi.Message(err))
 		}
 	}
 	if err := d.createEvent(ctx, rolloutReference(target, obj), "PyrollReleaseHold", msg); err != nil {
-		result.Message += safetext.Line("; warning: the audit Event was not recorded: " + kubeapi.Message(err))
+		result += safetext.Line("; warning: the audit Event was not recorded: " + kubeapi.Message(err))
 	}
 	return result, nil
 }

@@ -99,8 +99,8 @@ func TestHoldAndRollbackIsOneAction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if suspended(t, api) || !strings.Contains(released.Message.String(), "resumed") {
-		t.Errorf("release-hold: suspended=%t, %q", suspended(t, api), released.Message)
+	if suspended(t, api) || !strings.Contains(released.String(), "resumed") {
+		t.Errorf("release-hold: suspended=%t, %q", suspended(t, api), released)
 	}
 	if _, err := d.ReleaseHold(context.Background(), apiRef, ""); !errors.Is(err, ErrNothingHeld) {
 		t.Errorf("a second release-hold: %v, want ErrNothingHeld", err)

@@ -74,6 +74,6 @@ func (o *ReleaseHoldOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(o.Out, released.Message)
+	fmt.Fprintln(o.Out, released)
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/incident"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/jumphost"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -361,6 +362,27 @@ func (a auditedActor) Apply(ctx context.Context, plan intent.Plan) (intent.Resul
 	}
 	a.session.Action(rec)
 	return result, err
+}
+
+// ReleaseHold gives a GitOps owner back, audited like an action.
+func (a auditedActor) ReleaseHold(ctx context.Context, target ref.Rollout, reason string) (safetext.Text, error) {
+	releaser, ok := a.Actor.(app.HoldReleaser)
+	if !ok {
+		return "", errors.New("release-hold is not available here")
+	}
+	req := intent.Request{Action: intent.ReleaseHold, Target: target, Reason: reason}
+	msg, err := releaser.ReleaseHold(ctx, target, reason)
+	if refused := (*actions.RefusedError)(nil); errors.As(err, &refused) {
+		a.Refused(ctx, req, refused.Reason)
+		return msg, err
+	}
+	rec := actionRecord(req)
+	rec.Result = "ok"
+	if err != nil {
+		rec.Result, rec.Error = "failed", err.Error()
+	}
+	a.session.Action(rec)
+	return msg, err
 }
 
 // Refused records an action the session was refused, by the console (its key greyed out,

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
@@ -93,6 +94,55 @@ func (m Model) haltCmd(req intent.Request) tea.Cmd {
 	})
 }
 
+// HoldReleaser is an Actor that gives back a GitOps owner a halt or rollback held (the
+// actions service; the jump host's audited actor).
+type HoldReleaser interface {
+	ReleaseHold(ctx context.Context, target ref.Rollout, reason string) (safetext.Text, error)
+}
+
+// releaseHoldCmd gives the owner of target back.
+func (m Model) releaseHoldCmd(plan intent.Plan) tea.Cmd {
+	return m.call(func(ctx context.Context, actor Actor) tea.Msg {
+		releaser, ok := actor.(HoldReleaser)
+		if !ok {
+			return resultMsg{err: errors.New("release-hold is not available here")}
+		}
+		msg, err := releaser.ReleaseHold(ctx, plan.Target, plan.Reason)
+		return resultMsg{result: intent.Result{Plan: plan, Message: msg}, err: err}
+	})
+}
+
+// releaseHoldKey asks before giving back the held owner of the rollout open (or selected).
+func (m Model) releaseHoldKey() (Model, tea.Cmd) {
+	r, ok := m.target()
+	if !ok {
+		return m, nil
+	}
+	v, read := m.owners[r.Ref()]
+	switch {
+	case m.opts.Actor == nil:
+		m.footer.SetStatus(footer.Status{Text: "release-hold is not available here", Bad: true})
+		return m, nil
+	case m.busy:
+		m.footer.SetStatus(footer.Status{Text: "an action is still running; wait for its result", Bad: true})
+		return m, nil
+	case r.Owner == nil:
+		m.footer.SetStatus(footer.Status{Text: safetext.Sprintf("%s has no GitOps owner: nothing to release", r.Name), Bad: true})
+		return m, nil
+	case !read || (v.Held == nil && v.Ref.Kind != owner.KindRelease):
+		m.footer.SetStatus(footer.Status{Text: safetext.Sprintf("%s is not held by kubectl-pyroll: nothing to release", safetext.Line(r.Owner.Owner.String())), Bad: true})
+		return m, nil
+	}
+	what := "it applies Git's version again at its next sync"
+	if v.Ref.Kind == owner.KindRelease {
+		what = "kubectl-pyroll's fields go back to it: the next helm upgrade applies the chart's version"
+	}
+	m.confirm.Ask(intent.Plan{Request: intent.Request{Action: intent.ReleaseHold, Target: r.Ref(), Reason: "from the console"},
+		Message: safetext.Sprintf("release %s (%s)", safetext.Line(v.Ref.String()), what)})
+	m.footer.SetStatus(footer.Status{})
+	return m, nil
+}
+
 // RefusalRecorder is an Actor that keeps a record of the actions the console refused
 // (the jump host's audit log): what a user tried matters as much as what was done.
 type RefusalRecorder interface {
@@ -131,6 +181,9 @@ func (m Model) actionKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 		action = intent.Rollback
 	case key.Matches(msg, m.keys.PromoteFull):
 		action = intent.PromoteFull
+	case key.Matches(msg, m.keys.ReleaseHold):
+		next, cmd := m.releaseHoldKey()
+		return next, cmd, true
 	default:
 		return m, nil, false
 	}
@@ -177,6 +230,9 @@ func (m Model) handleActionMsg(msg tea.Msg) (Model, tea.Cmd) {
 		m.busy = true
 		m.footer.SetStatus(footer.Status{Text: "applying: " + msg.Plan.Message + "…"})
 		m.resize()
+		if msg.Plan.Action == intent.ReleaseHold {
+			return m, m.releaseHoldCmd(msg.Plan)
+		}
 		return m, m.applyCmd(msg.Plan)
 	case planMsg:
 		m.busy = false

@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/ui/styles"
 )
 
@@ -99,5 +101,86 @@ func TestDetailSaysWhatTheOwnerDoesToEachAction(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("the detail lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// ownedActor plans every action as undone by a Flux Kustomization, and releases holds.
+type ownedActor struct {
+	fakeActor
+	released []ref.Rollout
+}
+
+func (o *ownedActor) Plan(ctx context.Context, req intent.Request) (intent.Plan, error) {
+	plan, err := o.fakeActor.Plan(ctx, req)
+	plan.Owner = intent.OwnerNote{Who: "Flux Kustomization flux-system/apps", Reverts: "yes", Holdable: true, HoldWords: "suspend it",
+		Text: "Flux Kustomization flux-system/apps will put 1.8.0 back within 20s"}
+	return plan, err
+}
+
+func (o *ownedActor) ReleaseHold(_ context.Context, target ref.Rollout, _ string) (safetext.Text, error) {
+	o.released = append(o.released, target)
+	return "released Flux Kustomization flux-system/apps", nil
+}
+
+func ownedConsole(t *testing.T, actor *ownedActor) Model {
+	t.Helper()
+	actor.perms = intent.Permissions{}
+	m := consoleAsking(t, actor)
+	next, _ := m.Update(permissionsMsg{scope: intent.Scope{Kind: ref.Deployment, Namespace: "demo"}, perms: actor.perms})
+	return next.(Model)
+}
+
+func TestRollbackUnderAnOwnerOffersToHoldIt(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		hold bool
+	}{{"y", true}, {"a", false}} {
+		actor := &ownedActor{}
+		m := ownedConsole(t, actor)
+		m, _ = run(m, press("r"))
+		s := text(m)
+		if want := "suspend it and rollback [y], rollback anyway [a], cancel [n]"; !strings.Contains(strings.ReplaceAll(s, "\n", " "), want) {
+			t.Fatalf("the question does not offer the hold (%q):\n%s", want, s)
+		}
+		m, cmd := run(m, press(tc.key))
+		send(m, cmd())
+		if len(actor.applied) != 1 || actor.applied[0].HoldOwner != tc.hold {
+			t.Fatalf("%s: applied %+v, want one plan with HoldOwner=%t", tc.key, actor.applied, tc.hold)
+		}
+	}
+}
+
+func TestHaltUnderAnOwnerThatUndoesItHoldsItInOneKey(t *testing.T) {
+	actor := &ownedActor{}
+	m := ownedConsole(t, actor)
+	m, _ = run(m, press("h"))
+	if len(actor.applied) != 1 || !actor.applied[0].HoldOwner {
+		t.Fatalf("applied %+v, want the halt with its owner held", actor.applied)
+	}
+}
+
+func TestReleaseHoldKey(t *testing.T) {
+	actor := &ownedActor{}
+	m := ownedConsole(t, actor)
+	held := owner.Ref{Tool: owner.Flux, Kind: owner.KindKustomization, Namespace: "flux-system", Name: "apps"}
+	rollouts := demoRollouts()
+	rollouts[0].Owner = &owner.Detection{Owner: &held}
+	m = send(m, SnapshotMsg(rollout.Snapshot{Rollouts: rollouts, Synced: true, At: clock, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	m, _ = run(m, press("R"))
+	if !strings.Contains(text(m), "not held by kubectl-pyroll") {
+		t.Errorf("R before the owner is known held:\n%s", text(m))
+	}
+	m = send(m, ownersMsg{views: map[ref.Rollout]owner.View{rollouts[0].Ref(): {Ref: held, Access: owner.Read, Suspended: owner.Yes, Held: &owner.HoldRecord{By: "alice"}}}})
+	m, _ = run(m, press("R"))
+	if !strings.Contains(text(m), "release Flux Kustomization flux-system/apps") {
+		t.Fatalf("R asks nothing:\n%s", text(m))
+	}
+	m, cmd := run(m, press("y"))
+	m = send(m, cmd())
+	if len(actor.released) != 1 || actor.released[0] != rollouts[0].Ref() {
+		t.Errorf("released %v, want %v", actor.released, rollouts[0].Ref())
+	}
+	if !strings.Contains(text(m), "released Flux Kustomization flux-system/apps") {
+		t.Errorf("the status line does not say it:\n%s", text(m))
 	}
 }

@@ -273,7 +273,7 @@ func (p page) owner() []string {
 		lines = append(lines, p.wrap(style.Render(fmt.Sprintf("%s: %s", a, e.Text)), 2)...)
 	}
 	if v.Held != nil {
-		lines = append(lines, p.wrap(s.Hint.Render("held by kubectl-pyroll: revert Git (or fix the chart), then "+ReleaseHoldHint), 2)...)
+		lines = append(lines, p.wrap(s.Hint.Render("held by kubectl-pyroll: revert Git (or fix the chart), then R here (or "+ReleaseHoldHint+" "+r.Name+" -n "+r.Namespace+")"), 2)...)
 	}
 	return append(lines, "")
 }

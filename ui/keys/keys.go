@@ -20,7 +20,9 @@ type Map struct {
 	NextPod              key.Binding
 	Confirm, Cancel      key.Binding
 	// Anyway answers a question that offers to hold a GitOps owner first: act without it.
-	Anyway     key.Binding
+	Anyway key.Binding
+	// ReleaseHold (R) gives back a GitOps owner a halt or rollback held.
+	ReleaseHold key.Binding
 	Help, Quit key.Binding
 	// Argo: the keys are named for an Argo Rollout (ForArgo).
 	Argo bool
@@ -52,6 +54,7 @@ func New() Map {
 		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
 		Cancel:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
 		Anyway:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "without holding")),
+		ReleaseHold: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "release hold")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
