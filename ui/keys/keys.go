@@ -23,7 +23,7 @@ type Map struct {
 	Anyway key.Binding
 	// ReleaseHold (R) gives back a GitOps owner a halt or rollback held.
 	ReleaseHold key.Binding
-	Help, Quit key.Binding
+	Help, Quit  key.Binding
 	// Argo: the keys are named for an Argo Rollout (ForArgo).
 	Argo bool
 }
