@@ -102,7 +102,7 @@ func (h DetailHelp) ShortHelp() []key.Binding {
 }
 
 func (h DetailHelp) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Back}, h.actions(),
+	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Back}, append(h.actions(), h.ReleaseHold),
 		{h.Diff, h.Logs, h.Snapshot}, {h.Help, h.Quit}}
 }
 
