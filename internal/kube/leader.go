@@ -131,7 +131,7 @@ func (e *LeaderElection) TryAcquireOrRenew(ctx context.Context) (bool, error) {
 	lease, err := leases.Get(ctx, e.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		mine.LeaseTransitions = utilptr.To(int32(0))
-		created, err := leases.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: e.Name, Namespace: e.Namespace}, Spec: mine}, metav1.CreateOptions{})
+		created, err := leases.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: e.Name, Namespace: e.Namespace}, Spec: mine}, metav1.CreateOptions{FieldManager: fieldManager})
 		if err != nil {
 			return false, fmt.Errorf("create lease %s/%s: %w", e.Namespace, e.Name, err)
 		}
@@ -158,7 +158,7 @@ func (e *LeaderElection) TryAcquireOrRenew(ctx context.Context) (bool, error) {
 	mine.LeaseTransitions = utilptr.To(transitions)
 	updated := lease.DeepCopy()
 	updated.Spec = mine
-	written, err := leases.Update(ctx, updated, metav1.UpdateOptions{})
+	written, err := leases.Update(ctx, updated, metav1.UpdateOptions{FieldManager: fieldManager})
 	if apierrors.IsConflict(err) {
 		return false, nil // another candidate wrote first
 	}
@@ -187,7 +187,7 @@ func (e *LeaderElection) release() {
 	lease.Spec.HolderIdentity = nil
 	lease.Spec.LeaseDurationSeconds = utilptr.To(int32(1))
 	lease.Spec.RenewTime, lease.Spec.AcquireTime = &now, &now
-	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil && !errors.Is(err, context.Canceled) {
+	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{FieldManager: fieldManager}); err != nil && !errors.Is(err, context.Canceled) {
 		e.log("leader election: releasing the lease: %v", err)
 		return
 	}
@@ -199,3 +199,7 @@ func (e *LeaderElection) log(format string, args ...any) {
 		e.Log(format, args...)
 	}
 }
+
+// fieldManager names the Lease writes as every other write of kubectl-pyroll's
+// (actions.FieldManager; internal/kube cannot import actions).
+const fieldManager = "kubectl-pyroll"
