@@ -6,10 +6,13 @@ import (
 	"os"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/incident"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/revisions"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -104,5 +107,31 @@ func readHistory(ctx context.Context, cluster *kube.Cluster, target ref.Rollout,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
+	addCharts(ctx, cluster, h)
 	return h, nil
+}
+
+// addCharts names the Helm chart of each revision a release of the rollout's Helm owner
+// rendered (one LIST of that release's Secrets). Best effort: without access to them, the
+// history is the same without the chart.
+func addCharts(ctx context.Context, cluster *kube.Cluster, h *revisions.History) {
+	r := &h.Rollout
+	if r.Owner == nil || r.Owner.Owner == nil || r.Owner.Owner.Kind != owner.KindRelease {
+		return
+	}
+	release := r.Owner.Owner
+	secrets, err := cluster.Client.Secrets(release.Namespace).List(ctx, metav1.ListOptions{LabelSelector: owner.HelmReleasesSelector(release.Name)})
+	if err != nil {
+		return
+	}
+	kind := "Deployment"
+	if r.Kind == ref.ArgoRollout {
+		kind = "Rollout"
+	}
+	charts := owner.ChartsByRevision(secrets.Items, kind, r.Name, h.Templates())
+	for i := range r.Revisions {
+		if c, ok := charts[r.Revisions[i].Number]; ok {
+			r.Revisions[i].Chart = &c
+		}
+	}
 }

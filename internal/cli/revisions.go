@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/provenance"
 	"github.com/pyroll/kubectl-pyroll/internal/revisions"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
@@ -145,6 +147,11 @@ func writeHistory(out io.Writer, r rollout.Rollout, format string, now time.Time
 // view holds it.
 func writeHistoryTable(out io.Writer, r rollout.Rollout, now time.Time) error {
 	rows := [][]safetext.Text{{"REV", "ROLE", "AGE", "PODS", "SHA", "VERSION", "LOCK", "PYTHON", "IMAGE"}}
+	charts := slices.ContainsFunc(r.Revisions, func(rev rollout.Revision) bool { return rev.Chart != nil })
+	if charts {
+		// The Helm chart each revision came from, where a release of its Helm owner says.
+		rows[0] = append(rows[0], "CHART")
+	}
 	var warnings []safetext.Text
 	for _, rev := range r.Revisions {
 		p := rev.Provenance
@@ -157,6 +164,13 @@ func writeHistoryTable(out io.Writer, r rollout.Rollout, now time.Time) error {
 			safetext.Sprintf("%d/%d", rev.Ready, rev.Desired), orDash(p.ShortSHA()), orDash(textfmt.Clip(p.Version, 12)),
 			orDash(textfmt.Clip(p.LockHash, 14)), orDash(p.Python), image,
 		})
+		if charts {
+			chart := safetext.Text("-")
+			if rev.Chart != nil {
+				chart = rev.Chart.Text()
+			}
+			rows[len(rows)-1] = append(rows[len(rows)-1], chart)
+		}
 		for _, w := range p.Warnings {
 			warnings = append(warnings, safetext.Sprintf("rev %d: %s", rev.Number, w))
 		}
@@ -185,6 +199,10 @@ type DiffDocument struct {
 	Name         string `json:"name"`
 	FromRevision int64  `json:"fromRevision"`
 	ToRevision   int64  `json:"toRevision"`
+	// FromChart and ToChart are the Helm charts the two revisions came from, where a
+	// release of the rollout's Helm owner says.
+	FromChart *owner.Chart `json:"fromChart,omitempty"`
+	ToChart   *owner.Chart `json:"toChart,omitempty"`
 	provenance.Diff
 }
 
@@ -213,13 +231,33 @@ func writeDiff(out io.Writer, h *revisions.History, from, to int64, format strin
 	if err != nil {
 		return err
 	}
+	fromChart, toChart := chartOf(h.Rollout, from), chartOf(h.Rollout, to)
 	if format == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(DiffDocument{APIVersion: statusAPIVersion, Kind: "RevisionDiff", Namespace: h.Rollout.Namespace, Name: h.Rollout.Name, FromRevision: from, ToRevision: to, Diff: d})
+		return enc.Encode(DiffDocument{APIVersion: statusAPIVersion, Kind: "RevisionDiff", Namespace: h.Rollout.Namespace, Name: h.Rollout.Name, FromRevision: from, ToRevision: to, FromChart: fromChart, ToChart: toChart, Diff: d})
+	}
+	if fromChart != nil || toChart != nil {
+		fmt.Fprintf(out, "helm chart: %s %s %s\n", chartText(fromChart), arrows.To, chartText(toChart))
 	}
 	for _, l := range d.Lines(from, to, arrows) {
 		fmt.Fprintln(out, l.Text)
 	}
 	return nil
+}
+
+func chartOf(r rollout.Rollout, n int64) *owner.Chart {
+	for _, rev := range r.Revisions {
+		if rev.Number == n {
+			return rev.Chart
+		}
+	}
+	return nil
+}
+
+func chartText(c *owner.Chart) safetext.Text {
+	if c == nil {
+		return "(no release rendered it)"
+	}
+	return c.Text()
 }

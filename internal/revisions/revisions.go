@@ -54,6 +54,9 @@ func FromObjects(objs rollout.Objects, now time.Time) (*History, error) {
 	return h, nil
 }
 
+// Templates are the revisions' pod templates by number (read only).
+func (h *History) Templates() map[int64]*corev1.PodTemplateSpec { return h.templates }
+
 // DefaultPair is what "what changed" compares without --from/--to: the stable revision
 // (else the one before the canary) to the canary.
 func (h *History) DefaultPair() (from, to int64, err error) {

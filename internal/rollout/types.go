@@ -211,6 +211,9 @@ type Revision struct {
 	// Provenance is the build this revision runs: git SHA, version, lock hash, Python,
 	// pipeline run, image references and the digests its pods report.
 	Provenance provenance.Provenance `json:"provenance"`
+	// Chart is the Helm chart this revision was installed from, when a release of the
+	// rollout's Helm owner rendered its template (history and diff read it; nil elsewhere).
+	Chart *owner.Chart `json:"chart,omitempty"`
 }
 
 // Pod is one pod's health.
