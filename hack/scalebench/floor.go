@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
@@ -22,14 +24,10 @@ import (
 // ask) and one LIST, both protobuf; each timed twice, the faster kept. It returns the
 // streamed figure: the console's full frame is set beside it.
 func measureAPIFloor(ctx context.Context, sb *sandbox.Sandbox, wl scaleWorkload, figs *figures) (time.Duration, error) {
-	cfg := sb.RESTConfig()
-	cfg.ContentType = runtime.ContentTypeProtobuf
-	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf
-	client, err := kubernetes.NewForConfig(cfg)
+	pods, err := floorPods(sb.RESTConfig())
 	if err != nil {
 		return 0, err
 	}
-	pods := client.CoreV1().Pods(metav1.NamespaceAll)
 	best := func(read func() (int, error)) (time.Duration, error) {
 		var fastest time.Duration
 		for range 2 {
@@ -47,27 +45,7 @@ func measureAPIFloor(ctx context.Context, sb *sandbox.Sandbox, wl scaleWorkload,
 		}
 		return fastest, nil
 	}
-	streamed, err := best(func() (int, error) {
-		w, err := pods.Watch(ctx, metav1.ListOptions{SendInitialEvents: ptr.To(true), ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, AllowWatchBookmarks: true})
-		if err != nil {
-			return 0, err
-		}
-		defer w.Stop()
-		n := 0
-		for ev := range w.ResultChan() {
-			switch ev.Type {
-			case watch.Bookmark:
-				if p, ok := ev.Object.(*corev1.Pod); ok && p.Annotations[metav1.InitialEventsAnnotationKey] == "true" {
-					return n, nil
-				}
-			case watch.Error:
-				return n, fmt.Errorf("streaming list of pods: %v", ev.Object)
-			default:
-				n++
-			}
-		}
-		return n, fmt.Errorf("streaming list of pods ended after %d", n)
-	})
+	streamed, err := best(func() (int, error) { return streamPods(ctx, pods) })
 	if err != nil {
 		return 0, fmt.Errorf("API floor: %w", err)
 	}
@@ -84,4 +62,40 @@ func measureAPIFloor(ctx context.Context, sb *sandbox.Sandbox, wl scaleWorkload,
 	figs.add("API server alone: every one of the %d pods to a client that only decodes them: %.2f s streamed (as the console asks), %.2f s by one LIST   (no target: the floor under the first full frame on this machine)",
 		wl.pods(), streamed.Seconds(), listed.Seconds())
 	return streamed, nil
+}
+
+// floorPods is the bare client of the floor: protobuf, nothing but decoding.
+func floorPods(cfg *rest.Config) (typedcorev1.PodInterface, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return client.CoreV1().Pods(metav1.NamespaceAll), nil
+}
+
+// streamPods reads every pod as the console's informer asks for them (a watch sending its
+// initial events), decoding each and keeping none; it returns how many it read.
+func streamPods(ctx context.Context, pods typedcorev1.PodInterface) (int, error) {
+	w, err := pods.Watch(ctx, metav1.ListOptions{SendInitialEvents: ptr.To(true), ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, AllowWatchBookmarks: true})
+	if err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+	n := 0
+	for ev := range w.ResultChan() {
+		switch ev.Type {
+		case watch.Bookmark:
+			if p, ok := ev.Object.(*corev1.Pod); ok && p.Annotations[metav1.InitialEventsAnnotationKey] == "true" {
+				return n, nil
+			}
+		case watch.Error:
+			return n, fmt.Errorf("streaming list of pods: %v", ev.Object)
+		default:
+			n++
+		}
+	}
+	return n, fmt.Errorf("streaming list of pods ended after %d", n)
 }

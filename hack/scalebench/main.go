@@ -34,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
@@ -53,6 +54,7 @@ type config struct {
 	churnAlso                            string
 	idleAlso, idleAlsoLabel              string
 	serveSessions                        int
+	attach, attachPrometheus             string
 }
 
 func numCPU() int { return runtime.NumCPU() }
@@ -82,6 +84,8 @@ func main() {
 	flag.StringVar(&cfg.idleAlso, "idle-also", "", "another kubectl-pyroll binary whose console idle CPU is measured right after -pyroll's, the same way on the same sandbox (e.g. a build without go.mod's replace of bubbletea: hack/bench.sh builds one)")
 	flag.StringVar(&cfg.idleAlsoLabel, "idle-also-label", "", "what -idle-also is, for its figure (default: its file name)")
 	flag.IntVar(&cfg.serveSessions, "serve-sessions", 5, "SSH sessions to `serve --ssh` for its memory per extra session and idle CPU per console; 0 skips them")
+	flag.StringVar(&cfg.attach, "attach", "", "a running sandbox's kubeconfig (one held by -hold): measure only the first full frame against the floor there, the sandbox holding -pods pods in -deployments Deployments")
+	flag.StringVar(&cfg.attachPrometheus, "attach-prometheus", "http://127.0.0.1:9", "with -attach: the Prometheus URL the console is given")
 	flag.Parse()
 	if cfg.deployments == 0 {
 		cfg.deployments = max(200, cfg.pods/100)
@@ -98,7 +102,12 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	err := run(ctx, cfg)
+	var err error
+	if cfg.attach != "" {
+		err = runAttached(ctx, cfg)
+	} else {
+		err = run(ctx, cfg)
+	}
 	interrupted := ctx.Err() != nil
 	stop()
 	if err != nil {
@@ -142,13 +151,6 @@ func usefulFrameTarget(pods int, d time.Duration) string {
 		return "no target above 50,000 pods"
 	}
 	return "target < 1.5 s at 50,000 pods: " + verdict(d < 1500*time.Millisecond)
-}
-
-// fullFrameTarget is DESIGN.md §9's target for the first full frame (every pod read):
-// within 0.5 s of the API server's floor (every pod streamed to a bare client).
-func fullFrameTarget(full, floor time.Duration) string {
-	return fmt.Sprintf("%+.2f s over the API server's floor of %.2f s streamed; target within 0.5 s of it: %s",
-		(full - floor).Seconds(), floor.Seconds(), verdict(full-floor < 500*time.Millisecond))
 }
 
 func verdict(met bool) string {
@@ -257,6 +259,14 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err := measureStatus(ctx, cfg, wl, sb, pyroll, statusKubeconfig, env, &figs); err != nil {
 		return err
 	}
+	if _, err := exec.LookPath("tmux"); err == nil {
+		logf("console -A: first full frame, %d runs alternating with the floor's reads", fullFrameRuns)
+		ff, err := measureFullFrames(ctx, sb.RESTConfig(), wl, pyroll, consoleKubeconfig, pyrollConfig, sb.PrometheusURL, home)
+		if err != nil {
+			return err
+		}
+		figs.add("%s", ff.figure(wl.pods()))
+	}
 	if _, err := exec.LookPath("tmux"); err != nil {
 		figs.add("console figures skipped: tmux is not installed (make deps)")
 	} else if idle, err := measureConsole(ctx, cfg, wl, sb, pyroll, consoleKubeconfig, pyrollConfig, home, floor, &figs); err != nil {
@@ -285,6 +295,36 @@ func run(ctx context.Context, cfg config) (err error) {
 			_ = os.WriteFile(cfg.out, []byte(out), 0o644)
 		}
 	}
+	return nil
+}
+
+// runAttached measures the first full frame against the floor on a sandbox already
+// running (-attach: its kubeconfig), for working on that figure without setting up tens of
+// thousands of pods each time.
+func runAttached(ctx context.Context, cfg config) error {
+	pyroll, err := filepath.Abs(cfg.pyroll)
+	if err != nil {
+		return err
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", cfg.attach)
+	if err != nil {
+		return err
+	}
+	home, err := os.MkdirTemp("", "pyroll-scalebench-attach-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(home)
+	pyrollConfig := filepath.Join(home, "pyroll.yaml")
+	if err := os.WriteFile(pyrollConfig, []byte("prometheus:\n  preset: prometheus_client\n"), 0o644); err != nil {
+		return err
+	}
+	wl := scaleWorkload{namespaces: cfg.namespaces, perNamespace: cfg.deployments / cfg.namespaces, replicas: int32(cfg.pods / cfg.deployments)}
+	ff, err := measureFullFrames(ctx, rc, wl, pyroll, cfg.attach, pyrollConfig, cfg.attachPrometheus, home)
+	if err != nil {
+		return err
+	}
+	fmt.Println(ff.figure(wl.pods()))
 	return nil
 }
 
@@ -452,8 +492,8 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	}
 	figs.add("console -A: first useful frame (the header counts all %d rollouts, their rows from the status, the pods still streaming) %.2f s after start   (%s)",
 		wl.deployments(), useful.Sub(started).Seconds(), usefulFrameTarget(wl.pods(), useful.Sub(started)))
-	figs.add("console -A: first full frame (every pod read: no \"reading pods\") %.2f s after start   (%s)",
-		firstFrame.Sub(started).Seconds(), fullFrameTarget(firstFrame.Sub(started), floor))
+	figs.add("console -A: first full frame (every pod read: no \"reading pods\") %.2f s after start, this run; the floor's best of two read before it %.2f s   (no target here: judged on the runs alternating with the floor's reads)",
+		firstFrame.Sub(started).Seconds(), floor.Seconds())
 
 	// Everything the console writes to its terminal from now on.
 	raw := filepath.Join(filepath.Dir(pyrollConfig), "terminal.raw")

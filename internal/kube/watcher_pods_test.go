@@ -195,3 +195,31 @@ func stepUntilIdle(t *testing.T, clk *clocktesting.FakeClock, snaps <-chan rollo
 		}
 	}
 }
+
+// While 50,000 pods stream, the count is redrawn at most every progressRedraw, however
+// fast they come: each redraw rebuilds every row.
+func TestPodsCountIsRedrawnAtMostEveryProgressRedraw(t *testing.T) {
+	clock := clocktesting.NewFakeClock(time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC))
+	w := &Watcher{opts: WatchOptions{Clock: clock}, dirty: make(chan struct{}, 1)}
+	redraws := 0
+	drain := func() {
+		select {
+		case <-w.dirty:
+			redraws++
+		default:
+		}
+	}
+	for range 50000 / podsProgress {
+		w.pokeProgress()
+		drain()
+	}
+	if redraws != 1 {
+		t.Errorf("%d redraws for 50,000 pods in an instant, want 1", redraws)
+	}
+	clock.Step(progressRedraw)
+	w.pokeProgress()
+	drain()
+	if redraws != 2 {
+		t.Errorf("no redraw %s later", progressRedraw)
+	}
+}
