@@ -36,7 +36,7 @@ release-snapshot:
 	$(TOOLS_BIN)/goreleaser release --snapshot --clean
 	$(GO) test -count=1 ./hack/release/
 
-## deps: Debian packages the sandbox needs (prometheus, flask, prometheus_client, gunicorn, tmux, openssh-client)
+## deps: Debian packages the sandbox needs (prometheus, flask, prometheus_client, gunicorn, tmux, openssh-client, git)
 deps:
 	@hack/install-deps.sh
 
