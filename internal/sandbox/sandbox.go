@@ -2,12 +2,14 @@
 // end-to-end tests: etcd, kube-apiserver (TLS, RBAC), kube-controller-manager,
 // kube-scheduler, kwok with fake nodes, the Argo Rollouts controller with its CRDs,
 // Prometheus, and a pod runner that serves the sample Python service for every Running
-// sample pod. Everything binds to loopback on ports chosen free, and everything is stopped
-// (whole process groups) by Stop.
+// sample pod; on demand, Flux's controllers (Options.Flux), Argo CD's Application CRD
+// (Options.ArgoCDCRD), a Git server (GitRepo) and the helm CLI (Helm). Everything binds to
+// loopback on ports chosen free, and everything is stopped (whole process groups) by Stop.
 //
 // This package is the sandbox's lifecycle. What runs in it lives beside it: package workload
 // (sample Python services as Deployments or Argo Rollouts, and waits on them), package demo
-// (the demo's services, Options.Seed) and package auditlog (reading the API server's audit log).
+// (the demo's services, Options.Seed), package gitops (workloads under Flux, Helm or an Argo
+// CD Application) and package auditlog (reading the API server's audit log).
 package sandbox
 
 import (
@@ -34,8 +36,9 @@ const KubeVersion = "v1.36.3"
 type Options struct {
 	// Dir holds certificates, data, logs and the kubeconfig. One sandbox per Dir at a time.
 	Dir string
-	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and
-	// rollouts-controller (hack/build-kube.sh builds them there).
+	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
+	// rollouts-controller, source-controller, kustomize-controller and helm (hack/build-kube.sh
+	// builds them there).
 	BinDir string
 	// Nodes is the number of kwok nodes (default 3).
 	Nodes int
