@@ -36,11 +36,11 @@ release-snapshot:
 	$(TOOLS_BIN)/goreleaser release --snapshot --clean
 	$(GO) test -count=1 ./hack/release/
 
-## deps: Debian packages the sandbox needs (prometheus, flask, prometheus_client, gunicorn, tmux, openssh-client)
+## deps: Debian packages the sandbox needs (prometheus, flask, prometheus_client, gunicorn, tmux, openssh-client, git)
 deps:
 	@hack/install-deps.sh
 
-## tools: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (v1.36.3), kwok and Argo Rollouts' rollouts-controller (v1.10.1), built once into .cache/bin
+## tools: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (v1.36.3), kwok, Argo Rollouts' rollouts-controller (v1.10.1), Flux's source-controller and kustomize-controller (v1.9.6) and helm (v4.3.2), built once into .cache/bin
 tools:
 	@hack/build-kube.sh $(TOOLS_BIN)
 

@@ -1,5 +1,6 @@
 // Package assets holds the data the binaries embed: the sandbox's sample Python service,
-// its kwok stages, kwok's Logs CRD and Argo Rollouts' CRDs and, later, PromQL presets.
+// its kwok stages, kwok's Logs CRD, Argo Rollouts', Flux's and Argo CD's CRDs and, later, PromQL
+// presets.
 package assets
 
 import (
@@ -24,6 +25,15 @@ var kwokLogsCRD []byte
 //
 //go:embed argo/crds/*.yaml
 var argoCRDs embed.FS
+
+// Flux's and Argo CD's, for the sandbox's GitOps options (see flux/README.md and
+// argocd/README.md).
+//
+//go:embed flux/crds/*.yaml
+var fluxCRDs embed.FS
+
+//go:embed argocd/crds/*.yaml
+var argoCDCRDs embed.FS
 
 // SampleService is the Flask + prometheus_client service the sandbox runs for every
 // Running sample pod; app.py sits at its root.
@@ -50,6 +60,26 @@ func KwokLogsCRD() []byte { return append([]byte{}, kwokLogsCRD...) }
 // AnalysisTemplate, ClusterAnalysisTemplate, Experiment), one YAML file each, at its root.
 func ArgoCRDs() fs.FS {
 	sub, err := fs.Sub(argoCRDs, "argo/crds")
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the folder exists
+	}
+	return sub
+}
+
+// FluxCRDs holds Flux v1.9.6's source-controller and kustomize-controller
+// CustomResourceDefinitions, one YAML file each, at its root.
+func FluxCRDs() fs.FS {
+	sub, err := fs.Sub(fluxCRDs, "flux/crds")
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the folder exists
+	}
+	return sub
+}
+
+// ArgoCDCRDs holds Argo CD v3.6.2's Application CustomResourceDefinition
+// (applications.argoproj.io), at its root.
+func ArgoCDCRDs() fs.FS {
+	sub, err := fs.Sub(argoCDCRDs, "argocd/crds")
 	if err != nil {
 		panic(err) // the embed pattern above guarantees the folder exists
 	}

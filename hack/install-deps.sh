@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the sandbox and the end-to-end tests run, if any is missing:
-# Prometheus, Flask and prometheus_client for Debian's python3, gunicorn, tmux, openssl, and the
-# OpenSSH client (the tests of `serve --ssh`).
+# Prometheus, Flask and prometheus_client for Debian's python3, gunicorn, tmux, openssl, the
+# OpenSSH client (the tests of `serve --ssh`) and git (the sandbox's Git server, for Flux).
 set -euo pipefail
-packages=(prometheus python3-flask python3-prometheus-client gunicorn tmux openssl openssh-client)
+packages=(prometheus python3-flask python3-prometheus-client gunicorn tmux openssl openssh-client git)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,7 +21,7 @@ import (
 const usage = `pyroll-sandbox: a local Kubernetes control plane with sample Python services.
 
 Usage:
-  pyroll-sandbox up   [--dir DIR] [--bin DIR] [--nodes N] [--seed=false] [--argo=false] [--scale]
+  pyroll-sandbox up   [--dir DIR] [--bin DIR] [--nodes N] [--seed=false] [--argo=false] [--scale] [--flux] [--argocd-crd]
         start it and keep it running until Ctrl-C (or 'pyroll-sandbox down')
   pyroll-sandbox run  [flags] -- COMMAND [ARGS...]
         start it, run COMMAND with KUBECONFIG and PYROLL_PROMETHEUS_URL set, stop it after
@@ -32,6 +32,8 @@ Usage:
 
 Defaults: --dir .sandbox, --bin .cache/bin (built by 'make tools').
 --argo=false leaves Argo Rollouts out (no CRDs, no controller, no checkout-api in the demo).
+--flux runs Flux's source-controller and kustomize-controller; --argocd-crd installs Argo CD's
+Application CRD (no Argo CD controller). Both off by default.
 --scale sets the control plane up for thousands of pods (with e.g. --nodes 20), as
 'make bench' does for its 10,000-pod run; without it, the small quick demo sandbox.
 `
@@ -57,17 +59,19 @@ func run(args []string) error {
 	seed := flags.Bool("seed", true, "seed the demo namespace")
 	scale := flags.Bool("scale", false, "set the control plane up for thousands of pods")
 	argo := flags.Bool("argo", true, "run Argo Rollouts (its CRDs and controller)")
+	flux := flags.Bool("flux", false, "run Flux's source-controller and kustomize-controller")
+	argoCDCRD := flags.Bool("argocd-crd", false, "install Argo CD's Application CRD")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
 	switch verb {
 	case "up":
-		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo}, *seed, nil)
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo, Flux: *flux, ArgoCDCRD: *argoCDCRD}, *seed, nil)
 	case "run":
 		if flags.NArg() == 0 {
 			return errors.New("run needs a command: pyroll-sandbox run -- COMMAND [ARGS...]")
 		}
-		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo}, *seed, flags.Args())
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo, Flux: *flux, ArgoCDCRD: *argoCDCRD}, *seed, flags.Args())
 	case "down":
 		stopped, err := sandbox.StopRecorded(*dir)
 		if err != nil {

@@ -4,17 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/pyroll/kubectl-pyroll/assets"
 )
@@ -29,61 +22,9 @@ const argoControllerBin = "rollouts-controller"
 // have synced and its workers run: before it, a Rollout created would wait unseen.
 const argoStartedLine = "Started controller"
 
-// installArgoCRDs applies Argo Rollouts' CRDs server-side and waits until the API server
-// serves them. Server-side, because a client-side apply would store each ~600 KB CRD in the
-// last-applied annotation, past the 256 KB annotation limit.
+// installArgoCRDs applies Argo Rollouts' CRDs and waits until the API server serves them.
 func (s *Sandbox) installArgoCRDs(ctx context.Context) error {
-	crds := assets.ArgoCRDs()
-	files, err := fs.Glob(crds, "*.yaml")
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("argo rollouts CRDs: none embedded (%v)", err)
-	}
-	sort.Strings(files)
-	force := true
-	var names []string
-	for _, file := range files {
-		data, err := fs.ReadFile(crds, file)
-		if err != nil {
-			return fmt.Errorf("argo rollouts CRD %s: %w", file, err)
-		}
-		var meta struct {
-			Metadata struct {
-				Name string `json:"name"`
-			} `json:"metadata"`
-		}
-		if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(&meta); err != nil || meta.Metadata.Name == "" {
-			return fmt.Errorf("argo rollouts CRD %s: no metadata.name (%v)", file, err)
-		}
-		name := meta.Metadata.Name
-		_, err = s.dynamic.Resource(crdResource).Patch(ctx, name, types.ApplyYAMLPatchType, data,
-			metav1.PatchOptions{FieldManager: "pyroll-sandbox", Force: &force})
-		if err != nil {
-			return fmt.Errorf("apply argo rollouts CRD %s (%s): %w", name, file, err)
-		}
-		names = append(names, name)
-	}
-	return waitFor(ctx, "argo rollouts CRDs established", nil, 60*time.Second, func(ctx context.Context) error {
-		for _, name := range names {
-			got, err := s.dynamic.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if !crdEstablished(got) {
-				return fmt.Errorf("%s not Established yet", name)
-			}
-		}
-		return nil
-	})
-}
-
-func crdEstablished(crd *unstructured.Unstructured) bool {
-	conditions, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-	for _, c := range conditions {
-		if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-			return true
-		}
-	}
-	return false
+	return s.applyCRDs(ctx, "argo rollouts", assets.ArgoCRDs())
 }
 
 // startArgo installs the CRDs and runs rollouts-controller with the admin kubeconfig,
@@ -143,9 +84,19 @@ func (s *Sandbox) startArgo(ctx context.Context, p ports) error {
 // controller started (Options.NoArgo turns both off).
 func (s *Sandbox) Argo() bool { return !s.opts.NoArgo }
 
-// argoBinaryHint is what checkBinaries says when only the controller is missing.
+// argoBinaryHint is what checkBinaries says of the time `make tools` takes to build what is
+// missing.
 func argoBinaryHint(missing []string) string {
-	if len(missing) == 1 && strings.HasPrefix(missing[0], argoControllerBin) {
+	onlyFlux := true
+	for _, m := range missing {
+		if m != fluxSourceBin && m != fluxKustomizeBin {
+			onlyFlux = false
+		}
+	}
+	switch {
+	case onlyFlux:
+		return "Flux's controllers take several minutes each the first time"
+	case len(missing) == 1 && strings.HasPrefix(missing[0], argoControllerBin):
 		return "the Argo Rollouts controller takes about 8 minutes the first time"
 	}
 	return "about 11 minutes the first time, plus about 8 for the Argo Rollouts controller"

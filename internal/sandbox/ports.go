@@ -30,10 +30,13 @@ func freePorts(n int) ([]int, error) {
 type ports struct {
 	etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok, prometheus int
 	argoMetrics, argoHealthz                                                        int
+	// Flux's (Options.Flux): source-controller's artifact server, metrics and health probe,
+	// kustomize-controller's metrics and health probe.
+	fluxStorage, fluxSourceMetrics, fluxSourceHealth, fluxKustomizeMetrics, fluxKustomizeHealth int
 }
 
 func allocatePorts() (ports, error) {
-	free, err := freePorts(9)
+	free, err := freePorts(14)
 	if err != nil {
 		return ports{}, err
 	}
@@ -41,6 +44,8 @@ func allocatePorts() (ports, error) {
 		etcdClient: free[0], etcdPeer: free[1], apiserver: free[2], controllerManager: free[3],
 		scheduler: free[4], kwok: free[5], prometheus: free[6],
 		argoMetrics: free[7], argoHealthz: free[8],
+		fluxStorage: free[9], fluxSourceMetrics: free[10], fluxSourceHealth: free[11],
+		fluxKustomizeMetrics: free[12], fluxKustomizeHealth: free[13],
 	}, nil
 }
 

@@ -2,12 +2,14 @@
 // end-to-end tests: etcd, kube-apiserver (TLS, RBAC), kube-controller-manager,
 // kube-scheduler, kwok with fake nodes, the Argo Rollouts controller with its CRDs,
 // Prometheus, and a pod runner that serves the sample Python service for every Running
-// sample pod. Everything binds to loopback on ports chosen free, and everything is stopped
-// (whole process groups) by Stop.
+// sample pod; on demand, Flux's controllers (Options.Flux), Argo CD's Application CRD
+// (Options.ArgoCDCRD), a Git server (GitRepo) and the helm CLI (Helm). Everything binds to
+// loopback on ports chosen free, and everything is stopped (whole process groups) by Stop.
 //
 // This package is the sandbox's lifecycle. What runs in it lives beside it: package workload
 // (sample Python services as Deployments or Argo Rollouts, and waits on them), package demo
-// (the demo's services, Options.Seed) and package auditlog (reading the API server's audit log).
+// (the demo's services, Options.Seed), package gitops (workloads under Flux, Helm or an Argo
+// CD Application) and package auditlog (reading the API server's audit log).
 package sandbox
 
 import (
@@ -34,8 +36,9 @@ const KubeVersion = "v1.36.3"
 type Options struct {
 	// Dir holds certificates, data, logs and the kubeconfig. One sandbox per Dir at a time.
 	Dir string
-	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and
-	// rollouts-controller (hack/build-kube.sh builds them there).
+	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
+	// rollouts-controller, source-controller, kustomize-controller and helm (hack/build-kube.sh
+	// builds them there).
 	BinDir string
 	// Nodes is the number of kwok nodes (default 3).
 	Nodes int
@@ -55,6 +58,16 @@ type Options struct {
 	// kwok. kwok's nodes have room for any number of pods either way (capacity pods: 1M, cpu:
 	// 1k, memory: 1Ti). Off, the sandbox is the small, quick one of the demo and the tests.
 	Scale bool
+	// Flux runs Flux's source-controller and kustomize-controller (FluxVersion) beside the
+	// control plane: their CRDs, the flux-system namespace, both controllers cluster-wide with
+	// the admin kubeconfig, their logs in LogDir. Off by default: they need building (make
+	// tools) and cost a few seconds of start. The sandbox's Git server (GitRepo) gives them
+	// something to pull; package gitops has the helpers that make Flux manage a workload.
+	Flux bool
+	// ArgoCDCRD installs Argo CD's Application CRD (applications.argoproj.io, Argo CD
+	// v3.6.2's own) and the argocd namespace, so Applications can be created and patched
+	// against the real schema. No Argo CD controller runs: nothing syncs them.
+	ArgoCDCRD bool
 	// APIServerArgs are more flags for kube-apiserver, after the sandbox's own (the last of
 	// a flag given twice wins): e.g. --watch-cache=false, for tests of expired watches.
 	APIServerArgs []string
@@ -93,6 +106,9 @@ type Sandbox struct {
 	mu    sync.Mutex
 	procs []*process
 
+	gitMu sync.Mutex
+	git   *gitServer // started by the first GitRepo
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -111,10 +127,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox dir: %w", err)
 	}
 	opts.Dir = dir
-	if err := checkBinaries(opts.BinDir, !opts.NoArgo); err != nil {
+	if err := checkBinaries(opts.BinDir, !opts.NoArgo, opts.Flux); err != nil {
 		return nil, err
 	}
-	if err := checkDebianTools(); err != nil {
+	if err := checkDebianTools(opts.Flux); err != nil {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
@@ -158,7 +174,7 @@ func (s *Sandbox) start(ctx context.Context) error {
 	}
 	s.stateLock = lock
 	// A previous run's data would only confuse this one: state is rebuilt each start.
-	for _, sub := range []string{"etcd", "logs", "pki", "prometheus", "sample-service"} {
+	for _, sub := range []string{"etcd", "logs", "pki", "prometheus", "sample-service", "flux", "git", "helm"} {
 		if err := os.RemoveAll(s.path(sub)); err != nil {
 			return fmt.Errorf("clean %s: %w", s.path(sub), err)
 		}
@@ -200,6 +216,16 @@ func (s *Sandbox) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if s.opts.Flux {
+		if err := s.startFlux(ctx, p); err != nil {
+			return err
+		}
+	}
+	if s.opts.ArgoCDCRD {
+		if err := s.installArgoCDCRD(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.startPrometheus(ctx, p); err != nil {
 		return err
 	}
@@ -218,6 +244,12 @@ func (s *Sandbox) start(ctx context.Context) error {
 	argo := "Argo Rollouts " + ArgoRolloutsVersion
 	if s.opts.NoArgo {
 		argo = "no Argo Rollouts"
+	}
+	if s.opts.Flux {
+		argo += ", Flux " + FluxVersion
+	}
+	if s.opts.ArgoCDCRD {
+		argo += ", Argo CD's Application CRD"
 	}
 	s.logf("control plane ready in %s (Kubernetes %s, %s, %d kwok nodes)", time.Since(began).Round(100*time.Millisecond), KubeVersion, argo, s.opts.Nodes)
 	if s.opts.Seed != nil {
@@ -242,7 +274,13 @@ func (s *Sandbox) RESTConfig() *rest.Config { return rest.CopyConfig(s.restConfi
 func (s *Sandbox) LogDir() string { return s.path("logs") }
 
 func (s *Sandbox) launch(name, bin string, args []string) (*process, error) {
-	p, err := startProcess(name, bin, args, os.Environ(), s.path("logs"))
+	return s.launchEnv(name, bin, args, os.Environ())
+}
+
+// launchEnv is launch with the environment given (Flux's controllers take their kubeconfig
+// from it).
+func (s *Sandbox) launchEnv(name, bin string, args, env []string) (*process, error) {
+	p, err := startProcess(name, bin, args, env, s.path("logs"))
 	if err != nil {
 		return nil, err
 	}
@@ -266,6 +304,11 @@ func (s *Sandbox) Stop() error {
 		for i := len(procs) - 1; i >= 0; i-- {
 			procs[i].stop(5 * time.Second)
 		}
+		s.gitMu.Lock()
+		if s.git != nil {
+			s.git.close()
+		}
+		s.gitMu.Unlock()
 		if s.egress != nil {
 			s.egress.close()
 		}
