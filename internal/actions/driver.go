@@ -144,6 +144,9 @@ func (d *Driver) Apply(ctx context.Context, plan intent.Plan) (intent.Result, er
 			if err := d.recordEvent(ctx, fresh, done.involved); err != nil {
 				result.Warning = "the audit Event was not recorded: " + safetext.Line(kubeapi.Message(err))
 			}
+			if held != nil && held.unconfirmed != "" && result.Warning == "" {
+				result.Warning = safetext.Line(held.unconfirmed)
+			}
 			if held != nil && held.made {
 				msg := fmt.Sprintf("Held by %s for the %s of %s/%s in %s", d.User, fresh.Action, fresh.Target.Kind.Arg(), fresh.Target.Name, fresh.Target.Namespace)
 				if fresh.Reason != "" {

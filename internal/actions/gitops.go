@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
@@ -73,7 +74,7 @@ func (d *Driver) noteOwner(ctx context.Context, plan *intent.Plan, objs rollout.
 	e := view.Effect(plan.Target.Kind, plan.Action, back)
 	plan.Owner = intent.OwnerNote{
 		Who: safetext.Line(view.Ref.String()), Reverts: e.Reverts.Answer(), Text: e.Text,
-		Holdable: e.Holdable, HoldWords: holdWords(view.Ref),
+		Conflicts: e.Conflicts == owner.Yes, Holdable: e.Holdable, HoldWords: holdWords(view.Ref),
 	}
 }
 
@@ -94,6 +95,8 @@ type heldOwner struct {
 	// made: this action put the hold on (false when ours was already there: then a failed
 	// write leaves it).
 	made bool
+	// unconfirmed says why the owner may not have taken the hold in yet ("" when it did).
+	unconfirmed string
 }
 
 // holdOwner holds the owner of the rollout read in objs, before the rollout's write: nil
@@ -132,13 +135,44 @@ func (d *Driver) holdOwner(ctx context.Context, plan intent.Plan, objs rollout.O
 	case err != nil:
 		return nil, fmt.Errorf("hold %s: %w", r, err)
 	}
-	if _, err := d.Client.PatchCustom(ctx, patch.Resource, patch.Namespace, patch.Name, patch.Type, patch.Data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: d.dryRun()}); err != nil {
+	held, err := d.Client.PatchCustom(ctx, patch.Resource, patch.Namespace, patch.Name, patch.Type, patch.Data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: d.dryRun()})
+	if err != nil {
 		if apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
 			return nil, fmt.Errorf("hold %s: it changed while being held (%s); nothing was written: try again", r, kubeapi.Message(err))
 		}
 		return nil, fmt.Errorf("hold %s before the %s: %s", r, plan.Action, kubeapi.Message(err))
 	}
-	return &heldOwner{ref: r, made: true}, nil
+	h := &heldOwner{ref: r, made: true}
+	if r.Kind != owner.KindApplication && !d.DryRun {
+		h.unconfirmed = d.waitSuspended(ctx, r, held.GetGeneration())
+	}
+	return h, nil
+}
+
+// fluxSettle is how long a hold waits for Flux to take its suspension in. A reconcile that
+// began before the suspension still applies Git's version when it ends (seen here: the
+// rollback written a moment after the suspension was overwritten at once); the next one
+// sees the suspension and stops, and Flux records the generation it saw.
+const fluxSettle = 20 * time.Second
+
+// waitSuspended waits until Flux has seen the suspension (status.observedGeneration at
+// least generation), at most fluxSettle; it says so when Flux did not confirm it.
+func (d *Driver) waitSuspended(ctx context.Context, r owner.Ref, generation int64) string {
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, fluxSettle, true, func(ctx context.Context) (bool, error) {
+		obj, err := d.Client.GetCustom(ctx, r.Resource(), r.Namespace, r.Name)
+		if err != nil {
+			last = kubeapi.Message(err)
+			return false, nil
+		}
+		observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+		last = fmt.Sprintf("it has seen generation %d of %d", observed, generation)
+		return observed >= generation, nil
+	})
+	if err != nil {
+		return fmt.Sprintf("Flux did not confirm the suspension of %s within %s (%s): a reconcile under way may still apply Git's version once", r, fluxSettle, last)
+	}
+	return ""
 }
 
 // undoHold gives back a hold this action made, after its rollout write failed.

@@ -89,14 +89,19 @@ type OwnerNote struct {
 	// Text says it in the user's words: "Argo CD app argocd/orders (self-heal on) will
 	// put 1.8.0 back within seconds".
 	Text safetext.Text
+	// Conflicts: the owner's next write fails over what the action wrote instead of
+	// reverting it (Helm 4 applies server-side: the CI deploy that would ship the fix is
+	// blocked until release-hold).
+	Conflicts bool
 	// Holdable: holding the owner first keeps the write, and the user may hold it.
 	Holdable bool
 	// HoldWords is what the hold does, for the question: "hold auto-sync", "suspend it".
 	HoldWords string
 }
 
-// Undone says whether the owner will put back what the action writes.
-func (n OwnerNote) Undone() bool { return n.Reverts == "yes" }
+// Undone says whether the owner will not let the write simply stay: it puts it back, or
+// its next write conflicts with it.
+func (n OwnerNote) Undone() bool { return n.Reverts == "yes" || n.Conflicts }
 
 // Build is what a revision runs, as far as a confirmation needs to say.
 type Build struct {
