@@ -54,6 +54,9 @@ func SeedDemo(ctx context.Context, sb *sandbox.Sandbox, log io.Writer) error {
 	}
 	fmt.Fprintf(log, "sandbox: seeded %s/cart-api: release %s completed with no pause and serves 5%% errors where %s served 0.2%%: Baking for %s\n",
 		Namespace, CartV2.Version, CartV1.Version, CartBakeTime)
+	if sb.Flux() {
+		return SeedGitOps(ctx, sb, log)
+	}
 	return nil
 }
 
