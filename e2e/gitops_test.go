@@ -29,7 +29,7 @@ import (
 )
 
 func TestGitOpsOwners(t *testing.T) {
-	sb := sandboxtest.Start(t, sandbox.Options{Flux: true, NoArgo: true, Nodes: 1})
+	sb := sandboxtest.Start(t, sandbox.Options{Flux: true, ArgoCDCRD: true, NoArgo: true, Nodes: 1})
 	ctx := context.Background()
 	client, dyn := sb.Client(), sb.Dynamic()
 	const ns = "shop"
@@ -174,6 +174,83 @@ func TestGitOpsOwners(t *testing.T) {
 		}
 		if suspended, _, _ := unstructured.NestedBool(k.Object, "spec", "suspend"); suspended {
 			t.Error("a viewer suspended the Kustomization")
+		}
+	})
+
+	// Argo CD's real Application schema (no controller runs): detection by tracking id, the
+	// hold and its exact release, and the refusal to release what someone changed since.
+	t.Run("ArgoCD", func(t *testing.T) {
+		v1 := workload.Release{Namespace: ns, Name: "checkout", Image: "ghcr.io/acme/checkout:4.1.0", Version: "4.1.0",
+			GitSHA: "5555555555555555555555555555555555555555", Replicas: 2, NoTraffic: true}
+		v2 := v1
+		v2.Image, v2.Version, v2.GitSHA = "ghcr.io/acme/checkout:4.2.0", "4.2.0", "6666666666666666666666666666666666666666"
+		for _, r := range []workload.Release{v1, v2} {
+			if _, err := r.Apply(ctx, client); err != nil {
+				t.Fatal(err)
+			}
+			if err := workload.WaitDeployment(ctx, client, ns, "checkout", 2*time.Minute, "complete on "+r.Version, workload.DeploymentComplete); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := gitops.CreateArgoCDApplication(ctx, dyn, gitops.ArgoCDApp{Name: "checkout", RepoURL: "http://127.0.0.1:9/deploy.git", Path: "checkout", DestNamespace: ns}); err != nil {
+			t.Fatal(err)
+		}
+		if err := gitops.TrackDeploymentByArgoCD(ctx, client, "checkout", ns, "checkout"); err != nil {
+			t.Fatal(err)
+		}
+		automated := func() map[string]any {
+			app, err := dyn.Resource(owner.ApplicationResource).Namespace(sandbox.ArgoCDNamespace).Get(ctx, "checkout", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			policy, _, _ := unstructured.NestedMap(app.Object, "spec", "syncPolicy", "automated")
+			if _, held := app.GetAnnotations()[owner.HeldSyncPolicyAnnotation]; held {
+				policy["(held)"] = true
+			}
+			return policy
+		}
+		_, stderr, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "rollback", "checkout", "--yes")
+		if code != 1 || !strings.Contains(stderr, "Argo CD app "+sandbox.ArgoCDNamespace+"/checkout (self-heal on) will put") {
+			t.Fatalf("rollback under Argo CD self-heal without --hold-gitops: exit %d\n%s", code, stderr)
+		}
+		stdout, stderr, code := runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "rollback", "checkout", "--yes", "--hold-gitops")
+		if code != 0 || !strings.Contains(stdout, "Argo CD app "+sandbox.ArgoCDNamespace+"/checkout held first") {
+			t.Fatalf("rollback --hold-gitops: exit %d\n%s%s", code, stdout, stderr)
+		}
+		if p := automated(); p["enabled"] != false || p["selfHeal"] != true || p["prune"] != true || p["(held)"] != true {
+			t.Errorf("the Application after the hold: automated %v, want enabled=false with selfHeal and prune kept, and the hold recorded", p)
+		}
+		if err := wantImage(ctx, sb, ns, "checkout", v1.Image); err != nil {
+			t.Error(err)
+		}
+		if _, stderr, code = runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "release-hold", "checkout"); code != 0 {
+			t.Fatalf("release-hold: exit %d\n%s", code, stderr)
+		}
+		if p := automated(); len(p) != 2 || p["selfHeal"] != true || p["prune"] != true {
+			t.Errorf("the Application after release-hold: automated %v, want exactly {prune: true, selfHeal: true} as before the hold", p)
+		}
+		// Held again, then someone turns auto-sync back on: release-hold keeps theirs.
+		if _, stderr, code = runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "halt", "checkout", "--hold-gitops"); code != 0 {
+			t.Fatalf("halt: exit %d\n%s", code, stderr)
+		}
+		if p := automated(); p["(held)"] == true {
+			t.Errorf("a halt under Argo CD held auto-sync (Argo CD leaves spec.paused alone): %v", p)
+		}
+		if _, stderr, code = runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "promote", "checkout"); code != 0 {
+			t.Fatalf("promote: exit %d\n%s", code, stderr)
+		}
+		if _, stderr, code = runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "rollback", "checkout", "--yes", "--hold-gitops"); code != 0 {
+			t.Fatalf("second rollback --hold-gitops: exit %d\n%s", code, stderr)
+		}
+		if _, err := gitops.SetArgoCDAutoSync(ctx, dyn, "checkout", true); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, code = runPyroll(t, time.Minute, sb.Kubeconfig, "-n", ns, "release-hold", "checkout")
+		if code != 1 || !strings.Contains(stderr, "changed since the hold") {
+			t.Errorf("release-hold after someone turned auto-sync back on: exit %d, want 1 saying it changed\n%s", code, stderr)
+		}
+		if p := automated(); p["enabled"] != true {
+			t.Errorf("release-hold overwrote the policy someone set since the hold: %v", p)
 		}
 	})
 
