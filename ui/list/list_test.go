@@ -1,11 +1,13 @@
 package list
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
@@ -176,6 +178,44 @@ func TestBakingReleaseRow(t *testing.T) {
 			if row := strings.Split(ansi.Strip(m.View()), "\n")[1]; !strings.Contains(row, "Baking 20s/15m") {
 				t.Errorf("%d columns, in its first minute: row %q", width, row)
 			}
+		}
+	}
+}
+
+// Only the rows the table can draw around the cursor get their cells on a snapshot; moving
+// the cursor anywhere, a page or to the end, draws the rows it reaches in full.
+func TestRowsFarFromTheCursorAreDrawnWhenReached(t *testing.T) {
+	m := New(styles.New(styles.Options{ASCII: true}), keys.New())
+	m.SetSize(100, 8)
+	var rs []rollout.Rollout
+	for i := range 300 {
+		rs = append(rs, rollout.Rollout{Namespace: "shop", Name: fmt.Sprintf("svc-%03d", i), Phase: rollout.PhaseComplete, CanaryRevision: 1,
+			Replicas: rollout.Replicas{Ready: 3, Desired: 3}})
+	}
+	m.SetRollouts(rs, time.Time{})
+	for _, step := range []struct {
+		key  tea.KeyPressMsg
+		want string
+	}{
+		{tea.KeyPressMsg{Code: tea.KeyEnd}, "svc-299"},
+		{tea.KeyPressMsg{Code: tea.KeyPgUp}, "svc-29"},
+		{tea.KeyPressMsg{Code: tea.KeyHome}, "svc-000"},
+		{tea.KeyPressMsg{Code: tea.KeyPgDown}, "svc-0"},
+		{tea.KeyPressMsg{Code: tea.KeyDown}, "svc-0"},
+	} {
+		m.Update(step.key)
+		selected, _ := m.Selected()
+		row := ""
+		for _, line := range strings.Split(ansi.Strip(m.View()), "\n") {
+			if strings.Contains(line, selected.Name) {
+				row = line
+			}
+		}
+		if !strings.Contains(row, selected.Name) || !strings.Contains(row, "Complete") || !strings.HasPrefix(selected.Name, step.want) {
+			t.Errorf("after %v the selected row %q is not drawn in full: %q\n%s", step.key, selected.Name, row, ansi.Strip(m.View()))
+		}
+		if drawn := strings.Count(ansi.Strip(m.View()), "Complete"); drawn < 6 {
+			t.Errorf("after %v only %d rows drawn in a list 8 lines high:\n%s", step.key, drawn, ansi.Strip(m.View()))
 		}
 	}
 }
