@@ -350,6 +350,7 @@ func (m Model) globalKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			m.detail.Show(r, m.now)
 			m.showOwner()
 			m.screen = detailScreen
+			return m, m.readOwnerOf(r)
 		}
 	case key.Matches(msg, m.keys.Filter):
 		cmd := m.filter.Open(m.list.Filter())

@@ -22,8 +22,12 @@ type OwnerReader interface {
 // detail and every confirmation read their rollout's owner afresh.
 const ownersEvery = 15 * time.Second
 
-// ownersMsg is what the owners of the rollouts in view were read to be.
-type ownersMsg struct{ views map[ref.Rollout]owner.View }
+// ownersMsg is what the owners of the rollouts in view were read to be; a partial one
+// (the detail's rollout, read afresh when opened) updates only the views it holds.
+type ownersMsg struct {
+	views   map[ref.Rollout]owner.View
+	partial bool
+}
 
 // ownersTimeout bounds one read of every owner in view.
 const ownersTimeout = 20 * time.Second
@@ -80,7 +84,34 @@ func (m *Model) maybeReadOwners() tea.Cmd {
 	return readOwners(m.opts.Owners, targets)
 }
 
+// readOwnerOf reads the owner of r afresh (the detail just opened on it): what the person
+// reads before pressing r is not up to ownersEvery old.
+func (m Model) readOwnerOf(r rollout.Rollout) tea.Cmd {
+	if m.opts.Owners == nil || r.Owner == nil {
+		return nil
+	}
+	reader, target, d := m.opts.Owners, r.Ref(), *r.Owner
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), ownersTimeout)
+		defer cancel()
+		return ownersMsg{views: map[ref.Rollout]owner.View{target: reader.ReadFor(ctx, target, d)}, partial: true}
+	}
+}
+
 func (m Model) handleOwnersMsg(msg ownersMsg) (Model, tea.Cmd) {
+	if msg.partial {
+		owners := make(map[ref.Rollout]owner.View, len(m.owners)+len(msg.views))
+		for k, v := range m.owners {
+			owners[k] = v
+		}
+		for k, v := range msg.views {
+			owners[k] = v
+		}
+		m.owners = owners
+		m.list.SetOwners(m.owners)
+		m.showOwner()
+		return m, nil
+	}
 	m.ownersReading = false
 	m.owners = msg.views
 	m.list.SetOwners(m.owners)

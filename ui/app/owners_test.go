@@ -184,3 +184,24 @@ func TestReleaseHoldKey(t *testing.T) {
 		t.Errorf("the status line does not say it:\n%s", text(m))
 	}
 }
+
+// Opening a rollout reads its owner afresh: the detail is not up to ownersEvery old.
+func TestOpeningARolloutReadsItsOwnerAfresh(t *testing.T) {
+	m, fake := withOwners(t)
+	m.ownersReading = false
+	m = send(m, m.maybeReadOwners()())
+	fake.asked = nil
+	m, _ = run(m, press("down"))
+	next, cmd := m.Update(press("enter"))
+	m = next.(Model)
+	if cmd == nil {
+		t.Fatal("opening orders-api read nothing")
+	}
+	m = send(m, cmd())
+	if len(fake.asked) != 1 || fake.asked[0].Name != "orders-api" {
+		t.Errorf("asked %v, want orders-api only", fake.asked)
+	}
+	if _, ok := m.owners[ref.Rollout{Kind: ref.Deployment, Namespace: "demo", Name: "payments-api"}]; !ok {
+		t.Error("the fresh read of one owner dropped the others")
+	}
+}
