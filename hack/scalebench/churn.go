@@ -693,7 +693,10 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 	}
 	what += ")"
 	pairs := pairChanges(changes, feed.allFlips(), clock.snapshot())
-	own := pairChanges(changes, feed.allFlips(), stream.snapshot())
+	// The console's own latency is set against the one-pod watch: a bare watcher of every
+	// pod, in this same busy process, missed most versions within 5 s on 2026-12-06 (and was
+	// seconds behind the console at times), so it is shown beside, not used as the baseline.
+	own := pairs
 	latencies := pairs.toScreen
 	if len(latencies) == 0 {
 		return fmt.Errorf("churn (%s): no change timed to the screen (%d written)", mode, len(changes))
@@ -705,8 +708,8 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 	}
 	figs.add("%s: event -> screen for the rollout on screen (%s, its own pod changes, one a second): p50 %s, p99 %s, max %s (n=%d%s); of which API write -> watch event at another client: %s   (target p99 < 100 ms: %s)",
 		what, target, ms(percentile(latencies, 50)), ms(p99), ms(latencies[len(latencies)-1]), len(latencies), notShown, deliverySummary(pairs.delivered, clock.err()), verdict(p99 < 100*time.Millisecond && pairs.notOnScreen == 0))
-	figs.add("churn, console -A %s: the console's own latency under churn (the same pod version on screen minus delivered by the API server to a bare watcher of the stream the console reads, every pod in protobuf; %d rollouts churning): %s; that bare watcher's own delay behind the one-pod watch: %s   (%s)",
-		mode, rolling, ownLatencyFigure(own, screenTimeout), streamLag(clock.snapshot(), stream.snapshot()), ownLatencyTarget(own, rolling))
+	figs.add("churn, console -A %s: the console's own latency under churn (the same pod version on screen minus delivered by the API server to a bare watcher of that pod; %d rollouts churning): %s; a bare watcher of every pod (the stream the console reads) behind that one: %s%s   (%s)",
+		mode, rolling, ownLatencyFigure(own, screenTimeout), streamLag(clock.snapshot(), stream.snapshot()), streamEnded(stream.err()), ownLatencyTarget(own, rolling))
 
 	memMu.Lock()
 	got := append([]minuteMemory(nil), marks...)

@@ -157,3 +157,11 @@ func streamLag(onePod, everyPod map[podVersion]time.Time) string {
 	slices.Sort(lags)
 	return fmt.Sprintf("p50 %s, p99 %s (n=%d)", ms(percentile(lags, 50)), ms(percentile(lags, 99)), len(lags))
 }
+
+// streamEnded says why the watcher of every pod stopped early, if it did.
+func streamEnded(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " (" + err.Error() + ")"
+}
