@@ -112,9 +112,11 @@ func (d *Driver) holdOwner(ctx context.Context, plan intent.Plan, objs rollout.O
 		return nil, fmt.Errorf("hold %s before the %s: %s", r, plan.Action, kubeapi.Message(err))
 	}
 	// Hold only what would undo this action: Argo CD leaves a halt alone, whatever its policy.
-	view := owner.FromFlux(*det, obj)
+	var view owner.View
 	if r.Kind == owner.KindApplication {
 		view = owner.FromApplication(*det, obj)
+	} else {
+		view = owner.FromFlux(*det, obj)
 	}
 	if view.Effect(plan.Target.Kind, plan.Action, "").Reverts != owner.Yes && view.Held == nil {
 		return nil, nil
@@ -261,7 +263,7 @@ func (d *Driver) ReleaseHold(ctx context.Context, target ref.Rollout, reason str
 		if err := d.releaseHelm(ctx, target, obj); err != nil {
 			return "", err
 		}
-		done = safetext.Sprintf("%s %s: kubectl-pyroll's fields given back to %s; the next helm upgrade applies cleanly (the fix belongs in the chart's values)", "released", target.Name, who)
+		done = safetext.Sprintf("released %s: kubectl-pyroll's fields given back to %s; the next helm upgrade applies cleanly (the fix belongs in the chart's values)", target.Name, who)
 	} else {
 		released, err := d.releaseOwner(ctx, r)
 		if errors.Is(err, owner.ErrNotHeld) {

@@ -12,6 +12,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/actions"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 )
 
@@ -109,14 +110,37 @@ or the chart says the same) or --force (act anyway; the owner will undo it).`
 	return cmd
 }
 
-// Validate checks the flags.
-func (o *ActionOptions) Validate() error {
-	switch o.DryRun {
+// validateDryRun checks a writing command's --dry-run.
+func validateDryRun(value string) error {
+	switch value {
 	case "none", "server":
+		return nil
 	case "client":
 		return usageError("--dry-run=client is not supported: use --dry-run=server, which checks the change with the API server")
-	default:
-		return usageError("--dry-run must be server or none, not %q", o.DryRun)
+	}
+	return usageError("--dry-run must be server or none, not %q", value)
+}
+
+// actionService connects, resolves the command's NAME and returns the actions service that
+// writes it, as the user the API server knows (read-only with --read-only).
+func (o *Options) actionService(ctx context.Context, t *TargetOptions, dryRun bool) (actions.Service, ref.Rollout, error) {
+	cluster, err := o.connect(ctx, connectTimeout)
+	if err != nil {
+		return actions.Service{}, ref.Rollout{}, err
+	}
+	target, err := t.resolve(ctx, cluster)
+	if err != nil {
+		return actions.Service{}, ref.Rollout{}, err
+	}
+	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: dryRun,
+		Owners: kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{})}
+	return actions.Service{Driver: driver, Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly}}, target, nil
+}
+
+// Validate checks the flags.
+func (o *ActionOptions) Validate() error {
+	if err := validateDryRun(o.DryRun); err != nil {
+		return err
 	}
 	if o.ToRevision < 0 {
 		return usageError("--to-revision must be a positive revision number")
@@ -129,17 +153,11 @@ func (o *ActionOptions) Validate() error {
 
 // Run plans, confirms when needed, and applies.
 func (o *ActionOptions) Run(ctx context.Context) error {
-	cluster, err := o.connect(ctx, connectTimeout)
+	svc, target, err := o.actionService(ctx, &o.TargetOptions, o.DryRun == "server")
 	if err != nil {
 		return err
 	}
-	target, err := o.resolve(ctx, cluster)
-	if err != nil {
-		return err
-	}
-	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: o.DryRun == "server",
-		Owners: kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{})}
-	svc := actions.Service{Driver: driver, Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly}}
+	driver := svc.Driver
 	action := o.Action
 	if o.Full {
 		action = intent.PromoteFull

@@ -45,8 +45,8 @@ Exit codes: 0 released (or nothing held, said so), 1 refused or failed (nothing 
 
 // Validate checks the flags.
 func (o *ReleaseHoldOptions) Validate() error {
-	if o.DryRun != "none" && o.DryRun != "server" {
-		return usageError("--dry-run must be server or none, not %q", o.DryRun)
+	if err := validateDryRun(o.DryRun); err != nil {
+		return err
 	}
 	if o.ReadOnly {
 		return fmt.Errorf("release-hold refused: --read-only is set")
@@ -56,16 +56,10 @@ func (o *ReleaseHoldOptions) Validate() error {
 
 // Run gives the owner back.
 func (o *ReleaseHoldOptions) Run(ctx context.Context) error {
-	cluster, err := o.connect(ctx, connectTimeout)
+	svc, target, err := o.actionService(ctx, &o.TargetOptions, o.DryRun == "server")
 	if err != nil {
 		return err
 	}
-	target, err := o.resolve(ctx, cluster)
-	if err != nil {
-		return err
-	}
-	driver := &actions.Driver{Client: cluster.Client, User: actions.WhoAmI(ctx, cluster.Client, cluster.User), DryRun: o.DryRun == "server"}
-	svc := actions.Service{Driver: driver, Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly}}
 	released, err := svc.ReleaseHold(ctx, target, o.Reason)
 	if errors.Is(err, actions.ErrNothingHeld) {
 		fmt.Fprintln(o.Out, err.Error())

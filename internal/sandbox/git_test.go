@@ -14,6 +14,8 @@ import (
 // a clone over its smart-HTTP URL (as Flux's source-controller makes) then holds, with the
 // sandbox's author, whatever the user's own Git configuration says.
 func TestGitRepoCommitsCloneOverHTTP(t *testing.T) {
+	// Skipped only without git: `make test` installs it first (make deps, hack/install-deps.sh),
+	// so the unit run of make test (with -race) always executes this test.
 	if _, err := os.Stat(gitBin); err != nil {
 		t.Skipf("no %s: %v", gitBin, err)
 	}
