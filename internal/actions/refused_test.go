@@ -37,6 +37,10 @@ func TestServiceRefusesWhenReadOnly(t *testing.T) {
 				t.Errorf("Apply(%s) read-only: %v; want refused", action, err)
 			}
 		}
+		// Giving a GitOps owner back is a write too.
+		if _, err := svc.ReleaseHold(ctx, apiRef, ""); !errors.Is(err, ErrRefused) {
+			t.Errorf("ReleaseHold read-only (%q): %v; want refused", reason, err)
+		}
 		if n := len(client.Actions()); n != 0 {
 			t.Errorf("read-only service sent %d requests; want none (refused before reading)", n)
 		}
