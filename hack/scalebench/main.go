@@ -64,6 +64,13 @@ func main() {
 	// here: what matters is measured.
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
+	if len(os.Args) > 1 && os.Args[1] == streamWatchCommand {
+		if err := runStreamWatch(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "scalebench %s: %v\n", streamWatchCommand, err)
+			os.Exit(1)
+		}
+		return
+	}
 	var cfg config
 	flag.IntVar(&cfg.pods, "pods", 10000, "pods in all (kwok pods, no process runs for them)")
 	flag.IntVar(&cfg.namespaces, "namespaces", 5, "namespaces")

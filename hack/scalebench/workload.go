@@ -13,11 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
@@ -289,56 +287,4 @@ func (c *eventClock) at(rv string) time.Time {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return time.Time{}
-}
-
-// watchStreamEvents is an eventClock on the stream the console reads: every pod of every
-// namespace, in protobuf, from a client of its own. The API server serializes each change
-// once per watcher and a watcher of every pod waits behind every other pod's changes, which a
-// watch of one pod by name does not: on a busy API server the one-pod watch has a change
-// seconds before any watch of every pod can. Set beside the console, what is left is the
-// console's own share. It records only the flipped pod's versions.
-func (f *podFlipper) watchStreamEvents(ctx context.Context, cfg *rest.Config) (*eventClock, error) {
-	cfg = rest.CopyConfig(cfg)
-	cfg.ContentType = runtime.ContentTypeProtobuf
-	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf
-	cfg.QPS, cfg.Burst = 100, 100
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	pods := client.CoreV1().Pods(metav1.NamespaceAll)
-	// From now: a watch without a resourceVersion would first replay every pod.
-	now, err := pods.List(ctx, metav1.ListOptions{Limit: 1})
-	if err != nil {
-		return nil, err
-	}
-	w, err := pods.Watch(ctx, metav1.ListOptions{ResourceVersion: now.ResourceVersion})
-	if err != nil {
-		return nil, err
-	}
-	c := &eventClock{pod: f.pod.Name, arrived: map[podVersion]time.Time{}, stop: w.Stop}
-	go func() {
-		for ev := range w.ResultChan() {
-			now := time.Now()
-			switch p := ev.Object.(type) {
-			case *corev1.Pod:
-				if p.Name != f.pod.Name || p.Namespace != f.pod.Namespace {
-					continue
-				}
-				c.mu.Lock()
-				c.arrived[podVersion{pod: p.Name, rv: p.ResourceVersion}] = now
-				c.mu.Unlock()
-			case *metav1.Status:
-				c.mu.Lock()
-				c.ended = fmt.Errorf("the watch of every pod ended: %s", p.Message)
-				c.mu.Unlock()
-			}
-		}
-		c.mu.Lock()
-		if c.ended == nil && ctx.Err() == nil {
-			c.ended = fmt.Errorf("the watch of every pod ended")
-		}
-		c.mu.Unlock()
-	}()
-	return c, nil
 }
