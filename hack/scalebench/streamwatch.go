@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -58,28 +59,32 @@ func runStreamWatch(args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := pods.Watch(ctx, metav1.ListOptions{ResourceVersion: now.ResourceVersion})
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
 	out := bufio.NewWriter(os.Stdout)
 	fmt.Fprintln(out, "watching")
 	_ = out.Flush()
-	for ev := range w.ResultChan() {
-		at := time.Now()
-		switch p := ev.Object.(type) {
-		case *corev1.Pod:
-			if p.Name == name && p.Namespace == namespace {
-				fmt.Fprintf(out, "%s %d\n", p.ResourceVersion, at.UnixNano())
-				_ = out.Flush()
-			}
-		case *metav1.Status:
-			return fmt.Errorf("the watch of every pod ended: %s", p.Message)
+	// The API server may end a watch (its timeout, a busy watch cache): it is resumed from
+	// the last version seen, as an informer's would be, so no change is missed.
+	from := now.ResourceVersion
+	for ctx.Err() == nil {
+		w, err := pods.Watch(ctx, metav1.ListOptions{ResourceVersion: from, AllowWatchBookmarks: true})
+		if err != nil {
+			return fmt.Errorf("the watch of every pod from %s: %w", from, err)
 		}
-	}
-	if ctx.Err() == nil {
-		return fmt.Errorf("the watch of every pod ended")
+		for ev := range w.ResultChan() {
+			at := time.Now()
+			switch p := ev.Object.(type) {
+			case *corev1.Pod:
+				from = p.ResourceVersion
+				if ev.Type != watch.Bookmark && p.Name == name && p.Namespace == namespace {
+					fmt.Fprintf(out, "%s %d\n", p.ResourceVersion, at.UnixNano())
+					_ = out.Flush()
+				}
+			case *metav1.Status:
+				w.Stop()
+				return fmt.Errorf("the watch of every pod ended: %s", p.Message)
+			}
+		}
+		w.Stop()
 	}
 	return nil
 }

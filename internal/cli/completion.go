@@ -200,7 +200,11 @@ func registerCompletions(root *cobra.Command, o *Options) {
 		}
 	}
 	root.ValidArgsFunction = o.completeRolloutNames
+	_ = root.RegisterFlagCompletionFunc("contexts", o.completeContextList)
 	for _, sub := range root.Commands() {
+		if sub.Name() == "status" {
+			_ = sub.RegisterFlagCompletionFunc("contexts", o.completeContextList)
+		}
 		switch sub.Name() {
 		case "status", "halt", "promote", "rollback", "release-hold", "history", "diff", "snapshot", "guard":
 			sub.ValidArgsFunction = o.completeRolloutNames
@@ -219,6 +223,24 @@ func registerCompletions(root *cobra.Command, o *Options) {
 			_ = sub.RegisterFlagCompletionFunc("action", fixedChoices("halt", "rollback"))
 		}
 	}
+}
+
+// completeContextList completes --contexts a,b,…: the contexts not named yet after the
+// last comma, each with what is before it.
+func (o *Options) completeContextList(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	done, last := "", toComplete
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		done, last = toComplete[:i+1], toComplete[i+1:]
+	}
+	names, directive := o.completeKubeconfig("context")(cmd, args, last)
+	named := strings.Split(done, ",")
+	var out []cobra.Completion
+	for _, n := range names {
+		if !slices.Contains(named, n) {
+			out = append(out, done+n)
+		}
+	}
+	return out, directive | cobra.ShellCompDirectiveNoSpace
 }
 
 // kubectlShim is kubectl_complete-pyroll: kubectl (1.26 and later) runs it from PATH to

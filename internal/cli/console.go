@@ -53,15 +53,33 @@ func (o *ConsoleOptions) Run(ctx context.Context) error {
 	if !isTerminal(o.Out) || !isTerminal(o.In) {
 		return errors.New("the console needs a terminal; in scripts use 'kubectl pyroll status' (see --help)")
 	}
-	cluster, err := o.connect(ctx, connectTimeout)
+	contexts, err := o.selectedContexts(&o.ScopeOptions)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	opts, err := o.console(ctx, cluster, consoleSession{open: o.named(cluster), env: os.Environ()})
-	if err != nil {
-		return err
+	var opts app.Options
+	if contexts != nil {
+		conns, err := o.connectFleet(ctx, contexts, connectTimeout)
+		if err != nil {
+			return err
+		}
+		session := consoleSession{env: os.Environ()}
+		if o.target.Name != "" {
+			session.open = o.target // opened in whichever context has it first
+		}
+		if opts, err = o.fleetConsole(ctx, conns, session); err != nil {
+			return err
+		}
+	} else {
+		cluster, err := o.connect(ctx, connectTimeout)
+		if err != nil {
+			return err
+		}
+		if opts, err = o.console(ctx, cluster, consoleSession{open: o.named(cluster), env: os.Environ()}); err != nil {
+			return err
+		}
 	}
 	// A hook for the end-to-end tests of the terminal's restoration after a panic.
 	opts.TestPanic = os.Getenv("PYROLL_TEST_PANIC")
@@ -91,60 +109,84 @@ type consoleSession struct {
 // access checks), the metrics poller and the inspector, all ending with ctx. The local
 // console and every SSH session of serve are built here.
 func (o *ConsoleOptions) console(ctx context.Context, cluster *kube.Cluster, s consoleSession) (app.Options, error) {
-	client, err := o.prometheus(cluster)
+	parts, err := o.contextParts(ctx, cluster, s)
 	if err != nil {
 		return app.Options{}, err
 	}
-	snapshots := o.watch(ctx, cluster, o.NotReadyGrace, o.BakeTime)
-	who, cancel := context.WithTimeout(ctx, connectTimeout)
-	user := actions.WhoAmI(who, cluster.Client, cluster.User)
-	cancel()
-	// One reader of GitOps owners for the list, the detail and the actions' plans.
-	owners := kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{})
-	actor := o.actor(cluster, user, s, owners)
-	var feed app.MetricsFeed
-	if client != nil {
-		poller := &metrics.Poller{Source: client, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
-		poller.Run(ctx)
-		feed = poller
+	opts := o.appOptions(s)
+	opts.Context, opts.Namespace = cluster.Context, o.namespace(cluster)
+	opts.Snapshots = o.watch(ctx, cluster, o.NotReadyGrace, o.BakeTime)
+	opts.Actor, opts.Inspector, opts.Owners = s.wrapped(parts.actor), parts.inspector, parts.owners
+	if parts.poller != nil {
+		opts.Metrics = parts.poller
 	}
-	var in app.Inspector = inspector{cluster: cluster, thresholds: o.Config.Thresholds}
-	if s.noFiles {
-		in = clipboardInspector{inspector{cluster: cluster, thresholds: o.Config.Thresholds}}
+	if s.showUser {
+		opts.User = parts.user
 	}
-	opts := app.Options{
-		Styles:    styles.New(styles.Options{Color: o.colorEnabled(s.env), ASCII: o.ASCII}),
-		Context:   cluster.Context,
-		Namespace: o.namespace(cluster),
-		Open:      s.open,
-		Snapshots: snapshots,
-		Now:       time.Now(),
-		Actor:     actor,
-		Metrics:   feed,
+	return opts, nil
+}
+
+// appOptions are the console's options that do not depend on the cluster.
+func (o *ConsoleOptions) appOptions(s consoleSession) app.Options {
+	return app.Options{
+		Styles: styles.New(styles.Options{Color: o.colorEnabled(s.env), ASCII: o.ASCII}),
+		Open:   s.open,
+		Now:    time.Now(),
 
 		AutoHalt:      o.AutoHalt,
 		AutoHaltAfter: o.AutoHaltAfter,
 		AutoAction:    guard.Act(o.AutoAction),
 		Thresholds:    o.Config.Thresholds,
-		Inspector:     in,
-		Owners:        owners,
 	}
-	if s.showUser {
-		opts.User = user
+}
+
+// consoleParts are what a console reads and acts through on one cluster.
+type consoleParts struct {
+	user      string
+	owners    *kube.OwnerReader
+	actor     app.Actor // unwrapped: the session's wrapper goes around the whole console's
+	inspector app.Inspector
+	poller    *metrics.Poller // nil without Prometheus; running
+}
+
+// contextParts starts what the console needs of cluster besides its watcher: the user it
+// acts as, the owner reader, the actions, the inspector and the metrics poller (running
+// until ctx ends).
+func (o *ConsoleOptions) contextParts(ctx context.Context, cluster *kube.Cluster, s consoleSession) (consoleParts, error) {
+	client, err := o.prometheus(cluster)
+	if err != nil {
+		return consoleParts{}, err
 	}
-	return opts, nil
+	who, cancel := context.WithTimeout(ctx, connectTimeout)
+	user := actions.WhoAmI(who, cluster.Client, cluster.User)
+	cancel()
+	// One reader of GitOps owners for the list, the detail and the actions' plans.
+	owners := kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{})
+	parts := consoleParts{user: user, owners: owners, actor: o.actor(cluster, user, s, owners)}
+	if client != nil {
+		parts.poller = &metrics.Poller{Source: client, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
+		parts.poller.Run(ctx)
+	}
+	parts.inspector = inspector{cluster: cluster, thresholds: o.Config.Thresholds}
+	if s.noFiles {
+		parts.inspector = clipboardInspector{inspector{cluster: cluster, thresholds: o.Config.Thresholds}}
+	}
+	return parts, nil
 }
 
 // actor is what the console acts through, as user: the actions service, read-only when
-// --read-only or the session says so (its reason wins: it says which), wrapped for the
-// session (serve's audit log).
+// --read-only or the session says so (its reason wins: it says which).
 func (o *ConsoleOptions) actor(cluster *kube.Cluster, user string, s consoleSession, owners *kube.OwnerReader) app.Actor {
-	var actor app.Actor = actions.Service{
+	return actions.Service{
 		Driver: &actions.Driver{Client: cluster.Client, User: user, Owners: owners},
 		Access: &actions.Access{Client: cluster.Client, ReadOnly: o.ReadOnly || s.readOnly, ReadOnlyReason: s.readOnlyReason},
 	}
+}
+
+// wrapped is actor wrapped for the session (serve's audit log), or as it is.
+func (s consoleSession) wrapped(actor app.Actor) app.Actor {
 	if s.wrapActor != nil {
-		actor = s.wrapActor(actor)
+		return s.wrapActor(actor)
 	}
 	return actor
 }

@@ -110,6 +110,9 @@ func (o *GuardOptions) Validate() error {
 	if err := o.ScopeOptions.Validate(); err != nil {
 		return err
 	}
+	if err := o.oneContextOnly("guard"); err != nil {
+		return err
+	}
 	switch guard.Act(o.Action) {
 	case guard.ActHalt, guard.ActRollback, guard.ActNotify:
 	default:

@@ -45,7 +45,8 @@ func (i inspector) Diff(ctx context.Context, target ref.Rollout) (app.DiffView, 
 
 // Logs reads the log that explains the pod: the previous container's when it restarted
 // (the crash), else the current one's.
-func (i inspector) Logs(ctx context.Context, namespace string, pod rollout.Pod) (app.LogView, error) {
+func (i inspector) Logs(ctx context.Context, target ref.Rollout, pod rollout.Pod) (app.LogView, error) {
+	namespace := target.Namespace
 	if pod.Restarts > 0 {
 		if text, err := kube.PodLogs(ctx, i.cluster.Client, namespace, pod.Name, "", true, logTail); err == nil && text != "" {
 			return app.LogView{Pod: pod.Name, Previous: true, Text: text}, nil
@@ -107,6 +108,8 @@ func readHistory(ctx context.Context, cluster *kube.Cluster, target ref.Rollout,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
+	// Read through one context among several: its metrics are keyed with it.
+	h.Rollout.Cluster = target.Cluster
 	addCharts(ctx, cluster, h)
 	return h, nil
 }

@@ -22,6 +22,10 @@ type ScopeOptions struct {
 	// WatchOnlyNamed narrows the watch to NAME (status); the console watches the whole
 	// namespace and opens NAME in it.
 	WatchOnlyNamed bool
+	// Contexts (--contexts: names or /regex/) and AllContexts (--all-contexts) put several
+	// clusters in view, each with its own namespace (-n for all, else its kubeconfig's).
+	Contexts    []string
+	AllContexts bool
 
 	// Set by Complete.
 	selector labels.Selector
@@ -33,7 +37,20 @@ type ScopeOptions struct {
 func (s *ScopeOptions) AddFlags(flags *pflag.FlagSet) {
 	flags.BoolVarP(&s.AllNamespaces, "all-namespaces", "A", false, "rollouts in every namespace")
 	flags.StringVarP(&s.Selector, "selector", "l", "", "label selector for the rollouts (e.g. team=payments)")
+	flags.StringSliceVar(&s.Contexts, "contexts", nil, "several clusters at once: kubeconfig contexts by name or /regex/, comma-separated (e.g. prod-eu,prod-us or /^prod-/)")
+	flags.BoolVar(&s.AllContexts, "all-contexts", false, "every context of the kubeconfig at once")
 }
+
+// oneContextOnly refuses --contexts and --all-contexts where they do not work yet.
+func (s *ScopeOptions) oneContextOnly(command string) error {
+	if s.severalContexts() {
+		return usageError("%s works on one context for now: run one %s per context (--context NAME); --contexts and --all-contexts work with the console and status", command, command)
+	}
+	return nil
+}
+
+// severalContexts says whether --contexts or --all-contexts was given.
+func (s *ScopeOptions) severalContexts() bool { return len(s.Contexts) > 0 || s.AllContexts }
 
 // Complete reads NAME (at most one argument) and the selector.
 func (s *ScopeOptions) Complete(args []string) error {
@@ -56,6 +73,9 @@ func (s *ScopeOptions) Complete(args []string) error {
 func (s *ScopeOptions) Validate() error {
 	if s.target.Name != "" && s.AllNamespaces {
 		return usageError("a NAME and -A do not go together: name the namespace with -n")
+	}
+	if len(s.Contexts) > 0 && s.AllContexts {
+		return usageError("--contexts and --all-contexts do not go together: give one")
 	}
 	return nil
 }

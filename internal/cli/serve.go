@@ -111,6 +111,9 @@ func newServeCommand(o *Options) *cobra.Command {
 
 // Validate rejects what cannot work, before anything is opened.
 func (o *ServeOptions) Validate() error {
+	if err := o.oneContextOnly("serve"); err != nil {
+		return err
+	}
 	switch {
 	case o.Addr == "":
 		return usageError("--ssh ADDR is required (e.g. --ssh :2222)")

@@ -109,10 +109,11 @@ func TestReadOnlySessionIsRefusedByTheServiceAndAudited(t *testing.T) {
 	var audit bytes.Buffer
 	session := jumphost.NewSession(jumphost.NewAudit(&audit, nil), "3f1c0a9e.1", jumphost.Identity{User: "bob@example.com", Fingerprint: "SHA256:bob"})
 	o := &ConsoleOptions{Options: &Options{}}
-	actor := o.actor(&kube.Cluster{Client: kubeapitest.FromClientset(client)}, "bob@example.com", consoleSession{
+	s := consoleSession{
 		readOnly: true, readOnlyReason: "read-only: this key has no pyroll-write",
 		wrapActor: func(a app.Actor) app.Actor { return auditedActor{Actor: a, session: session} },
-	}, nil)
+	}
+	actor := s.wrapped(o.actor(&kube.Cluster{Client: kubeapitest.FromClientset(client)}, "bob@example.com", s, nil))
 	halt := intent.Request{Action: intent.Halt, Target: ref.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "api"}}
 	for range 3 {
 		if _, err := actor.Plan(context.Background(), halt); !errors.Is(err, actions.ErrRefused) {

@@ -16,6 +16,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics/promclient"
+	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
@@ -115,16 +116,67 @@ func (o *StatusOptions) Validate() error {
 	return o.ScopeOptions.Validate()
 }
 
-// statusRun is one run of `status`: the connection, the printer and the metrics.
+// statusRun is one run of `status`: the source of snapshots and metrics, the printer.
 type statusRun struct {
 	*StatusOptions
-	cluster   *kube.Cluster
+	src       statusSource
 	printer   *statusPrinter
-	prom      *promclient.Client
-	poller    *metrics.Poller
+	poller    metricsFeed // nil without Prometheus or without --watch
 	rollouts  []rollout.Rollout
 	guard     guard.State
 	lastState rollout.ConnState
+}
+
+// metricsFeed is a metrics.Poller, or several contexts' merged.
+type metricsFeed interface {
+	SetRollouts(rollouts []rollout.Rollout)
+	Rounds() <-chan metrics.Polled
+}
+
+// statusSource is what status reads: one cluster's, or several contexts' merged.
+type statusSource struct {
+	snapshots <-chan rollout.Snapshot
+	// feed polls the metrics while --watch follows (nil: no Prometheus, or one-shot).
+	feed metricsFeed
+	// report reads one round now for the one-shot answer (nil: no Prometheus).
+	report func(ctx context.Context, rollouts []rollout.Rollout) metrics.Report
+	owners func(rollout.Rollout) *owner.Report
+	// context and namespace head the JSON document; contexts, with several.
+	context, namespace string
+	contexts           []string
+	// server names who did not answer in time ("the API server at https://…").
+	server string
+	// named is NAME as looked for (its namespace: the context's when one).
+	named ref.Rollout
+	// failed are the contexts that did not answer (several contexts only).
+	failed []error
+}
+
+// oneCluster is the source of a status on one cluster.
+func (o *StatusOptions) oneCluster(ctx context.Context, cluster *kube.Cluster) (statusSource, error) {
+	prom, err := o.prometheus(cluster)
+	if err != nil {
+		return statusSource{}, err
+	}
+	ns := o.namespace(cluster)
+	src := statusSource{
+		snapshots: o.watch(ctx, cluster, o.NotReadyGrace, o.BakeTime),
+		owners:    ownerReports(ctx, kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{})),
+		context:   cluster.Context, namespace: ns,
+		server: "the API server at " + cluster.Config.Host,
+		named:  o.named(cluster),
+	}
+	if prom != nil {
+		src.report = func(ctx context.Context, rollouts []rollout.Rollout) metrics.Report {
+			return prom.Report(ctx, ns, rollouts, time.Now())
+		}
+		if o.Watch {
+			poller := &metrics.Poller{Source: prom, Namespace: ns, Interval: o.MetricsInterval}
+			poller.Run(ctx)
+			src.feed = poller
+		}
+	}
+	return src, nil
 }
 
 // Run connects, waits for the informers to sync and prints, once or until settled.
@@ -138,16 +190,28 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if o.Timeout > 0 && (!o.Watch || o.Timeout < connectWithin) {
 		connectWithin = o.Timeout
 	}
-	cluster, err := o.connect(ctx, connectWithin)
+	contexts, err := o.selectedContexts(&o.ScopeOptions)
 	if err != nil {
 		return err
 	}
-	run := &statusRun{StatusOptions: o, cluster: cluster, guard: guard.State{}}
-	run.printer = newStatusPrinter(o.Out, o.ErrOut, o.Output, o.AllNamespaces, cluster.Context, o.namespace(cluster))
-	run.printer.owners = ownerReports(ctx, kube.NewOwnerReader(cluster.Client, kube.OwnerReaderOptions{}))
-	if run.prom, err = o.prometheus(cluster); err != nil {
+	watchCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var src statusSource
+	if contexts != nil {
+		src, err = o.fleet(watchCtx, contexts, connectWithin)
+	} else {
+		var cluster *kube.Cluster
+		if cluster, err = o.connect(ctx, connectWithin); err == nil {
+			src, err = o.oneCluster(watchCtx, cluster)
+		}
+	}
+	if err != nil {
 		return err
 	}
+	run := &statusRun{StatusOptions: o, src: src, guard: guard.State{}, poller: src.feed}
+	run.printer = newStatusPrinter(o.Out, o.ErrOut, o.Output, o.AllNamespaces, src.context, src.namespace)
+	run.printer.contexts = src.contexts
+	run.printer.owners = src.owners
 	var deadline <-chan time.Time
 	switch {
 	case o.Watch && o.Timeout > 0:
@@ -155,14 +219,17 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	case !o.Watch:
 		deadline = time.After(connectWithin)
 	}
-	watchCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	snapshots := o.watch(watchCtx, cluster, o.NotReadyGrace, o.BakeTime)
+	snapshots := src.snapshots
 	var rounds <-chan metrics.Polled
-	if run.prom != nil && o.Watch {
-		run.poller = &metrics.Poller{Source: run.prom, Namespace: o.namespace(cluster), Interval: o.MetricsInterval}
-		rounds = run.poller.Run(watchCtx)
+	if src.feed != nil {
+		rounds = src.feed.Rounds()
 	}
+	return run.withUnread(run.follow(ctx, deadline, snapshots, rounds, connectWithin))
+}
+
+// follow prints what the snapshots and the metrics rounds say until the answer is whole
+// (one-shot) or every rollout settled (--watch).
+func (run *statusRun) follow(ctx context.Context, deadline <-chan time.Time, snapshots <-chan rollout.Snapshot, rounds <-chan metrics.Polled, connectWithin time.Duration) error {
 	var bakeTimer *time.Timer
 	defer func() {
 		if bakeTimer != nil {
@@ -210,7 +277,7 @@ func (r *statusRun) timedOut(connectWithin time.Duration) error {
 	if r.Watch {
 		return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("timed out after %s before every rollout settled", r.Timeout)}
 	}
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("no complete answer from the API server at %s within %s", r.cluster.Config.Host, connectWithin)}
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("no complete answer from %s within %s", r.src.server, connectWithin)}
 }
 
 // onSnapshot prints what the snapshot changed; done when the command should end, with
@@ -230,13 +297,16 @@ func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done
 	}
 	rollouts := snap.Rollouts
 	r.rollouts = rollouts
-	if named := r.named(r.cluster); named.Name != "" && len(rollouts) == 0 {
+	if named := r.src.named; named.Name != "" && len(rollouts) == 0 {
 		what := "rollout"
 		switch named.Kind {
 		case ref.Deployment:
 			what = "Deployment"
 		case ref.ArgoRollout:
 			what = "Argo Rollout"
+		}
+		if len(r.src.contexts) > 0 {
+			return true, fmt.Errorf("no %s named %q in contexts %s", what, named.Name, strings.Join(r.src.contexts, ", "))
 		}
 		return true, fmt.Errorf("no %s named %q in namespace %q", what, named.Name, named.Namespace)
 	}
@@ -247,9 +317,9 @@ func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done
 		if early {
 			// Metrics map to revisions through the pods: none yet.
 			fmt.Fprintln(r.ErrOut, "pods still syncing (--no-wait-pods): phases from the rollouts' and ReplicaSets' status only")
-		} else if r.prom != nil { // one round, read now, for the one answer
+		} else if r.src.report != nil { // one round, read now, for the one answer
 			roundCtx, cancel := context.WithTimeout(ctx, promclient.QueryTimeout*2)
-			report := r.prom.Report(roundCtx, r.namespace(r.cluster), rollouts, time.Now())
+			report := r.src.report(roundCtx, rollouts)
 			cancel()
 			r.warn(metrics.Polled{Report: report, NewWarnings: report.Warnings})
 			r.printer.verdicts = guard.JudgeRound(rollouts, report, r.Config.Thresholds)

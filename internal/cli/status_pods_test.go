@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pyroll/kubectl-pyroll/internal/kube"
+	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 )
 
@@ -22,7 +22,7 @@ func TestStatusWaitsForThePodsUnlessToldNotTo(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		o := &StatusOptions{Options: &Options{}, Output: "json", NoWaitPods: noWait}
 		o.Out, o.ErrOut = &stdout, &stderr
-		run := &statusRun{StatusOptions: o, cluster: &kube.Cluster{Namespace: "shop"}, printer: newStatusPrinter(&stdout, &stderr, "json", false, "ctx", "shop")}
+		run := &statusRun{StatusOptions: o, src: statusSource{named: ref.Rollout{}}, printer: newStatusPrinter(&stdout, &stderr, "json", false, "ctx", "shop")}
 		done, err := run.onSnapshot(context.Background(), early)
 		if done != noWait || err != nil {
 			t.Fatalf("--no-wait-pods=%v: done %v (%v) on a snapshot with the pods syncing; want done only with the flag", noWait, done, err)

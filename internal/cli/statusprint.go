@@ -22,9 +22,12 @@ import (
 
 // StatusList is the `status -o json` document.
 type StatusList struct {
-	APIVersion string       `json:"apiVersion"`
-	Kind       string       `json:"kind"`
-	Context    string       `json:"context"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Context is the one context read; with several (--contexts), Contexts names them and
+	// each item its own ("context").
+	Context    string       `json:"context,omitempty"`
+	Contexts   []string     `json:"contexts,omitempty"`
 	Namespace  string       `json:"namespace"` // "" with -A
 	ObservedAt time.Time    `json:"observedAt"`
 	Items      []StatusItem `json:"items"`
@@ -81,9 +84,12 @@ type statusPrinter struct {
 	format        string
 	withNamespace bool
 	context       string
-	namespace     string
-	headerDone    bool
-	widths        []int
+	// contexts are the contexts read when several are (the table then has a CONTEXT
+	// column).
+	contexts   []string
+	namespace  string
+	headerDone bool
+	widths     []int
 	// verdicts, once metrics were read, go with each rollout: in JSON the numbers and
 	// the verdict, in the table a BREACH before WHY.
 	verdicts guard.Verdicts
@@ -108,7 +114,7 @@ func (p *statusPrinter) all(rollouts []rollout.Rollout, now time.Time) error {
 		}
 		enc := json.NewEncoder(p.out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(StatusList{APIVersion: statusAPIVersion, Kind: "RolloutStatusList", Context: p.context, Namespace: p.namespace, ObservedAt: now.UTC(), Items: items})
+		return enc.Encode(StatusList{APIVersion: statusAPIVersion, Kind: "RolloutStatusList", Context: p.context, Contexts: p.contexts, Namespace: p.namespace, ObservedAt: now.UTC(), Items: items})
 	case "ndjson":
 		for _, r := range rollouts {
 			if err := p.ndjson(r, now); err != nil {
@@ -119,7 +125,10 @@ func (p *statusPrinter) all(rollouts []rollout.Rollout, now time.Time) error {
 	default:
 		if len(rollouts) == 0 {
 			where := "namespace " + strconv.Quote(p.namespace)
-			if p.namespace == "" {
+			switch {
+			case len(p.contexts) > 0:
+				where = "contexts " + strings.Join(p.contexts, ", ")
+			case p.namespace == "":
 				where = "any namespace"
 			}
 			fmt.Fprintf(p.errOut, "No rollouts (Deployments) found in %s.\n", where)
@@ -230,13 +239,25 @@ const (
 
 var tableHeader = []safetext.Text{"NAME", "PHASE", "REV", "READY", "AGE", "WHY"}
 
+// maxContextWidth caps the CONTEXT column (the JSON has the whole name).
+const maxContextWidth = 16
+
+// titles are the table's column titles: CONTEXT first when several contexts are read.
+func (p *statusPrinter) titles() []safetext.Text {
+	if len(p.contexts) > 0 {
+		return append([]safetext.Text{"CONTEXT"}, tableHeader...)
+	}
+	return tableHeader
+}
+
 // fitColumns sizes the columns for these rollouts; in watch mode the first batch decides.
 func (p *statusPrinter) fitColumns(rollouts []rollout.Rollout, now time.Time) {
 	if p.widths != nil {
 		return
 	}
-	p.widths = make([]int, len(tableHeader)-1)
-	for i, h := range tableHeader[:len(p.widths)] {
+	titles := p.titles()
+	p.widths = make([]int, len(titles)-1)
+	for i, h := range titles[:len(p.widths)] {
 		p.widths[i] = textfmt.Width(h)
 	}
 	for _, r := range rollouts {
@@ -244,8 +265,13 @@ func (p *statusPrinter) fitColumns(rollouts []rollout.Rollout, now time.Time) {
 			p.widths[i] = max(p.widths[i], textfmt.Width(cell))
 		}
 	}
-	p.widths[0] = min(p.widths[0], maxNameWidth)
-	p.widths[2] = min(max(p.widths[2], 5), maxRevWidth) // room for "12→13" later
+	name := 0
+	if len(p.contexts) > 0 {
+		p.widths[0] = min(p.widths[0], maxContextWidth)
+		name = 1
+	}
+	p.widths[name] = min(p.widths[name], maxNameWidth)
+	p.widths[name+2] = min(max(p.widths[name+2], 5), maxRevWidth) // room for "12→13" later
 }
 
 func (p *statusPrinter) header() {
@@ -253,7 +279,7 @@ func (p *statusPrinter) header() {
 		return
 	}
 	p.headerDone = true
-	fmt.Fprintln(p.out, p.columns(tableHeader))
+	fmt.Fprintln(p.out, p.columns(p.titles()))
 }
 
 // cells are the row's cells, each a safetext.Text: what the rollout view holds, and what
@@ -269,8 +295,12 @@ func (p *statusPrinter) cells(r rollout.Rollout, now time.Time) []safetext.Text 
 			why = "BREACH " + safetext.Line(j.Why) + "; " + why
 		}
 	}
-	return []safetext.Text{name, safetext.Line(string(r.Phase)), safetext.Line(r.RevisionLabel("→")),
+	cells := []safetext.Text{name, safetext.Line(string(r.Phase)), safetext.Line(r.RevisionLabel("→")),
 		safetext.Sprintf("%d/%d", r.Replicas.Ready, r.Replicas.Desired), safetext.Line(textfmt.Age(now.Sub(r.StartedAt), false)), why}
+	if len(p.contexts) > 0 {
+		return append([]safetext.Text{safetext.Line(r.Cluster)}, cells...)
+	}
+	return cells
 }
 
 func (p *statusPrinter) row(r rollout.Rollout, now time.Time) string {

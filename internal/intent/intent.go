@@ -168,12 +168,16 @@ type Result struct {
 // Scope is where permissions are asked and hold: one kind of rollout in one namespace
 // (an Argo Rollout is patched through other resources than a Deployment).
 type Scope struct {
+	// Cluster is the context (ref.Rollout.Cluster): access differs per cluster.
+	Cluster   string
 	Kind      ref.Kind
 	Namespace string
 }
 
 // ScopeOf is the scope a rollout's actions are checked in.
-func ScopeOf(r ref.Rollout) Scope { return Scope{Kind: r.Kind, Namespace: r.Namespace} }
+func ScopeOf(r ref.Rollout) Scope {
+	return Scope{Cluster: r.Cluster, Kind: r.Kind, Namespace: r.Namespace}
+}
 
 // Permissions say which actions the user may take in a scope, and why not.
 type Permissions struct {

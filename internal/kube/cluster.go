@@ -26,6 +26,8 @@ type Cluster struct {
 	Client    kubeapi.API
 	Namespace string // from -n, else the kubeconfig context's, else "default"
 	Context   string
+	// ClusterName is the kubeconfig's name of the context's cluster (e.g. eu-west-1).
+	ClusterName string
 	// User is the kubeconfig's user name for the context (the API server may know better).
 	User   string
 	Health *Health
@@ -62,11 +64,11 @@ func Connect(flags *Flags) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	user := ""
+	user, clusterName := "", ""
 	if c, ok := raw.Contexts[ctxName]; ok {
-		user = c.AuthInfo
+		user, clusterName = c.AuthInfo, c.Cluster
 	}
-	return &Cluster{Config: cfg, Client: client, Namespace: ns, Context: ctxName, User: user, Health: health}, nil
+	return &Cluster{Config: cfg, Client: client, Namespace: ns, Context: ctxName, ClusterName: clusterName, User: user, Health: health}, nil
 }
 
 // Preflight authenticates (running any exec credential plugin now, before a full-screen

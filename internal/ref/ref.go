@@ -21,18 +21,33 @@ const (
 
 // Rollout identifies one rollout. It is comparable: use it as a map key.
 type Rollout struct {
+	// Cluster is the kubeconfig context the rollout was read through when several are in
+	// view (--contexts); "" when the command works on one context. The same name in two
+	// clusters is two rollouts.
+	Cluster   string
 	Kind      Kind
 	Namespace string
 	Name      string
 }
 
-// String is kubectl's TYPE/NAME form with the namespace: "deployment/orders-api in shop".
+// String is kubectl's TYPE/NAME form with the namespace: "deployment/orders-api in shop",
+// and its context when it has one: "deployment/orders-api in shop (context prod-eu)".
 func (r Rollout) String() string {
 	s := r.Kind.Arg() + "/" + r.Name
 	if r.Namespace != "" {
 		s += " in " + r.Namespace
 	}
+	if r.Cluster != "" {
+		s += " (context " + r.Cluster + ")"
+	}
 	return s
+}
+
+// Local is the rollout as its own cluster names it (no context): what a client of that
+// cluster is asked about.
+func (r Rollout) Local() Rollout {
+	r.Cluster = ""
+	return r
 }
 
 // Arg is the kind as the command line writes it: "deployment", "rollout".

@@ -33,11 +33,29 @@ func TestParseArg(t *testing.T) {
 }
 
 func TestRolloutsOfTwoKindsWithOneNameAreTwoKeys(t *testing.T) {
-	seen := map[Rollout]bool{{Deployment, "shop", "checkout"}: true}
-	if seen[Rollout{ArgoRollout, "shop", "checkout"}] {
+	seen := map[Rollout]bool{{Kind: Deployment, Namespace: "shop", Name: "checkout"}: true}
+	if seen[Rollout{Kind: ArgoRollout, Namespace: "shop", Name: "checkout"}] {
 		t.Fatal("a Rollout and a Deployment of the same name share a key")
 	}
-	if got := (Rollout{Deployment, "shop", "checkout"}).String(); got != "deployment/checkout in shop" {
+	if got := (Rollout{Kind: Deployment, Namespace: "shop", Name: "checkout"}).String(); got != "deployment/checkout in shop" {
 		t.Fatalf("String() = %q", got)
+	}
+}
+
+// The same rollout read through two contexts is two keys; each names its context, and
+// Local is what its own cluster is asked about.
+func TestOneRolloutInTwoClustersIsTwoKeys(t *testing.T) {
+	eu := Rollout{Cluster: "prod-eu", Kind: Deployment, Namespace: "shop", Name: "orders-api"}
+	us := eu
+	us.Cluster = "prod-us"
+	seen := map[Rollout]bool{eu: true}
+	if seen[us] || seen[eu.Local()] {
+		t.Fatal("one rollout in two clusters shares a key")
+	}
+	if got := eu.String(); got != "deployment/orders-api in shop (context prod-eu)" {
+		t.Fatalf("String() = %q", got)
+	}
+	if l := eu.Local(); l.Cluster != "" || l.Name != "orders-api" || l.Namespace != "shop" || l.Kind != Deployment {
+		t.Fatalf("Local() = %+v", l)
 	}
 }

@@ -112,8 +112,15 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 		r.Events = recentEvents(ro.UID, rsByOwner[ro.UID], eventsByObject)
 		out = append(out, r)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := &out[i], &out[j] // not copies: a Rollout is large
+	Sort(out)
+	return out
+}
+
+// Sort orders rollouts trouble first, then by namespace and name; one name in several
+// clusters stands together, by context.
+func Sort(rs []Rollout) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := &rs[i], &rs[j] // not copies: a Rollout is large
 		if a.Phase.Severity() != b.Phase.Severity() {
 			return a.Phase.Severity() < b.Phase.Severity()
 		}
@@ -123,9 +130,11 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
+		if a.Cluster != b.Cluster {
+			return a.Cluster < b.Cluster
+		}
 		return a.Kind < b.Kind
 	})
-	return out
 }
 
 func (b *Builder) buildDeployment(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, now time.Time) Rollout {

@@ -42,7 +42,26 @@ type Snapshot struct {
 	// server does not say: a plain list arrives whole).
 	PodsRead int
 	At       time.Time
+	// Clusters is each context's own state when several are in view (--contexts), in
+	// their order; nil with one. Conn, Synced, PodsSyncing and PodsRead are then the
+	// fleet's: Synced when every context is, Conn the worst of them (its message naming
+	// the context).
+	Clusters []ClusterState
 }
+
+// ClusterState is one context's part of a snapshot of several.
+type ClusterState struct {
+	Context     string
+	Conn        Connection
+	Synced      bool
+	PodsSyncing bool
+	PodsRead    int
+	// Rollouts is how many of the snapshot's rollouts are this context's.
+	Rollouts int
+}
+
+// HasRows reports whether the context's rollouts are all in the snapshot.
+func (c ClusterState) HasRows() bool { return c.Synced || c.PodsSyncing }
 
 // HasRows reports whether the snapshot's Rollouts are every rollout in scope (with or
 // without their pods): what a screen may show as the list.

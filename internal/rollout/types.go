@@ -82,6 +82,9 @@ func (r Role) IsServing() bool { return r == RoleStable || r == RoleActive }
 
 // Rollout is one Deployment or Argo Rollout as the console shows it.
 type Rollout struct {
+	// Cluster is the kubeconfig context it was read through when several are in view
+	// ("" with one: ref.Rollout.Cluster).
+	Cluster   string   `json:"context,omitempty"`
 	Kind      ref.Kind `json:"kind"`
 	Namespace string   `json:"namespace"`
 	Name      string   `json:"name"`
@@ -148,7 +151,7 @@ func (r *Rollout) Halted() bool {
 
 // Ref is the rollout's identity: kind, namespace, name.
 func (r *Rollout) Ref() ref.Rollout {
-	return ref.Rollout{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+	return ref.Rollout{Cluster: r.Cluster, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
 // MaxEvents is how many recent events a rollout keeps.

@@ -35,6 +35,9 @@ import (
 type Options struct {
 	Styles  styles.Styles
 	Context string
+	// Contexts is how many clusters are in view (--contexts): with more than one, Context
+	// lists them ("prod-eu/shop, prod-us/shop") and the footer says each one's state.
+	Contexts int
 	// Namespace shown in the header; "" means all namespaces.
 	Namespace string
 	// Open is a rollout to open as soon as it appears (any kind when its Kind is "").
@@ -416,7 +419,8 @@ func (m Model) bodyView() string {
 	switch {
 	case !m.received || (!m.snap.HasRows() && m.snap.Conn.State == rollout.ConnSyncing):
 		return m.styles.Dim.Render("Reading rollouts from the cluster…")
-	case m.snap.Conn.State == rollout.ConnForbidden && !m.snap.Synced:
+	case m.snap.Conn.State == rollout.ConnForbidden && !m.snap.Synced && (len(m.snap.Clusters) <= 1 || !m.snap.HasRows()):
+		// One cluster of several refused: the others' rows stay, the footer says which.
 		return m.styles.Error.Render("Forbidden: "+m.snap.Conn.Message.String()) + "\n" +
 			"The console " + m.snap.Conn.Hint.String() + ". q quits."
 	case m.screen == pageScreen:
@@ -430,8 +434,11 @@ func (m Model) bodyView() string {
 
 func (m Model) headerLine() string {
 	where := m.opts.Context + "/" + m.opts.Namespace
-	if m.opts.Namespace == "" {
+	switch {
+	case m.opts.Namespace == "":
 		where = m.opts.Context + ", all namespaces"
+	case m.opts.Contexts > 1:
+		where = m.opts.Context // each context with its namespace
 	}
 	if m.opts.User != "" {
 		where = m.opts.User + " " + m.styles.Glyphs.Dot + " " + where
@@ -531,7 +538,31 @@ func (m Model) connectionLine() string {
 }
 
 func (m Model) connectionState() string {
-	c := m.snap.Conn
+	if len(m.snap.Clusters) > 1 {
+		return m.clustersState()
+	}
+	return m.oneConnectionState(m.snap.Conn, m.snap.PodsSyncing, m.snap.PodsRead)
+}
+
+// clustersState is each context's state, "prod-eu live · prod-us reconnecting 12s (…)":
+// all live is one word.
+func (m Model) clustersState() string {
+	live := true
+	for _, c := range m.snap.Clusters {
+		live = live && c.Conn.State == rollout.ConnLive
+	}
+	if live {
+		return m.styles.Ready.Render("live") + m.styles.Dim.Render(fmt.Sprintf(" (%d contexts)", len(m.snap.Clusters)))
+	}
+	parts := make([]string, 0, len(m.snap.Clusters))
+	for _, c := range m.snap.Clusters {
+		parts = append(parts, c.Context+" "+m.oneConnectionState(c.Conn, c.PodsSyncing, c.PodsRead))
+	}
+	return strings.Join(parts, m.styles.Dim.Render(" "+m.styles.Glyphs.Dot+" "))
+}
+
+// oneConnectionState is one connection's word: live, reconnecting 12s (why), …
+func (m Model) oneConnectionState(c rollout.Connection, podsSyncing bool, podsRead int) string {
 	switch c.State {
 	case rollout.ConnLive:
 		return m.styles.Ready.Render("live")
@@ -544,8 +575,8 @@ func (m Model) connectionState() string {
 	case rollout.ConnForbidden:
 		return m.styles.Error.Render("forbidden: " + c.Message.String())
 	default:
-		if m.snap.PodsSyncing {
-			return m.styles.Dim.Render(readingPods(m.snap.PodsRead))
+		if podsSyncing {
+			return m.styles.Dim.Render(readingPods(podsRead))
 		}
 		return m.styles.Dim.Render("syncing…")
 	}

@@ -23,7 +23,7 @@ import (
 // do I/O, so the console calls them only inside commands.
 type Inspector interface {
 	Diff(ctx context.Context, target ref.Rollout) (DiffView, error)
-	Logs(ctx context.Context, namespace string, pod rollout.Pod) (LogView, error)
+	Logs(ctx context.Context, target ref.Rollout, pod rollout.Pod) (LogView, error)
 	Snapshot(ctx context.Context, r rollout.Rollout, report metrics.Report) (path, markdown string, err error)
 }
 
@@ -128,7 +128,7 @@ func (m Model) openLogs(p *rollout.Pod) (Model, tea.Cmd, bool) {
 	m.logsPod = p.Name
 	m.footer.SetStatus(footer.Status{Text: safetext.Line("reading the logs of " + p.Name + "…")})
 	return m, m.inspect(func(ctx context.Context, in Inspector) tea.Msg {
-		view, err := in.Logs(ctx, r.Namespace, *p)
+		view, err := in.Logs(ctx, r.Ref(), *p)
 		return logsMsg{view: view, err: err}
 	}), true
 }

@@ -29,7 +29,7 @@ func (f *fakeInspector) Diff(_ context.Context, _ ref.Rollout) (DiffView, error)
 	}}, nil
 }
 
-func (f *fakeInspector) Logs(_ context.Context, _ string, p rollout.Pod) (LogView, error) {
+func (f *fakeInspector) Logs(_ context.Context, _ ref.Rollout, p rollout.Pod) (LogView, error) {
 	f.logsAsked = append(f.logsAsked, p.Name)
 	return LogView{Pod: p.Name, Previous: p.Restarts > 0, Text: f.logs[p.Name]}, nil
 }

@@ -3,6 +3,7 @@ package list
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -13,7 +14,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/guard"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
@@ -36,10 +36,17 @@ type Model struct {
 	now           time.Time
 	width, height int
 	columns       []column
-	// clashes are the namespace/names an Argo Rollout and a Deployment share.
-	clashes map[types.NamespacedName]bool
+	// clashes are the namespace/names an Argo Rollout and a Deployment share (in one
+	// cluster: keys with Kind "").
+	clashes map[ref.Rollout]bool
 	// nameWidth is what the NAME column was laid out for: the longest name shown.
 	nameWidth int
+	// contextWidth is the longest context of the rollouts (0: one cluster, no CONTEXT
+	// column).
+	contextWidth int
+	// contextInName: several contexts are in view but the CONTEXT column did not fit: the
+	// NAME cell says the context ("us:orders-api"), two rows never look the same.
+	contextInName bool
 	// verdicts are the last metrics round and the guard's judgements of it.
 	verdicts guard.Verdicts
 	// owners are the rollouts' GitOps owners as last read.
@@ -97,8 +104,9 @@ func (m *Model) relayout() {
 // SetRollouts replaces the rollouts, keeping the selection on the same rollout.
 func (m *Model) SetRollouts(rs []rollout.Rollout, now time.Time) {
 	m.all, m.now = rs, now
+	contextWidth := m.contextWidth
 	m.findClashes()
-	if m.longestName() != m.nameWidth && m.width > 0 {
+	if (m.longestName() != m.nameWidth || m.contextWidth != contextWidth) && m.width > 0 {
 		m.relayout()
 		return
 	}
@@ -116,6 +124,9 @@ func (m *Model) longestName() int {
 		}
 		if m.kindClash(r) {
 			w += len(r.Kind.Arg()) + 1
+		}
+		if m.withContexts() {
+			w += len(r.Cluster) + 1 // room for "us:" should CONTEXT not fit
 		}
 		switch m.ownerReverts(r) {
 		case owner.Yes:
@@ -137,6 +148,9 @@ func (m *Model) displayName(r rollout.Rollout) string {
 	}
 	if m.withNamespaces() {
 		name = r.Namespace + "/" + name
+	}
+	if m.contextInName {
+		name = r.Cluster + ":" + name
 	}
 	return name
 }
@@ -267,7 +281,8 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 	m.shown = make([]rollout.Rollout, 0, len(m.all))
 	needle := strings.ToLower(m.filter)
 	for _, r := range m.all {
-		if needle == "" || strings.Contains(strings.ToLower(r.Namespace+"/"+r.Name), needle) {
+		if needle == "" || strings.Contains(strings.ToLower(r.Namespace+"/"+r.Name), needle) ||
+			(r.Cluster != "" && strings.Contains(strings.ToLower(r.Cluster), needle)) {
 			m.shown = append(m.shown, r)
 		}
 	}
@@ -308,8 +323,9 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 // layout chooses the columns that fit. BUILD goes first (below ~88 columns): the
 // on-call engineer's first question is "is it breaching", so GUARD's verdict stays at
 // 80x24 and the build is one enter away, in the detail. Then STEP (shown only when an
-// Argo Rollout is in view; the detail and WHY say the step too), GUARD, ERR% and the age
-// go, then the health bar.
+// Argo Rollout is in view; the detail and WHY say the step too), CONTEXT (only with
+// several clusters; the detail names it), GUARD, ERR% and the age go, then the health
+// bar.
 func (m *Model) layout() []column {
 	name := column{title: "NAME", cell: (*Model).nameCell}
 	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell}
@@ -328,6 +344,11 @@ func (m *Model) layout() []column {
 		step := column{title: "STEP", width: 8, cell: (*Model).stepCell}
 		fixed = []column{phase, rev, step, pods, errRate, verdict, build, age}
 	}
+	if m.withContexts() {
+		// Whose cluster, beside the name it qualifies.
+		cluster := column{title: "CONTEXT", width: min(max(m.contextWidth, len("CONTEXT")), 16), cell: (*Model).contextCell}
+		fixed = append([]column{cluster}, fixed...)
+	}
 	fits := func(cols []column) int {
 		used := 0
 		for _, c := range cols {
@@ -335,7 +356,7 @@ func (m *Model) layout() []column {
 		}
 		return m.width - used - 1
 	}
-	for _, drop := range []string{"BUILD", "STEP", "GUARD", "ERR%", "AGE"} {
+	for _, drop := range []string{"BUILD", "STEP", "CONTEXT", "GUARD", "ERR%", "AGE"} {
 		if fits(fixed) >= 16 {
 			break
 		}
@@ -352,6 +373,7 @@ func (m *Model) layout() []column {
 	if fits(fixed) < 10 {
 		fixed = without(fixed, "REV")
 	}
+	m.contextInName = m.withContexts() && !slices.ContainsFunc(fixed, func(c column) bool { return c.title == "CONTEXT" })
 	// NAME takes what its longest name needs, no more: on a wide terminal the phase
 	// stays next to the name it belongs to, and the free space goes to the right.
 	name.width = max(min(fits(fixed), m.nameWidth), 1)
@@ -420,24 +442,38 @@ func (m *Model) stepCell(r rollout.Rollout) string {
 // kindClash reports whether another rollout in view has r's namespace and name (an Argo
 // Rollout beside a Deployment of the same name): then both rows name their kind.
 func (m *Model) kindClash(r rollout.Rollout) bool {
-	return m.clashes[types.NamespacedName{Namespace: r.Namespace, Name: r.Name}]
+	return m.clashes[clashKey(r)]
 }
 
-// findClashes notes the names that more than one kind of rollout carries.
+// clashKey is r's name in its cluster, whatever its kind.
+func clashKey(r rollout.Rollout) ref.Rollout {
+	return ref.Rollout{Cluster: r.Cluster, Namespace: r.Namespace, Name: r.Name}
+}
+
+// findClashes notes the names that more than one kind of rollout carries in one cluster.
 func (m *Model) findClashes() {
 	m.clashes = nil
-	seen := make(map[types.NamespacedName]ref.Kind, len(m.all))
+	m.contextWidth = 0
+	seen := make(map[ref.Rollout]ref.Kind, len(m.all))
 	for _, r := range m.all {
-		key := types.NamespacedName{Namespace: r.Namespace, Name: r.Name}
+		m.contextWidth = max(m.contextWidth, len(r.Cluster))
+		key := clashKey(r)
 		if kind, ok := seen[key]; ok && kind != r.Kind {
 			if m.clashes == nil {
-				m.clashes = map[types.NamespacedName]bool{}
+				m.clashes = map[ref.Rollout]bool{}
 			}
 			m.clashes[key] = true
 		}
 		seen[key] = r.Kind
 	}
 }
+
+// withContexts: the rollouts come from several clusters (--contexts), each tagged with
+// its context: the CONTEXT column says whose each row is.
+func (m *Model) withContexts() bool { return m.contextWidth > 0 }
+
+// contextCell is the row's kubeconfig context.
+func (m *Model) contextCell(r rollout.Rollout) string { return r.Cluster }
 
 func (m *Model) withNamespaces() bool {
 	for _, r := range m.all {

@@ -219,3 +219,62 @@ func TestRowsFarFromTheCursorAreDrawnWhenReached(t *testing.T) {
 		}
 	}
 }
+
+// Two clusters in view: one name is two rows; at 120 columns a CONTEXT column says whose,
+// at 80 it gives way (after BUILD, before GUARD) and the name says it ("us:orders-api");
+// with one cluster there is no CONTEXT at all. The filter matches the context.
+func TestContextColumnWithSeveralClusters(t *testing.T) {
+	rows := []rollout.Rollout{
+		{Cluster: "eu", Kind: ref.Deployment, Namespace: "shop", Name: "orders-api"},
+		{Cluster: "us", Kind: ref.Deployment, Namespace: "shop", Name: "orders-api"},
+		{Cluster: "us", Kind: ref.Deployment, Namespace: "shop", Name: "ledger-api"},
+	}
+	lines := func(m Model) []string { return strings.Split(ansi.Strip(m.View()), "\n") }
+	m := New(styles.New(styles.Options{}), keys.New())
+	m.SetSize(120, 10)
+	m.SetRollouts(rows, time.Time{})
+	got := lines(m)
+	if !strings.Contains(got[0], "CONTEXT") || !strings.Contains(got[0], "GUARD") || !strings.Contains(got[0], "BUILD") {
+		t.Errorf("at 120 columns: %q", got[0])
+	}
+	if f := strings.Fields(got[1]); len(f) < 2 || f[0] != "orders-api" || f[1] != "eu" {
+		t.Errorf("eu's row: %q", got[1])
+	}
+	if f := strings.Fields(got[2]); len(f) < 2 || f[0] != "orders-api" || f[1] != "us" {
+		t.Errorf("us's row: %q", got[2])
+	}
+
+	m.SetSize(80, 10)
+	got = lines(m)
+	if strings.Contains(got[0], "CONTEXT") || strings.Contains(got[0], "BUILD") || !strings.Contains(got[0], "GUARD") {
+		t.Errorf("at 80 columns CONTEXT goes after BUILD, GUARD stays: %q", got[0])
+	}
+	if !strings.HasPrefix(strings.TrimSpace(got[1]), "eu:orders-api") || !strings.HasPrefix(strings.TrimSpace(got[2]), "us:orders-api") {
+		t.Errorf("at 80 columns the names say the context:\n%s\n%s", got[1], got[2])
+	}
+
+	m.SetFilter("us")
+	if got := lines(m); len(nonEmpty(got)) != 3 || strings.Contains(strings.Join(got, "\n"), "eu:") {
+		t.Errorf("the filter us keeps us's two rows:\n%s", strings.Join(got, "\n"))
+	}
+	m.SetFilter("")
+
+	one := New(styles.New(styles.Options{}), keys.New())
+	one.SetSize(120, 10)
+	local := slices.Clone(rows[:1])
+	local[0].Cluster = ""
+	one.SetRollouts(local, time.Time{})
+	if got := lines(one); strings.Contains(got[0], "CONTEXT") || strings.Contains(got[1], ":orders-api") {
+		t.Errorf("one cluster: %q / %q", got[0], got[1])
+	}
+}
+
+func nonEmpty(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}

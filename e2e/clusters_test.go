@@ -1,0 +1,176 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/pyroll/kubectl-pyroll/internal/cli"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
+)
+
+// twoClusterKubeconfig writes one kubeconfig with both sandboxes, as contexts eu (cluster
+// eu-west-1) and us (cluster us-east-1), the way a person's kubeconfig names two regions.
+func twoClusterKubeconfig(t *testing.T, eu, us *sandbox.Sandbox) string {
+	t.Helper()
+	merged := clientcmdapi.NewConfig()
+	for _, c := range []struct {
+		context, cluster string
+		sb               *sandbox.Sandbox
+	}{{"eu", "eu-west-1", eu}, {"us", "us-east-1", us}} {
+		one, err := clientcmd.LoadFromFile(c.sb.Kubeconfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		current := one.Contexts[one.CurrentContext]
+		merged.Clusters[c.cluster] = one.Clusters[current.Cluster]
+		merged.AuthInfos[c.context+"-admin"] = one.AuthInfos[current.AuthInfo]
+		merged.Contexts[c.context] = &clientcmdapi.Context{Cluster: c.cluster, AuthInfo: c.context + "-admin"}
+	}
+	merged.CurrentContext = "eu"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*merged, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// releaseIn applies r in the cluster of client and waits until it is complete.
+func releaseIn(t *testing.T, client kubernetes.Interface, r workload.Release) {
+	t.Helper()
+	ctx := context.Background()
+	if err := workload.EnsureNamespace(ctx, client, r.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Apply(ctx, client); err != nil {
+		t.Fatal(err)
+	}
+	if err := workload.WaitDeployment(ctx, client, r.Namespace, r.Name, 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deploymentWrites are the writes of kubectl-pyroll to Deployments in ns on one API
+// server since a moment.
+func deploymentWrites(t *testing.T, sb *sandbox.Sandbox, ns string, since time.Time) []auditlog.Request {
+	t.Helper()
+	reqs, err := auditlog.Read(sb.AuditLogPath(), since, func(r auditlog.Request) bool {
+		return (r.Verb == "patch" || r.Verb == "update") && r.Resource == "deployments" && r.Namespace == ns && strings.HasPrefix(r.UserAgent, "kubectl-pyroll")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reqs
+}
+
+// One console and one status over two real clusters: orders-api is released in both
+// (same namespace, same name: two rows), ledger-api only in eu. status names each
+// item's context; the console shows both with a CONTEXT column; a halt of us's
+// orders-api is asked about naming us's cluster and reaches us's API server only (both
+// audit logs); us's API server stopped shows us reconnecting while eu stays live.
+// (The test's name makes its namespace: neither "eu" nor "us" in it, so that the filter
+// /us matches the context alone.)
+func TestFleetOfTwoRegions(t *testing.T) {
+	eu := sandboxtest.Get(t)
+	us := sandboxtest.Start(t, sandbox.Options{NoArgo: true, Nodes: 1})
+	kubeconfig := twoClusterKubeconfig(t, eu, us)
+	ns := newNamespace(t)
+	orders, _ := releaseV1V2(ns, "orders-api")
+	ledger, _ := releaseV1V2(ns, "ledger-api")
+	releaseIn(t, eu.Client(), orders)
+	releaseIn(t, eu.Client(), ledger)
+	releaseIn(t, us.Client(), orders)
+
+	t.Run("status names each item's context", func(t *testing.T) {
+		stdout, stderr, code := runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "--contexts", "eu,us", "-o", "json")
+		var list cli.StatusList
+		if code != 0 || json.Unmarshal([]byte(stdout), &list) != nil {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		got := map[string]bool{}
+		for _, item := range list.Items {
+			got[item.Cluster+"/"+item.Name] = true
+		}
+		if len(list.Items) != 3 || !got["eu/orders-api"] || !got["us/orders-api"] || !got["eu/ledger-api"] || strings.Join(list.Contexts, ",") != "eu,us" {
+			t.Fatalf("items %v, contexts %v\n%s", got, list.Contexts, stdout)
+		}
+		stdout, stderr, code = runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "--contexts", "/^(eu|us)$/")
+		if code != 0 || !strings.Contains(stdout, "CONTEXT") || strings.Count(stdout, "orders-api") != 2 {
+			t.Fatalf("the table by a pattern: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		_, stderr, code = runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "--contexts", "eu,mars")
+		if code != 2 || !strings.Contains(stderr, `no context "mars" in the kubeconfig (it has: eu, us)`) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Fatalf("an unknown context: exit %d, stderr %q; want 2 and one line naming what there is", code, stderr)
+		}
+	})
+
+	t.Run("the console halts in the right cluster", func(t *testing.T) {
+		started := time.Now()
+		pane := startConsole(t, kubeconfig, "-n", ns, "--contexts", "eu,us")
+		pane.waitScreen("both clusters' rows", func(s string) bool {
+			return strings.Contains(s, "CONTEXT") && rowCount(s, "orders-api") == 2 && rowSays(s, "ledger-api", "eu") && isLive(s)
+		})
+		// The filter matches the context: us's orders-api alone.
+		pane.keys("/us")
+		pane.key("Enter")
+		pane.waitScreen("us's row alone", func(s string) bool {
+			return rowCount(s, "orders-api") == 1 && rowSays(s, "orders-api", "us") && !strings.Contains(s, "ledger-api")
+		})
+		pane.keys("h")
+		pane.waitScreen("the question names us's cluster", containsAll("context us (cluster us-east-1): halt", "orders-api"))
+		pane.keys("y")
+		eventually(t, time.Minute, "us's orders-api paused", func(ctx context.Context) error {
+			d, err := us.Client().AppsV1().Deployments(ns).Get(ctx, "orders-api", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if !d.Spec.Paused {
+				return errorf("not paused yet")
+			}
+			return nil
+		})
+		d, err := eu.Client().AppsV1().Deployments(ns).Get(context.Background(), "orders-api", metav1.GetOptions{})
+		if err != nil || d.Spec.Paused {
+			t.Fatalf("eu's orders-api: paused %v (%v): the halt went to the wrong cluster", d.Spec.Paused, err)
+		}
+		if n := len(deploymentWrites(t, us, ns, started)); n != 1 {
+			t.Errorf("%d writes to Deployments on us's API server; want the one halt", n)
+		}
+		if w := deploymentWrites(t, eu, ns, started); len(w) != 0 {
+			t.Errorf("writes on eu's API server: %+v", w)
+		}
+
+		// us's API server goes away: us reconnecting, eu live, eu's rows still there.
+		pane.key("Escape")
+		us.StopAPIServer()
+		t.Cleanup(func() { _ = us.StartAPIServer(context.Background()) })
+		pane.waitScreen("us reconnecting, eu live", func(s string) bool {
+			return strings.Contains(s, "eu live") && regexp.MustCompile(`us reconnecting \d+s`).MatchString(s) && rowSays(s, "ledger-api", "eu")
+		})
+	})
+}
+
+// rowCount is how many lines of the screen hold name.
+func rowCount(screen, name string) int {
+	n := 0
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, name) {
+			n++
+		}
+	}
+	return n
+}
