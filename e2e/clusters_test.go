@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/pyroll/kubectl-pyroll/internal/cli"
+	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
@@ -115,6 +117,41 @@ func TestFleetOfTwoRegions(t *testing.T) {
 		_, stderr, code = runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "--contexts", "eu,mars")
 		if code != 2 || !strings.Contains(stderr, `no context "mars" in the kubeconfig (it has: eu, us)`) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 			t.Fatalf("an unknown context: exit %d, stderr %q; want 2 and one line naming what there is", code, stderr)
+		}
+	})
+
+	t.Run("each context's own Prometheus", func(t *testing.T) {
+		config := filepath.Join(t.TempDir(), "config.yaml")
+		doc := "contexts:\n  eu: {prometheus: {url: " + eu.PrometheusURL + "}}\n  us: {prometheus: {url: " + us.PrometheusURL + "}}\n"
+		if err := os.WriteFile(config, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		states := func() (map[string]metrics.State, string) {
+			stdout, stderr, code := runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "--contexts", "eu,us", "-o", "json", "--config", config)
+			var list cli.StatusList
+			if code != 0 || json.Unmarshal([]byte(stdout), &list) != nil {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			out := map[string]metrics.State{}
+			for _, item := range list.Items {
+				for _, m := range item.Metrics {
+					out[item.Cluster+"/"+item.Name] = m.State
+				}
+			}
+			return out, stderr
+		}
+		got, stderr := states()
+		for _, k := range []string{"eu/orders-api", "us/orders-api", "eu/ledger-api"} {
+			if s, ok := got[k]; !ok || s == metrics.StateUnreachable {
+				t.Fatalf("%s: metrics %q (read: %v); stderr %s", k, s, got, stderr)
+			}
+		}
+		// us's Prometheus goes away: us's numbers unreachable and said, eu's stay.
+		us.StopPrometheus()
+		t.Cleanup(func() { _ = us.StartPrometheus(context.Background()) })
+		got, stderr = states()
+		if got["us/orders-api"] != metrics.StateUnreachable || got["eu/orders-api"] == metrics.StateUnreachable || !strings.Contains(stderr, "context us: ") {
+			t.Fatalf("with us's Prometheus down: %v\nstderr: %s", got, stderr)
 		}
 	})
 

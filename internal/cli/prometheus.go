@@ -22,16 +22,17 @@ var serviceRef = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?)/((https?:)
 // hasPrometheus reports whether a flag, the environment or the config file says where
 // Prometheus is.
 func (o *Options) hasPrometheus() bool {
-	return o.PrometheusURL != "" || o.PrometheusService != "" || o.Config.Prometheus.URL != "" || o.Config.Prometheus.Service != ""
+	return o.PrometheusURL != "" || o.PrometheusService != "" || o.Config.Prometheus.URL != "" || o.Config.Prometheus.Service != "" || len(o.Config.Contexts) > 0
 }
 
 // prometheus is the metrics client the flags, the environment and the config file
 // describe, in that order of precedence; nil when none does.
 func (o *Options) prometheus(cluster *kube.Cluster) (*promclient.Client, error) {
-	opts := promclient.Options{Presets: o.Config.Presets, Preset: o.Config.Prometheus.Preset}
+	fromFile := o.Config.PrometheusFor(cluster.Context)
+	opts := promclient.Options{Presets: o.Config.Presets, Preset: fromFile.Preset}
 	urlFlag, serviceFlag := o.PrometheusURL, o.PrometheusService
 	if urlFlag == "" && serviceFlag == "" {
-		urlFlag, serviceFlag = o.Config.Prometheus.URL, o.Config.Prometheus.Service
+		urlFlag, serviceFlag = fromFile.URL, fromFile.Service
 	}
 	switch {
 	case urlFlag != "":

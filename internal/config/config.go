@@ -28,6 +28,14 @@ type File struct {
 	Thresholds Thresholds                    `json:"thresholds"`
 	Presets    map[string]metrics.PresetSpec `json:"presets"`
 	Bake       Bake                          `json:"bake"`
+	// Contexts say what differs per kubeconfig context (several clusters in view): each
+	// one's Prometheus.
+	Contexts map[string]Context `json:"contexts"`
+}
+
+// Context is one kubeconfig context's part of the file.
+type Context struct {
+	Prometheus Prometheus `json:"prometheus"`
 }
 
 // Bake is the bake window of releases without the pyroll.dev/bake-time annotation.
@@ -64,6 +72,20 @@ type Config struct {
 	Presets    metrics.Presets
 	// BakeTime is the file's bake.time (nil: not given, the default applies).
 	BakeTime *time.Duration
+	// Contexts are the Prometheus of each context that names one (contexts.NAME.prometheus:
+	// url or service, and its preset); the others use Prometheus.
+	Contexts map[string]Prometheus
+}
+
+// PrometheusFor is where context's metrics come from: its own entry, else the file's one.
+func (c Config) PrometheusFor(context string) Prometheus {
+	if p, ok := c.Contexts[context]; ok {
+		if p.Preset == "" {
+			p.Preset = c.Prometheus.Preset
+		}
+		return p
+	}
+	return c.Prometheus
 }
 
 // DefaultPath is $XDG_CONFIG_HOME/pyroll/config.yaml (~/.config/... without it), as
@@ -154,6 +176,26 @@ func Parse(data []byte) (Config, error) {
 		if _, ok := cfg.Presets.Get(p); !ok {
 			return Config{}, fmt.Errorf("prometheus.preset %q is not known; use auto or one of %v", p, cfg.Presets.Names())
 		}
+	}
+	for name, c := range f.Contexts {
+		field := "contexts." + name + ".prometheus"
+		switch {
+		case c.Prometheus.URL != "" && c.Prometheus.Service != "":
+			return Config{}, fmt.Errorf("%s: give url or service, not both", field)
+		case c.Prometheus.URL == "" && c.Prometheus.Service == "":
+			return Config{}, fmt.Errorf("%s: give its url or its service", field)
+		case c.Prometheus.Interval != "":
+			return Config{}, fmt.Errorf("%s.interval: one interval serves every context: set prometheus.interval", field)
+		}
+		if p := c.Prometheus.Preset; p != "" && p != "auto" {
+			if _, ok := cfg.Presets.Get(p); !ok {
+				return Config{}, fmt.Errorf("%s.preset %q is not known; use auto or one of %v", field, p, cfg.Presets.Names())
+			}
+		}
+		if cfg.Contexts == nil {
+			cfg.Contexts = map[string]Prometheus{}
+		}
+		cfg.Contexts[name] = c.Prometheus
 	}
 	return cfg, nil
 }

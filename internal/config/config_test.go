@@ -112,3 +112,44 @@ func TestParseBakeTime(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Each context may name its own Prometheus; the others use the file's one; a context
+// entry names url or service (not both, not neither) and no interval of its own.
+func TestContextsNameTheirPrometheus(t *testing.T) {
+	cfg, err := Parse([]byte(`
+prometheus:
+  url: http://prometheus.global:9090
+  preset: flask_exporter
+contexts:
+  prod-eu:
+    prometheus:
+      url: http://prometheus.eu:9090
+  prod-us:
+    prometheus:
+      service: monitoring/prometheus:9090
+      preset: auto
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.PrometheusFor("prod-eu"); p.URL != "http://prometheus.eu:9090" || p.Preset != "flask_exporter" {
+		t.Errorf("prod-eu: %+v (its URL, the file's preset)", p)
+	}
+	if p := cfg.PrometheusFor("prod-us"); p.Service != "monitoring/prometheus:9090" || p.URL != "" || p.Preset != "auto" {
+		t.Errorf("prod-us: %+v", p)
+	}
+	if p := cfg.PrometheusFor("staging"); p.URL != "http://prometheus.global:9090" {
+		t.Errorf("a context without an entry: %+v", p)
+	}
+	for doc, want := range map[string]string{
+		"contexts: {eu: {prometheus: {url: http://a:1, service: m/p:9090}}}": "contexts.eu.prometheus: give url or service, not both",
+		"contexts: {eu: {prometheus: {}}}":                                    "contexts.eu.prometheus: give its url or its service",
+		"contexts: {eu: {prometheus: {url: http://a:1, interval: 5s}}}":       "one interval serves every context",
+		"contexts: {eu: {prometheus: {url: http://a:1, preset: nope}}}":       `contexts.eu.prometheus.preset "nope" is not known`,
+		"contexts: {eu: {promethus: {url: http://a:1}}}":                      "promethus",
+	} {
+		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want %q", doc, err, want)
+		}
+	}
+}
