@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/pyroll/kubectl-pyroll/internal/cli"
+	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
@@ -152,6 +154,35 @@ func TestFleetOfTwoRegions(t *testing.T) {
 		got, stderr = states()
 		if got["us/orders-api"] != metrics.StateUnreachable || got["eu/orders-api"] == metrics.StateUnreachable || !strings.Contains(stderr, "context us: ") {
 			t.Fatalf("with us's Prometheus down: %v\nstderr: %s", got, stderr)
+		}
+	})
+
+	t.Run("guard over both halts the breach in its own cluster", func(t *testing.T) {
+		started := time.Now()
+		breachingCanary(t, ns, "pay-api") // in eu only
+		config := filepath.Join(t.TempDir(), "config.yaml")
+		doc := "contexts:\n  eu: {prometheus: {url: " + eu.PrometheusURL + "}}\n  us: {prometheus: {url: " + us.PrometheusURL + "}}\n"
+		if err := os.WriteFile(config, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		g := guardProcess{startStreaming(t, true, kubeconfig, "guard", "--contexts", "eu,us", "-n", ns, "--config", config,
+			"--metrics-interval", "2s", "--after", "2", "-o", "json")}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("guard log:\n%s", g.log())
+			}
+			_ = g.cmd.Process.Signal(syscall.SIGTERM)
+		})
+		g.waitLog(t, time.Minute, `"msg":"guard started`, `"context":"us"`)
+		eventually(t, 3*time.Minute, "eu's pay-api halted by the guard", func(context.Context) error {
+			if last, paused := lastActionOf(t, ns, "pay-api"); !paused || last.Action != intent.Halt {
+				return errorf("paused %v, last action %+v", paused, last)
+			}
+			return nil
+		})
+		g.waitLog(t, time.Minute, `"action":"halt"`, `"rollout":"deployment/pay-api"`, `"context":"eu"`)
+		if w := deploymentWrites(t, us, ns, started); len(w) != 0 {
+			t.Errorf("the guard wrote on us's API server: %+v", w)
 		}
 	})
 

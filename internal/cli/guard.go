@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -110,9 +111,6 @@ func (o *GuardOptions) Validate() error {
 	if err := o.ScopeOptions.Validate(); err != nil {
 		return err
 	}
-	if err := o.oneContextOnly("guard"); err != nil {
-		return err
-	}
 	switch guard.Act(o.Action) {
 	case guard.ActHalt, guard.ActRollback, guard.ActNotify:
 	default:
@@ -158,16 +156,74 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := o.logger()
-	cluster, err := o.connect(ctx, connectTimeout)
+	contexts, err := o.selectedContexts(&o.ScopeOptions)
 	if err != nil {
 		return err
 	}
+	deliverer := o.deliverer(log)
+	if contexts == nil {
+		cluster, err := o.connect(ctx, connectTimeout)
+		if err != nil {
+			return err
+		}
+		guarded, err := o.prepare(ctx, cluster, log, deliverer)
+		if err != nil {
+			return err
+		}
+		guarded.run(ctx)
+		defer guarded.stopped()
+	} else {
+		// Every context guarded, or none: a guard that silently skipped one region would
+		// be worse than one that does not start.
+		conns, err := o.connectFleet(ctx, contexts, connectTimeout)
+		if err != nil {
+			return err
+		}
+		var all []*guardedContext
+		for _, c := range conns {
+			if c.err != nil {
+				return fmt.Errorf("guard cannot start: %w", c.err)
+			}
+			guarded, err := o.prepare(ctx, c.cluster, log.With("context", c.name), deliverer)
+			if err != nil {
+				return fmt.Errorf("context %s: %w", c.name, err)
+			}
+			all = append(all, guarded)
+		}
+		var wg sync.WaitGroup
+		for _, g := range all {
+			wg.Go(func() { g.run(ctx) })
+			defer g.stopped()
+		}
+		wg.Wait()
+	}
+	flush, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	deliverer.Wait(flush)
+	return nil
+}
+
+// guardedContext is one cluster's guard, ready to run: its watcher, Prometheus, guardrail
+// and, with --leader-elect, its own Lease.
+type guardedContext struct {
+	o         *GuardOptions
+	cluster   *kube.Cluster
+	log       *slog.Logger
+	prom      metrics.Source
+	rail      *guardrail.Guardrail
+	namespace string
+	lease     string // leaseNamespace
+}
+
+// prepare checks what the guard needs on cluster (Prometheus answering, RBAC) and builds
+// its guardrail; it logs "guard started".
+func (o *GuardOptions) prepare(ctx context.Context, cluster *kube.Cluster, log *slog.Logger, deliverer *notify.Deliverer) (*guardedContext, error) {
 	prom, err := o.prometheus(cluster)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := prom.Ping(ctx); err != nil {
-		return fmt.Errorf("guard cannot start without error rates: %v; check --prometheus-url (or --prometheus-service)", err)
+		return nil, fmt.Errorf("guard cannot start without error rates: %v; check --prometheus-url (or --prometheus-service)", err)
 	}
 	namespace := o.namespace(cluster)
 	leaseNamespace := o.LeaseNamespace
@@ -175,11 +231,10 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 		leaseNamespace = cluster.Namespace
 	}
 	if err := o.checkAccess(ctx, cluster, namespace, leaseNamespace); err != nil {
-		return err
+		return nil, err
 	}
 	user := actions.WhoAmI(ctx, cluster.Client, cluster.User)
 	driver := &actions.Driver{Client: cluster.Client, User: user}
-	deliverer := o.deliverer(log)
 	policy := o.policy(leaseNamespace)
 	rail := o.guardrail(log, policy, driver, deliverer, func(ctx context.Context, r ref.Rollout, report metrics.Report) (incident.Evidence, error) {
 		return incidentEvidence(ctx, cluster, r, report, o.Config.Thresholds)
@@ -191,29 +246,32 @@ func (o *GuardOptions) Run(ctx context.Context) error {
 	// The webhooks by name only (scheme, host, position): their URLs are credentials.
 	log.Info("guard started: "+guardrail.Describe(policy, o.DryRun),
 		"context", cluster.Context, "scope", where, "user", user, "version", version.Version, "notify", deliverer.Names())
+	return &guardedContext{o: o, cluster: cluster, log: log, prom: prom, rail: rail, namespace: namespace, lease: leaseNamespace}, nil
+}
 
+// run guards the cluster until ctx ends: under its Lease with --leader-elect.
+func (g *guardedContext) run(ctx context.Context) {
+	o := g.o
 	watch := func(ctx context.Context) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		o.guardLoop(ctx, o.watch(ctx, cluster, o.NotReadyGrace, o.BakeTime), prom, rail, namespace)
+		o.guardLoop(ctx, o.watch(ctx, g.cluster, o.NotReadyGrace, o.BakeTime), g.prom, g.rail, g.namespace)
 	}
 	if o.LeaderElect {
 		identity, _ := os.Hostname()
 		identity = fmt.Sprintf("%s_%d", identity, os.Getpid())
-		election := &kube.LeaderElection{Client: cluster.Client, Namespace: leaseNamespace, Name: o.LeaseName, Identity: identity,
+		election := &kube.LeaderElection{Client: g.cluster.Client, Namespace: g.lease, Name: o.LeaseName, Identity: identity,
 			LeaseDuration: o.LeaseDuration, RenewDeadline: o.LeaseDuration * 2 / 3, RetryPeriod: o.LeaseDuration / 7,
-			Log: func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }}
-		log.Info("waiting for the lease", "lease", leaseNamespace+"/"+o.LeaseName, "identity", identity)
+			Log: func(format string, args ...any) { g.log.Info(fmt.Sprintf(format, args...)) }}
+		g.log.Info("waiting for the lease", "lease", g.lease+"/"+o.LeaseName, "identity", identity)
 		election.Run(ctx, watch)
 	} else {
 		watch(ctx)
 	}
-	flush, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	deliverer.Wait(flush)
-	log.Info("guard stopped", "decisions", rail.Decisions)
-	return nil
 }
+
+// stopped logs the end, once the notifications are flushed.
+func (g *guardedContext) stopped() { g.log.Info("guard stopped", "decisions", g.rail.Decisions) }
 
 // deliverer tells the --notify webhooks, its failures logged as warnings.
 func (o *GuardOptions) deliverer(log *slog.Logger) *notify.Deliverer {

@@ -28,7 +28,11 @@ func (o *Options) hasPrometheus() bool {
 // prometheus is the metrics client the flags, the environment and the config file
 // describe, in that order of precedence; nil when none does.
 func (o *Options) prometheus(cluster *kube.Cluster) (*promclient.Client, error) {
-	fromFile := o.Config.PrometheusFor(cluster.Context)
+	contextName := ""
+	if cluster != nil {
+		contextName = cluster.Context
+	}
+	fromFile := o.Config.PrometheusFor(contextName)
 	opts := promclient.Options{Presets: o.Config.Presets, Preset: fromFile.Preset}
 	urlFlag, serviceFlag := o.PrometheusURL, o.PrometheusService
 	if urlFlag == "" && serviceFlag == "" {
