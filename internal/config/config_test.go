@@ -143,10 +143,10 @@ contexts:
 	}
 	for doc, want := range map[string]string{
 		"contexts: {eu: {prometheus: {url: http://a:1, service: m/p:9090}}}": "contexts.eu.prometheus: give url or service, not both",
-		"contexts: {eu: {prometheus: {}}}":                                    "contexts.eu.prometheus: give its url or its service",
-		"contexts: {eu: {prometheus: {url: http://a:1, interval: 5s}}}":       "one interval serves every context",
-		"contexts: {eu: {prometheus: {url: http://a:1, preset: nope}}}":       `contexts.eu.prometheus.preset "nope" is not known`,
-		"contexts: {eu: {promethus: {url: http://a:1}}}":                      "promethus",
+		"contexts: {eu: {prometheus: {}}}":                                   "contexts.eu.prometheus: give its url or its service",
+		"contexts: {eu: {prometheus: {url: http://a:1, interval: 5s}}}":      "one interval serves every context",
+		"contexts: {eu: {prometheus: {url: http://a:1, preset: nope}}}":      `contexts.eu.prometheus.preset "nope" is not known`,
+		"contexts: {eu: {promethus: {url: http://a:1}}}":                     "promethus",
 	} {
 		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v; want %q", doc, err, want)
