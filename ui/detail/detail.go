@@ -56,7 +56,7 @@ func (m *Model) SetSize(width, height int) {
 
 // Show sets the rollout shown (a new snapshot of the same one keeps the scroll position).
 func (m *Model) Show(r rollout.Rollout, now time.Time) {
-	if r.Namespace != m.rollout.Namespace || r.Name != m.rollout.Name {
+	if r.Ref() != m.rollout.Ref() {
 		m.viewport.SetYOffset(0)
 	}
 	m.rollout, m.now, m.gone = r, now, false

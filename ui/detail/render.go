@@ -58,7 +58,11 @@ func (p page) age(t time.Time) string { return textfmt.Age(p.in.Now.Sub(t), true
 // summary: name, phase, where, why, the replica counts.
 func (p page) summary() []string {
 	s, r := p.s, p.in.Rollout
-	lines := []string{p.line(s.Title.Render(r.Name) + "  " + s.PhaseLabel(r.Phase) + s.Dim.Render(fmt.Sprintf("  %s %s %s rev %s", r.Namespace, s.Glyphs.Dot, r.Kind, r.RevisionLabel(s.Glyphs.Arrow))))}
+	where := r.Namespace
+	if r.Cluster != "" {
+		where = "context " + r.Cluster + " " + s.Glyphs.Dot + " " + where // several clusters in view: whose
+	}
+	lines := []string{p.line(s.Title.Render(r.Name) + "  " + s.PhaseLabel(r.Phase) + s.Dim.Render(fmt.Sprintf("  %s %s %s rev %s", where, s.Glyphs.Dot, r.Kind, r.RevisionLabel(s.Glyphs.Arrow))))}
 	lines = append(lines, p.wrap(s.Phase[r.Phase].Render(r.Why.String()), 0)...)
 	rep := r.Replicas
 	return append(lines, p.line(s.Dim.Render(fmt.Sprintf("desired %d %s updated %d %s ready %d %s available %d   started %s ago",

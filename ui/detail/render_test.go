@@ -122,3 +122,18 @@ func TestBakingReleaseShowsItsWindowAndBaseline(t *testing.T) {
 		t.Errorf("without a previous revision:\n%s", got)
 	}
 }
+
+// With several clusters in view the page says whose rollout it is; with one, nothing more.
+func TestDetailNamesTheContext(t *testing.T) {
+	r := rollout.Rollout{Cluster: "prod-us", Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseComplete}
+	first := func(r rollout.Rollout) string {
+		return strings.SplitN(ansi.Strip(Render(styles.New(styles.Options{}), Input{Rollout: r, Now: rollouttest.Epoch}, 120)), "\n", 2)[0]
+	}
+	if got := first(r); !strings.Contains(got, "context prod-us") || !strings.Contains(got, "shop") {
+		t.Errorf("several clusters: %q", got)
+	}
+	r.Cluster = ""
+	if got := first(r); strings.Contains(got, "context") {
+		t.Errorf("one cluster: %q", got)
+	}
+}
