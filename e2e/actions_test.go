@@ -20,6 +20,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kubeapi/kubeapitest"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/demo"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
@@ -220,7 +221,12 @@ func readOnlyUser(t *testing.T, ns, user string) string {
 // userWithRole binds a Role of these rules in ns to user and returns a kubeconfig for them.
 func userWithRole(t *testing.T, ns, user string, rules []rbacv1.PolicyRule) string {
 	t.Helper()
-	sb := sandboxtest.Get(t)
+	return userWithRoleIn(t, sandboxtest.Get(t), ns, user, rules)
+}
+
+// userWithRoleIn is userWithRole on the cluster of sb.
+func userWithRoleIn(t *testing.T, sb *sandbox.Sandbox, ns, user string, rules []rbacv1.PolicyRule) string {
+	t.Helper()
 	ctx := context.Background()
 	rbac := sb.Client().RbacV1()
 	if _, err := rbac.Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: user}, Rules: rules}, metav1.CreateOptions{}); err != nil {

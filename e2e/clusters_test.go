@@ -31,12 +31,18 @@ import (
 // eu-west-1) and us (cluster us-east-1), the way a person's kubeconfig names two regions.
 func twoClusterKubeconfig(t *testing.T, eu, us *sandbox.Sandbox) string {
 	t.Helper()
+	return mergedKubeconfig(t, eu.Kubeconfig, us.Kubeconfig)
+}
+
+// mergedKubeconfig is the current context of euKubeconfig as context eu (cluster
+// eu-west-1) and of usKubeconfig as us (us-east-1), in one file.
+func mergedKubeconfig(t *testing.T, euKubeconfig, usKubeconfig string) string {
+	t.Helper()
 	merged := clientcmdapi.NewConfig()
 	for _, c := range []struct {
-		context, cluster string
-		sb               *sandbox.Sandbox
-	}{{"eu", "eu-west-1", eu}, {"us", "us-east-1", us}} {
-		one, err := clientcmd.LoadFromFile(c.sb.Kubeconfig)
+		context, cluster, kubeconfig string
+	}{{"eu", "eu-west-1", euKubeconfig}, {"us", "us-east-1", usKubeconfig}} {
+		one, err := clientcmd.LoadFromFile(c.kubeconfig)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,6 +192,51 @@ func TestFleetOfTwoRegions(t *testing.T) {
 		}
 	})
 
+	t.Run("serve over both impersonates the key's user in each", func(t *testing.T) {
+		dir := t.TempDir()
+		bob, bobLine := sshKey(t, dir, "bob")
+		const user = "bob@example.com"
+		userWithRoleIn(t, eu, ns, user, editRollouts)
+		userWithRoleIn(t, us, ns, user, editRollouts)
+		jumpUser := "pyroll-jump-fleet"
+		jumpKubeconfig := mergedKubeconfig(t, jumpIdentityIn(t, eu, jumpUser, []string{user}, nil), jumpIdentityIn(t, us, jumpUser, []string{user}, nil))
+		keys := filepath.Join(dir, "authorized_keys")
+		if err := os.WriteFile(keys, []byte(`pyroll-user="`+user+`",pyroll-write `+bobLine+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		j := startJumpHost(t, dir, jumpKubeconfig, ns, keys, "--allow-write", "--contexts", "eu,us")
+		if out := strings.Join(j.proc.output(), "\n"); !strings.Contains(out, "contexts eu, us") {
+			t.Errorf("serve's first line does not name both contexts:\n%s", out)
+		}
+		started := time.Now()
+		pane := startTmux(t, 180, 30)
+		j.typeSSH(pane, bob, nil)
+		pane.waitScreen("both clusters' rows over SSH", func(s string) bool {
+			return strings.Contains(s, "CONTEXT") && rowCount(s, "orders-api") == 2 && rowSays(s, "ledger-api", "eu") && strings.Contains(s, user)
+		})
+		pane.keys("/ledger")
+		pane.key("Enter")
+		pane.waitScreen("ledger-api alone", func(s string) bool { return rowCount(s, "orders-api") == 0 && rowSays(s, "ledger-api", "eu") })
+		pane.keys("h")
+		pane.waitScreen("the question names eu's cluster", containsAll("context eu (cluster eu-west-1): halt", "ledger-api"))
+		pane.keys("y")
+		eventually(t, time.Minute, "eu's ledger-api paused", func(ctx context.Context) error {
+			d, err := eu.Client().AppsV1().Deployments(ns).Get(ctx, "ledger-api", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if !d.Spec.Paused {
+				return errorf("not paused yet")
+			}
+			return nil
+		})
+		wantPatchAs(t, eu, started, ns, "deployments", "", jumpUser, user)
+		if w := deploymentWrites(t, us, ns, started); len(w) != 0 {
+			t.Errorf("writes on us's API server: %+v", w)
+		}
+		pane.keys("q")
+	})
+
 	t.Run("the console halts in the right cluster", func(t *testing.T) {
 		started := time.Now()
 		pane := startConsole(t, kubeconfig, "-n", ns, "--contexts", "eu,us")
@@ -222,8 +273,15 @@ func TestFleetOfTwoRegions(t *testing.T) {
 			t.Errorf("writes on eu's API server: %+v", w)
 		}
 
+		// The header counts each context's rollouts; c puts one rollout's rows together.
+		pane.key("Escape") // clears the filter (waited for: an esc followed at once by c reads as alt+c)
+		pane.waitScreen("the filter cleared, the header's count per context", func(s string) bool {
+			return !strings.Contains(s, `filter "us"`) && regexp.MustCompile(`eu/\S+ 3, us/\S+ 1`).MatchString(s)
+		})
+		pane.keys("c")
+		pane.waitScreen("grouped", containsAll("each rollout's clusters together"))
+
 		// us's API server goes away: us reconnecting, eu live, eu's rows still there.
-		pane.key("Escape")
 		us.StopAPIServer()
 		t.Cleanup(func() { _ = us.StartAPIServer(context.Background()) })
 		pane.waitScreen("us reconnecting, eu live", func(s string) bool {

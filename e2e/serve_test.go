@@ -223,7 +223,12 @@ func sshKey(t *testing.T, dir, name string) (string, string) {
 // the README's ClusterRole, limited by resourceNames.
 func jumpIdentity(t *testing.T, name string, users, groups []string) string {
 	t.Helper()
-	sb := sandboxtest.Get(t)
+	return jumpIdentityIn(t, sandboxtest.Get(t), name, users, groups)
+}
+
+// jumpIdentityIn is jumpIdentity on the cluster of sb.
+func jumpIdentityIn(t *testing.T, sb *sandbox.Sandbox, name string, users, groups []string) string {
+	t.Helper()
 	ctx := context.Background()
 	rbac := sb.Client().RbacV1()
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{

@@ -96,8 +96,10 @@ type consoleSession struct {
 	// readOnly and readOnlyReason: a session whose key may not act.
 	readOnly       bool
 	readOnlyReason string
-	// showUser names the user in the header (each SSH session is someone else).
+	// showUser names the user in the header (each SSH session is someone else); user is
+	// who the session is, for a console over several contexts (one asks each cluster).
 	showUser bool
+	user     string
 	// wrapActor wraps the actions (serve's audit log); nil: as they are.
 	wrapActor func(app.Actor) app.Actor
 	// noFiles: x copies the snapshot to the clipboard only, writing no file (on a jump

@@ -75,7 +75,10 @@ func (o *ConsoleOptions) fleetConsole(ctx context.Context, conns []fleetConnecti
 	if o.AllNamespaces {
 		opts.Namespace = ""
 	}
-	opts.Contexts = len(conns)
+	opts.Contexts, opts.Scopes = len(conns), scopes
+	if s.showUser {
+		opts.User = s.user
+	}
 	opts.Snapshots = kube.MergeSnapshots(ctx, members)
 	opts.Actor = s.wrapped(router)
 	opts.Inspector, opts.Owners, opts.Metrics = router, router, feed

@@ -41,14 +41,6 @@ func (s *ScopeOptions) AddFlags(flags *pflag.FlagSet) {
 	flags.BoolVar(&s.AllContexts, "all-contexts", false, "every context of the kubeconfig at once")
 }
 
-// oneContextOnly refuses --contexts and --all-contexts where they do not work yet.
-func (s *ScopeOptions) oneContextOnly(command string) error {
-	if s.severalContexts() {
-		return usageError("%s works on one context for now: run one %s per context (--context NAME); --contexts and --all-contexts work with the console and status", command, command)
-	}
-	return nil
-}
-
 // severalContexts says whether --contexts or --all-contexts was given.
 func (s *ScopeOptions) severalContexts() bool { return len(s.Contexts) > 0 || s.AllContexts }
 

@@ -111,9 +111,6 @@ func newServeCommand(o *Options) *cobra.Command {
 
 // Validate rejects what cannot work, before anything is opened.
 func (o *ServeOptions) Validate() error {
-	if err := o.oneContextOnly("serve"); err != nil {
-		return err
-	}
 	switch {
 	case o.Addr == "":
 		return usageError("--ssh ADDR is required (e.g. --ssh :2222)")
@@ -163,14 +160,16 @@ func (o *ServeOptions) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	cluster, err := o.connect(ctx, connectTimeout)
+	servers, err := o.servedContexts(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := o.prometheus(cluster); err != nil {
-		return err
+	for _, sv := range servers {
+		if _, err := o.prometheus(sv.cluster); err != nil {
+			return err
+		}
+		o.warnImpersonation(ctx, sv.cluster, entries)
 	}
-	o.warnImpersonation(ctx, cluster, entries)
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -181,7 +180,7 @@ func (o *ServeOptions) Run(ctx context.Context) (err error) {
 	server, err := jumphost.New(jumphost.Config{
 		AuthorizedKeys: o.AuthorizedKeys, HostKey: hostKey,
 		Idle: o.Idle, MaxSession: o.MaxSession, MaxSessions: o.MaxSessions, AllowWrite: o.AllowWrite,
-		Console: sshconsole.Middleware(o.openSession(cluster, open), o.sessionCrashed),
+		Console: sshconsole.Middleware(o.openSession(servers, open), o.sessionCrashed),
 		Audit:   jumphost.NewAudit(auditOut, nil),
 		Log:     o.ErrOut,
 		Hint:    sshHint(addr),
@@ -195,7 +194,7 @@ func (o *ServeOptions) Run(ctx context.Context) (err error) {
 		go func() { _ = debug.ListenAndServe() }()
 		defer debug.Close()
 	}
-	o.printStart(addr, cluster, hostKey, created)
+	o.printStart(addr, servers, hostKey, created)
 
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ln) }()
@@ -265,10 +264,22 @@ func (o *ServeOptions) warnImpersonation(ctx context.Context, cluster *kube.Clus
 	}
 }
 
-func (o *ServeOptions) printStart(addr string, cluster *kube.Cluster, key gossh.Signer, created bool) {
+func (o *ServeOptions) printStart(addr string, servers []fleetConnection, key gossh.Signer, created bool) {
+	cluster := servers[0].cluster
 	where := "namespace " + o.namespace(cluster)
 	if o.AllNamespaces {
 		where = "all namespaces"
+	}
+	contexts := "context " + cluster.Context
+	if len(servers) > 1 {
+		names := make([]string, len(servers))
+		for i, sv := range servers {
+			names[i] = sv.name
+		}
+		contexts = "contexts " + strings.Join(names, ", ")
+		if !o.AllNamespaces && o.KubeFlags.Overrides.Context.Namespace == "" {
+			where = "each context's namespace"
+		}
 	}
 	writes := "read-only (no --allow-write)"
 	if o.AllowWrite {
@@ -278,7 +289,7 @@ func (o *ServeOptions) printStart(addr string, cluster *kube.Cluster, key gossh.
 	if created {
 		state = "created in"
 	}
-	fmt.Fprintf(o.Out, "kubectl pyroll serve: listening on %s (context %s, %s, %s)\n", addr, cluster.Context, where, writes)
+	fmt.Fprintf(o.Out, "kubectl pyroll serve: listening on %s (%s, %s, %s)\n", addr, contexts, where, writes)
 	fmt.Fprintf(o.Out, "host key %s %s: %s\n", state, o.HostKey, gossh.FingerprintSHA256(key.PublicKey()))
 	fmt.Fprintf(o.Out, "known_hosts: %s\n", jumphost.KnownHostsLine(addr, key.PublicKey()))
 }
@@ -298,9 +309,57 @@ func sshHint(addr string) string {
 	return "ssh -p " + port + " " + host
 }
 
-// openSession builds one session's console on the cluster as the session's user.
-func (o *ServeOptions) openSession(server *kube.Cluster, open *jumphost.OpenRequests) sshconsole.Open {
+// servedContexts connects to the context, or to every one of --contexts: all must answer
+// (a session's context that did not would be tried again with the server's own
+// credentials, not the key's user's).
+func (o *ServeOptions) servedContexts(ctx context.Context) ([]fleetConnection, error) {
+	contexts, err := o.selectedContexts(&o.ScopeOptions)
+	if err != nil {
+		return nil, err
+	}
+	if contexts == nil {
+		cluster, err := o.connect(ctx, connectTimeout)
+		if err != nil {
+			return nil, err
+		}
+		return []fleetConnection{{name: cluster.Context, cluster: cluster}}, nil
+	}
+	conns, err := o.connectFleet(ctx, contexts, connectTimeout)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range conns {
+		if c.err != nil {
+			return nil, fmt.Errorf("serve cannot start: %w", c.err)
+		}
+	}
+	return conns, nil
+}
+
+// openSession builds one session's console as the session's user: on the one cluster, or
+// on each of --contexts, impersonating the user in every one.
+func (o *ServeOptions) openSession(servers []fleetConnection, open *jumphost.OpenRequests) sshconsole.Open {
 	return func(s *jumphost.Session) (app.Options, error) {
+		session := consoleSession{
+			env: s.Env, showUser: true, noFiles: true,
+			readOnly: !s.Writable, readOnlyReason: s.ReadOnlyReason,
+			wrapActor: func(a app.Actor) app.Actor { return auditedActor{Actor: a, session: s} },
+		}
+		if len(servers) > 1 {
+			conns := make([]fleetConnection, len(servers))
+			for i, sv := range servers {
+				cluster, err := sv.cluster.Impersonating(s.Identity.User, s.Identity.Groups, open.Wrap)
+				if err != nil {
+					return app.Options{}, fmt.Errorf("context %s: %w", sv.name, err)
+				}
+				conns[i] = fleetConnection{name: sv.name, cluster: cluster}
+			}
+			session.open, session.user = s.Target, s.Identity.User
+			opts, err := o.fleetConsole(s.Context, conns, session)
+			opts.TestPanic = os.Getenv("PYROLL_TEST_PANIC")
+			return opts, err
+		}
+		server := servers[0].cluster
 		cluster, err := server.Impersonating(s.Identity.User, s.Identity.Groups, open.Wrap)
 		if err != nil {
 			return app.Options{}, err
@@ -309,11 +368,8 @@ func (o *ServeOptions) openSession(server *kube.Cluster, open *jumphost.OpenRequ
 		if target.Name != "" && !o.AllNamespaces {
 			target.Namespace = cluster.Namespace
 		}
-		opts, err := o.console(s.Context, cluster, consoleSession{
-			open: target, env: s.Env, showUser: true, noFiles: true,
-			readOnly: !s.Writable, readOnlyReason: s.ReadOnlyReason,
-			wrapActor: func(a app.Actor) app.Actor { return auditedActor{Actor: a, session: s} },
-		})
+		session.open = target
+		opts, err := o.console(s.Context, cluster, session)
 		// The end-to-end tests' hook, as for the local console: set on the server only.
 		opts.TestPanic = os.Getenv("PYROLL_TEST_PANIC")
 		return opts, err

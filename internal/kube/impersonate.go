@@ -32,5 +32,5 @@ func (c *Cluster) Impersonating(user string, groups []string, wrap func(http.Rou
 	if err != nil {
 		return nil, err
 	}
-	return &Cluster{Config: cfg, Client: client, Namespace: c.Namespace, Context: c.Context, User: user, Health: health}, nil
+	return &Cluster{Config: cfg, Client: client, Namespace: c.Namespace, Context: c.Context, ClusterName: c.ClusterName, User: user, Health: health}, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
+	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 	"github.com/pyroll/kubectl-pyroll/ui/common"
 	"github.com/pyroll/kubectl-pyroll/ui/confirm"
@@ -36,8 +37,11 @@ type Options struct {
 	Styles  styles.Styles
 	Context string
 	// Contexts is how many clusters are in view (--contexts): with more than one, Context
-	// lists them ("prod-eu/shop, prod-us/shop") and the footer says each one's state.
+	// lists them ("prod-eu/shop, prod-us/shop"), the header counts each one's rollouts and
+	// the footer says each one's state.
 	Contexts int
+	// Scopes are the contexts in view with their namespaces ("prod-eu/shop"), in order.
+	Scopes []string
 	// Namespace shown in the header; "" means all namespaces.
 	Namespace string
 	// Open is a rollout to open as soon as it appears (any kind when its Kind is "").
@@ -362,6 +366,13 @@ func (m Model) globalKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Back) && m.list.Filter() != "":
 		m.filter.Clear()
 		m.list.SetFilter("")
+	case key.Matches(msg, m.keys.Group) && m.list.SeveralClusters():
+		m.list.SetGrouped(!m.list.Grouped())
+		status := "trouble first (c groups each rollout's clusters together)"
+		if m.list.Grouped() {
+			status = "each rollout's clusters together (c again: trouble first)"
+		}
+		m.footer.SetStatus(footer.Status{Text: safetext.Text(status)})
 	}
 	return m, nil
 }
@@ -440,6 +451,9 @@ func (m Model) headerLine() string {
 	case m.opts.Contexts > 1:
 		where = m.opts.Context // each context with its namespace
 	}
+	if len(m.snap.Clusters) > 1 {
+		where = m.clustersCount()
+	}
 	if m.opts.User != "" {
 		where = m.opts.User + " " + m.styles.Glyphs.Dot + " " + where
 	}
@@ -458,6 +472,24 @@ func (m Model) headerLine() string {
 		summary += m.styles.Dim.Render(fmt.Sprintf("  (%d of %d shown, filter %q)", shown, total, m.list.Filter()))
 	}
 	return m.styles.Title.Render("kubectl pyroll") + m.styles.Dim.Render(" "+m.styles.Glyphs.Dot+" "+where+"  ") + summary
+}
+
+// clustersCount is each context with how many rollouts it has ("…" before its rows):
+// "prod-eu/shop 3, prod-us/shop 2".
+func (m Model) clustersCount() string {
+	parts := make([]string, 0, len(m.snap.Clusters))
+	for i, c := range m.snap.Clusters {
+		name := c.Context
+		if i < len(m.opts.Scopes) {
+			name = m.opts.Scopes[i]
+		}
+		count := "…"
+		if c.HasRows() {
+			count = fmt.Sprint(c.Rollouts)
+		}
+		parts = append(parts, name+" "+count)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // footerFrame is the footer as this frame shows it.
@@ -482,6 +514,9 @@ func (m Model) helpKeys() (help.KeyMap, string) {
 	km, why := m.keys, ""
 	if r, ok := m.target(); ok && r.Kind == ref.ArgoRollout {
 		km = km.ForArgo()
+	}
+	if m.list.SeveralClusters() {
+		km = km.ForClusters()
 	}
 	for _, a := range []struct {
 		action  intent.Action

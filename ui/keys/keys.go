@@ -13,7 +13,10 @@ type Map struct {
 	Move                        key.Binding
 	Open, Back                  key.Binding
 	Filter, ClearFilter, Accept key.Binding
-	Halt, Promote, Rollback     key.Binding
+	// Group (c) puts one rollout's rows in several clusters one under another; only with
+	// several contexts in view (Clusters).
+	Group                   key.Binding
+	Halt, Promote, Rollback key.Binding
 	// PromoteFull (P) is an Argo Rollout's full promote; shown only for one.
 	PromoteFull          key.Binding
 	Diff, Logs, Snapshot key.Binding
@@ -26,6 +29,8 @@ type Map struct {
 	Help, Quit  key.Binding
 	// Argo: the keys are named for an Argo Rollout (ForArgo).
 	Argo bool
+	// Clusters: several contexts are in view (ForClusters): c groups.
+	Clusters bool
 }
 
 // New returns the default bindings (DESIGN.md §3).
@@ -43,6 +48,7 @@ func New() Map {
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 		Accept:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+		Group:       key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "group clusters")),
 		Halt:        key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "halt")),
 		Promote:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "promote")),
 		Rollback:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
@@ -72,6 +78,12 @@ func (m Map) ForArgo() Map {
 	return m
 }
 
+// ForClusters shows c (one rollout's rows across clusters together) in the list's help.
+func (m Map) ForClusters() Map {
+	m.Clusters = true
+	return m
+}
+
 // actions are the action keys in help order; P only for an Argo Rollout.
 func (m Map) actions() []key.Binding {
 	if m.Argo {
@@ -85,11 +97,19 @@ type ListHelp struct{ Map }
 
 func (h ListHelp) ShortHelp() []key.Binding {
 	short := append([]key.Binding{h.Open}, h.actions()...)
-	return append(short, h.Help, h.Quit, h.Diff, h.Logs, h.Filter, h.Snapshot)
+	short = append(short, h.Help, h.Quit, h.Diff, h.Logs, h.Filter)
+	if h.Clusters {
+		short = append(short, h.Group)
+	}
+	return append(short, h.Snapshot)
 }
 
 func (h ListHelp) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, {h.Open, h.Filter, h.ClearFilter},
+	view := []key.Binding{h.Open, h.Filter, h.ClearFilter}
+	if h.Clusters {
+		view = append(view, h.Group)
+	}
+	return [][]key.Binding{{h.Up, h.Down, h.PageUp, h.PageDown, h.Top, h.Bottom}, view,
 		h.actions(), {h.Diff, h.Logs, h.Snapshot}, {h.Help, h.Quit}}
 }
 

@@ -2,6 +2,7 @@
 package list
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -44,6 +45,9 @@ type Model struct {
 	// contextWidth is the longest context of the rollouts (0: one cluster, no CONTEXT
 	// column).
 	contextWidth int
+	// grouped: one rollout's rows in several clusters stand one under another (by
+	// namespace and name, then context), not trouble first.
+	grouped bool
 	// contextInName: several contexts are in view but the CONTEXT column did not fit: the
 	// NAME cell says the context ("us:orders-api"), two rows never look the same.
 	contextInName bool
@@ -201,6 +205,19 @@ func (m *Model) SetFilter(f string) {
 	m.refresh()
 }
 
+// SetGrouped puts one rollout's rows in several clusters together (true) or trouble first
+// (false), keeping the selection.
+func (m *Model) SetGrouped(grouped bool) {
+	m.grouped = grouped
+	m.refresh()
+}
+
+// Grouped says whether the rows are grouped by rollout across clusters.
+func (m Model) Grouped() bool { return m.grouped }
+
+// SeveralClusters says whether the rollouts come from several contexts.
+func (m Model) SeveralClusters() bool { return m.withContexts() }
+
 // Filter is the current filter.
 func (m Model) Filter() string { return m.filter }
 
@@ -285,6 +302,11 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 			(r.Cluster != "" && strings.Contains(strings.ToLower(r.Cluster), needle)) {
 			m.shown = append(m.shown, r)
 		}
+	}
+	if m.grouped {
+		slices.SortStableFunc(m.shown, func(a, b rollout.Rollout) int {
+			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Kind, b.Kind))
+		})
 	}
 	cursor := 0
 	for i, r := range m.shown {

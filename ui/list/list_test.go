@@ -278,3 +278,38 @@ func nonEmpty(lines []string) []string {
 	}
 	return out
 }
+
+// Grouped, one rollout's rows in several clusters stand together whatever their phases;
+// ungrouped, trouble first again; the selection stays on its rollout.
+func TestGroupedRowsStandTogether(t *testing.T) {
+	rows := []rollout.Rollout{
+		{Cluster: "us", Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseDegraded},
+		{Cluster: "eu", Kind: ref.Deployment, Namespace: "shop", Name: "ledger-api", Phase: rollout.PhaseComplete},
+		{Cluster: "eu", Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseComplete},
+	}
+	m := New(styles.New(styles.Options{}), keys.New())
+	m.SetSize(120, 10)
+	m.SetRollouts(rows, time.Time{})
+	order := func() []string {
+		var out []string
+		for _, l := range nonEmpty(strings.Split(ansi.Strip(m.View()), "\n"))[1:] {
+			f := strings.Fields(l)
+			out = append(out, f[1]+"/"+f[0])
+		}
+		return out
+	}
+	if got := strings.Join(order(), " "); got != "us/orders-api eu/ledger-api eu/orders-api" {
+		t.Fatalf("as given (trouble first): %s", got)
+	}
+	m.SetGrouped(true)
+	if got := strings.Join(order(), " "); got != "eu/ledger-api eu/orders-api us/orders-api" {
+		t.Errorf("grouped: %s", got)
+	}
+	if r, ok := m.Selected(); !ok || r.Cluster != "us" || r.Name != "orders-api" {
+		t.Errorf("the selection moved to %v", r.Ref())
+	}
+	m.SetGrouped(false)
+	if got := strings.Join(order(), " "); got != "us/orders-api eu/ledger-api eu/orders-api" {
+		t.Errorf("ungrouped again: %s", got)
+	}
+}
