@@ -52,9 +52,11 @@ sandbox: build deps tools
 sandbox-down:
 	@$(GO) run ./cmd/pyroll-sandbox down --dir $(SANDBOX_DIR)
 
-## demo: the sandbox with its demo services (Deployments, an Argo Rollout, one under Flux, one installed by helm), and the console on them; quitting the console stops it all
+## demo: the sandbox with its demo services (Deployments, an Argo Rollout, one under Flux, one installed by helm), and the console on them; quitting the console stops it all; CLUSTERS=2 for two clusters in one console
+# CLUSTERS=2 (up to 4): as many clusters, each with the demo, in one console (--all-contexts).
+CLUSTERS ?= 1
 demo: build deps tools
-	bin/pyroll-sandbox run --dir $(SANDBOX_DIR) --bin $(TOOLS_BIN) --flux -- bin/kubectl-pyroll -n demo
+	bin/pyroll-sandbox run --dir $(SANDBOX_DIR) --bin $(TOOLS_BIN) --flux --clusters $(CLUSTERS) -- bin/kubectl-pyroll -n demo $(if $(filter-out 1,$(CLUSTERS)),--all-contexts)
 
 ## test: lint, unit tests (-race), then the end-to-end tests against a real sandbox
 # deps first: the unit tests of internal/testkit/tmux need tmux (they skip without it).

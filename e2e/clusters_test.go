@@ -15,8 +15,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/pyroll/kubectl-pyroll/internal/cli"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
@@ -28,35 +26,32 @@ import (
 )
 
 // twoClusterKubeconfig writes one kubeconfig with both sandboxes, as contexts eu (cluster
-// eu-west-1) and us (cluster us-east-1), the way a person's kubeconfig names two regions.
-func twoClusterKubeconfig(t *testing.T, eu, us *sandbox.Sandbox) string {
+// eu-west-1) and us (cluster us-east-1), the way a person's kubeconfig names two regions,
+// and the config file naming each one's Prometheus.
+func twoClusterKubeconfig(t *testing.T, eu, us *sandbox.Sandbox) (kubeconfig, config string) {
 	t.Helper()
-	return mergedKubeconfig(t, eu.Kubeconfig, us.Kubeconfig)
+	kubeconfig, config, err := sandbox.WriteFleet(t.TempDir(), []sandbox.FleetMember{
+		{Context: "eu", Cluster: "eu-west-1", Kubeconfig: eu.Kubeconfig, PrometheusURL: eu.PrometheusURL},
+		{Context: "us", Cluster: "us-east-1", Kubeconfig: us.Kubeconfig, PrometheusURL: us.PrometheusURL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig, config
 }
 
 // mergedKubeconfig is the current context of euKubeconfig as context eu (cluster
 // eu-west-1) and of usKubeconfig as us (us-east-1), in one file.
 func mergedKubeconfig(t *testing.T, euKubeconfig, usKubeconfig string) string {
 	t.Helper()
-	merged := clientcmdapi.NewConfig()
-	for _, c := range []struct {
-		context, cluster, kubeconfig string
-	}{{"eu", "eu-west-1", euKubeconfig}, {"us", "us-east-1", usKubeconfig}} {
-		one, err := clientcmd.LoadFromFile(c.kubeconfig)
-		if err != nil {
-			t.Fatal(err)
-		}
-		current := one.Contexts[one.CurrentContext]
-		merged.Clusters[c.cluster] = one.Clusters[current.Cluster]
-		merged.AuthInfos[c.context+"-admin"] = one.AuthInfos[current.AuthInfo]
-		merged.Contexts[c.context] = &clientcmdapi.Context{Cluster: c.cluster, AuthInfo: c.context + "-admin"}
-	}
-	merged.CurrentContext = "eu"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*merged, path); err != nil {
+	kubeconfig, _, err := sandbox.WriteFleet(t.TempDir(), []sandbox.FleetMember{
+		{Context: "eu", Cluster: "eu-west-1", Kubeconfig: euKubeconfig},
+		{Context: "us", Cluster: "us-east-1", Kubeconfig: usKubeconfig},
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return kubeconfig
 }
 
 // releaseIn applies r in the cluster of client and waits until it is complete.
@@ -97,7 +92,7 @@ func deploymentWrites(t *testing.T, sb *sandbox.Sandbox, ns string, since time.T
 func TestFleetOfTwoRegions(t *testing.T) {
 	eu := sandboxtest.Get(t)
 	us := sandboxtest.Start(t, sandbox.Options{NoArgo: true, Nodes: 1})
-	kubeconfig := twoClusterKubeconfig(t, eu, us)
+	kubeconfig, config := twoClusterKubeconfig(t, eu, us)
 	ns := newNamespace(t)
 	orders, _ := releaseV1V2(ns, "orders-api")
 	ledger, _ := releaseV1V2(ns, "ledger-api")
@@ -129,11 +124,6 @@ func TestFleetOfTwoRegions(t *testing.T) {
 	})
 
 	t.Run("each context's own Prometheus", func(t *testing.T) {
-		config := filepath.Join(t.TempDir(), "config.yaml")
-		doc := "contexts:\n  eu: {prometheus: {url: " + eu.PrometheusURL + "}}\n  us: {prometheus: {url: " + us.PrometheusURL + "}}\n"
-		if err := os.WriteFile(config, []byte(doc), 0o600); err != nil {
-			t.Fatal(err)
-		}
 		states := func() (map[string]metrics.State, string) {
 			stdout, stderr, code := runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "--contexts", "eu,us", "-o", "json", "--config", config)
 			var list cli.StatusList
@@ -166,11 +156,7 @@ func TestFleetOfTwoRegions(t *testing.T) {
 	t.Run("guard over both halts the breach in its own cluster", func(t *testing.T) {
 		started := time.Now()
 		breachingCanary(t, ns, "pay-api") // in eu only
-		config := filepath.Join(t.TempDir(), "config.yaml")
-		doc := "contexts:\n  eu: {prometheus: {url: " + eu.PrometheusURL + "}}\n  us: {prometheus: {url: " + us.PrometheusURL + "}}\n"
-		if err := os.WriteFile(config, []byte(doc), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		_, config := twoClusterKubeconfig(t, eu, us) // us's Prometheus was restarted
 		g := guardProcess{startStreaming(t, true, kubeconfig, "guard", "--contexts", "eu,us", "-n", ns, "--config", config,
 			"--metrics-interval", "2s", "--after", "2", "-o", "json")}
 		t.Cleanup(func() {

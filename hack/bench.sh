@@ -8,8 +8,11 @@
 #      then the churn phase (100 Deployments rolling, a pod status change every 10 ms, 2 minutes
 #      with the console filtered to one of them, 2 unfiltered: event -> screen, and the
 #      console's own latency, the same pod version on screen minus delivered by the API server
-#      to a bare watcher, p50/p99 against p99 < 100 ms with 100 rollouts churning). About 20
-#      minutes on 2 cores.
+#      to a bare watcher, p50/p99 against p99 < 100 ms with 100 rollouts churning), and the
+#      two-context phase (half the Deployments moved to a second sandbox, one console on both
+#      with --all-contexts: RSS against the one context's + 10 MB, idle CPU and bytes). About
+#      25 minutes on 2 cores.
+# BENCH_CONTEXTS=0 skips the two-context phase.
 # BENCH_SCALE=0 skips the sandbox part, BENCH_GO=0 the Go benchmarks, BENCH_CHURN=0 the churn
 # phase (BENCH_CHURN=30s shortens it; how many roll: SCALEBENCH_FLAGS="-churn-deployments N",
 # default 100, DESIGN's figure); BENCH_PODS=N sizes the sandbox run (default 10000;
@@ -93,5 +96,9 @@ if [ "${BENCH_SCALE:-1}" != "0" ]; then
   fi
   # The sandbox's own log lines go to the log file; the benchmark's progress lines to stderr.
   # shellcheck disable=SC2086 # SCALEBENCH_FLAGS is a list of flags
-  "$dir"/scalebench -pods "$pods" -churn "$churn" "${also[@]}" ${SCALEBENCH_FLAGS:-} -out "$dir"/bench-scale.txt 2> >(tee "$dir"/bench-scale.log | grep --line-buffered '^scalebench: ' >&2)
+  contexts=()
+  if [ "${BENCH_CONTEXTS:-1}" != "0" ]; then
+    contexts=(-contexts-phase)
+  fi
+  "$dir"/scalebench -pods "$pods" -churn "$churn" "${also[@]}" "${contexts[@]}" ${SCALEBENCH_FLAGS:-} -out "$dir"/bench-scale.txt 2> >(tee "$dir"/bench-scale.log | grep --line-buffered '^scalebench: ' >&2)
 fi

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
@@ -23,8 +24,10 @@ const usage = `pyroll-sandbox: a local Kubernetes control plane with sample Pyth
 Usage:
   pyroll-sandbox up   [--dir DIR] [--bin DIR] [--nodes N] [--seed=false] [--argo=false] [--scale] [--flux] [--argocd-crd]
         start it and keep it running until Ctrl-C (or 'pyroll-sandbox down')
-  pyroll-sandbox run  [flags] -- COMMAND [ARGS...]
-        start it, run COMMAND with KUBECONFIG and PYROLL_PROMETHEUS_URL set, stop it after
+  pyroll-sandbox run  [flags] [--clusters N] -- COMMAND [ARGS...]
+        start it, run COMMAND with KUBECONFIG and PYROLL_PROMETHEUS_URL set, stop it after;
+        with --clusters N (2 to 4), N clusters behind one kubeconfig (contexts sandbox-eu,
+        sandbox-us, ...) and PYROLL_CONFIG naming each one's Prometheus
   pyroll-sandbox down [--dir DIR]
         stop the sandbox running in DIR (also cleans up after one that was killed)
   pyroll-sandbox env  [--dir DIR]
@@ -61,17 +64,18 @@ func run(args []string) error {
 	argo := flags.Bool("argo", true, "run Argo Rollouts (its CRDs and controller)")
 	flux := flags.Bool("flux", false, "run Flux's source-controller and kustomize-controller")
 	argoCDCRD := flags.Bool("argocd-crd", false, "install Argo CD's Application CRD")
+	clusters := flags.Int("clusters", 1, "clusters to start (1 to 4), each seeded alike, behind one kubeconfig as contexts sandbox-eu, sandbox-us, ...")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
 	switch verb {
 	case "up":
-		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo, Flux: *flux, ArgoCDCRD: *argoCDCRD}, *seed, nil)
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo, Flux: *flux, ArgoCDCRD: *argoCDCRD}, *seed, *clusters, nil)
 	case "run":
 		if flags.NArg() == 0 {
 			return errors.New("run needs a command: pyroll-sandbox run -- COMMAND [ARGS...]")
 		}
-		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo, Flux: *flux, ArgoCDCRD: *argoCDCRD}, *seed, flags.Args())
+		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo, Flux: *flux, ArgoCDCRD: *argoCDCRD}, *seed, *clusters, flags.Args())
 	case "down":
 		stopped, err := sandbox.StopRecorded(*dir)
 		if err != nil {
@@ -95,7 +99,13 @@ func run(args []string) error {
 	}
 }
 
-func up(opts sandbox.Options, seed bool, command []string) error {
+// regions name the clusters of --clusters: context sandbox-<region>, cluster <name>.
+var regions = []struct{ region, cluster string }{{"eu", "eu-west-1"}, {"us", "us-east-1"}, {"ap", "ap-south-1"}, {"sa", "sa-east-1"}}
+
+func up(opts sandbox.Options, seed bool, clusters int, command []string) error {
+	if clusters < 1 || clusters > len(regions) {
+		return fmt.Errorf("--clusters %d: give 1 to %d", clusters, len(regions))
+	}
 	dir := opts.Dir
 	opts.Log = os.Stderr
 	if seed {
@@ -111,6 +121,28 @@ func up(opts sandbox.Options, seed bool, command []string) error {
 		return err
 	}
 	defer sb.Stop()
+	env := []string{"KUBECONFIG=" + sb.Kubeconfig, "PYROLL_PROMETHEUS_URL=" + sb.PrometheusURL}
+	if clusters > 1 {
+		// The others: the same demo, without Flux or Argo CD's CRD, in directories beside.
+		members := []sandbox.FleetMember{{Context: "sandbox-" + regions[0].region, Cluster: regions[0].cluster, Kubeconfig: sb.Kubeconfig, PrometheusURL: sb.PrometheusURL}}
+		for _, r := range regions[1:clusters] {
+			more := opts
+			more.Dir, more.Flux, more.ArgoCDCRD = dir+"-"+r.region, false, false
+			other, err := sandbox.Start(ctx, more)
+			if err != nil {
+				return fmt.Errorf("cluster %s: %w", r.region, err)
+			}
+			defer other.Stop()
+			members = append(members, sandbox.FleetMember{Context: "sandbox-" + r.region, Cluster: r.cluster, Kubeconfig: other.Kubeconfig, PrometheusURL: other.PrometheusURL})
+		}
+		kubeconfig, config, err := sandbox.WriteFleet(dir, members)
+		if err != nil {
+			return err
+		}
+		// No PYROLL_PROMETHEUS_URL: it would serve every context; the config names each one's.
+		env = []string{"KUBECONFIG=" + kubeconfig, "PYROLL_CONFIG=" + config}
+		fmt.Fprintf(os.Stderr, "sandbox: %d clusters behind %s (contexts %s), each one's Prometheus in %s\n", clusters, kubeconfig, contextNames(members), config)
+	}
 
 	if command != nil {
 		if seed {
@@ -120,7 +152,7 @@ func up(opts sandbox.Options, seed bool, command []string) error {
 		stop() // the command owns Ctrl-C now; the sandbox stops when it exits
 		cmd := exec.Command(command[0], command[1:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+sb.Kubeconfig, "PYROLL_PROMETHEUS_URL="+sb.PrometheusURL)
+		cmd.Env = append(os.Environ(), env...)
 		signal.Ignore(os.Interrupt)
 		err := cmd.Run()
 		signal.Reset(os.Interrupt)
@@ -149,6 +181,14 @@ func up(opts sandbox.Options, seed bool, command []string) error {
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nsandbox: stopping")
 	return nil
+}
+
+func contextNames(members []sandbox.FleetMember) string {
+	names := make([]string, len(members))
+	for i, m := range members {
+		names[i] = m.Context
+	}
+	return strings.Join(names, ", ")
 }
 
 // guardHint says how to run the headless guard against the demo from another terminal.

@@ -55,6 +55,7 @@ type config struct {
 	idleAlso, idleAlsoLabel              string
 	serveSessions                        int
 	attach, attachPrometheus             string
+	contextsPhase                        bool
 }
 
 func numCPU() int { return runtime.NumCPU() }
@@ -91,6 +92,7 @@ func main() {
 	flag.StringVar(&cfg.idleAlso, "idle-also", "", "another kubectl-pyroll binary whose console idle CPU is measured right after -pyroll's, the same way on the same sandbox (e.g. a build without go.mod's replace of bubbletea: hack/bench.sh builds one)")
 	flag.StringVar(&cfg.idleAlsoLabel, "idle-also-label", "", "what -idle-also is, for its figure (default: its file name)")
 	flag.IntVar(&cfg.serveSessions, "serve-sessions", 5, "SSH sessions to `serve --ssh` for its memory per extra session and idle CPU per console; 0 skips them")
+	flag.BoolVar(&cfg.contextsPhase, "contexts-phase", false, "after the console's figures, move half the Deployments to a second sandbox and measure one console on both contexts (--all-contexts) against the one-context figures")
 	flag.StringVar(&cfg.attach, "attach", "", "a running sandbox's kubeconfig (one held by -hold): measure only the first full frame against the floor there, the sandbox holding -pods pods in -deployments Deployments")
 	flag.StringVar(&cfg.attachPrometheus, "attach-prometheus", "http://127.0.0.1:9", "with -attach: the Prometheus URL the console is given")
 	flag.Parse()
@@ -276,9 +278,11 @@ func run(ctx context.Context, cfg config) (err error) {
 	}
 	if _, err := exec.LookPath("tmux"); err != nil {
 		figs.add("console figures skipped: tmux is not installed (make deps)")
-	} else if idle, err := measureConsole(ctx, cfg, wl, sb, pyroll, consoleKubeconfig, pyrollConfig, home, floor, &figs); err != nil {
+	} else if idle, rss, err := measureConsole(ctx, cfg, wl, sb, pyroll, consoleKubeconfig, pyrollConfig, home, floor, &figs); err != nil {
 		return err
 	} else if err := measureIdleAlso(ctx, cfg, wl, sb, idle, pyrollConfig, home, &figs); err != nil {
+		return err
+	} else if err := measureFleetIf(ctx, cfg, wl, sb, pyroll, dir, home, fleetBaseline{rss: rss, idlePerMinute: idle}, &figs); err != nil {
 		return err
 	} else if err := measureServeIf(ctx, cfg, wl, sb, pyroll, pyrollConfig, home, &figs); err != nil {
 		return err
@@ -465,13 +469,26 @@ func measureStatus(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbo
 	return nil
 }
 
+// besidesAgeRedraw is what the bursts wrote besides the once-a-minute AGE redraw (the
+// console redraws ages a minute after it started, by its own tick).
+func besidesAgeRedraw(bursts []burst) int64 {
+	var other int64
+	for _, b := range bursts {
+		sinceTick := b.at - b.at.Truncate(time.Minute)
+		if !(b.at >= time.Minute && (sinceTick < 3*time.Second || sinceTick > time.Minute-500*time.Millisecond)) {
+			other += b.bytes
+		}
+	}
+	return other
+}
+
 // measureConsole runs the console in tmux: time to the first full frame, RSS, API requests
 // and Prometheus queries in steady state, terminal bytes idle and per pod change, and the
 // event -> screen latency. It returns the idle CPU-s per minute.
-func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, floor time.Duration, figs *figures) (idlePerMinute float64, err error) {
+func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.Sandbox, pyroll, kubeconfig, pyrollConfig, home string, floor time.Duration, figs *figures) (idlePerMinute float64, worst int64, err error) {
 	tm, err := startTerminal(ctx, fmt.Sprintf("pyroll-scalebench-%d", os.Getpid()), home)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer tm.Kill()
 	const metricsInterval = 10 * time.Second // the console's default --metrics-interval
@@ -481,21 +498,21 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	logf("console -A in tmux (200x50): until the header counts every rollout, then until every pod is read")
 	started, useful, err := runUntilEveryRollout(ctx, tm, command, wl, 10*time.Millisecond, nil)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	_, firstFrame, err := tm.WaitScreen(ctx, 5*time.Minute, 10*time.Millisecond, "every pod read", func(s string) bool {
 		return headerRollouts(s) >= wl.deployments() && everyPodRead(s)
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	pid, err := tm.PanePID()
 	if err != nil {
-		return 0, fmt.Errorf("console pid: %w", err)
+		return 0, 0, fmt.Errorf("console pid: %w", err)
 	}
 	rssFirst, err := rssBytes(pid)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	figs.add("console -A: first useful frame (the header counts all %d rollouts, their rows from the status, the pods still streaming) %.2f s after start   (%s)",
 		wl.deployments(), useful.Sub(started).Seconds(), usefulFrameTarget(wl.pods(), useful.Sub(started)))
@@ -505,13 +522,13 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	// Everything the console writes to its terminal from now on.
 	raw := filepath.Join(filepath.Dir(pyrollConfig), "terminal.raw")
 	if err := tm.PipeTo(raw); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// Let the first metrics round land and the screen settle.
 	if _, _, err := tm.WaitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
 		return strings.Contains(s, "n/a")
 	}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	waitQuiet(ctx, raw, 2*time.Second, 30*time.Second)
 
@@ -535,20 +552,20 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	promStop()
 	prom := <-promDone
 	if ctx.Err() != nil {
-		return 0, ctx.Err()
+		return 0, 0, ctx.Err()
 	}
 	if prom.err != nil {
-		return 0, prom.err
+		return 0, 0, prom.err
 	}
 	cpu1, _ := cpuSeconds(pid)
 	rssIdle, _ := rssBytes(pid)
 	screenAfter, _ := tm.Screen()
 	idleReqs, err := requests(sb, "bench-console", windowStart, windowEnd)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 
-	worst := max(rssFirst, rssIdle)
+	worst = max(rssFirst, rssIdle)
 	gctrace, _ := os.ReadFile(gcLog)
 	figs.add("console -A RSS: %s after the first full frame, %s after %s idle; %s   (%s)",
 		mb(rssFirst), rssFigure(pid, rssIdle), cfg.window, liveHeap(string(gctrace)), rssTarget(wl.pods(), worst))
@@ -559,17 +576,10 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	perInterval := prom.queries / float64(max(prom.rounds, 1))
 	figs.add("Prometheus queries per %s interval, console -A on %d services in %d namespaces: %.1f (%.0f queries in %d rounds in %s)   (target one per metric per namespace whatever the number of services, <= 4 x %d: %s)",
 		metricsInterval, wl.deployments(), wl.namespaces, perInterval, prom.queries, prom.rounds, cfg.window, wl.namespaces, verdict(prom.rounds > 0 && perInterval <= float64(4*wl.namespaces)))
-	var tickBytes, otherBytes int64
+	otherBytes := besidesAgeRedraw(bursts)
 	var times []string
 	for _, b := range bursts {
 		times = append(times, fmt.Sprintf("%d B at %.1f s", b.bytes, b.at.Seconds()))
-		// The console redraws ages once a minute after it started (its own tick).
-		sinceTick := b.at - b.at.Truncate(time.Minute)
-		if b.at >= time.Minute && (sinceTick < 3*time.Second || sinceTick > time.Minute-500*time.Millisecond) {
-			tickBytes += b.bytes
-		} else {
-			otherBytes += b.bytes
-		}
 	}
 	detail := "nothing written"
 	if len(bursts) > 0 {
@@ -588,28 +598,28 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	n, k := min(1, wl.namespaces-1), min(7, wl.perNamespace-1)
 	ns, name := wl.namespace(n), wl.name(n, k)
 	if n == 0 && k == 0 {
-		return 0, errors.New("need at least two Deployments to time pod changes")
+		return 0, 0, errors.New("need at least two Deployments to time pod changes")
 	}
 	if err := tm.Type("/" + name); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := tm.Press("Enter"); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the list filtered to "+name, func(s string) bool {
 		return rowOf(s, name) != "" && strings.Contains(s, "1 of ")
 	}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	flip, err := newPodFlipper(ctx, sb.Client(), ns, name)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	waitQuiet(ctx, raw, time.Second, 10*time.Second)
 	logf("console: %d pod changes of %s/%s, each timed from the API write to the screen", cfg.changes, ns, name)
 	clock, err := flip.watchEvents(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer clock.stop()
 	const pendingGlyph = "░"
@@ -620,18 +630,18 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 		before := fileSize(raw)
 		at, rv, err := flip.set(ctx, ready)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		// On screen: the console's first write after the change (it writes nothing else
 		// meanwhile), as tmux receives it; then checked on tmux's screen.
 		written, err := waitGrowth(ctx, raw, before, 30*time.Second)
 		if err != nil {
-			return 0, fmt.Errorf("change %d (pod ready=%t): %w", i+1, ready, err)
+			return 0, 0, fmt.Errorf("change %d (pod ready=%t): %w", i+1, ready, err)
 		}
 		if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 10*time.Millisecond, fmt.Sprintf("change %d (pod ready=%t) in the pod bar", i+1, ready), func(s string) bool {
 			return strings.Contains(rowOf(s, name), pendingGlyph) == !ready
 		}); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		latencies = append(latencies, written.Sub(at))
 		if t := clock.at(rv); !t.IsZero() {
@@ -645,18 +655,18 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 		if _, _, err := tm.WaitScreen(ctx, 30*time.Second, 50*time.Millisecond, "the ready count "+want, func(s string) bool {
 			return strings.Contains(rowOf(s, name), want)
 		}); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		changeBytes = append(changeBytes, waitQuiet(ctx, raw, 700*time.Millisecond, 10*time.Second)-before)
 	}
 	end := time.Now()
 	afterSync, err := requests(sb, "bench-console", firstFrame, end)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	sinceStart, err := requests(sb, "bench-console", started.Add(-time.Second), end)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	slices.Sort(latencies)
 	slices.Sort(delivery)
@@ -678,5 +688,5 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	figs.add("console LISTs after sync: %d over %s (idle, then %d pod changes); all requests since start: %s   (target 0: %s)",
 		listsAfter, end.Sub(firstFrame).Round(time.Second), cfg.changes, verbSummary(auditlog.CountByVerb(sinceStart), 0), verdict(listsAfter == 0))
 	figs.add("console WATCHes since start (%s): %s   (target one per resource type in scope, plus client-go's resumption every 5 to 10 minutes: at most %d each: %s)", end.Sub(started).Round(time.Second), keyedSummary(watches), 1+renewals, verdict(onePerResource))
-	return idlePerMinute, nil
+	return idlePerMinute, worst, nil
 }
