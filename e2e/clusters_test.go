@@ -155,7 +155,7 @@ func TestFleetOfTwoRegions(t *testing.T) {
 
 	t.Run("guard over both halts the breach in its own cluster", func(t *testing.T) {
 		started := time.Now()
-		breachingCanary(t, ns, "pay-api") // in eu only
+		breachingCanary(t, ns, "pay-api")            // in eu only
 		_, config := twoClusterKubeconfig(t, eu, us) // us's Prometheus was restarted
 		g := guardProcess{startStreaming(t, true, kubeconfig, "guard", "--contexts", "eu,us", "-n", ns, "--config", config,
 			"--metrics-interval", "2s", "--after", "2", "-o", "json")}
