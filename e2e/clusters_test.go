@@ -18,6 +18,7 @@ import (
 
 	"github.com/pyroll/kubectl-pyroll/internal/cli"
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
+	"github.com/pyroll/kubectl-pyroll/internal/jumphost"
 	"github.com/pyroll/kubectl-pyroll/internal/metrics"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/auditlog"
@@ -116,6 +117,11 @@ func TestFleetOfTwoRegions(t *testing.T) {
 		stdout, stderr, code = runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "--contexts", "/^(eu|us)$/")
 		if code != 0 || !strings.Contains(stdout, "CONTEXT") || strings.Count(stdout, "orders-api") != 2 {
 			t.Fatalf("the table by a pattern: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		// --watch settles when the rollout has settled in every context, each line naming its own.
+		stdout, stderr, code = runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "orders-api", "--contexts", "eu,us", "--watch", "-o", "ndjson", "--timeout", "50s")
+		if code != 0 || !strings.Contains(stdout, `"context":"eu"`) || !strings.Contains(stdout, `"context":"us"`) || strings.Contains(stdout, "ledger-api") {
+			t.Fatalf("status orders-api --watch over both: exit %d\n%s\n%s", code, stdout, stderr)
 		}
 		_, stderr, code = runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "--contexts", "eu,mars")
 		if code != 2 || !strings.Contains(stderr, `no context "mars" in the kubeconfig (it has: eu, us)`) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
@@ -217,6 +223,9 @@ func TestFleetOfTwoRegions(t *testing.T) {
 			return nil
 		})
 		wantPatchAs(t, eu, started, ns, "deployments", "", jumpUser, user)
+		j.waitAudit("the jump host's audit record names the context", func(r jumphost.Record) bool {
+			return r.Event == "action" && r.Verb == "halt" && r.Name == "ledger-api" && r.Context == "eu" && r.Result == "ok"
+		})
 		if w := deploymentWrites(t, us, ns, started); len(w) != 0 {
 			t.Errorf("writes on us's API server: %+v", w)
 		}

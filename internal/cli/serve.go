@@ -394,7 +394,7 @@ type auditedActor struct {
 }
 
 func actionRecord(req intent.Request) jumphost.Record {
-	return jumphost.Record{Verb: string(req.Action), Kind: string(req.Target.Kind), Namespace: req.Target.Namespace, Name: req.Target.Name}
+	return jumphost.Record{Verb: string(req.Action), Context: req.Target.Cluster, Kind: string(req.Target.Kind), Namespace: req.Target.Namespace, Name: req.Target.Name}
 }
 
 func (a auditedActor) Plan(ctx context.Context, req intent.Request) (intent.Plan, error) {

@@ -24,7 +24,9 @@ type Record struct {
 	Reason   string `json:"reason,omitempty"`
 	Duration string `json:"duration,omitempty"`
 	// Action: what was asked, on what, between which revisions, and what came of it.
-	Verb         string `json:"verb,omitempty"`
+	Verb string `json:"verb,omitempty"`
+	// Context is the kubeconfig context acted in when the server serves several.
+	Context      string `json:"context,omitempty"`
 	Kind         string `json:"kind,omitempty"`
 	Namespace    string `json:"namespace,omitempty"`
 	Name         string `json:"name,omitempty"`

@@ -277,7 +277,7 @@ const refusalRepeat = time.Minute
 // Refused records an action this session was refused (Result "refused", Error the reason),
 // the same refusal at most once a minute.
 func (s *Session) Refused(r Record) {
-	key := strings.Join([]string{r.Verb, r.Kind, r.Namespace, r.Name, r.Error}, "\x00")
+	key := strings.Join([]string{r.Verb, r.Context, r.Kind, r.Namespace, r.Name, r.Error}, "\x00")
 	now := s.audit.now()
 	s.refusalsMu.Lock()
 	if last, seen := s.refusals[key]; seen && now.Sub(last) < refusalRepeat {
