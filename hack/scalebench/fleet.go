@@ -53,7 +53,7 @@ func measureFleetIf(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 	if err := half.createReady(ctx, second.Client(), cfg.readyTimeout, logf); err != nil {
 		return fmt.Errorf("second sandbox: %w", err)
 	}
-	if err := deleteFrom(ctx, sb, wl, half.perNamespace, half.pods()); err != nil {
+	if err := deleteFrom(ctx, sb, wl, half.perNamespace); err != nil {
 		return err
 	}
 	var members []sandbox.FleetMember
@@ -134,9 +134,22 @@ func measureFleetIf(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 }
 
 // deleteFrom deletes, in every namespace, the Deployments from index from on, and waits
-// until the sandbox holds at most pods pods.
-func deleteFrom(ctx context.Context, sb *sandbox.Sandbox, wl scaleWorkload, from, pods int) error {
+// until their pods are gone (the sandbox may hold a few more pods than the workload's: a
+// rollout held progressing has a surge pod).
+func deleteFrom(ctx context.Context, sb *sandbox.Sandbox, wl scaleWorkload, from int) error {
 	client := sb.Client()
+	count := func(ctx context.Context) (int, error) {
+		list, err := client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return 0, err
+		}
+		return len(list.Items), nil
+	}
+	before, err := count(ctx)
+	if err != nil {
+		return err
+	}
+	left := before - (wl.perNamespace-from)*wl.namespaces*int(wl.replicas)
 	background := metav1.DeletePropagationBackground
 	for n := 0; n < wl.namespaces; n++ {
 		for k := from; k < wl.perNamespace; k++ {
@@ -146,10 +159,7 @@ func deleteFrom(ctx context.Context, sb *sandbox.Sandbox, wl scaleWorkload, from
 		}
 	}
 	return wait.PollUntilContextTimeout(ctx, 3*time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
-		list, err := client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
-		if err != nil {
-			return false, nil
-		}
-		return len(list.Items) <= pods, nil
+		n, err := count(ctx)
+		return err == nil && n <= left, nil
 	})
 }
