@@ -291,7 +291,7 @@ func (r *statusRun) onSnapshot(ctx context.Context, snap rollout.Snapshot) (done
 		r.printer.state(snap.Conn)
 	}
 	r.lastState = snap.Conn.State
-	early := r.NoWaitPods && !r.Watch && snap.PodsSyncing
+	early := r.NoWaitPods && !r.Watch && snap.PodsSyncing && snap.EveryContextHasRows()
 	if !snap.Synced && !early {
 		return false, nil
 	}

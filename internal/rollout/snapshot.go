@@ -60,6 +60,20 @@ type ClusterState struct {
 	Rollouts int
 }
 
+// EveryContextHasRows reports whether every context's rows are in the snapshot (with one
+// context: HasRows): what an early answer (status --no-wait-pods) waits for.
+func (s *Snapshot) EveryContextHasRows() bool {
+	if len(s.Clusters) == 0 {
+		return s.HasRows()
+	}
+	for _, c := range s.Clusters {
+		if !c.HasRows() {
+			return false
+		}
+	}
+	return true
+}
+
 // HasRows reports whether the context's rollouts are all in the snapshot.
 func (c ClusterState) HasRows() bool { return c.Synced || c.PodsSyncing }
 
