@@ -97,7 +97,11 @@ func (m Model) breachBanner() string {
 	}
 	names := make([]string, 0, len(m.breaches))
 	for r, j := range m.breaches {
-		names = append(names, r.Name+": "+j.Why)
+		name := r.Name
+		if r.Cluster != "" {
+			name += " (" + r.Cluster + ")" // the same name may breach in two clusters
+		}
+		names = append(names, name+": "+j.Why)
 	}
 	sort.Strings(names)
 	return m.styles.Error.Render("BREACH " + strings.Join(names, "; "))

@@ -305,3 +305,17 @@ func TestAutoHaltOfABakingRelease(t *testing.T) {
 		}
 	}
 }
+
+// One name breaching in two clusters: the banner says which is which.
+func TestBreachBannerNamesTheContext(t *testing.T) {
+	judged := func(why string) guard.Judged {
+		return guard.Judged{Judgement: guard.Judgement{Verdict: guard.Breach, Why: why}}
+	}
+	m := Model{styles: styles.New(styles.Options{}), breaches: map[ref.Rollout]guard.Judged{
+		{Cluster: "eu", Kind: ref.Deployment, Namespace: "demo", Name: "cart-api"}: judged("5.0% errors"),
+		{Cluster: "us", Kind: ref.Deployment, Namespace: "demo", Name: "cart-api"}: judged("4.0% errors"),
+	}}
+	if got := m.breachBanner(); !strings.Contains(got, "cart-api (eu): 5.0% errors") || !strings.Contains(got, "cart-api (us): 4.0% errors") {
+		t.Errorf("banner %q", got)
+	}
+}
