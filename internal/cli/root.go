@@ -65,7 +65,11 @@ the logs of its most troubled pod, x writes an incident snapshot; ? shows every 
 q quits.
 
 It takes kubectl's usual flags (--kubeconfig, --context, -n, --as, ...) and works as
-a kubectl plugin: put kubectl-pyroll on your PATH and run 'kubectl pyroll'.`
+a kubectl plugin: put kubectl-pyroll on your PATH and run 'kubectl pyroll'.
+
+Several clusters at once: --contexts eu,us (names or /regex/) or --all-contexts; each
+rollout's row says its context, every action goes to its own cluster, c groups one
+rollout's rows across clusters.`
 
 // NewRootCommand builds the kubectl-pyroll command tree.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
@@ -80,7 +84,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		},
 		Example: `  kubectl pyroll                  # the console on the current namespace
   kubectl pyroll -n shop orders-api   # straight to one rollout
-  kubectl pyroll -A -l team=payments  # every namespace, one team's Deployments`,
+  kubectl pyroll -A -l team=payments  # every namespace, one team's Deployments
+  kubectl pyroll -n shop --contexts prod-eu,prod-us  # one namespace in two clusters`,
 		Args:          usageArgs(cobra.MaximumNArgs(1)),
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -71,7 +71,8 @@ status alone (never Degraded by pods), each rollout "pods": "syncing" in -o json
 const statusExample = `  kubectl pyroll status -n shop
   kubectl pyroll status orders-api --watch --timeout 10m
   kubectl pyroll status -A -o json | jq '.items[] | select(.phase == "Degraded") | .name'
-  kubectl pyroll status orders-api -o ndjson --watch`
+  kubectl pyroll status orders-api -o ndjson --watch
+  kubectl pyroll status orders-api --contexts prod-eu,prod-us --watch   # settled in both`
 
 func newStatusCommand(o *Options) *cobra.Command {
 	so := &StatusOptions{Options: o, ScopeOptions: ScopeOptions{WatchOnlyNamed: true}}
