@@ -48,12 +48,21 @@ func (o *Options) selectedContexts(s *ScopeOptions) ([]string, error) {
 func (o *Options) connectContext(ctx context.Context, name string, timeout time.Duration) (*kube.Cluster, error) {
 	cluster, err := kube.Connect(o.KubeFlags.ForContext(name))
 	if err != nil {
-		return nil, fmt.Errorf("context %s: %w", name, err)
+		return nil, inContext(name, err)
 	}
 	if err := cluster.Preflight(ctx, timeout); err != nil {
-		return nil, fmt.Errorf("context %s: %w", name, err)
+		return nil, inContext(name, err)
 	}
 	return cluster, nil
+}
+
+// inContext names the context in err, unless err already does (the connection's errors
+// say `(context "prod-eu")`).
+func inContext(name string, err error) error {
+	if strings.Contains(err.Error(), `context "`+name+`"`) {
+		return err
+	}
+	return fmt.Errorf("context %s: %w", name, err)
 }
 
 // fleetConnection is one context's first connection attempt.
