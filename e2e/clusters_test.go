@@ -282,6 +282,12 @@ func TestFleetOfTwoRegions(t *testing.T) {
 		pane.waitScreen("us reconnecting, eu live", func(s string) bool {
 			return strings.Contains(s, "eu live") && regexp.MustCompile(`us reconnecting \d+s`).MatchString(s) && rowSays(s, "ledger-api", "eu")
 		})
+		// status: eu's rollouts printed, us told, exit 1.
+		stdout, stderr, code := runPyroll(t, time.Minute, kubeconfig, "-n", ns, "status", "--contexts", "eu,us", "-o", "json", "--timeout", "20s")
+		var list cli.StatusList
+		if code != 1 || json.Unmarshal([]byte(stdout), &list) != nil || strings.Join(list.Contexts, ",") != "eu" || !strings.Contains(stderr, `(context "us")`) {
+			t.Errorf("status with us down: exit %d, contexts %v\n%s\n%s", code, list.Contexts, stdout, stderr)
+		}
 	})
 }
 
