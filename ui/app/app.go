@@ -19,7 +19,6 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/ref"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
-	"github.com/pyroll/kubectl-pyroll/internal/safetext"
 	"github.com/pyroll/kubectl-pyroll/internal/textfmt"
 	"github.com/pyroll/kubectl-pyroll/ui/common"
 	"github.com/pyroll/kubectl-pyroll/ui/confirm"
@@ -368,11 +367,11 @@ func (m Model) globalKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.list.SetFilter("")
 	case key.Matches(msg, m.keys.Group) && m.list.SeveralClusters():
 		m.list.SetGrouped(!m.list.Grouped())
-		status := "trouble first (c groups each rollout's clusters together)"
+		status := footer.Status{Text: "trouble first (c groups each rollout's clusters together)"}
 		if m.list.Grouped() {
-			status = "each rollout's clusters together (c again: trouble first)"
+			status.Text = "each rollout's clusters together (c again: trouble first)"
 		}
-		m.footer.SetStatus(footer.Status{Text: safetext.Text(status)})
+		m.footer.SetStatus(status)
 	}
 	return m, nil
 }
