@@ -234,9 +234,16 @@ func TestFleetOfTwoRegions(t *testing.T) {
 
 	t.Run("the console halts in the right cluster", func(t *testing.T) {
 		started := time.Now()
-		pane := startConsole(t, kubeconfig, "-n", ns, "--contexts", "eu,us")
-		pane.waitScreen("both clusters' rows", func(s string) bool {
-			return strings.Contains(s, "CONTEXT") && rowCount(s, "orders-api") == 2 && rowSays(s, "ledger-api", "eu") && isLive(s)
+		// eu's Prometheus only: us's rows say its metrics are off, eu's are read.
+		euOnly := filepath.Join(t.TempDir(), "eu-only.yaml")
+		if err := os.WriteFile(euOnly, []byte("contexts:\n  eu: {prometheus: {url: "+eu.PrometheusURL+"}}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pane := startConsole(t, kubeconfig, "-n", ns, "--contexts", "eu,us", "--config", euOnly)
+		pane.waitScreen("both clusters' rows, us's metrics off", func(s string) bool {
+			us, eu := contextRow(s, "orders-api", "us"), contextRow(s, "orders-api", "eu")
+			return strings.Contains(s, "CONTEXT") && rowCount(s, "orders-api") == 2 && rowSays(s, "ledger-api", "eu") && isLive(s) &&
+				strings.Count(us, " off") == 2 && eu != "" && !strings.Contains(eu, " off")
 		})
 		// The filter matches the context: us's orders-api alone.
 		pane.keys("/us")
@@ -289,6 +296,16 @@ func TestFleetOfTwoRegions(t *testing.T) {
 			t.Errorf("status with us down: exit %d, contexts %v\n%s\n%s", code, list.Contexts, stdout, stderr)
 		}
 	})
+}
+
+// contextRow is the list row of name in context.
+func contextRow(screen, name, context string) string {
+	for _, line := range strings.Split(screen, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == name && f[1] == context {
+			return line
+		}
+	}
+	return ""
 }
 
 // rowCount is how many lines of the screen hold name.

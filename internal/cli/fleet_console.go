@@ -59,6 +59,8 @@ func (o *ConsoleOptions) fleetConsole(ctx context.Context, conns []fleetConnecti
 			router.ready(c.name, cluster, parts)
 			if parts.poller != nil {
 				feed.add(c.name, parts.poller)
+			} else {
+				feed.off(c.name)
 			}
 			for snap := range o.watch(ctx, cluster, o.NotReadyGrace, o.BakeTime) {
 				select {
@@ -81,7 +83,10 @@ func (o *ConsoleOptions) fleetConsole(ctx context.Context, conns []fleetConnecti
 	}
 	opts.Snapshots = kube.MergeSnapshots(ctx, members)
 	opts.Actor = s.wrapped(router)
-	opts.Inspector, opts.Owners, opts.Metrics = router, router, feed
+	opts.Inspector, opts.Owners = router, router
+	if o.hasPrometheus() { // else "metrics off" for all, as with one context
+		opts.Metrics = feed
+	}
 	return opts, nil
 }
 
@@ -286,6 +291,7 @@ type fleetMetrics struct {
 	set      bool
 	latest   map[string]metrics.Report
 	order    []string
+	offs     []string // contexts without Prometheus
 }
 
 func newFleetMetrics(ctx context.Context) *fleetMetrics {
@@ -313,6 +319,27 @@ func (m *fleetMetrics) SetRollouts(rs []rollout.Rollout) {
 // Rounds are the merged rounds.
 func (m *fleetMetrics) Rounds() <-chan metrics.Polled { return m.rounds }
 
+// off notes a context without Prometheus: its rows say so.
+func (m *fleetMetrics) off(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.offs = append(m.offs, name)
+}
+
+// reportsLocked is each context's latest report, and the contexts without one.
+func (m *fleetMetrics) reportsLocked() []metrics.ContextReport {
+	reports := make([]metrics.ContextReport, 0, len(m.order)+len(m.offs))
+	for _, n := range m.order {
+		if r, ok := m.latest[n]; ok {
+			reports = append(reports, metrics.ContextReport{Context: n, Report: r})
+		}
+	}
+	for _, n := range m.offs {
+		reports = append(reports, metrics.ContextReport{Context: n, Off: true})
+	}
+	return reports
+}
+
 // add starts following a context's running poller.
 func (m *fleetMetrics) add(name string, p *metrics.Poller) {
 	m.mu.Lock()
@@ -327,12 +354,7 @@ func (m *fleetMetrics) add(name string, p *metrics.Poller) {
 		for polled := range p.Rounds() {
 			m.mu.Lock()
 			m.latest[name] = polled.Report
-			reports := make([]metrics.ContextReport, 0, len(m.order))
-			for _, n := range m.order {
-				if r, ok := m.latest[n]; ok {
-					reports = append(reports, metrics.ContextReport{Context: n, Report: r})
-				}
-			}
+			reports := m.reportsLocked()
 			m.mu.Unlock()
 			merged := metrics.Polled{Report: metrics.MergeReports(reports)}
 			for _, w := range polled.NewWarnings {

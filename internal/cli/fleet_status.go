@@ -88,9 +88,12 @@ func (o *StatusOptions) fleet(ctx context.Context, names []string, within time.D
 			}
 			wg.Wait()
 			var read []metrics.ContextReport
-			for _, r := range reports {
-				if r.Context != "" {
+			for i, r := range reports {
+				switch {
+				case r.Context != "":
 					read = append(read, r)
+				default: // no Prometheus for this context
+					read = append(read, metrics.ContextReport{Context: src.contexts[i], Off: true})
 				}
 			}
 			return metrics.MergeReports(read)

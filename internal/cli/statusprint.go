@@ -198,7 +198,7 @@ func (p *statusPrinter) item(r rollout.Rollout) StatusItem {
 			item.Metrics[strconv.FormatInt(rev.Number, 10)] = m
 		}
 	}
-	if !report.At.IsZero() {
+	if !report.At.IsZero() && !report.MetricsOff(&r) {
 		j := p.verdicts.Of(r.Ref())
 		item.Guard = &GuardVerdict{Verdict: j.Verdict, Why: j.Why, MaxErrorRate: j.Thresholds.MaxErrorRate}
 		if j.Thresholds.MaxP95 > 0 {

@@ -13,6 +13,8 @@ import (
 type ContextReport struct {
 	Context string
 	Report  Report
+	// Off: the context has no Prometheus; Report is empty.
+	Off bool
 }
 
 // MergeReports is one report of several contexts' (their keys already name their
@@ -24,6 +26,13 @@ func MergeReports(reports []ContextReport) Report {
 	var errs []string
 	var presets []safetext.Text
 	for _, cr := range reports {
+		if cr.Off {
+			if merged.Off == nil {
+				merged.Off = map[string]bool{}
+			}
+			merged.Off[cr.Context] = true
+			continue
+		}
 		r := cr.Report
 		if r.At.After(merged.At) {
 			merged.At = r.At
@@ -50,7 +59,7 @@ func MergeReports(reports []ContextReport) Report {
 	merged.Preset = safetext.Join(presets, ",")
 	switch {
 	case len(errs) == 0:
-	case len(errs) == len(reports):
+	case len(errs) == len(reports)-len(merged.Off):
 		merged.Err = safetext.Error(errors.New(strings.Join(errs, "; ")))
 	default:
 		// The others' numbers stand; the failing context's rows say unreachable.

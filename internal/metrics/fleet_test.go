@@ -37,3 +37,15 @@ func TestMergeReportsKeepsEachContextApart(t *testing.T) {
 		t.Errorf("every context failed: %v", all.Err)
 	}
 }
+
+// A context without Prometheus is off, not failing: the report stands on the others'.
+func TestMergeReportsContextWithoutPrometheus(t *testing.T) {
+	eu := Key{Rollout: ref.Rollout{Cluster: "eu", Kind: ref.Deployment, Namespace: "shop", Name: "orders-api"}, Revision: 2}
+	merged := MergeReports([]ContextReport{
+		{Context: "eu", Report: Report{Revisions: map[Key]Revision{eu: {State: StateOK}}, Err: errors.New("timeout")}},
+		{Context: "us", Off: true},
+	})
+	if merged.Err == nil || !merged.Off["us"] || merged.Off["eu"] {
+		t.Errorf("eu's Prometheus failing and us without one: err %v, off %v", merged.Err, merged.Off)
+	}
+}

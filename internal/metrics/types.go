@@ -76,7 +76,13 @@ type Report struct {
 	// Baselines are the before-release numbers of the rollouts in their bake window (by
 	// rollout; Report.Baseline checks that one is of the current window).
 	Baselines map[ref.Rollout]Baseline
+	// Off are the contexts without a Prometheus, several contexts being in view: their
+	// rows say "metrics off", not "no data".
+	Off map[string]bool
 }
+
+// MetricsOff says whether r's context has no Prometheus (several contexts in view).
+func (r Report) MetricsOff(ro *rollout.Rollout) bool { return ro.Cluster != "" && r.Off[ro.Cluster] }
 
 // HistoryLength is how many past values a sparkline shows.
 const HistoryLength = 30

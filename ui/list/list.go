@@ -431,6 +431,9 @@ func (m *Model) verdictCell(r rollout.Rollout) string {
 	if m.verdicts.Report.At.IsZero() {
 		return m.styles.Dim.Render(m.styles.Glyphs.None)
 	}
+	if m.verdicts.Report.MetricsOff(&r) {
+		return m.styles.Dim.Render("off")
+	}
 	j := m.verdicts.Of(r.Ref())
 	switch j.Verdict {
 	case guard.Breach:
@@ -662,6 +665,9 @@ func (m *Model) buildCell(r rollout.Rollout) string {
 func (m *Model) errorRateCell(r rollout.Rollout) string {
 	if m.verdicts.Report.Revisions == nil {
 		return m.styles.Dim.Render(m.styles.Glyphs.None)
+	}
+	if m.verdicts.Report.MetricsOff(&r) {
+		return m.styles.Dim.Render("off") // its context has no Prometheus
 	}
 	value := func(rev *rollout.Revision) string {
 		if rev == nil {

@@ -313,3 +313,26 @@ func TestGroupedRowsStandTogether(t *testing.T) {
 		t.Errorf("ungrouped again: %s", got)
 	}
 }
+
+// A context without Prometheus: its rows say off under ERR% and GUARD, the others' keep
+// their numbers.
+func TestRowsOfAContextWithoutMetricsSayOff(t *testing.T) {
+	eu := rollout.Rollout{Cluster: "eu", Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseComplete,
+		CanaryRevision: 1, StableRevision: 1, Revisions: []rollout.Revision{{Number: 1, Role: rollout.RoleStable}}}
+	us := eu
+	us.Cluster = "us"
+	report := metrics.Report{At: time.Unix(1, 0), Revisions: map[metrics.Key]metrics.Revision{
+		metrics.KeyOf(&eu, 1): {State: metrics.StateOK, ErrorRate: 0.012, RequestRate: 5},
+	}, Off: map[string]bool{"us": true}}
+	m := New(styles.New(styles.Options{}), keys.New())
+	m.SetSize(120, 10)
+	m.SetRollouts([]rollout.Rollout{eu, us}, time.Time{})
+	m.SetVerdicts(guard.JudgeRound([]rollout.Rollout{eu, us}, report, guard.Thresholds{}))
+	lines := strings.Split(ansi.Strip(m.View()), "\n")
+	if f := strings.Fields(lines[1]); !slices.Contains(f, "1.2") || slices.Contains(f, "off") {
+		t.Errorf("eu's row: %q", lines[1])
+	}
+	if f := strings.Fields(lines[2]); strings.Count(strings.Join(f, " "), "off") != 2 {
+		t.Errorf("us's row: %q", lines[2])
+	}
+}
