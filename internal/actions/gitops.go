@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/pyroll/kubectl-pyroll/internal/intent"
 	"github.com/pyroll/kubectl-pyroll/internal/kube"
@@ -107,42 +108,57 @@ func (d *Driver) holdOwner(ctx context.Context, plan intent.Plan, objs rollout.O
 		return nil, nil
 	}
 	r := *det.Owner
-	obj, err := d.Client.GetCustom(ctx, r.Resource(), r.Namespace, r.Name)
-	if err != nil {
-		return nil, fmt.Errorf("hold %s before the %s: %s", r, plan.Action, kubeapi.Message(err))
-	}
-	// Hold only what would undo this action: Argo CD leaves a halt alone, whatever its policy.
-	var view owner.View
-	if r.Kind == owner.KindApplication {
-		view = owner.FromApplication(*det, obj)
-	} else {
-		view = owner.FromFlux(*det, obj)
-	}
-	if view.Effect(plan.Target.Kind, plan.Action, "").Reverts != owner.Yes && view.Held == nil {
-		return nil, nil
-	}
-	rec := owner.HoldRecord{By: d.User, At: d.now().UTC().Truncate(time.Second), Reason: plan.Reason,
-		Rollout: fmt.Sprintf("%s/%s in %s", plan.Target.Kind.Arg(), plan.Target.Name, plan.Target.Namespace)}
-	var patch owner.Patch
-	if r.Kind == owner.KindApplication {
-		patch, err = owner.HoldApplication(obj, rec)
-	} else {
-		patch, err = owner.HoldFlux(obj, rec)
-	}
-	switch {
-	case errors.Is(err, owner.ErrAlreadyHeld):
-		return &heldOwner{ref: r}, nil
-	case errors.Is(err, owner.ErrNothingToHold):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("hold %s: %w", r, err)
-	}
-	held, err := d.Client.PatchCustom(ctx, patch.Resource, patch.Namespace, patch.Name, patch.Type, patch.Data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: d.dryRun()})
-	if err != nil {
-		if apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
-			return nil, fmt.Errorf("hold %s: it changed while being held (%s); nothing was written: try again", r, kubeapi.Message(err))
+	// The owner's controller writes its status all the time (Flux at every reconcile): a
+	// hold that found it changed is decided again on a fresh read, a few times, as the
+	// rollout's own write is on a conflict; the patch's test of the resourceVersion keeps
+	// a hold from overwriting what it did not read.
+	var held *unstructured.Unstructured
+	var outcome *heldOwner
+	err := retry.OnError(retry.DefaultRetry, ownerChanged, func() error {
+		outcome = nil
+		obj, err := d.Client.GetCustom(ctx, r.Resource(), r.Namespace, r.Name)
+		if err != nil {
+			return fmt.Errorf("hold %s before the %s: %s", r, plan.Action, kubeapi.Message(err))
 		}
+		// Hold only what would undo this action: Argo CD leaves a halt alone, whatever its policy.
+		var view owner.View
+		if r.Kind == owner.KindApplication {
+			view = owner.FromApplication(*det, obj)
+		} else {
+			view = owner.FromFlux(*det, obj)
+		}
+		if view.Effect(plan.Target.Kind, plan.Action, "").Reverts != owner.Yes && view.Held == nil {
+			return nil
+		}
+		rec := owner.HoldRecord{By: d.User, At: d.now().UTC().Truncate(time.Second), Reason: plan.Reason,
+			Rollout: fmt.Sprintf("%s/%s in %s", plan.Target.Kind.Arg(), plan.Target.Name, plan.Target.Namespace)}
+		var patch owner.Patch
+		if r.Kind == owner.KindApplication {
+			patch, err = owner.HoldApplication(obj, rec)
+		} else {
+			patch, err = owner.HoldFlux(obj, rec)
+		}
+		switch {
+		case errors.Is(err, owner.ErrAlreadyHeld):
+			outcome = &heldOwner{ref: r}
+			return nil
+		case errors.Is(err, owner.ErrNothingToHold):
+			return nil
+		case err != nil:
+			return fmt.Errorf("hold %s: %w", r, err)
+		}
+		held, err = d.Client.PatchCustom(ctx, patch.Resource, patch.Namespace, patch.Name, patch.Type, patch.Data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: d.dryRun()})
+		return err
+	})
+	switch {
+	case ownerChanged(err):
+		return nil, fmt.Errorf("hold %s: it kept changing while being held (%s); nothing was written: try again", r, kubeapi.Message(err))
+	case err != nil && !isAPIError(err): // ours, said already
+		return nil, err
+	case err != nil:
 		return nil, fmt.Errorf("hold %s before the %s: %s", r, plan.Action, kubeapi.Message(err))
+	case held == nil: // nothing to hold, or ours already there
+		return outcome, nil
 	}
 	h := &heldOwner{ref: r, made: true}
 	if r.Kind != owner.KindApplication && !d.DryRun {
@@ -189,26 +205,38 @@ func (d *Driver) undoHold(ctx context.Context, held *heldOwner) error {
 // releaseOwner restores what a hold changed on the owner object (Argo CD's sync policy as
 // it was, Flux resumed), refusing when the owner changed since the hold.
 func (d *Driver) releaseOwner(ctx context.Context, r owner.Ref) (*unstructured.Unstructured, error) {
-	obj, err := d.Client.GetCustom(ctx, r.Resource(), r.Namespace, r.Name)
-	if err != nil {
-		return nil, fmt.Errorf("release %s: %s", r, kubeapi.Message(err))
-	}
-	var patch owner.Patch
-	if r.Kind == owner.KindApplication {
-		patch, err = owner.ReleaseApplication(obj)
-	} else {
-		patch, err = owner.ReleaseFlux(obj)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("release %s: %w", r, err)
-	}
-	if _, err := d.Client.PatchCustom(ctx, patch.Resource, patch.Namespace, patch.Name, patch.Type, patch.Data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: d.dryRun()}); err != nil {
-		if apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
-			return nil, fmt.Errorf("release %s: it changed while being released (%s): %w", r, kubeapi.Message(err), owner.ErrChanged)
+	// Read again and decide again when the owner's controller wrote it meanwhile (as the
+	// hold does): the patch tests the resourceVersion it was computed from.
+	var released *unstructured.Unstructured
+	err := retry.OnError(retry.DefaultRetry, ownerChanged, func() error {
+		obj, err := d.Client.GetCustom(ctx, r.Resource(), r.Namespace, r.Name)
+		if err != nil {
+			return fmt.Errorf("release %s: %s", r, kubeapi.Message(err))
 		}
+		var patch owner.Patch
+		if r.Kind == owner.KindApplication {
+			patch, err = owner.ReleaseApplication(obj)
+		} else {
+			patch, err = owner.ReleaseFlux(obj)
+		}
+		if err != nil {
+			return fmt.Errorf("release %s: %w", r, err)
+		}
+		if _, err := d.Client.PatchCustom(ctx, patch.Resource, patch.Namespace, patch.Name, patch.Type, patch.Data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: d.dryRun()}); err != nil {
+			return err
+		}
+		released = obj
+		return nil
+	})
+	switch {
+	case ownerChanged(err):
+		return nil, fmt.Errorf("release %s: it kept changing while being released (%s): %w", r, kubeapi.Message(err), owner.ErrChanged)
+	case err != nil && isAPIError(err):
 		return nil, fmt.Errorf("release %s: %s", r, kubeapi.Message(err))
+	case err != nil:
+		return nil, err
 	}
-	return obj, nil
+	return released, nil
 }
 
 // ownerReference names an owner object for an Event about it.
@@ -336,4 +364,14 @@ func rolloutReference(target ref.Rollout, obj metav1.Object) corev1.ObjectRefere
 		r.UID, r.ResourceVersion = obj.GetUID(), obj.GetResourceVersion()
 	}
 	return r
+}
+
+// ownerChanged: the hold's patch found the owner changed since it was read (its test of the
+// resourceVersion failed, or a conflict).
+func ownerChanged(err error) bool { return apierrors.IsInvalid(err) || apierrors.IsConflict(err) }
+
+// isAPIError says whether err is the API server's answer (not one of ours).
+func isAPIError(err error) bool {
+	var status apierrors.APIStatus
+	return errors.As(err, &status)
 }

@@ -140,3 +140,37 @@ func TestHoldRefusedWritesNothing(t *testing.T) {
 }
 
 func metaList() metav1.ListOptions { return metav1.ListOptions{} }
+
+// Flux writes its Kustomization's status at every reconcile: a hold that finds it changed
+// since it was read reads it again and holds (seen on the real Flux: "it changed while
+// being held"); one that keeps finding it changed gives up with nothing written.
+func TestHoldRetriesWhenTheOwnerChangedMeanwhile(t *testing.T) {
+	client, api, d := fluxFixture(t)
+	plan, err := d.Plan(context.Background(), intent.Request{Action: intent.Rollback, Target: apiRef, HoldOwner: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.ChangeBeforePatches(1)
+	if _, err := d.Apply(context.Background(), plan); err != nil {
+		t.Fatalf("a hold that met one status write: %v", err)
+	}
+	if !suspended(t, api) || get(t, client).Spec.Template.Spec.Containers[0].Image == "ghcr.io/acme/api:1.1" {
+		t.Errorf("suspended %t, image %s: want held and rolled back", suspended(t, api), get(t, client).Spec.Template.Spec.Containers[0].Image)
+	}
+
+	// release-hold meets a status write too, and still resumes it.
+	api.ChangeBeforePatches(1)
+	if _, err := d.ReleaseHold(context.Background(), apiRef, ""); err != nil || suspended(t, api) {
+		t.Errorf("release-hold that met one status write: %v, suspended %t", err, suspended(t, api))
+	}
+
+	client, api, d = fluxFixture(t)
+	before := get(t, client)
+	api.ChangeBeforePatches(100)
+	if _, err := d.Apply(context.Background(), plan); err == nil || !strings.Contains(err.Error(), "kept changing while being held") {
+		t.Fatalf("a hold that always meets a write: %v", err)
+	}
+	if suspended(t, api) || get(t, client).ResourceVersion != before.ResourceVersion {
+		t.Error("a failed hold wrote something")
+	}
+}

@@ -46,6 +46,17 @@ type OwnersAPI struct {
 	objects map[ObjectKey]*unstructured.Unstructured
 	refuse  map[ObjectKey]error
 	gets    map[ObjectKey]int
+	// changeBefore is how many of the next patches find the object changed by its
+	// controller since it was read (ChangeBeforePatches).
+	changeBefore int
+}
+
+// ChangeBeforePatches makes the next n patches find their object written since it was
+// read (its resourceVersion moved on, as Flux's status writes move it), before they apply.
+func (o *OwnersAPI) ChangeBeforePatches(n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.changeBefore = n
 }
 
 // Put stores (or replaces) an object as the API server holds it.
@@ -101,6 +112,11 @@ func (o *OwnersAPI) PatchCustom(_ context.Context, gvr schema.GroupVersionResour
 	k, obj, err := o.lookup(gvr, namespace, name)
 	if err != nil {
 		return nil, err
+	}
+	if o.changeBefore > 0 {
+		o.changeBefore--
+		rv, _ := strconv.Atoi(obj.GetResourceVersion())
+		obj.SetResourceVersion(strconv.Itoa(rv + 1))
 	}
 	doc, err := obj.MarshalJSON()
 	if err != nil {
