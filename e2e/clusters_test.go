@@ -212,16 +212,7 @@ func TestFleetOfTwoRegions(t *testing.T) {
 		pane.keys("h")
 		pane.waitScreen("the question names eu's cluster", containsAll("context eu (cluster eu-west-1): halt", "ledger-api"))
 		pane.keys("y")
-		eventually(t, time.Minute, "eu's ledger-api paused", func(ctx context.Context) error {
-			d, err := eu.Client().AppsV1().Deployments(ns).Get(ctx, "ledger-api", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if !d.Spec.Paused {
-				return errorf("not paused yet")
-			}
-			return nil
-		})
+		waitPaused(t, eu, ns, "ledger-api")
 		wantPatchAs(t, eu, started, ns, "deployments", "", jumpUser, user)
 		j.waitAudit("the jump host's audit record names the context", func(r jumphost.Record) bool {
 			return r.Event == "action" && r.Verb == "halt" && r.Name == "ledger-api" && r.Context == "eu" && r.Result == "ok"
@@ -254,16 +245,7 @@ func TestFleetOfTwoRegions(t *testing.T) {
 		pane.keys("h")
 		pane.waitScreen("the question names us's cluster", containsAll("context us (cluster us-east-1): halt", "orders-api"))
 		pane.keys("y")
-		eventually(t, time.Minute, "us's orders-api paused", func(ctx context.Context) error {
-			d, err := us.Client().AppsV1().Deployments(ns).Get(ctx, "orders-api", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if !d.Spec.Paused {
-				return errorf("not paused yet")
-			}
-			return nil
-		})
+		waitPaused(t, us, ns, "orders-api")
 		d, err := eu.Client().AppsV1().Deployments(ns).Get(context.Background(), "orders-api", metav1.GetOptions{})
 		if err != nil || d.Spec.Paused {
 			t.Fatalf("eu's orders-api: paused %v (%v): the halt went to the wrong cluster", d.Spec.Paused, err)
@@ -306,6 +288,21 @@ func contextRow(screen, name, context string) string {
 		}
 	}
 	return ""
+}
+
+// waitPaused waits until the Deployment ns/name on sb's cluster is paused.
+func waitPaused(t *testing.T, sb *sandbox.Sandbox, ns, name string) {
+	t.Helper()
+	eventually(t, time.Minute, name+" paused", func(ctx context.Context) error {
+		d, err := sb.Client().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if !d.Spec.Paused {
+			return errorf("not paused yet")
+		}
+		return nil
+	})
 }
 
 // rowCount is how many lines of the screen hold name.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,15 +102,9 @@ func measureFleetIf(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 		return err
 	}
 	raw := filepath.Join(dir, "fleet-terminal.raw")
-	if err := tm.PipeTo(raw); err != nil {
+	if err := settleAndRecord(ctx, tm, raw); err != nil {
 		return err
 	}
-	if _, _, err := tm.WaitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled", func(s string) bool {
-		return strings.Contains(s, "n/a")
-	}); err != nil {
-		return err
-	}
-	waitQuiet(ctx, raw, 2*time.Second, 30*time.Second)
 	cpu0, _ := cpuSeconds(pid)
 	windowStart := time.Now()
 	idleBytes, bursts := watchBytes(ctx, raw, cfg.window, started)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
@@ -54,15 +53,9 @@ func measureIdleAlso(ctx context.Context, cfg config, wl scaleWorkload, sb *sand
 		return fmt.Errorf("console pid: %w", err)
 	}
 	raw := filepath.Join(filepath.Dir(pyrollConfig), "terminal-also.raw")
-	if err := tm.PipeTo(raw); err != nil {
+	if err := settleAndRecord(ctx, tm, raw); err != nil {
 		return err
 	}
-	if _, _, err := tm.WaitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
-		return strings.Contains(s, "n/a")
-	}); err != nil {
-		return err
-	}
-	waitQuiet(ctx, raw, 2*time.Second, 30*time.Second)
 	cpu0, err := cpuSeconds(pid)
 	if err != nil {
 		return err

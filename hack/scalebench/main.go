@@ -521,16 +521,9 @@ func measureConsole(ctx context.Context, cfg config, wl scaleWorkload, sb *sandb
 
 	// Everything the console writes to its terminal from now on.
 	raw := filepath.Join(filepath.Dir(pyrollConfig), "terminal.raw")
-	if err := tm.PipeTo(raw); err != nil {
+	if err := settleAndRecord(ctx, tm, raw); err != nil {
 		return 0, 0, err
 	}
-	// Let the first metrics round land and the screen settle.
-	if _, _, err := tm.WaitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
-		return strings.Contains(s, "n/a")
-	}); err != nil {
-		return 0, 0, err
-	}
-	waitQuiet(ctx, raw, 2*time.Second, 30*time.Second)
 
 	logf("console: %s idle (terminal bytes, API requests, Prometheus queries)", cfg.window)
 	screenBefore, _ := tm.Screen()

@@ -545,3 +545,19 @@ func startTerminal(ctx context.Context, socket, home string) (*tmux.Session, err
 	}
 	return tm, nil
 }
+
+// settleAndRecord sends everything the console writes from now on to raw, then waits for
+// the first metrics round to land (the error-rate column says n/a: kwok pods have no
+// series) and the terminal to go quiet: the start of an idle window.
+func settleAndRecord(ctx context.Context, tm *tmux.Session, raw string) error {
+	if err := tm.PipeTo(raw); err != nil {
+		return err
+	}
+	if _, _, err := tm.WaitScreen(ctx, time.Minute, 100*time.Millisecond, "the error-rate column filled (n/a: no series for kwok pods)", func(s string) bool {
+		return strings.Contains(s, "n/a")
+	}); err != nil {
+		return err
+	}
+	waitQuiet(ctx, raw, 2*time.Second, 30*time.Second)
+	return nil
+}

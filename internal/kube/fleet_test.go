@@ -62,6 +62,12 @@ func TestMergeSnapshotsShowsEachContextAsItComes(t *testing.T) {
 	if a, b := snap.Rollouts[0].Ref(), snap.Rollouts[1].Ref(); a == b || a.Local() != b.Local() {
 		t.Errorf("orders-api in two clusters: %v and %v", a, b)
 	}
+	// eu loses its picture, us keeps its own: the fleet is not whole any more.
+	eu <- rollout.Snapshot{Conn: rollout.Connection{State: rollout.ConnReconnecting, Message: "etcd down"}}
+	snap = receiveUntil(t, merged, "eu reconnecting", func(s rollout.Snapshot) bool { return s.Clusters[0].Conn.State == rollout.ConnReconnecting })
+	if snap.Synced || !snap.Clusters[1].Synced {
+		t.Errorf("synced %v with eu's picture gone (us synced %v)", snap.Synced, snap.Clusters[1].Synced)
+	}
 	// The members' snapshots are not changed (they are shared, immutable).
 	if orders.Cluster != "" {
 		t.Error("a member's rollout was tagged in place")
