@@ -8,9 +8,12 @@ package main
 // the first $PYROLL_CPUPROFILE_SECONDS (default 20) seconds from start: what a first frame
 // costs, which an HTTP profile started later misses. $PYROLL_TRACE (a path, "%d" as above)
 // writes a runtime execution trace of the same seconds (scheduling latency, GC, blocking:
-// `go tool trace -pprof=sched FILE`).
+// `go tool trace -pprof=sched FILE`). $PYROLL_PODLOG (a path, "%d" as above) gets a line
+// per pod version read, "UNIX_NANOS NAMESPACE/NAME RESOURCE_VERSION", for the whole run:
+// when the console had each change (scalebench -changes-log has the other side).
 
 import (
+	"bufio"
 	"fmt"
 	"net/http"
 	_ "net/http/pprof"
@@ -19,7 +22,10 @@ import (
 	"runtime/trace"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/pyroll/kubectl-pyroll/internal/kube"
 )
 
 func init() {
@@ -27,9 +33,7 @@ func init() {
 		go func() { _ = http.ListenAndServe(addr, nil) }()
 	}
 	if path := os.Getenv("PYROLL_TRACE"); path != "" {
-		if strings.Contains(path, "%d") {
-			path = fmt.Sprintf(path, os.Getpid())
-		}
+		path = withPid(path)
 		if f, err := os.Create(path); err == nil && trace.Start(f) == nil {
 			time.AfterFunc(profileSeconds(), func() {
 				trace.Stop()
@@ -37,10 +41,11 @@ func init() {
 			})
 		}
 	}
+	if path := os.Getenv("PYROLL_PODLOG"); path != "" {
+		logPodVersions(withPid(path))
+	}
 	if path := os.Getenv("PYROLL_CPUPROFILE"); path != "" {
-		if strings.Contains(path, "%d") {
-			path = fmt.Sprintf(path, os.Getpid())
-		}
+		path = withPid(path)
 		f, err := os.Create(path)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "pprof: %v\n", err)
@@ -55,6 +60,37 @@ func init() {
 			_ = f.Close()
 		})
 	}
+}
+
+func withPid(path string) string {
+	if strings.Contains(path, "%d") {
+		return fmt.Sprintf(path, os.Getpid())
+	}
+	return path
+}
+
+// logPodVersions writes each pod version the watcher reads to path, flushed every 100 ms.
+func logPodVersions(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pprof: %v\n", err)
+		return
+	}
+	var mu sync.Mutex
+	w := bufio.NewWriterSize(f, 1<<20)
+	kube.PodSeen = func(namespace, name, rv string) {
+		now := time.Now().UnixNano()
+		mu.Lock()
+		fmt.Fprintf(w, "%d %s/%s %s\n", now, namespace, name, rv)
+		mu.Unlock()
+	}
+	go func() {
+		for range time.Tick(100 * time.Millisecond) {
+			mu.Lock()
+			_ = w.Flush()
+			mu.Unlock()
+		}
+	}()
 }
 
 // profileSeconds is $PYROLL_CPUPROFILE_SECONDS (default 20 s).

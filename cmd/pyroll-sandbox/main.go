@@ -107,33 +107,29 @@ func up(opts sandbox.Options, seed bool, clusters int, command []string) error {
 		return fmt.Errorf("--clusters %d: give 1 to %d", clusters, len(regions))
 	}
 	dir := opts.Dir
-	opts.Log = os.Stderr
 	if seed {
 		opts.Seed = demo.SeedDemo
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	sb, err := sandbox.Start(ctx, opts)
+	started, err := startClusters(ctx, opts, clusters)
+	for _, sb := range started {
+		if sb != nil {
+			defer sb.Stop()
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return errors.New("interrupted during start; everything started so far was stopped")
 		}
 		return err
 	}
-	defer sb.Stop()
+	sb := started[0]
 	env := []string{"KUBECONFIG=" + sb.Kubeconfig, "PYROLL_PROMETHEUS_URL=" + sb.PrometheusURL}
 	if clusters > 1 {
-		// The others: the same demo, without Flux or Argo CD's CRD, in directories beside.
-		members := []sandbox.FleetMember{{Context: "sandbox-" + regions[0].region, Cluster: regions[0].cluster, Kubeconfig: sb.Kubeconfig, PrometheusURL: sb.PrometheusURL}}
-		for _, r := range regions[1:clusters] {
-			more := opts
-			more.Dir, more.Flux, more.ArgoCDCRD = dir+"-"+r.region, false, false
-			other, err := sandbox.Start(ctx, more)
-			if err != nil {
-				return fmt.Errorf("cluster %s: %w", r.region, err)
-			}
-			defer other.Stop()
-			members = append(members, sandbox.FleetMember{Context: "sandbox-" + r.region, Cluster: r.cluster, Kubeconfig: other.Kubeconfig, PrometheusURL: other.PrometheusURL})
+		members := make([]sandbox.FleetMember, clusters)
+		for i, other := range started {
+			members[i] = sandbox.FleetMember{Context: "sandbox-" + regions[i].region, Cluster: regions[i].cluster, Kubeconfig: other.Kubeconfig, PrometheusURL: other.PrometheusURL}
 		}
 		kubeconfig, config, err := sandbox.WriteFleet(dir, members)
 		if err != nil {

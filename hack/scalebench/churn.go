@@ -695,6 +695,11 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 	what += ")"
 	pairs := pairChanges(changes, feed.allFlips(), clock.snapshot())
 	own := pairChanges(changes, feed.allFlips(), stream.snapshot())
+	if cfg.changesLog != "" {
+		if err := writeChangesLog(cfg.changesLog, mode, changes, pairs.onScreen, stream.snapshot(), clock.snapshot()); err != nil {
+			logf("churn (%s): %v", mode, err)
+		}
+	}
 	latencies := pairs.toScreen
 	if len(latencies) == 0 {
 		return fmt.Errorf("churn (%s): no change timed to the screen (%d written)", mode, len(changes))
@@ -783,4 +788,24 @@ func compareScreens(tm *tmux.Session, feed *termFeed) (bool, string) {
 		}
 		time.Sleep(200 * time.Millisecond) // a frame between the two reads
 	}
+}
+
+// writeChangesLog appends each timed change to path, a line each: "MODE NAMESPACE/POD RV
+// SENT ON_SCREEN EVERY_POD_WATCH ONE_POD_WATCH" (Unix nanoseconds, 0 when not seen), to set
+// against the console's own log of when it read each version (PYROLL_PODLOG, -tags pprof).
+func writeChangesLog(path, mode string, changes []timedChange, onScreen []time.Time, everyPod, onePod map[podVersion]time.Time) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("changes log: %w", err)
+	}
+	nanos := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixNano()
+	}
+	for i, c := range changes {
+		fmt.Fprintf(f, "%s %s %s %d %d %d %d\n", strings.ReplaceAll(mode, " ", "_"), c.pod, c.rv, nanos(c.sent), nanos(onScreen[i]), nanos(everyPod[c.podVersion]), nanos(onePod[c.podVersion]))
+	}
+	return f.Close()
 }

@@ -38,6 +38,7 @@ type churnPairing struct {
 	toScreen  []time.Duration // sent -> on screen, for each change seen on screen (sorted)
 	delivered []time.Duration // sent -> delivered to the bare watcher, for each change it saw (sorted)
 	own       []time.Duration // on screen minus delivered, for each change seen on both sides (sorted)
+	onScreen  []time.Time     // when each change (in order) was on screen; zero if it was not
 	// Changes not measured for the console's own latency, by the side that did not see them
 	// (a change may be missing on both).
 	notOnScreen, notDelivered, notMeasured int
@@ -70,6 +71,7 @@ func pairChanges(changes []timedChange, flips []screenFlip, arrivals map[podVers
 		if ok && delivered.Before(c.sent) {
 			ok = false
 		}
+		p.onScreen = append(p.onScreen, onScreen)
 		if !onScreen.IsZero() {
 			p.toScreen = append(p.toScreen, onScreen.Sub(c.sent))
 		} else {

@@ -38,7 +38,7 @@ func (l *watchLoop) discoverArgo(ctx context.Context) bool {
 	}
 	l.w.newArgoInformers(&l.informers)
 	for _, wi := range l.informers.argoTable() {
-		l.start(ctx, wi, l.w.handle(wi))
+		l.start(ctx, wi, l.w.handle(wi, l.informers.indexes))
 	}
 	return true
 }

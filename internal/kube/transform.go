@@ -16,6 +16,11 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // keptMeasurements is how many of an analysis metric's last measurements the cache keeps.
 const keptMeasurements = 3
 
+// PodSeen, when set before any Watcher runs, hears each pod version as the console reads
+// it. Only the pprof build sets it (PYROLL_PODLOG): when the console had a change, to set
+// against when the API server delivered it to another client and when it was on screen.
+var PodSeen func(namespace, name, resourceVersion string)
+
 // stripForCache keeps only what the views read. A pod becomes its rollout.PodFacts (its
 // view, read once per change: about 600 bytes instead of the ten kilobytes or more the
 // API returns); ReplicaSets keep their whole pod template, which revision diffs and
@@ -23,6 +28,9 @@ const keptMeasurements = 3
 func stripForCache(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
+		if PodSeen != nil {
+			PodSeen(o.Namespace, o.Name, o.ResourceVersion)
+		}
 		return podFacts(o), nil
 	case *appsv1.ReplicaSet:
 		o.ManagedFields = nil

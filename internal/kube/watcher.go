@@ -108,7 +108,7 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	builder.BakeTime = w.opts.BakeTime
 	loop := &watchLoop{w: w, out: out, informers: w.newInformers(), builder: builder, lastRV: map[string]string{}}
 	for _, wi := range loop.informers.table() {
-		loop.start(ctx, wi, w.handle(wi))
+		loop.start(ctx, wi, w.handle(wi, loop.informers.indexes))
 	}
 	go func() {
 		defer close(out)
@@ -123,6 +123,8 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 // Rollouts to this user, Rollouts and AnalysisRuns.
 type informers struct {
 	deployments, replicaSets, pods, events cache.SharedIndexInformer
+	// indexes group the pods and events by owner as they change (ownerIndex).
+	indexes *indexes
 	// rollouts and analysisRuns are nil until discovery finds Argo Rollouts readable, and
 	// stay nil on a cluster without them: nothing waits on an informer that cannot list.
 	rollouts, analysisRuns cache.SharedIndexInformer
@@ -151,8 +153,20 @@ func (w *Watcher) newInformers() informers {
 		pods:        newInformer(api, api.Pods(ns), &corev1.Pod{}, nil, w.newPodsFeed()),
 		// Events of Deployments and ReplicaSets only: pod events are most of a busy
 		// namespace's and the views do not show them.
-		events: newInformer(api, api.Events(ns), &corev1.Event{}, func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" }, w.newFeed("events")),
+		events:  newInformer(api, api.Events(ns), &corev1.Event{}, func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind!=Pod" }, w.newFeed("events")),
+		indexes: &indexes{pods: newPodIndex(), events: newEventIndex()},
 	}
+}
+
+// indexes are the watcher's groupings of pods and events by owner, and whether the pods'
+// grouping has seen the whole first list.
+type indexes struct {
+	pods   *ownerIndex[*rollout.PodFacts]
+	events *ownerIndex[*corev1.Event]
+	// podsHandled is the registration of the pods' handler (nil until Run adds it): the
+	// pods are synced for a snapshot only once it has seen every pod of the first list,
+	// which the informer's own store has a moment earlier.
+	podsHandled cache.ResourceEventHandlerRegistration
 }
 
 // newFeed follows the lists and watches of the informer of resource.
@@ -228,7 +242,7 @@ func (i informers) synced() bool {
 			return false
 		}
 	}
-	return true
+	return i.indexes.podsHandled != nil && i.indexes.podsHandled.HasSynced()
 }
 
 // rowsSynced says whether every required informer but the pods' has listed once: the
@@ -254,13 +268,13 @@ func required(resource string) bool { return resource != "events" && resource !=
 // have them all, a part would only cost a build): the rows come from the status.
 func (i informers) objects(podsSyncing bool) rollout.Objects {
 	objs := rollout.Objects{
-		Deployments: cached[*appsv1.Deployment](i.deployments),
-		ReplicaSets: cached[*appsv1.ReplicaSet](i.replicaSets),
-		Events:      cached[*corev1.Event](i.events),
-		PodsSyncing: podsSyncing,
+		Deployments:    cached[*appsv1.Deployment](i.deployments),
+		ReplicaSets:    cached[*appsv1.ReplicaSet](i.replicaSets),
+		EventsByObject: i.indexes.events.grouped(),
+		PodsSyncing:    podsSyncing,
 	}
 	if !podsSyncing {
-		objs.PodFacts = cached[*rollout.PodFacts](i.pods)
+		objs.PodsByOwner = i.indexes.pods.grouped()
 	}
 	if i.rollouts != nil {
 		objs.Rollouts = cached[*argo.Rollout](i.rollouts)
@@ -269,16 +283,27 @@ func (i informers) objects(podsSyncing bool) rollout.Objects {
 	return objs
 }
 
-// handle marks the watcher dirty on every change of the informer's objects, and records a
-// forbidden watch. It returns what completes once the informer has listed and the handler
+// handle marks the watcher dirty on every change of the informer's objects (the pods and
+// events once their index has it), and records a forbidden watch. It returns what completes once the informer has listed and the handler
 // has seen every object of that list (nil if the handler could not be added).
-func (w *Watcher) handle(wi watchedInformer) cache.DoneChecker {
+func (w *Watcher) handle(wi watchedInformer, idx *indexes) cache.DoneChecker {
 	resource := wi.resource
-	reg, err := wi.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { w.changed(resource) },
-		UpdateFunc: func(any, any) { w.changed(resource) },
-		DeleteFunc: func(any) { w.changed(resource) },
-	})
+	changed := func() { w.changed(resource) }
+	var handler cache.ResourceEventHandler = cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { changed() },
+		UpdateFunc: func(any, any) { changed() },
+		DeleteFunc: func(any) { changed() },
+	}
+	switch resource {
+	case "pods":
+		handler = idx.pods.handler(changed)
+	case "events":
+		handler = idx.events.handler(changed)
+	}
+	reg, err := wi.informer.AddEventHandler(handler)
+	if resource == "pods" {
+		idx.podsHandled = reg
+	}
 	_ = wi.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 		w.watchFailed(resource, err)
 	})

@@ -36,6 +36,11 @@ type Objects struct {
 	// PodFacts are pods already read (what a watch cache keeps); Pods are read on Build.
 	PodFacts []*PodFacts
 	Events   []*corev1.Event
+	// PodsByOwner and EventsByObject, when set, are the pods (read) by the UID of their
+	// controlling ReplicaSet and the events by the UID of their object, grouped already (a
+	// watcher keeps them so as they change); Pods, PodFacts and Events are not read then.
+	PodsByOwner    map[types.UID][]*PodFacts
+	EventsByObject map[types.UID][]*corev1.Event
 	// Rollouts are Argo Rollouts (their ReplicaSets are among ReplicaSets, owned by kind
 	// Rollout), and AnalysisRuns theirs.
 	Rollouts     []*argo.Rollout
@@ -70,20 +75,15 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 			rsByOwner[owner.UID] = append(rsByOwner[owner.UID], rs)
 		}
 	}
-	podsByOwner := make(map[types.UID][]*PodFacts, len(objs.ReplicaSets))
-	for _, pod := range objs.PodFacts {
-		if pod.Owner != "" {
-			podsByOwner[pod.Owner] = append(podsByOwner[pod.Owner], pod)
-		}
+	podsByOwner, eventsByObject := objs.PodsByOwner, objs.EventsByObject
+	if podsByOwner == nil {
+		podsByOwner = groupPods(objs, len(objs.ReplicaSets))
 	}
-	for _, p := range objs.Pods {
-		if pod := FactsOf(p); pod.Owner != "" {
-			podsByOwner[pod.Owner] = append(podsByOwner[pod.Owner], pod)
+	if eventsByObject == nil {
+		eventsByObject = make(map[types.UID][]*corev1.Event)
+		for _, e := range objs.Events {
+			eventsByObject[e.InvolvedObject.UID] = append(eventsByObject[e.InvolvedObject.UID], e)
 		}
-	}
-	eventsByObject := make(map[types.UID][]*corev1.Event)
-	for _, e := range objs.Events {
-		eventsByObject[e.InvolvedObject.UID] = append(eventsByObject[e.InvolvedObject.UID], e)
 	}
 	out := make([]Rollout, 0, len(objs.Deployments)+len(objs.Rollouts))
 	hidden := workloadRefs(objs.Rollouts)
@@ -114,6 +114,23 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 	}
 	Sort(out)
 	return out
+}
+
+// groupPods groups the pods, reading those not read yet, by the UID of their controlling
+// ReplicaSet.
+func groupPods(objs Objects, owners int) map[types.UID][]*PodFacts {
+	byOwner := make(map[types.UID][]*PodFacts, owners)
+	for _, pod := range objs.PodFacts {
+		if pod.Owner != "" {
+			byOwner[pod.Owner] = append(byOwner[pod.Owner], pod)
+		}
+	}
+	for _, p := range objs.Pods {
+		if pod := FactsOf(p); pod.Owner != "" {
+			byOwner[pod.Owner] = append(byOwner[pod.Owner], pod)
+		}
+	}
+	return byOwner
 }
 
 // Sort orders rollouts trouble first, then by namespace and name; one name in several

@@ -33,7 +33,7 @@ type Builder struct {
 	// What the previous Build made, and what this one makes (the next generation keeps
 	// only revisions still there, so the memory follows the cluster).
 	provenance, nextProvenance map[provenanceKey]provenance.Provenance
-	revisions, nextRevisions   map[types.UID]builtRevision // by ReplicaSet UID
+	revisions, nextRevisions   map[types.UID]*builtRevision // by ReplicaSet UID (pointers: a Revision is too large for a map to hold in place, and a reused one is not copied)
 }
 
 // builtRevision is a revision as buildRevision made it, and from what.
@@ -96,7 +96,7 @@ func (b *Builder) keepRevision(rs *appsv1.ReplicaSet, pods []*PodFacts, rev Revi
 		return
 	}
 	if key, ok := keyOfPods(pods); ok {
-		b.nextRevisions[rs.UID] = builtRevision{resourceVersion: rs.ResourceVersion, pods: key, rev: rev}
+		b.nextRevisions[rs.UID] = &builtRevision{resourceVersion: rs.ResourceVersion, pods: key, rev: rev}
 	}
 }
 
@@ -120,7 +120,7 @@ func (b *Builder) NextDeadline() time.Time { return b.clock.next }
 func (b *Builder) begin(replicaSets int) {
 	if b.reuse {
 		b.nextProvenance = make(map[provenanceKey]provenance.Provenance, replicaSets)
-		b.nextRevisions = make(map[types.UID]builtRevision, replicaSets)
+		b.nextRevisions = make(map[types.UID]*builtRevision, replicaSets)
 	}
 }
 

@@ -294,7 +294,6 @@ func Refreshes() int64 { return refreshes.Load() }
 
 // refreshKeeping redraws the rows with the cursor on the rollout selected (a key).
 func (m *Model) refreshKeeping(selected ref.Rollout) {
-	refreshes.Add(1)
 	m.shown = make([]rollout.Rollout, 0, len(m.all))
 	needle := strings.ToLower(m.filter)
 	for _, r := range m.all {
@@ -334,6 +333,12 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 			}
 		}
 	}
+	if m.table.Cursor() == cursor && slices.EqualFunc(m.table.Rows(), rows, slices.Equal) {
+		// Nothing drawn changes (a snapshot that moved only what the rows do not show, or
+		// rows outside the window): SetRows would render the window again for nothing.
+		return
+	}
+	refreshes.Add(1)
 	m.table.SetRows(rows)
 	// Each of SetRows and SetCursor re-renders every row: the second only when it moves.
 	if m.table.Cursor() != cursor {

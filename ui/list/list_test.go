@@ -336,3 +336,34 @@ func TestRowsOfAContextWithoutMetricsSayOff(t *testing.T) {
 		t.Errorf("us's row: %q", lines[2])
 	}
 }
+
+// A snapshot that changes nothing the rows show redraws nothing; one that changes a cell
+// on screen is drawn, and so is a row far down once the cursor reaches it.
+func TestSnapshotsThatChangeNothingShownRedrawNothing(t *testing.T) {
+	m := New(styles.New(styles.Options{ASCII: true}), keys.New())
+	m.SetSize(100, 8)
+	rows := func(ready int32) []rollout.Rollout {
+		var rs []rollout.Rollout
+		for i := range 40 {
+			rs = append(rs, rollout.Rollout{Namespace: "shop", Name: fmt.Sprintf("svc-%03d", i), Phase: rollout.PhaseComplete, CanaryRevision: 1,
+				Replicas: rollout.Replicas{Ready: 3, Desired: 3}, Revisions: []rollout.Revision{revision(rollout.RoleCanary, 3, 0, 0)}})
+		}
+		rs[0].Replicas.Ready = ready
+		rs[39].Revisions = []rollout.Revision{revision(rollout.RoleCanary, int(ready), 0, 3-int(ready))} // far below the window
+		return rs
+	}
+	m.SetRollouts(rows(3), time.Time{})
+	before, view := Refreshes(), m.View()
+	m.SetRollouts(rows(3), time.Time{})
+	if got := Refreshes() - before; got != 0 || m.View() != view {
+		t.Errorf("the same rollouts again: %d redraws, view changed %t", got, m.View() != view)
+	}
+	m.SetRollouts(rows(2), time.Time{}) // row 0's count moves; row 39 is out of the window
+	if got := Refreshes() - before; got != 1 || !strings.Contains(ansi.Strip(m.View()), "2/3") {
+		t.Errorf("a visible change: %d redraws, want 1; the view:\n%s", got, ansi.Strip(m.View()))
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnd})
+	if last := strings.Split(strings.TrimRight(ansi.Strip(m.View()), "\n"), "\n"); !strings.Contains(strings.Join(last, "\n"), "svc-039") || !strings.Contains(strings.Join(last, "\n"), "x") {
+		t.Errorf("the last row, reached, does not show its failing pods:\n%s", ansi.Strip(m.View()))
+	}
+}
