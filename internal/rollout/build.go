@@ -95,7 +95,7 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 		if objs.PodsSyncing {
 			r.Pods = PodsSyncing
 		}
-		r.Events = recentEvents(d.UID, rsByOwner[d.UID], eventsByObject)
+		r.Events = b.recentEvents(d.UID, rsByOwner[d.UID], eventsByObject, objs.EventsByObject != nil)
 		out = append(out, r)
 	}
 	runsByOwner := make(map[types.UID][]*argo.AnalysisRun)
@@ -109,7 +109,7 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 		if objs.PodsSyncing {
 			r.Pods = PodsSyncing
 		}
-		r.Events = recentEvents(ro.UID, rsByOwner[ro.UID], eventsByObject)
+		r.Events = b.recentEvents(ro.UID, rsByOwner[ro.UID], eventsByObject, objs.EventsByObject != nil)
 		out = append(out, r)
 	}
 	Sort(out)
