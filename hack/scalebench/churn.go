@@ -538,7 +538,11 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 	}()
 
 	gcLog := filepath.Join(home, fmt.Sprintf("churn-%d-gctrace.log", run))
-	command := fmt.Sprintf("exec env GODEBUG=gctrace=1 %s --kubeconfig %s -A --prometheus-url %s --config %s 2>%s", pyroll, kubeconfig, sb.PrometheusURL, pyrollConfig, gcLog)
+	podLog := ""
+	if cfg.consolePodLog {
+		podLog = filepath.Join(home, fmt.Sprintf("churn-%d-podlog.txt", run))
+	}
+	command := fmt.Sprintf("exec env GODEBUG=gctrace=1 PYROLL_PODLOG=%s %s --kubeconfig %s -A --prometheus-url %s --config %s 2>%s", podLog, pyroll, kubeconfig, sb.PrometheusURL, pyrollConfig, gcLog)
 	started, firstFrame, err := runUntilEveryRollout(ctx, tm, command, wl, 20*time.Millisecond, everyPodRead)
 	if err != nil {
 		return err
@@ -695,11 +699,6 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 	what += ")"
 	pairs := pairChanges(changes, feed.allFlips(), clock.snapshot())
 	own := pairChanges(changes, feed.allFlips(), stream.snapshot())
-	if cfg.changesLog != "" {
-		if err := writeChangesLog(cfg.changesLog, mode, changes, pairs.onScreen, stream.snapshot(), clock.snapshot()); err != nil {
-			logf("churn (%s): %v", mode, err)
-		}
-	}
 	latencies := pairs.toScreen
 	if len(latencies) == 0 {
 		return fmt.Errorf("churn (%s): no change timed to the screen (%d written)", mode, len(changes))
@@ -713,6 +712,11 @@ func churnRun(ctx context.Context, cfg config, wl scaleWorkload, sb *sandbox.San
 		what, target, ms(percentile(latencies, 50)), ms(p99), ms(latencies[len(latencies)-1]), len(latencies), notShown, deliverySummary(pairs.delivered, clock.err()), verdict(p99 < 100*time.Millisecond && pairs.notOnScreen == 0))
 	figs.add("churn, console -A %s: the console's own latency under churn (the same pod version on screen minus delivered by the API server to a bare watcher of every pod, the stream the console reads, in a process of its own; %d rollouts churning): %s%s; that watcher behind a watch of the one pod by name: %s; on screen minus the one-pod watch: %s   (%s)",
 		mode, rolling, ownLatencyFigure(own, screenTimeout), streamEnded(stream.err()), streamLag(clock.snapshot(), stream.snapshot()), ownLatencyFigure(pairs, screenTimeout), ownLatencyTarget(own, rolling))
+
+	if podLog != "" {
+		figs.add("churn, console -A %s: the console's own latency split by its own log of when it read each pod version (PYROLL_PODLOG, a -tags pprof build): %s",
+			mode, splitFigure(changes, own.onScreen, stream.snapshot(), podLog))
+	}
 
 	memMu.Lock()
 	got := append([]minuteMemory(nil), marks...)
@@ -788,24 +792,4 @@ func compareScreens(tm *tmux.Session, feed *termFeed) (bool, string) {
 		}
 		time.Sleep(200 * time.Millisecond) // a frame between the two reads
 	}
-}
-
-// writeChangesLog appends each timed change to path, a line each: "MODE NAMESPACE/POD RV
-// SENT ON_SCREEN EVERY_POD_WATCH ONE_POD_WATCH" (Unix nanoseconds, 0 when not seen), to set
-// against the console's own log of when it read each version (PYROLL_PODLOG, -tags pprof).
-func writeChangesLog(path, mode string, changes []timedChange, onScreen []time.Time, everyPod, onePod map[podVersion]time.Time) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("changes log: %w", err)
-	}
-	nanos := func(t time.Time) int64 {
-		if t.IsZero() {
-			return 0
-		}
-		return t.UnixNano()
-	}
-	for i, c := range changes {
-		fmt.Fprintf(f, "%s %s %s %d %d %d %d\n", strings.ReplaceAll(mode, " ", "_"), c.pod, c.rv, nanos(c.sent), nanos(onScreen[i]), nanos(everyPod[c.podVersion]), nanos(onePod[c.podVersion]))
-	}
-	return f.Close()
 }

@@ -52,7 +52,7 @@ type config struct {
 	churnDeployments                     int
 	churnInterval                        time.Duration
 	churnAlso                            string
-	changesLog                           string
+	consolePodLog                        bool
 	idleAlso, idleAlsoLabel              string
 	serveSessions                        int
 	attach, attachPrometheus             string
@@ -89,7 +89,7 @@ func main() {
 	flag.DurationVar(&cfg.churn, "churn", 2*time.Minute, "how long each churn run lasts (filtered to one rollout, then not); 0 skips the churn phase")
 	flag.IntVar(&cfg.churnDeployments, "churn-deployments", 100, "Deployments rolling during the churn phase (a multiple of -namespaces)")
 	flag.DurationVar(&cfg.churnInterval, "churn-interval", 10*time.Millisecond, "time between two pod status changes during the churn phase")
-	flag.StringVar(&cfg.changesLog, "changes-log", "", "append each timed churn change (its pod version, when written, on screen, at both bare watchers) to this file, to set against a pprof build's PYROLL_PODLOG")
+	flag.BoolVar(&cfg.consolePodLog, "console-podlog", false, "under churn, split the console's own latency in two by its own log of when it read each pod version: a -pyroll built with -tags pprof writes it (PYROLL_PODLOG); another build writes none and the split says so")
 	flag.StringVar(&cfg.churnAlso, "churn-also", "", "another kubectl-pyroll binary to put through the churn phase after -pyroll, on the same sandbox (an A/B of a change)")
 	flag.StringVar(&cfg.idleAlso, "idle-also", "", "another kubectl-pyroll binary whose console idle CPU is measured right after -pyroll's, the same way on the same sandbox (e.g. a build without go.mod's replace of bubbletea: hack/bench.sh builds one)")
 	flag.StringVar(&cfg.idleAlsoLabel, "idle-also-label", "", "what -idle-also is, for its figure (default: its file name)")

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -166,4 +168,53 @@ func streamEnded(err error) string {
 		return ""
 	}
 	return " (" + err.Error() + ")"
+}
+
+// splitFigure splits the console's own latency of each timed change in two by the console's
+// log of when it read each pod version (PYROLL_PODLOG lines "UNIX_NANOS NS/NAME RV"): read minus delivered to the bare watcher (the API server's stream to the console's
+// connection, and the console's reader getting a core), and on screen minus read (the
+// console's work: the coalescing window, the rebuild, the frame, and tmux).
+func splitFigure(changes []timedChange, onScreen []time.Time, delivered map[podVersion]time.Time, podLog string) string {
+	data, err := os.ReadFile(podLog)
+	if err != nil || len(data) == 0 {
+		return "no log (the console is not a -tags pprof build)"
+	}
+	read := map[string]time.Time{} // resourceVersion (unique in the cluster) -> first read
+	for _, c := range changes {
+		read[c.rv] = time.Time{}
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		if at, timed := read[f[2]]; timed && at.IsZero() {
+			if nanos, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				read[f[2]] = time.Unix(0, nanos)
+			}
+		}
+	}
+	var toRead, toScreen []time.Duration
+	for i, c := range changes {
+		at := read[c.rv]
+		if at.IsZero() || onScreen[i].IsZero() {
+			continue
+		}
+		if d, ok := delivered[c.podVersion]; ok {
+			toRead = append(toRead, at.Sub(d))
+		}
+		toScreen = append(toScreen, onScreen[i].Sub(at))
+	}
+	if len(toScreen) == 0 {
+		return "no timed change in the console's log"
+	}
+	slices.Sort(toRead)
+	slices.Sort(toScreen)
+	spread := func(d []time.Duration) string {
+		if len(d) == 0 {
+			return "n=0"
+		}
+		return fmt.Sprintf("p50 %s, p90 %s, p99 %s, max %s (n=%d)", ms(percentile(d, 50)), ms(percentile(d, 90)), ms(percentile(d, 99)), ms(d[len(d)-1]), len(d))
+	}
+	return fmt.Sprintf("read after the bare watcher had it %s; on screen after it was read %s", spread(toRead), spread(toScreen))
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -95,5 +98,40 @@ func TestOwnP99Met(t *testing.T) {
 	}
 	if got := ownLatencyTarget(churnPairing{own: []time.Duration{time.Millisecond}}, 50); got != "target p99 < 100 ms with 100 rollouts churning; here 50 churning: met" {
 		t.Errorf("target = %q", got)
+	}
+}
+
+// The split reads the console's log by resourceVersion (the first read of each), and sets
+// each timed change's read against the bare watcher and the screen; changes the log or the
+// screen lacks are left out, and a console that wrote no log is said to be no pprof build.
+func TestSplitFigure(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	changes := []timedChange{
+		{podVersion{"p", "11"}, at(0), rowPending},
+		{podVersion{"p", "12"}, at(1000), rowReady},
+		{podVersion{"p", "13"}, at(2000), rowPending}, // not in the console's log
+		{podVersion{"p", "14"}, at(3000), rowReady},   // never on screen
+	}
+	onScreen := []time.Time{at(70), at(1300), at(2100), {}}
+	delivered := map[podVersion]time.Time{{"p", "11"}: at(10), {"p", "12"}: at(1010), {"p", "14"}: at(3010)}
+	log := ""
+	for _, l := range []struct {
+		ms int
+		rv string
+	}{{20, "11"}, {25, "11"}, {1210, "12"}, {3020, "14"}, {500, "99"}} {
+		log += fmt.Sprintf("%d shop/p %s\n", at(l.ms).UnixNano(), l.rv)
+	}
+	path := filepath.Join(t.TempDir(), "podlog.txt")
+	if err := os.WriteFile(path, []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := splitFigure(changes, onScreen, delivered, path)
+	want := "read after the bare watcher had it p50 10 ms, p90 200 ms, p99 200 ms, max 200 ms (n=2); on screen after it was read p50 50 ms, p90 90 ms, p99 90 ms, max 90 ms (n=2)"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got := splitFigure(changes, onScreen, delivered, filepath.Join(t.TempDir(), "none")); !strings.Contains(got, "not a -tags pprof build") {
+		t.Errorf("without a log: %s", got)
 	}
 }

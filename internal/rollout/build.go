@@ -91,7 +91,7 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 		if hidden[types.NamespacedName{Namespace: d.Namespace, Name: d.Name}] {
 			continue
 		}
-		r := b.buildDeployment(d, rsByOwner[d.UID], podsByOwner, now)
+		r := b.deploymentRollout(d, rsByOwner[d.UID], podsByOwner, objs.PodsByOwner != nil, now)
 		if objs.PodsSyncing {
 			r.Pods = PodsSyncing
 		}

@@ -38,7 +38,8 @@ type Builder struct {
 	// only revisions still there, so the memory follows the cluster).
 	provenance, nextProvenance map[provenanceKey]provenance.Provenance
 	revisions, nextRevisions   map[types.UID]*builtRevision
-	events, nextEvents         map[types.UID]builtEvents // by rollout UID // by ReplicaSet UID (pointers: a Revision is too large for a map to hold in place, and a reused one is not copied)
+	events, nextEvents         map[types.UID]builtEvents   // by rollout UID
+	rollouts, nextRollouts     map[types.UID]*builtRollout // by Deployment UID // by ReplicaSet UID (pointers: a Revision is too large for a map to hold in place, and a reused one is not copied)
 }
 
 // builtRevision is a revision as buildRevision made it, and from what.
@@ -127,6 +128,7 @@ func (b *Builder) begin(replicaSets int) {
 		b.nextProvenance = make(map[provenanceKey]provenance.Provenance, replicaSets)
 		b.nextRevisions = make(map[types.UID]*builtRevision, replicaSets)
 		b.nextEvents = make(map[types.UID]builtEvents, len(b.events))
+		b.nextRollouts = make(map[types.UID]*builtRollout, len(b.rollouts))
 	}
 }
 
@@ -135,6 +137,7 @@ func (b *Builder) end() {
 		b.provenance, b.nextProvenance = b.nextProvenance, nil
 		b.revisions, b.nextRevisions = b.nextRevisions, nil
 		b.events, b.nextEvents = b.nextEvents, nil
+		b.rollouts, b.nextRollouts = b.nextRollouts, nil
 	}
 }
 
@@ -207,4 +210,71 @@ func (b *Builder) recentEvents(uid types.UID, replicaSets []*appsv1.ReplicaSet, 
 	events := recentEvents(uid, replicaSets, byObject)
 	b.nextEvents[uid] = builtEvents{from: from, events: events}
 	return events
+}
+
+// builtRollout is a Deployment's rollout as buildDeployment made it, and from what.
+type builtRollout struct {
+	from    rolloutInputs
+	rollout Rollout
+}
+
+// rolloutInputs are what a Deployment's rollout is built from, by identity: the watch
+// cache's objects (a changed object is a new one; and held here, an old one's address is
+// not reused) and the pod groups of a watcher's index (see eventGroup).
+type rolloutInputs struct {
+	deployment  *appsv1.Deployment
+	replicaSets []*appsv1.ReplicaSet // by address: the cache's order changes between Builds
+	pods        []podGroup           // each ReplicaSet's, in the same order
+	podsSyncing bool
+}
+
+type podGroup struct {
+	first **PodFacts
+	n     int
+}
+
+func rolloutInputsOf(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, podsSyncing bool) rolloutInputs {
+	in := rolloutInputs{deployment: d, replicaSets: slices.Clone(replicaSets), podsSyncing: podsSyncing}
+	slices.SortFunc(in.replicaSets, func(a, b *appsv1.ReplicaSet) int {
+		return cmp.Compare(uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(b)))
+	})
+	in.pods = make([]podGroup, len(in.replicaSets))
+	for i, rs := range in.replicaSets {
+		group := podsByOwner[rs.UID]
+		in.pods[i] = podGroup{first: unsafe.SliceData(group), n: len(group)}
+	}
+	return in
+}
+
+func (in rolloutInputs) same(other rolloutInputs) bool {
+	return in.deployment == other.deployment && in.podsSyncing == other.podsSyncing &&
+		slices.Equal(in.replicaSets, other.replicaSets) && slices.Equal(in.pods, other.pods)
+}
+
+// deploymentRollout is buildDeployment's answer, or the previous Build's when the
+// Deployment, its ReplicaSets and their pod groups are the same ones (the pods grouped by a
+// watcher: shared) and that answer did not depend on the time (no grace running, no bake
+// window: graceClock.consulted). Under churn a few rollouts of hundreds change between two
+// snapshots; rebuilding every one was most of a rebuild's time.
+func (b *Builder) deploymentRollout(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, shared bool, now time.Time) Rollout {
+	if !b.reuse || !shared || d.UID == "" {
+		return b.buildDeployment(d, replicaSets, podsByOwner, now)
+	}
+	from := rolloutInputsOf(d, replicaSets, podsByOwner, b.clock.podsSyncing)
+	if prev, ok := b.rollouts[d.UID]; ok && prev.from.same(from) {
+		b.nextRollouts[d.UID] = prev
+		// Its revisions stay known, for the build after one of them changes.
+		for _, rs := range replicaSets {
+			if rev, ok := b.revisions[rs.UID]; ok {
+				b.nextRevisions[rs.UID] = rev
+			}
+		}
+		return prev.rollout
+	}
+	consulted := b.clock.consulted
+	r := b.buildDeployment(d, replicaSets, podsByOwner, now)
+	if b.clock.consulted == consulted {
+		b.nextRollouts[d.UID] = &builtRollout{from: from, rollout: r}
+	}
+	return r
 }

@@ -122,6 +122,9 @@ func summarizeFailing(canary *Revision, now time.Time, clock *graceClock) safete
 type graceClock struct {
 	grace time.Duration
 	next  time.Time
+	// consulted counts the answers that depended on the time (a grace asked about, a
+	// wake-up set): a rollout whose build did not move it is the same at any later time.
+	consulted int
 	// podsSyncing: the pods are still being read (Objects.PodsSyncing); no pod fails yet.
 	podsSyncing bool
 }
@@ -129,6 +132,7 @@ type graceClock struct {
 // expired reports whether a pod not ready since then is past its grace at now, and
 // remembers when it will be if it is not yet.
 func (c *graceClock) expired(since, now time.Time) bool {
+	c.consulted++
 	end := since.Add(c.grace)
 	if now.After(end) {
 		return true
@@ -141,6 +145,7 @@ func (c *graceClock) expired(since, now time.Time) bool {
 
 // wake remembers that the answer changes at t (a bake window ends).
 func (c *graceClock) wake(t time.Time) {
+	c.consulted++
 	if c.next.IsZero() || t.Before(c.next) {
 		c.next = t
 	}
