@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,7 +25,9 @@ type ownerIndex[T any] struct {
 }
 
 type ownerGroup[T any] struct {
-	members map[string]T
+	// members are the group's objects, found by key with a scan: a ReplicaSet's pods are
+	// tens, and a map per group held some 40 bytes a pod where a slice holds 8.
+	members []T
 	// listed is the members as the last snapshot took them; nil once they changed. A
 	// snapshot's slice is never written again (later snapshots share it): a change makes a
 	// new one.
@@ -35,6 +38,15 @@ func newOwnerIndex[T any](ownerOf func(T) types.UID, keyOf func(T) string) *owne
 	return &ownerIndex[T]{ownerOf: ownerOf, keyOf: keyOf, groups: map[types.UID]*ownerGroup[T]{}}
 }
 
+func (x *ownerIndex[T]) find(g *ownerGroup[T], key string) int {
+	for i, m := range g.members {
+		if x.keyOf(m) == key {
+			return i
+		}
+	}
+	return -1
+}
+
 func (x *ownerIndex[T]) put(obj T) {
 	owner := x.ownerOf(obj)
 	if owner == "" {
@@ -42,10 +54,15 @@ func (x *ownerIndex[T]) put(obj T) {
 	}
 	g := x.groups[owner]
 	if g == nil {
-		g = &ownerGroup[T]{members: map[string]T{}}
+		g = &ownerGroup[T]{}
 		x.groups[owner] = g
 	}
-	g.members[x.keyOf(obj)], g.listed = obj, nil
+	if i := x.find(g, x.keyOf(obj)); i >= 0 {
+		g.members[i] = obj
+	} else {
+		g.members = append(g.members, obj)
+	}
+	g.listed = nil
 }
 
 func (x *ownerIndex[T]) drop(obj T) {
@@ -54,11 +71,15 @@ func (x *ownerIndex[T]) drop(obj T) {
 	if g == nil {
 		return
 	}
-	key := x.keyOf(obj)
-	if _, ok := g.members[key]; !ok {
+	i := x.find(g, x.keyOf(obj))
+	if i < 0 {
 		return
 	}
-	delete(g.members, key)
+	last := len(g.members) - 1
+	g.members[i] = g.members[last]
+	var zero T
+	g.members[last] = zero // no reference left behind in the spare capacity
+	g.members = g.members[:last]
 	g.listed = nil
 	if len(g.members) == 0 {
 		delete(x.groups, owner)
@@ -110,10 +131,7 @@ func (x *ownerIndex[T]) grouped() map[types.UID][]T {
 	out := make(map[types.UID][]T, len(x.groups))
 	for owner, g := range x.groups {
 		if g.listed == nil {
-			g.listed = make([]T, 0, len(g.members))
-			for _, m := range g.members {
-				g.listed = append(g.listed, m)
-			}
+			g.listed = slices.Clone(g.members)
 		}
 		out[owner] = g.listed
 	}
