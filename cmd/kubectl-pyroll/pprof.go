@@ -10,7 +10,7 @@ package main
 // writes a runtime execution trace of the same seconds (scheduling latency, GC, blocking:
 // `go tool trace -pprof=sched FILE`). $PYROLL_PODLOG (a path, "%d" as above) gets a line
 // per pod version read, "UNIX_NANOS NAMESPACE/NAME RESOURCE_VERSION", for the whole run:
-// when the console had each change (scalebench -changes-log has the other side).
+// when the console had each change (scalebench -console-podlog sets it against the rest).
 
 import (
 	"bufio"

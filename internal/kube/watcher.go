@@ -284,8 +284,9 @@ func (i informers) objects(podsSyncing bool) rollout.Objects {
 }
 
 // handle marks the watcher dirty on every change of the informer's objects (the pods and
-// events once their index has it), and records a forbidden watch. It returns what completes once the informer has listed and the handler
-// has seen every object of that list (nil if the handler could not be added).
+// events once their index has it), and records a forbidden watch. It returns what
+// completes once the informer has listed and the handler has seen every object of that
+// list (nil if the handler could not be added).
 func (w *Watcher) handle(wi watchedInformer, idx *indexes) cache.DoneChecker {
 	resource := wi.resource
 	changed := func() { w.changed(resource) }

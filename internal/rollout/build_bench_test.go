@@ -3,12 +3,9 @@ package rollout_test
 import (
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
-
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pyroll/kubectl-pyroll/internal/rollout"
 	"github.com/pyroll/kubectl-pyroll/internal/rollout/rollouttest"
@@ -53,38 +50,25 @@ func TestSyntheticObjectsBuildAsExpected(t *testing.T) {
 	}
 }
 
-// The watcher's path: a Builder rebuilds the snapshot after one pod changed (read once,
-// by the cache), reusing the provenance of the revisions that did not change.
+// A Builder rebuilds the snapshot after one pod changed (read once, by the cache), reusing
+// the provenance of the revisions that did not change; the pods in one list.
 func BenchmarkRebuild200Deployments5000PodsOnePodChanged(b *testing.B) {
-	api := rollouttest.Synthetic(200, 25)
-	objs := rollouttest.Cached(api)
-	now := rollouttest.Epoch.Add(time.Hour)
-	builder := rollout.NewBuilder()
-	builder.Build(objs, now)
-	b.ReportAllocs()
-	b.ResetTimer()
-	i := 0
-	for b.Loop() {
-		changed := api.Pods[i%len(api.Pods)].DeepCopy()
-		changed.ResourceVersion = fmt.Sprint(i)
-		objs.PodFacts[i%len(api.Pods)] = rollout.FactsOf(changed)
-		i++
-		if rollouts := builder.Build(objs, now); len(rollouts) != 200 {
-			b.Fatalf("%d rollouts", len(rollouts))
-		}
-	}
+	benchmarkRebuildOnePodChanged(b, false)
 }
 
-// The same from the watcher's index: the pods grouped by ReplicaSet already, and only the
-// changed pod's group listed anew (kube's ownerIndex), as a console under churn rebuilds.
+// The same as the watcher feeds it: the pods grouped by ReplicaSet already, and only the
+// changed pod's group listed anew (kube's ownerIndex).
 func BenchmarkRebuild200Deployments5000PodsOnePodChangedFromIndex(b *testing.B) {
+	benchmarkRebuildOnePodChanged(b, true)
+}
+
+func benchmarkRebuildOnePodChanged(b *testing.B, fromIndex bool) {
 	api := rollouttest.Synthetic(200, 25)
 	objs := rollouttest.Cached(api)
-	byOwner := map[types.UID][]*rollout.PodFacts{}
-	for _, p := range objs.PodFacts {
-		byOwner[p.Owner] = append(byOwner[p.Owner], p)
+	groups := rollouttest.GroupByOwner(objs.PodFacts)
+	if fromIndex {
+		objs.PodFacts, objs.PodsByOwner = nil, groups
 	}
-	objs.PodFacts, objs.PodsByOwner = nil, byOwner
 	now := rollouttest.Epoch.Add(time.Hour)
 	builder := rollout.NewBuilder()
 	builder.Build(objs, now)
@@ -94,14 +78,11 @@ func BenchmarkRebuild200Deployments5000PodsOnePodChangedFromIndex(b *testing.B) 
 	for b.Loop() {
 		changed := api.Pods[i%len(api.Pods)].DeepCopy()
 		changed.ResourceVersion = fmt.Sprint(i)
-		facts := rollout.FactsOf(changed)
-		group := slices.Clone(byOwner[facts.Owner])
-		for k, p := range group {
-			if p.View.Name == facts.View.Name {
-				group[k] = facts
-			}
+		if facts := rollout.FactsOf(changed); fromIndex {
+			groups.Replace(facts)
+		} else {
+			objs.PodFacts[i%len(api.Pods)] = facts
 		}
-		byOwner[facts.Owner] = group
 		i++
 		if rollouts := builder.Build(objs, now); len(rollouts) != 200 {
 			b.Fatalf("%d rollouts", len(rollouts))

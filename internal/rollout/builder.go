@@ -37,9 +37,12 @@ type Builder struct {
 	// What the previous Build made, and what this one makes (the next generation keeps
 	// only revisions still there, so the memory follows the cluster).
 	provenance, nextProvenance map[provenanceKey]provenance.Provenance
-	revisions, nextRevisions   map[types.UID]*builtRevision
-	events, nextEvents         map[types.UID]builtEvents   // by rollout UID
-	rollouts, nextRollouts     map[types.UID]*builtRollout // by Deployment UID // by ReplicaSet UID (pointers: a Revision is too large for a map to hold in place, and a reused one is not copied)
+	// revisions by ReplicaSet UID (pointers: a Revision is too large for a map to hold in
+	// place, and a reused one is then not copied); events by rollout UID; rollouts by
+	// Deployment UID.
+	revisions, nextRevisions map[types.UID]*builtRevision
+	events, nextEvents       map[types.UID]builtEvents
+	rollouts, nextRollouts   map[types.UID]*builtRollout
 }
 
 // builtRevision is a revision as buildRevision made it, and from what.
@@ -167,18 +170,26 @@ func (b *Builder) revisionProvenance(rs *appsv1.ReplicaSet, pods []*PodFacts) pr
 
 // builtEvents is a rollout's events as recentEvents read them, and from which groups.
 type builtEvents struct {
-	from   []eventGroup
+	from   []sliceID[*corev1.Event]
 	events []Event
 }
 
-// eventGroup is one group of events a rollout's were read from (its own, or one of its
-// ReplicaSets'): the group's first element and length. A watcher's index hands over the very
-// same slice while a group did not change, and a new one when it did, never writing one it
-// handed over (kube's ownerIndex); and holding the pointer keeps the old array from being
-// freed and its address reused. So the same groups are the same events.
-type eventGroup struct {
-	first **corev1.Event
+// sliceID identifies a slice by where its elements live and how many: a watcher's index
+// hands over the very same slice while a group did not change and a new one when it did,
+// never writing one it handed over (kube's ownerIndex), and the watch cache replaces an
+// object rather than writing it; holding the pointer keeps the old array from being freed
+// and its address reused. So the same ID is the same contents.
+type sliceID[T any] struct {
+	first *T
 	n     int
+}
+
+func idOf[T any](s []T) sliceID[T] { return sliceID[T]{first: unsafe.SliceData(s), n: len(s)} }
+
+// byAddress orders pointers by address: a set of objects or groups compared from one Build
+// to the next, whatever order the cache lists them in.
+func byAddress[T any](a, b *T) int {
+	return cmp.Compare(uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(b)))
 }
 
 // recentEvents is the package's recentEvents, or the previous Build's answer when the
@@ -189,10 +200,10 @@ func (b *Builder) recentEvents(uid types.UID, replicaSets []*appsv1.ReplicaSet, 
 	if !b.reuse || !shared || uid == "" {
 		return recentEvents(uid, replicaSets, byObject)
 	}
-	from := make([]eventGroup, 0, 1+len(replicaSets))
+	from := make([]sliceID[*corev1.Event], 0, 1+len(replicaSets))
 	add := func(owner types.UID) {
 		if group := byObject[owner]; len(group) > 0 {
-			from = append(from, eventGroup{first: unsafe.SliceData(group), n: len(group)})
+			from = append(from, idOf(group))
 		}
 	}
 	add(uid)
@@ -200,9 +211,7 @@ func (b *Builder) recentEvents(uid types.UID, replicaSets []*appsv1.ReplicaSet, 
 		add(rs.UID)
 	}
 	// The ReplicaSets come in the cache's order, which changes from one Build to the next.
-	slices.SortFunc(from, func(a, b eventGroup) int {
-		return cmp.Compare(uintptr(unsafe.Pointer(a.first)), uintptr(unsafe.Pointer(b.first)))
-	})
+	slices.SortFunc(from, func(a, b sliceID[*corev1.Event]) int { return byAddress(a.first, b.first) })
 	if prev, ok := b.events[uid]; ok && slices.Equal(prev.from, from) {
 		b.nextEvents[uid] = prev
 		return prev.events
@@ -218,30 +227,21 @@ type builtRollout struct {
 	rollout Rollout
 }
 
-// rolloutInputs are what a Deployment's rollout is built from, by identity: the watch
-// cache's objects (a changed object is a new one; and held here, an old one's address is
-// not reused) and the pod groups of a watcher's index (see eventGroup).
+// rolloutInputs are what a Deployment's rollout is built from, by identity (see sliceID):
+// the watch cache's objects and the pod groups of a watcher's index.
 type rolloutInputs struct {
 	deployment  *appsv1.Deployment
 	replicaSets []*appsv1.ReplicaSet // by address: the cache's order changes between Builds
-	pods        []podGroup           // each ReplicaSet's, in the same order
+	pods        []sliceID[*PodFacts] // each ReplicaSet's, in the same order
 	podsSyncing bool
-}
-
-type podGroup struct {
-	first **PodFacts
-	n     int
 }
 
 func rolloutInputsOf(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, podsSyncing bool) rolloutInputs {
 	in := rolloutInputs{deployment: d, replicaSets: slices.Clone(replicaSets), podsSyncing: podsSyncing}
-	slices.SortFunc(in.replicaSets, func(a, b *appsv1.ReplicaSet) int {
-		return cmp.Compare(uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(b)))
-	})
-	in.pods = make([]podGroup, len(in.replicaSets))
+	slices.SortFunc(in.replicaSets, byAddress)
+	in.pods = make([]sliceID[*PodFacts], len(in.replicaSets))
 	for i, rs := range in.replicaSets {
-		group := podsByOwner[rs.UID]
-		in.pods[i] = podGroup{first: unsafe.SliceData(group), n: len(group)}
+		in.pods[i] = idOf(podsByOwner[rs.UID])
 	}
 	return in
 }

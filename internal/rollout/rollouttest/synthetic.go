@@ -5,6 +5,7 @@ package rollouttest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,3 +187,37 @@ func Pod(rs *appsv1.ReplicaSet, i int, crashing bool) *corev1.Pod {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Grouped is pods grouped by ReplicaSet as a watcher's index hands them over
+// (Objects.PodsByOwner): a group's slice stays the same while none of its pods changed,
+// and a change makes a new one.
+type Grouped map[types.UID][]*rollout.PodFacts
+
+// GroupByOwner groups the pods by the UID of their ReplicaSet.
+func GroupByOwner(pods []*rollout.PodFacts) Grouped {
+	g := Grouped{}
+	for _, p := range pods {
+		g[p.Owner] = append(g[p.Owner], p)
+	}
+	return g
+}
+
+// Replace puts f in place of the pod of its name, in a new slice for its group.
+func (g Grouped) Replace(f *rollout.PodFacts) {
+	group := slices.Clone(g[f.Owner])
+	for i, p := range group {
+		if p.View.Name == f.View.Name {
+			group[i] = f
+		}
+	}
+	g[f.Owner] = group
+}
+
+// Flat is every pod, in no order.
+func (g Grouped) Flat() []*rollout.PodFacts {
+	var out []*rollout.PodFacts
+	for _, group := range g {
+		out = append(out, group...)
+	}
+	return out
+}
