@@ -257,7 +257,9 @@ func TestConsoleActionKeys(t *testing.T) {
 	pane := startTmux(t, 120, 30)
 	pane.keys(pyrollBinary() + " --kubeconfig " + sb.Kubeconfig + " -n " + ns + "; echo CONSOLE-EXITED-$?")
 	pane.key("Enter")
-	pane.waitScreen("the demo copy", containsAll("search-api", "Degraded", "orders-api", "Halted"))
+	pane.waitScreen("the demo copy", func(s string) bool {
+		return strings.Contains(rowOf(s, "search-api"), "Degraded") && strings.Contains(rowOf(s, "orders-api"), "Halted")
+	})
 	// The demo's orders-api waits 30 s per pod (minReadySeconds); here a promoted rollout
 	// should finish in seconds.
 	if _, err := sb.Client().AppsV1().Deployments(ns).Patch(ctx, "orders-api", types.MergePatchType, []byte(`{"spec":{"minReadySeconds":1}}`), metav1.PatchOptions{}); err != nil {

@@ -32,7 +32,7 @@ func startClusters(ctx context.Context, opts sandbox.Options, clusters int) ([]*
 		member := opts
 		member.Log = &linePrefixer{prefix: "[" + regions[i].region + "] ", out: os.Stderr, mu: &stderr}
 		if i > 0 {
-			member.Dir, member.Flux, member.ArgoCDCRD = opts.Dir+"-"+regions[i].region, false, false
+			member.Dir, member.Flux, member.ArgoCDCRD = clusterDir(opts.Dir, i), false, false
 		}
 		g.Go(func() error {
 			sb, err := sandbox.Start(gctx, member)

@@ -77,16 +77,7 @@ func run(args []string) error {
 		}
 		return up(sandbox.Options{Dir: *dir, BinDir: *bin, Nodes: *nodes, Scale: *scale, NoArgo: !*argo, Flux: *flux, ArgoCDCRD: *argoCDCRD}, *seed, *clusters, flags.Args())
 	case "down":
-		stopped, err := sandbox.StopRecorded(*dir)
-		if err != nil {
-			return err
-		}
-		if stopped {
-			fmt.Println("sandbox stopped")
-		} else {
-			fmt.Printf("no sandbox running in %s\n", *dir)
-		}
-		return nil
+		return down(*dir)
 	case "env":
 		data, err := os.ReadFile(filepath.Join(*dir, "env"))
 		if err != nil {
@@ -97,6 +88,37 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("unknown command %q; run 'pyroll-sandbox --help'", verb)
 	}
+}
+
+// down stops the sandbox in dir and the other clusters started with it (--clusters: their
+// directories beside it), also those left running after the sandbox's own process was
+// killed.
+func down(dir string) error {
+	var stoppedAny bool
+	for i := range regions {
+		member := clusterDir(dir, i)
+		stopped, err := sandbox.StopRecorded(member)
+		if err != nil {
+			return fmt.Errorf("stop the sandbox in %s: %w", member, err)
+		}
+		if stopped {
+			fmt.Printf("sandbox in %s stopped\n", member)
+			stoppedAny = true
+		}
+	}
+	if !stoppedAny {
+		fmt.Printf("no sandbox running in %s\n", dir)
+	}
+	return nil
+}
+
+// clusterDir is the state directory of the i-th cluster of --clusters: the first one's is
+// dir itself, so that one cluster is where it always was.
+func clusterDir(dir string, i int) string {
+	if i == 0 {
+		return dir
+	}
+	return dir + "-" + regions[i].region
 }
 
 // regions name the clusters of --clusters: context sandbox-<region>, cluster <name>.

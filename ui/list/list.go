@@ -55,6 +55,11 @@ type Model struct {
 	verdicts guard.Verdicts
 	// owners are the rollouts' GitOps owners as last read.
 	owners map[ref.Rollout]owner.View
+	// chosen: the person moved the cursor (or chose a rollout elsewhere): it follows that
+	// rollout as rows re-sort. Until then it stays on the top row, the most troubled: at
+	// start rows arrive and re-sort as pods crash, and the first r should act on the
+	// rollout that is on top by then, not on the one that happened to be first.
+	chosen bool
 	// rendered is the table as last drawn: View is called after every message, the
 	// table changes only with rows, cursor or size.
 	rendered string
@@ -209,6 +214,8 @@ func (m *Model) SetFilter(f string) {
 // (false), keeping the selection.
 func (m *Model) SetGrouped(grouped bool) {
 	m.grouped = grouped
+	// The person regrouped looking at a row: it stays under the cursor.
+	m.chosen = true
 	m.refresh()
 }
 
@@ -237,6 +244,7 @@ func (m Model) Selected() (rollout.Rollout, bool) {
 func (m *Model) Select(key ref.Rollout) bool {
 	for i, r := range m.shown {
 		if r.Ref() == key {
+			m.chosen = true
 			m.table.SetCursor(i)
 			m.refresh()
 			return true
@@ -251,6 +259,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	m.table, cmd = m.table.Update(msg)
 	if m.table.Cursor() != before {
+		m.chosen = true
 		m.refresh()
 	}
 	m.rendered = m.table.View()
@@ -278,7 +287,11 @@ func (m Model) View() string {
 
 func (m *Model) refresh() { m.refreshKeeping(m.selectedKey()) }
 
+// selectedKey is the rollout the cursor keeps to (none: the top row).
 func (m *Model) selectedKey() ref.Rollout {
+	if !m.chosen {
+		return ref.Rollout{}
+	}
 	if r, ok := m.Selected(); ok {
 		return r.Ref()
 	}

@@ -367,3 +367,29 @@ func TestSnapshotsThatChangeNothingShownRedrawNothing(t *testing.T) {
 		t.Errorf("the last row, reached, does not show its failing pods:\n%s", ansi.Strip(m.View()))
 	}
 }
+
+// Until the person moves the cursor it stays on the top row as rows re-sort (a pod
+// crashes, its rollout goes first: the first r acts on it); once moved, it follows its
+// rollout.
+func TestCursorStaysOnTopUntilMoved(t *testing.T) {
+	m := New(styles.New(styles.Options{ASCII: true}), keys.New())
+	m.SetSize(120, 10)
+	halted := rollout.Rollout{Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseHalted}
+	progressing := rollout.Rollout{Namespace: "shop", Name: "search-api", Phase: rollout.PhaseProgressing}
+	m.SetRollouts([]rollout.Rollout{halted, progressing}, time.Time{})
+	degraded := progressing
+	degraded.Phase = rollout.PhaseDegraded
+	m.SetRollouts([]rollout.Rollout{degraded, halted}, time.Time{})
+	if r, _ := m.Selected(); r.Name != "search-api" {
+		t.Errorf("untouched, the cursor is on %s; want the top row, search-api", r.Name)
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+	if r, _ := m.Selected(); r.Name != "orders-api" {
+		t.Fatalf("down went to %s", r.Name)
+	}
+	failed := rollout.Rollout{Namespace: "shop", Name: "cart-api", Phase: rollout.PhaseFailed}
+	m.SetRollouts([]rollout.Rollout{failed, degraded, halted}, time.Time{})
+	if r, _ := m.Selected(); r.Name != "orders-api" {
+		t.Errorf("moved to orders-api, the cursor went to %s on a re-sort", r.Name)
+	}
+}
