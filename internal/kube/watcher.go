@@ -107,8 +107,21 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 	builder.NotReadyGrace = w.opts.NotReadyGrace
 	builder.BakeTime = w.opts.BakeTime
 	loop := &watchLoop{w: w, out: out, informers: w.newInformers(), builder: builder, lastRV: map[string]string{}}
+	var podsSynced cache.DoneChecker
 	for _, wi := range loop.informers.table() {
-		loop.start(ctx, wi, w.handle(wi, loop.informers.indexes))
+		synced := w.handle(wi, loop.informers.indexes)
+		switch wi.resource {
+		case "pods":
+			podsSynced = synced
+		case "events":
+			// Events are the detail's, never the list's: their first list waits for the
+			// pods', which the full frame waits for (at 10,000 pods the API server walks
+			// every pod's Scheduled event to filter them out, and the ReplicaSets' "Created
+			// pod" events stream beside the pods).
+			loop.startAfter(ctx, wi, synced, podsSynced)
+			continue
+		}
+		loop.start(ctx, wi, synced)
 	}
 	go func() {
 		defer close(out)
@@ -338,14 +351,30 @@ type watchLoop struct {
 // object (no Deployments, only Argo Rollouts) sends no event, and its sync may be what
 // lets the rows, or the whole picture, show.
 func (l *watchLoop) start(ctx context.Context, wi watchedInformer, synced cache.DoneChecker) {
-	l.running.Go(func() { wi.informer.RunWithContext(ctx) })
+	l.startAfter(ctx, wi, synced, nil)
+}
+
+// startAfter is start once first is done (nil: at once).
+func (l *watchLoop) startAfter(ctx context.Context, wi watchedInformer, synced, first cache.DoneChecker) {
+	l.running.Go(func() {
+		if first != nil {
+			select {
+			case <-first.Done():
+			case <-ctx.Done():
+				return
+			}
+		}
+		wi.informer.RunWithContext(ctx)
+	})
 	if synced == nil {
 		return
 	}
 	l.running.Go(func() {
 		select {
 		case <-synced.Done():
-			l.w.poke()
+			if required(wi.resource) {
+				l.w.poke()
+			}
 			l.w.syncedInformers.Add(1)
 		case <-ctx.Done():
 		}

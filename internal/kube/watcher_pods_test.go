@@ -2,6 +2,8 @@ package kube
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,11 +104,11 @@ func TestWatcherCoalescesThePodsArrivingAfterTheRows(t *testing.T) {
 	snaps := w.Run(ctx)
 	stepUntil(t, clk, snaps, window, func(s rollout.Snapshot) bool { return s.PodsSyncing })
 
-	// The rows are out; every informer but the pods' has synced (Deployments, ReplicaSets,
-	// Events) and the loop has sent what that changed: it waits for a change (its
-	// connection poll's ticker is the one waiter). Then the pods: 5,000 adds handled, and
-	// the sync that follows them.
-	idle := func() bool { return w.syncedInformers.Load() == 3 && len(w.dirty) == 0 && clk.Waiters() == 1 }
+	// The rows are out; the Deployments' and ReplicaSets' informers have synced (the
+	// events' waits for the pods') and the loop has sent what that changed: it waits for a
+	// change (its connection poll's ticker is the one waiter). Then the pods: 5,000 adds
+	// handled, and the sync that follows them.
+	idle := func() bool { return w.syncedInformers.Load() == 2 && len(w.dirty) == 0 && clk.Waiters() == 1 }
 	stepUntilIdle(t, clk, snaps, window, idle)
 	before := w.handled.Load()
 	close(api.release)
@@ -221,5 +223,60 @@ func TestPodsCountIsRedrawnAtMostEveryProgressRedraw(t *testing.T) {
 	drain()
 	if redraws != 2 {
 		t.Errorf("no redraw %s later", progressRedraw)
+	}
+}
+
+// eventsListed notes when the events are first listed: before the pods' list was let go
+// (early) or after.
+type eventsListed struct {
+	slowPods
+	listed chan struct{}
+	once   *sync.Once
+	early  *atomic.Bool
+}
+
+func (a eventsListed) Events(ns string) kubeapi.Resource[*corev1.Event, *corev1.EventList] {
+	return notedList[*corev1.Event, *corev1.EventList]{Resource: a.API.Events(ns), noted: func() {
+		select {
+		case <-a.release:
+		default:
+			a.early.Store(true)
+		}
+		a.once.Do(func() { close(a.listed) })
+	}}
+}
+
+type notedList[T, L runtime.Object] struct {
+	kubeapi.Resource[T, L]
+	noted func()
+}
+
+func (r notedList[T, L]) List(ctx context.Context, opts metav1.ListOptions) (L, error) {
+	r.noted()
+	return r.Resource.List(ctx, opts)
+}
+
+// The events (the detail's) are not read while the pods (the full frame's) still stream:
+// their first list follows the pods'.
+func TestWatcherListsTheEventsAfterThePods(t *testing.T) {
+	d, rs := testDeployment()
+	api := eventsListed{
+		slowPods: slowPods{API: kubeapitest.FromClientset(fake.NewClientset(d, rs, testPod(0))), release: make(chan struct{})},
+		listed:   make(chan struct{}), once: &sync.Once{}, early: &atomic.Bool{},
+	}
+	cluster := &Cluster{Client: api, Namespace: "shop", Health: &Health{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	snaps := NewWatcher(cluster, WatchOptions{Namespace: "shop"}).Run(ctx)
+	nextSnapshot(t, snaps, "the rows while the pods are listed", func(s rollout.Snapshot) bool { return s.PodsSyncing })
+	close(api.release)
+	nextSnapshot(t, snaps, "the whole picture", func(s rollout.Snapshot) bool { return s.Synced })
+	select {
+	case <-api.listed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the events not listed within 10s of the pods")
+	}
+	if api.early.Load() {
+		t.Error("the events were listed while the pods were still being listed")
 	}
 }
