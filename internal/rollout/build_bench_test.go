@@ -101,7 +101,7 @@ func TestBuilderReusesWithoutChangingTheAnswer(t *testing.T) {
 	changed.Status.Conditions = nil // no longer ready
 	objs.Pods[3] = changed
 	got, want := builder.Build(objs, now), rollout.Build(objs, now)
-	if !reflect.DeepEqual(got, want) {
+	if !reflect.DeepEqual(unversioned(got), unversioned(want)) {
 		t.Fatal("a Builder's snapshot differs from a fresh Build's")
 	}
 }
@@ -125,7 +125,7 @@ func TestBuilderReusesUnchangedRevisionsOfTheCache(t *testing.T) {
 	rs.Status.ReadyReplicas--
 	objs.ReplicaSets[7] = rs
 	got, want := builder.Build(objs, now), rollout.Build(objs, now)
-	if !reflect.DeepEqual(got, want) {
+	if !reflect.DeepEqual(unversioned(got), unversioned(want)) {
 		t.Fatal("a Builder's snapshot differs from a fresh Build's")
 	}
 	// A revision's pod list, by where it lives: reused, it is the previous snapshot's.

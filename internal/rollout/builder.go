@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -221,10 +222,31 @@ func (b *Builder) recentEvents(uid types.UID, replicaSets []*appsv1.ReplicaSet, 
 	return events
 }
 
-// builtRollout is a Deployment's rollout as buildDeployment made it, and from what.
+// builtRollout is a Deployment's rollout as buildDeployment made it, and from what; and
+// the Version it went out with, with which events.
 type builtRollout struct {
 	from    rolloutInputs
 	rollout Rollout
+	version uint64
+	events  sliceID[Event]
+}
+
+// versions numbers rollouts' contents (Rollout.Version) for every Builder of the process:
+// two clusters' builders never give one number to two rollouts.
+var versions atomic.Uint64
+
+// versionOf is the Version of a rollout going out with events: the one it went out with
+// last time when it is the previous Build's rollout (reused) with the very same events,
+// else a new one, kept for the next Build.
+func versionOf(kept *builtRollout, reused bool, events []Event) uint64 {
+	if kept != nil && reused && kept.version != 0 && kept.events == idOf(events) {
+		return kept.version
+	}
+	v := versions.Add(1)
+	if kept != nil {
+		kept.version, kept.events = v, idOf(events)
+	}
+	return v
 }
 
 // rolloutInputs are what a Deployment's rollout is built from, by identity (see sliceID):
@@ -256,9 +278,11 @@ func (in rolloutInputs) same(other rolloutInputs) bool {
 // watcher: shared) and that answer did not depend on the time (no grace running, no bake
 // window: graceClock.consulted). Under churn a few rollouts of hundreds change between two
 // snapshots; rebuilding every one was most of a rebuild's time.
-func (b *Builder) deploymentRollout(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, shared bool, now time.Time) Rollout {
+// It also returns what the next Build will compare with (nil: nothing, the answer
+// depended on the time) and whether the rollout is the previous Build's.
+func (b *Builder) deploymentRollout(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, shared bool, now time.Time) (r Rollout, kept *builtRollout, reused bool) {
 	if !b.reuse || !shared || d.UID == "" {
-		return b.buildDeployment(d, replicaSets, podsByOwner, now)
+		return b.buildDeployment(d, replicaSets, podsByOwner, now), nil, false
 	}
 	from := rolloutInputsOf(d, replicaSets, podsByOwner, b.clock.podsSyncing)
 	if prev, ok := b.rollouts[d.UID]; ok && prev.from.same(from) {
@@ -269,12 +293,13 @@ func (b *Builder) deploymentRollout(d *appsv1.Deployment, replicaSets []*appsv1.
 				b.nextRevisions[rs.UID] = rev
 			}
 		}
-		return prev.rollout
+		return prev.rollout, prev, true
 	}
 	consulted := b.clock.consulted
-	r := b.buildDeployment(d, replicaSets, podsByOwner, now)
+	r = b.buildDeployment(d, replicaSets, podsByOwner, now)
 	if b.clock.consulted == consulted {
-		b.nextRollouts[d.UID] = &builtRollout{from: from, rollout: r}
+		kept = &builtRollout{from: from, rollout: r}
+		b.nextRollouts[d.UID] = kept
 	}
-	return r
+	return r, kept, false
 }

@@ -27,7 +27,7 @@ func TestBuilderReusesUnchangedRolloutsAndAnswersAsAFreshBuild(t *testing.T) {
 	builder := rollout.NewBuilder()
 	now := rollouttest.Epoch.Add(time.Hour)
 	prev := builder.Build(objs, now)
-	reused := 0
+	reused, keptVersions := 0, 0
 	for step := range 24 {
 		now = now.Add(2 * time.Minute) // past a 5-minute grace within three steps
 		pod := api.Pods[(step*37)%len(api.Pods)].DeepCopy()
@@ -56,9 +56,9 @@ func TestBuilderReusesUnchangedRolloutsAndAnswersAsAFreshBuild(t *testing.T) {
 		got := builder.Build(objs, now)
 		fresh := objs
 		fresh.PodsByOwner, fresh.PodFacts = nil, groups.Flat()
-		if want := rollout.Build(fresh, now); !reflect.DeepEqual(got, want) {
+		if want := rollout.Build(fresh, now); !reflect.DeepEqual(unversioned(got), unversioned(want)) {
 			for i := range got {
-				if !reflect.DeepEqual(got[i], want[i]) {
+				if !reflect.DeepEqual(unversioned(got[i:i+1]), unversioned(want[i:i+1])) {
 					t.Fatalf("step %d: %s/%s is %s (%s), a fresh Build says %s (%s)", step, got[i].Namespace, got[i].Name, got[i].Phase, got[i].Why, want[i].Phase, want[i].Why)
 				}
 			}
@@ -68,10 +68,14 @@ func TestBuilderReusesUnchangedRolloutsAndAnswersAsAFreshBuild(t *testing.T) {
 			t.Errorf("step %d: next deadline %v, a fresh Build's %v", step, got, want)
 		}
 		reused += sameRevisions(prev, got)
+		keptVersions += sameVersions(t, prev, got)
 		prev = got
 	}
 	if reused < 20*24/2 {
 		t.Errorf("%d rollouts of %d reused whole over the steps, want most (one or two change a step)", reused, 20*24)
+	}
+	if keptVersions < 20*24/2 {
+		t.Errorf("%d rollouts of %d kept their Version over the steps, want most", keptVersions, 20*24)
 	}
 	// Nothing changed but the order the cache lists the ReplicaSets in: every rollout that
 	// was reused before is reused again.
@@ -81,6 +85,36 @@ func TestBuilderReusesUnchangedRolloutsAndAnswersAsAFreshBuild(t *testing.T) {
 	if n := sameRevisions(again, builder.Build(objs, now)); n != reusable {
 		t.Errorf("the ReplicaSets listed in another order: %d rollouts reused, want %d", n, reusable)
 	}
+}
+
+// unversioned is rs without their Versions: two Builders number alike contents apart.
+func unversioned(rs []rollout.Rollout) []rollout.Rollout {
+	out := slices.Clone(rs)
+	for i := range out {
+		out[i].Version = 0
+	}
+	return out
+}
+
+// sameVersions counts the rollouts of next with prev's Version, and fails the test where
+// one differs from prev's in anything: a view that keeps what it drew for a Version would
+// show it stale.
+func sameVersions(t *testing.T, prev, next []rollout.Rollout) int {
+	t.Helper()
+	byRef := map[string]rollout.Rollout{}
+	for _, r := range prev {
+		byRef[r.Ref().String()] = r
+	}
+	n := 0
+	for _, r := range next {
+		if p, ok := byRef[r.Ref().String()]; ok && p.Version == r.Version {
+			if !reflect.DeepEqual(p, r) {
+				t.Errorf("%s kept Version %d but changed (%s, %s -> %s, %s)", r.Ref(), r.Version, p.Phase, p.Why, r.Phase, r.Why)
+			}
+			n++
+		}
+	}
+	return n
 }
 
 func nextDeadline(objs rollout.Objects, now time.Time) time.Time {
@@ -152,5 +186,26 @@ func TestBuilderReadsARolloutsEventsAgainOnlyWhenTheirGroupsChanged(t *testing.T
 	objs.Events = objs.Events[1:]
 	if fifth := builder.Build(objs, now)[0]; len(fourth.Events) != 3 || len(fifth.Events) != 2 {
 		t.Errorf("events grouped by Build: %v, then %v; want 3, then 2", reasons(fourth), reasons(fifth))
+	}
+}
+
+// A rollout handed out again with nothing changed keeps its Version; a new event on it,
+// its Deployment and pods the same ones, gives it a new one.
+func TestBuilderVersionFollowsTheEventsToo(t *testing.T) {
+	objs := rollouttest.Cached(rollouttest.Synthetic(1, 2))
+	objs.PodFacts, objs.PodsByOwner = nil, rollouttest.GroupByOwner(objs.PodFacts)
+	uid := objs.ReplicaSets[0].UID
+	objs.EventsByObject = map[types.UID][]*corev1.Event{uid: {eventAbout(uid, "ScaledUp", rollouttest.Epoch)}}
+	builder := rollout.NewBuilder()
+	now := rollouttest.Epoch.Add(time.Hour)
+	first := builder.Build(objs, now)[0]
+	second := builder.Build(objs, now)[0]
+	if second.Version != first.Version || first.Version == 0 {
+		t.Errorf("nothing changed: Version %d, then %d; want the same, not 0", first.Version, second.Version)
+	}
+	objs.EventsByObject[uid] = append(slices.Clone(objs.EventsByObject[uid]), eventAbout(uid, "Killing", rollouttest.Epoch.Add(time.Minute)))
+	third := builder.Build(objs, now)[0]
+	if third.Version == second.Version || len(third.Events) != 2 {
+		t.Errorf("a new event: Version %d, then %d with %v; want a new Version with 2 events", second.Version, third.Version, reasons(third))
 	}
 }

@@ -119,6 +119,10 @@ type Rollout struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	// Argo is an Argo Rollout's strategy, steps, weights and analysis (nil for a Deployment).
 	Argo *Argo `json:"argo,omitempty"`
+	// Version numbers the contents: a Builder that hands out the previous Build's rollout
+	// unchanged (the same objects, pods and events) gives it the same Version, anything
+	// else a new one (never 0). What draws rollouts can keep what it drew for a Version.
+	Version uint64 `json:"-"`
 	// Owner is who else writes the rollout (Argo CD, Flux, Helm), as its labels and
 	// annotations say; nil when nobody does. What that owner does to an action needs its
 	// object read (owner.View, internal/kube's OwnerReader): this is only the claim.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -123,4 +124,24 @@ func terminalBytes(b *testing.B, bigSnapshot func() rollout.Snapshot) {
 	b.ReportMetric(float64(start), "first-frame-bytes")
 	b.ReportMetric(float64(idleBytes), "idle-bytes/"+idle.String())
 	b.ReportMetric(float64(changeBytes), "bytes/pod-change")
+}
+
+// Under churn: each snapshot has one rollout changed (a new Version), the others as the
+// last one drew them.
+func BenchmarkUpdateSnapshotOneRolloutChanged200Rollouts5000Pods(b *testing.B) {
+	m := New(Options{Styles: styles.New(styles.Options{Color: true}), Context: "bench", Now: rollouttest.Epoch})
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	base := bigSnapshot()
+	m = send(m, SnapshotMsg(base))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		next := base
+		next.Rollouts = slices.Clone(base.Rollouts)
+		changed := &next.Rollouts[i%20]
+		changed.Replicas.Ready--
+		changed.Version += 1 << 40
+		m = send(m, SnapshotMsg(next))
+		i++
+	}
 }

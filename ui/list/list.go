@@ -4,6 +4,7 @@ package list
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,8 +41,8 @@ type Model struct {
 	// clashes are the namespace/names an Argo Rollout and a Deployment share (in one
 	// cluster: keys with Kind "").
 	clashes map[ref.Rollout]bool
-	// nameWidth is what the NAME column was laid out for: the longest name shown.
-	nameWidth int
+	// laidOut is what the columns were last chosen from besides the size.
+	laidOut layoutInputs
 	// contextWidth is the longest context of the rollouts (0: one cluster, no CONTEXT
 	// column).
 	contextWidth int
@@ -60,6 +61,17 @@ type Model struct {
 	// start rows arrive and re-sort as pods crash, and the first r should act on the
 	// rollout that is on top by then, not on the one that happened to be first.
 	chosen bool
+	// drawn are the cells last drawn for each rollout in the window: a row whose rollout
+	// has the same Version (and the list the same cellsEpoch) is not drawn again. Under
+	// churn a few rollouts of hundreds change between two snapshots, and drawing every
+	// cell of the window was most of applying one.
+	drawn map[ref.Rollout]drawnRow
+	// cellsEpoch counts the changes of what cells read besides their rollout and the
+	// clock (the columns, the verdicts, the owners, the names' form): each one draws every
+	// row again.
+	cellsEpoch uint64
+	// namespaces: the rollouts are in several namespaces (NAME says each one's).
+	namespaces bool
 	// rendered is the table as last drawn: View is called after every message, the
 	// table changes only with rows, cursor or size.
 	rendered string
@@ -70,6 +82,21 @@ type column struct {
 	title string
 	width int
 	cell  func(m *Model, r rollout.Rollout) string
+	// clocked says whether the rollout's cell reads the clock (an age, a bake window's
+	// progress): drawn anew each time then, not kept with its rollout's Version. nil: never.
+	clocked func(rollout.Rollout) bool
+}
+
+func always(rollout.Rollout) bool { return true }
+
+func baking(r rollout.Rollout) bool { return r.Baking() }
+
+// drawnRow is a rollout's cells as last drawn (the selection's highlight aside), for its
+// Version and the list's cellsEpoch then.
+type drawnRow struct {
+	version, epoch uint64
+	cells          []string
+	line           string // the cells laid out (lineOf)
 }
 
 // New returns an empty list.
@@ -79,9 +106,12 @@ func New(s styles.Styles, km keys.Map) Model {
 		LineUp: km.Up, LineDown: km.Down, PageUp: km.PageUp, PageDown: km.PageDown,
 		GotoTop: km.Top, GotoBottom: km.Bottom,
 	}
+	// One column as wide as the list, holding each row as the list lays it out (lineOf):
+	// the table renders a cell at a time, about 20 lipgloss renders a row, which made
+	// most of applying a snapshot; the list draws a row only when its rollout changed.
 	t.SetStyles(table.Styles{
-		Header:   s.Header.PaddingRight(1),
-		Cell:     lipgloss.NewStyle().PaddingRight(1),
+		Header:   s.Header,
+		Cell:     lipgloss.NewStyle(),
 		Selected: s.Selected,
 	})
 	return Model{styles: s, table: t, keys: km}
@@ -96,15 +126,16 @@ func (m *Model) SetSize(width, height int) {
 // relayout chooses the columns again and redraws every row.
 func (m *Model) relayout() {
 	selected := m.selectedKey()
-	m.nameWidth = m.longestName()
+	m.laidOut = m.layoutInputs()
 	m.columns = m.layout()
-	cols := make([]table.Column, len(m.columns))
+	m.cellsEpoch++
+	titles := make([]string, len(m.columns))
 	for i, c := range m.columns {
-		cols[i] = table.Column{Title: c.title, Width: c.width}
+		titles[i] = c.title
 	}
 	// Rows hold the previous layout's cells: drop them before the columns change.
 	m.table.SetRows(nil)
-	m.table.SetColumns(cols)
+	m.table.SetColumns([]table.Column{{Title: m.lineOf(titles), Width: m.width}})
 	m.table.SetWidth(m.width)
 	m.table.SetHeight(m.height)
 	m.refreshKeeping(selected)
@@ -113,9 +144,26 @@ func (m *Model) relayout() {
 // SetRollouts replaces the rollouts, keeping the selection on the same rollout.
 func (m *Model) SetRollouts(rs []rollout.Rollout, now time.Time) {
 	m.all, m.now = rs, now
-	contextWidth := m.contextWidth
 	m.findClashes()
-	if (m.longestName() != m.nameWidth || m.contextWidth != contextWidth) && m.width > 0 {
+	m.refreshOrRelayout()
+}
+
+// layoutInputs are what the columns are chosen from besides the terminal's size: a
+// rollout that starts baking widens PHASE, an Argo Rollout brings STEP, a second context
+// CONTEXT, a longer name NAME.
+type layoutInputs struct {
+	nameWidth, contextWidth int
+	argo, baking            bool
+}
+
+func (m *Model) layoutInputs() layoutInputs {
+	return layoutInputs{nameWidth: m.longestName(), contextWidth: m.contextWidth, argo: m.anyArgo(), baking: m.anyBaking()}
+}
+
+// refreshOrRelayout redraws the rows, with the columns chosen again if what they are
+// chosen from changed.
+func (m *Model) refreshOrRelayout() {
+	if m.width > 0 && m.layoutInputs() != m.laidOut {
 		m.relayout()
 		return
 	}
@@ -168,11 +216,8 @@ func (m *Model) displayName(r rollout.Rollout) string {
 // will undo a rollback is marked.
 func (m *Model) SetOwners(views map[ref.Rollout]owner.View) {
 	m.owners = views
-	if m.longestName() != m.nameWidth && m.width > 0 {
-		m.relayout()
-		return
-	}
-	m.refresh()
+	m.cellsEpoch++
+	m.refreshOrRelayout()
 }
 
 // ownerReverts says whether r's owner will undo a rollback (or conflict with it): No when
@@ -195,6 +240,7 @@ func (m *Model) ownerReverts(r rollout.Rollout) owner.State {
 // SetVerdicts shows a new round of error rates, judged.
 func (m *Model) SetVerdicts(v guard.Verdicts) {
 	m.verdicts = v
+	m.cellsEpoch++
 	m.refresh()
 }
 
@@ -332,20 +378,19 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 	// that is a fifth of the cells to compute on every snapshot.
 	lo, hi := max(0, cursor-m.table.Height()), min(len(m.shown), cursor+m.table.Height()+1)
 	rows := make([]table.Row, len(m.shown))
+	drawn := make(map[ref.Rollout]drawnRow, hi-lo)
 	for i, r := range m.shown {
-		row := make(table.Row, len(m.columns))
-		rows[i] = row
-		if i < lo || i >= hi {
-			continue
+		line := ""
+		if i >= lo && i < hi {
+			line = m.line(r, drawn)
 		}
-		for j, c := range m.columns {
-			row[j] = c.cell(m, r)
-			if i == cursor {
-				// The selected row is drawn in reverse: inner colours would break it.
-				row[j] = ansi.Strip(row[j])
-			}
+		if i == cursor {
+			// The selected row is drawn in reverse: inner colours would break it.
+			line = ansi.Strip(line)
 		}
+		rows[i] = table.Row{line}
 	}
+	m.drawn = drawn
 	if m.table.Cursor() == cursor && slices.EqualFunc(m.table.Rows(), rows, slices.Equal) {
 		// Nothing drawn changes (a snapshot that moved only what the rows do not show, or
 		// rows outside the window): SetRows would render the window again for nothing.
@@ -360,6 +405,46 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 	m.rendered = m.table.View()
 }
 
+// line is r's row: the one drawn for its Version before when its clocked cells read the
+// same, else laid out again from its cells, those drawn for its Version before with the
+// clocked ones drawn again, or all drawn anew (noted in drawn, the next refresh's m.drawn).
+func (m *Model) line(r rollout.Rollout, drawn map[ref.Rollout]drawnRow) string {
+	key := r.Ref()
+	prev, ok := m.drawn[key]
+	reuse := ok && r.Version != 0 && prev.version == r.Version && prev.epoch == m.cellsEpoch
+	cells := make([]string, len(m.columns))
+	same := reuse
+	for j, c := range m.columns {
+		switch {
+		case !reuse:
+			cells[j] = c.cell(m, r)
+		case c.clocked != nil && c.clocked(r):
+			cells[j] = c.cell(m, r)
+			same = same && cells[j] == prev.cells[j]
+		default:
+			cells[j] = prev.cells[j]
+		}
+	}
+	line := prev.line
+	if !same {
+		line = m.lineOf(cells)
+	}
+	drawn[key] = drawnRow{version: r.Version, epoch: m.cellsEpoch, cells: cells, line: line}
+	return line
+}
+
+// lineOf lays cells out in the columns: each cut to its column's width (an ellipsis where
+// cut) and padded to it, a space after each.
+func (m *Model) lineOf(cells []string) string {
+	var b strings.Builder
+	for j, c := range m.columns {
+		cell := ansi.Truncate(cells[j], c.width, "…")
+		b.WriteString(cell)
+		b.WriteString(strings.Repeat(" ", max(c.width-ansi.StringWidth(cell), 0)+1))
+	}
+	return b.String()
+}
+
 // layout chooses the columns that fit. BUILD goes first (below ~88 columns): the
 // on-call engineer's first question is "is it breaching", so GUARD's verdict stays at
 // 80x24 and the build is one enter away, in the detail. Then STEP (shown only when an
@@ -368,7 +453,7 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 // bar.
 func (m *Model) layout() []column {
 	name := column{title: "NAME", cell: (*Model).nameCell}
-	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell}
+	phase := column{title: "PHASE", width: 13, cell: (*Model).phaseCell, clocked: baking}
 	if m.anyBaking() {
 		phase.width = 16 // "◌ Baking 14m/15m"
 	}
@@ -377,7 +462,7 @@ func (m *Model) layout() []column {
 	errRate := column{title: "ERR%", width: 9, cell: (*Model).errorRateCell}
 	verdict := column{title: "GUARD", width: 7, cell: (*Model).verdictCell}
 	build := column{title: "BUILD", width: 8, cell: (*Model).buildCell}
-	age := column{title: "AGE", width: 4, cell: (*Model).ageCell}
+	age := column{title: "AGE", width: 4, cell: (*Model).ageCell, clocked: always}
 	fixed := []column{phase, rev, pods, errRate, verdict, build, age}
 	if m.anyArgo() {
 		// Where the steps stand ("1/4 20%"), for Argo Rollouts, after the revisions.
@@ -416,7 +501,7 @@ func (m *Model) layout() []column {
 	m.contextInName = m.withContexts() && !slices.ContainsFunc(fixed, func(c column) bool { return c.title == "CONTEXT" })
 	// NAME takes what its longest name needs, no more: on a wide terminal the phase
 	// stays next to the name it belongs to, and the free space goes to the right.
-	name.width = max(min(fits(fixed), m.nameWidth), 1)
+	name.width = max(min(fits(fixed), m.laidOut.nameWidth), 1)
 	return append([]column{name}, fixed...)
 }
 
@@ -493,13 +578,16 @@ func clashKey(r rollout.Rollout) ref.Rollout {
 	return ref.Rollout{Cluster: r.Cluster, Namespace: r.Namespace, Name: r.Name}
 }
 
-// findClashes notes the names that more than one kind of rollout carries in one cluster.
+// findClashes notes the names that more than one kind of rollout carries in one cluster,
+// the longest context and whether several namespaces are in view: what NAME and CONTEXT
+// read besides the rollout.
 func (m *Model) findClashes() {
-	m.clashes = nil
-	m.contextWidth = 0
+	clashes, namespaces := m.clashes, m.namespaces
+	m.clashes, m.contextWidth, m.namespaces = nil, 0, false
 	seen := make(map[ref.Rollout]ref.Kind, len(m.all))
 	for _, r := range m.all {
 		m.contextWidth = max(m.contextWidth, len(r.Cluster))
+		m.namespaces = m.namespaces || r.Namespace != m.all[0].Namespace
 		key := clashKey(r)
 		if kind, ok := seen[key]; ok && kind != r.Kind {
 			if m.clashes == nil {
@@ -508,6 +596,10 @@ func (m *Model) findClashes() {
 			m.clashes[key] = true
 		}
 		seen[key] = r.Kind
+	}
+	// (The namespaces in view change NAME's width too: relayout draws every row then.)
+	if m.namespaces != namespaces || !maps.Equal(m.clashes, clashes) {
+		m.cellsEpoch++
 	}
 }
 
@@ -518,14 +610,7 @@ func (m *Model) withContexts() bool { return m.contextWidth > 0 }
 // contextCell is the row's kubeconfig context.
 func (m *Model) contextCell(r rollout.Rollout) string { return r.Cluster }
 
-func (m *Model) withNamespaces() bool {
-	for _, r := range m.all {
-		if r.Namespace != m.all[0].Namespace {
-			return true
-		}
-	}
-	return false
-}
+func (m *Model) withNamespaces() bool { return m.namespaces }
 
 // phaseCell is the phase; a release in its bake window says how far it is into it:
 // "◌ Baking 4m/15m".

@@ -393,3 +393,88 @@ func TestCursorStaysOnTopUntilMoved(t *testing.T) {
 		t.Errorf("moved to orders-api, the cursor went to %s on a re-sort", r.Name)
 	}
 }
+
+// A row is drawn again when its rollout's Version changes, or what the list reads besides
+// the rollout (the verdicts, the namespaces in view), and its clocked cells every time;
+// otherwise its cells are the ones drawn for that Version.
+func TestRowsKeepTheirCellsForTheirVersion(t *testing.T) {
+	m := New(styles.New(styles.Options{ASCII: true}), keys.New())
+	m.SetSize(140, 10)
+	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	rev := revision(rollout.RoleStable, 3, 0, 0)
+	rev.Number, rev.Provenance = 2, provenance.Provenance{GitSHA: "3f2a9c1b7e5d"}
+	orders := rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseComplete, CanaryRevision: 2, StableRevision: 2,
+		Replicas: rollout.Replicas{Ready: 3, Desired: 3}, Revisions: []rollout.Revision{rev}, StartedAt: start, Version: 1}
+	cart := orders
+	cart.Name, cart.Version = "cart-api", 2
+	long := orders
+	long.Name, long.Version = "recommendations-engine-api", 6
+	row := func(name string) string { return rowOf(ansi.Strip(m.View()), name) }
+	m.SetRollouts([]rollout.Rollout{cart, orders, long}, start.Add(30*time.Second))
+
+	// The same Version with other contents: what was drawn for it stays (a Builder never
+	// does this: it is how the test sees the row was not drawn again), the clock's cells move.
+	stale := orders
+	stale.Revisions = []rollout.Revision{rev}
+	stale.Revisions[0].Provenance.GitSHA = "ffffffffffff"
+	m.SetRollouts([]rollout.Rollout{cart, stale, long}, start.Add(5*time.Minute))
+	if r := row("orders-api"); !strings.Contains(r, "3f2a9c1") || !strings.Contains(r, "5m") {
+		t.Errorf("same Version: %q; want the build drawn before (3f2a9c1) and the age moved (5m)", r)
+	}
+	stale.Version = 3
+	m.SetRollouts([]rollout.Rollout{cart, stale, long}, start.Add(5*time.Minute))
+	if r := row("orders-api"); !strings.Contains(r, "fffffff") {
+		t.Errorf("a new Version: %q; want the new build fffffff", r)
+	}
+
+	report := metrics.Report{At: time.Unix(1, 0), Revisions: map[metrics.Key]metrics.Revision{
+		metrics.KeyOf(&cart, 2): {State: metrics.StateOK, ErrorRate: 0.2, RequestRate: 10},
+	}}
+	m.SetVerdicts(guard.JudgeRound([]rollout.Rollout{cart}, report, guard.Thresholds{MaxErrorRate: 0.01}))
+	if r := row("cart-api"); !strings.Contains(r, "BREACH") {
+		t.Errorf("after a round of verdicts: %q; want BREACH", r)
+	}
+	// An Argo Rollout of the same name: NAME says each one's kind (no wider than the
+	// longest name: the columns stay).
+	argo := cart
+	argo.Kind, argo.Version = ref.ArgoRollout, 5
+	m.SetRollouts([]rollout.Rollout{cart, argo, stale, long}, start.Add(5*time.Minute))
+	t.Log(ansi.Strip(m.View()))
+	if r := row("deployment/cart-api"); r == "" {
+		t.Errorf("with an Argo Rollout of the same name, NAME says the kind: %q", ansi.Strip(m.View()))
+	}
+}
+
+// rowOf is the line of screen whose first field is name.
+func rowOf(screen, name string) string {
+	for _, line := range strings.Split(screen, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == name {
+			return line
+		}
+	}
+	return ""
+}
+
+// A release that starts baking, or an Argo Rollout that comes into view, after the list
+// was laid out widens PHASE or brings STEP, though no name got longer.
+func TestColumnsFollowWhatComesIntoView(t *testing.T) {
+	completed := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	r := rollout.Rollout{Kind: ref.Deployment, Namespace: "shop", Name: "cart-api", Phase: rollout.PhaseComplete, CanaryRevision: 5, StableRevision: 5,
+		Replicas: rollout.Replicas{Ready: 3, Desired: 3}, Version: 1}
+	m := New(styles.New(styles.Options{ASCII: true}), keys.New())
+	m.SetSize(140, 10)
+	m.SetRollouts([]rollout.Rollout{r}, completed)
+	baking := r
+	baking.Phase, baking.Version = rollout.PhaseBaking, 2
+	baking.Bake = &rollout.Bake{Time: 15 * time.Minute, CompletedAt: completed, Until: completed.Add(15 * time.Minute), Previous: 4}
+	m.SetRollouts([]rollout.Rollout{baking}, completed.Add(4*time.Minute))
+	if row := rowOf(ansi.Strip(m.View()), "cart-api"); !strings.Contains(row, "o Baking 4m/15m") {
+		t.Errorf("baking after the first layout: %q; want o Baking 4m/15m whole", row)
+	}
+	argo := r
+	argo.Kind, argo.Name, argo.Version, argo.Argo = ref.ArgoRollout, "cart-ui", 3, &rollout.Argo{}
+	m.SetRollouts([]rollout.Rollout{baking, argo}, completed.Add(4*time.Minute))
+	if header := strings.Fields(strings.Split(ansi.Strip(m.View()), "\n")[0]); !slices.Contains(header, "STEP") {
+		t.Errorf("an Argo Rollout in view: header %v; want STEP", header)
+	}
+}
