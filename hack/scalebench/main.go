@@ -52,6 +52,7 @@ type config struct {
 	churnDeployments                     int
 	churnInterval                        time.Duration
 	churnAlso                            string
+	pin                                  bool
 	consolePodLog                        bool
 	idleAlso, idleAlsoLabel              string
 	serveSessions                        int
@@ -95,6 +96,7 @@ func main() {
 	flag.StringVar(&cfg.idleAlsoLabel, "idle-also-label", "", "what -idle-also is, for its figure (default: its file name)")
 	flag.IntVar(&cfg.serveSessions, "serve-sessions", 5, "SSH sessions to `serve --ssh` for its memory per extra session and idle CPU per console; 0 skips them")
 	flag.BoolVar(&cfg.contextsPhase, "contexts-phase", false, "after the console's figures, move half the Deployments to a second sandbox and measure one console on both contexts (--all-contexts) against the one-context figures")
+	flag.BoolVar(&cfg.pin, "pin", false, "once the pods are Ready, pin the sandbox's control plane to CPU 0 and this program, with the tmux server and consoles it starts, to CPU 1 (taskset): every later figure with the console on a core of its own (a diagnosis; make bench does not)")
 	flag.StringVar(&cfg.attach, "attach", "", "a running sandbox's kubeconfig (one held by -hold): measure only the first full frame against the floor there, the sandbox holding -pods pods in -deployments Deployments")
 	flag.StringVar(&cfg.attachPrometheus, "attach-prometheus", "http://127.0.0.1:9", "with -attach: the Prometheus URL the console is given")
 	flag.Parse()
@@ -262,6 +264,13 @@ func run(ctx context.Context, cfg config) (err error) {
 	env := childEnv(home)
 
 	figs.add("setup: %d pods in %d Deployments created and all Ready in %s   (setup, no target)", wl.pods(), wl.deployments(), readyIn.Round(time.Second))
+	if cfg.pin {
+		pinned, err := pinCores(filepath.Join(dir, "sandbox"))
+		if err != nil {
+			return err
+		}
+		figs.add("-pin: from here the control plane (%s) runs on CPU 0 only, this program, tmux and the consoles on CPU 1 only   (a diagnosis: not make bench's conditions)", pinned)
+	}
 	logf("the API server alone: every pod to a bare client")
 	floor, err := measureAPIFloor(ctx, sb, wl, &figs)
 	if err != nil {
