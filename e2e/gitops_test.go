@@ -10,6 +10,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +176,68 @@ func TestGitOpsOwners(t *testing.T) {
 		}
 		if suspended, _, _ := unstructured.NestedBool(k.Object, "spec", "suspend"); suspended {
 			t.Error("a viewer suspended the Kustomization")
+		}
+	})
+
+	// The guard halting a breaching canary under Flux holds the Kustomization first (its
+	// default, --hold-gitops flux-halts): Flux would remove the pause within its interval.
+	t.Run("FluxGuardHalt", func(t *testing.T) {
+		v1 := workload.Release{Namespace: ns, Name: "billing", Image: "ghcr.io/acme/billing:3.0.0", Version: "3.0.0",
+			GitSHA: "7777777777777777777777777777777777777777", Replicas: 2, ErrorRate: 0.002, TrafficRPS: 20}
+		v2 := v1
+		v2.Image, v2.Version, v2.GitSHA = "ghcr.io/acme/billing:3.1.0", "3.1.0", "8888888888888888888888888888888888888888"
+		// The canary serves but never becomes available: it stays beside the stable pods.
+		v2.ErrorRate, v2.MinReadySeconds, v2.ProgressDeadlineSeconds = 0.05, 3600, 7200
+		app, err := gitops.FluxDeploy(ctx, sb, "billing", v1, gitops.FluxOptions{SourceInterval: gitopsSourceInterval, Interval: gitopsInterval})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.WaitApplied(ctx, dyn, app.Revision, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := workload.WaitDeployment(ctx, client, ns, "billing", 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
+			t.Fatal(err)
+		}
+		sha, err := app.Commit(v2, "billing 3.1.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.WaitApplied(ctx, dyn, sha, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		config := filepath.Join(t.TempDir(), "pyroll.yaml")
+		if err := os.WriteFile(config, []byte("thresholds:\n  maxErrorRate: 0.01\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		g := startStreaming(t, true, sb.Kubeconfig, "guard", "--prometheus-url", sb.PrometheusURL, "--metrics-interval", "2s", "-o", "json",
+			"--config", config, "-n", ns, "-l", "app=billing", "--after", "2", "--action", "halt")
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("guard log:\n%s", strings.Join(g.output(), "\n"))
+			}
+		})
+		eventually(t, 3*time.Minute, "billing halted by the guard, its Kustomization suspended first", func(ctx context.Context) error {
+			d := deploymentIn(t, sb, ns, "billing")
+			k, err := app.Kustomization(ctx, dyn)
+			if err != nil {
+				return err
+			}
+			suspended, _, _ := unstructured.NestedBool(k.Object, "spec", "suspend")
+			if !d.Spec.Paused || !suspended || k.GetAnnotations()[owner.HeldAnnotation] == "" {
+				return errorf("paused %v, Kustomization suspended %v, held %q", d.Spec.Paused, suspended, k.GetAnnotations()[owner.HeldAnnotation])
+			}
+			return nil
+		})
+		consistently(t, 3*gitopsInterval, "the guard's halt kept for three intervals", func() error {
+			if !deploymentIn(t, sb, ns, "billing").Spec.Paused {
+				return errorf("Flux removed the pause")
+			}
+			return nil
+		})
+		var last intent.LastAction
+		if err := json.Unmarshal([]byte(deploymentIn(t, sb, ns, "billing").Annotations[intent.LastActionAnnotation]), &last); err != nil ||
+			last.Action != intent.Halt || last.Held != "Flux Kustomization "+sandbox.FluxNamespace+"/billing" {
+			t.Errorf("the guard's audit record does not name the hold: %+v (%v)", last, err)
 		}
 	})
 
