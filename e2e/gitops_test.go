@@ -26,41 +26,21 @@ import (
 	"github.com/pyroll/kubectl-pyroll/internal/owner"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/gitops"
-	"github.com/pyroll/kubectl-pyroll/internal/sandbox/sandboxtest"
 	"github.com/pyroll/kubectl-pyroll/internal/sandbox/workload"
 )
 
 func TestGitOpsOwners(t *testing.T) {
-	sb := sandboxtest.Start(t, sandbox.Options{Flux: true, ArgoCDCRD: true, NoArgo: true, Nodes: 1})
+	sb, ns := gitopsSandbox(t)
 	ctx := context.Background()
 	client, dyn := sb.Client(), sb.Dynamic()
-	const ns = "shop"
-	if err := workload.EnsureNamespace(ctx, client, ns); err != nil {
-		t.Fatal(err)
-	}
 
 	t.Run("Flux", func(t *testing.T) {
 		v1 := workload.Release{Namespace: ns, Name: "orders", Image: "ghcr.io/acme/orders:2.0.0", Version: "2.0.0",
 			GitSHA: "1111111111111111111111111111111111111111", Replicas: 2, NoTraffic: true}
 		v2 := v1
 		v2.Image, v2.Version, v2.GitSHA = "ghcr.io/acme/orders:2.1.0", "2.1.0", "2222222222222222222222222222222222222222"
-		app, err := gitops.FluxDeploy(ctx, sb, "orders", v1, gitops.FluxOptions{SourceInterval: gitopsSourceInterval, Interval: gitopsInterval})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := app.WaitApplied(ctx, dyn, app.Revision, 2*time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		if err := workload.WaitDeployment(ctx, client, ns, "orders", 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
-			t.Fatal(err)
-		}
-		sha, err := app.Commit(v2, "orders 2.1.0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := app.WaitApplied(ctx, dyn, sha, 2*time.Minute); err != nil {
-			t.Fatal(err)
-		}
+		app := fluxDeployed(t, sb, v1)
+		fluxCommitted(t, sb, app, v2)
 		if err := workload.WaitDeployment(ctx, client, ns, "orders", 2*time.Minute, "complete on 2.1.0", workload.DeploymentComplete); err != nil {
 			t.Fatal(err)
 		}
@@ -188,23 +168,8 @@ func TestGitOpsOwners(t *testing.T) {
 		v2.Image, v2.Version, v2.GitSHA = "ghcr.io/acme/billing:3.1.0", "3.1.0", "8888888888888888888888888888888888888888"
 		// The canary serves but never becomes available: it stays beside the stable pods.
 		v2.ErrorRate, v2.MinReadySeconds, v2.ProgressDeadlineSeconds = 0.05, 3600, 7200
-		app, err := gitops.FluxDeploy(ctx, sb, "billing", v1, gitops.FluxOptions{SourceInterval: gitopsSourceInterval, Interval: gitopsInterval})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := app.WaitApplied(ctx, dyn, app.Revision, 2*time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		if err := workload.WaitDeployment(ctx, client, ns, "billing", 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
-			t.Fatal(err)
-		}
-		sha, err := app.Commit(v2, "billing 3.1.0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := app.WaitApplied(ctx, dyn, sha, 2*time.Minute); err != nil {
-			t.Fatal(err)
-		}
+		app := fluxDeployed(t, sb, v1)
+		fluxCommitted(t, sb, app, v2)
 		config := filepath.Join(t.TempDir(), "pyroll.yaml")
 		if err := os.WriteFile(config, []byte("thresholds:\n  maxErrorRate: 0.01\n"), 0o644); err != nil {
 			t.Fatal(err)

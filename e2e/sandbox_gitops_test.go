@@ -67,13 +67,9 @@ func captureFixture(t *testing.T, name string, obj any) {
 }
 
 func TestSandboxGitOpsToolchain(t *testing.T) {
-	sb := sandboxtest.Start(t, sandbox.Options{Flux: true, ArgoCDCRD: true, NoArgo: true, Nodes: 1})
+	sb, ns := gitopsSandbox(t)
 	ctx := context.Background()
 	client, dyn := sb.Client(), sb.Dynamic()
-	const ns = "shop"
-	if err := workload.EnsureNamespace(ctx, client, ns); err != nil {
-		t.Fatal(err)
-	}
 
 	t.Run("FluxAppliesAndRevertsDrift", func(t *testing.T) {
 		release := workload.Release{
@@ -81,16 +77,7 @@ func TestSandboxGitOpsToolchain(t *testing.T) {
 			GitSHA: "8b1d0c2e4f6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c", Replicas: 2, NoTraffic: true,
 		}
 		began := time.Now()
-		app, err := gitops.FluxDeploy(ctx, sb, "orders", release, gitops.FluxOptions{SourceInterval: gitopsSourceInterval, Interval: gitopsInterval})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := app.WaitApplied(ctx, dyn, app.Revision, 2*time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		if err := workload.WaitDeployment(ctx, client, ns, "orders", 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
-			t.Fatal(err)
-		}
+		app := fluxDeployed(t, sb, release)
 		t.Logf("flux applied commit %s and the deployment is complete %s after the commit", app.Revision[:8], time.Since(began).Round(100*time.Millisecond))
 		d, err := client.AppsV1().Deployments(ns).Get(ctx, "orders", metav1.GetOptions{})
 		if err != nil {
@@ -259,6 +246,48 @@ func TestSandboxGitOpsToolchain(t *testing.T) {
 		// No deployment fixture: the tracking id is the helper's, not Argo CD's.
 		captureFixture(t, "argocd/application-autosync-off-real.yaml", patched.Object)
 	})
+}
+
+// gitopsSandbox is a sandbox of the test's own with Flux's controllers and Argo CD's
+// Application CRD, and the namespace the GitOps tests deploy to.
+func gitopsSandbox(t *testing.T) (*sandbox.Sandbox, string) {
+	t.Helper()
+	sb := sandboxtest.Start(t, sandbox.Options{Flux: true, ArgoCDCRD: true, NoArgo: true, Nodes: 1})
+	const ns = "shop"
+	if err := workload.EnsureNamespace(context.Background(), sb.Client(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return sb, ns
+}
+
+// fluxDeployed puts release under Flux (an app, its GitRepository and Kustomization named
+// after it, the test's intervals) and waits until Flux applied it and it is complete.
+func fluxDeployed(t *testing.T, sb *sandbox.Sandbox, release workload.Release) *gitops.FluxApp {
+	t.Helper()
+	ctx := context.Background()
+	app, err := gitops.FluxDeploy(ctx, sb, release.Name, release, gitops.FluxOptions{SourceInterval: gitopsSourceInterval, Interval: gitopsInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.WaitApplied(ctx, sb.Dynamic(), app.Revision, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := workload.WaitDeployment(ctx, sb.Client(), release.Namespace, release.Name, 2*time.Minute, "complete", workload.DeploymentComplete); err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+// fluxCommitted commits release to app's repository and waits until Flux applied it.
+func fluxCommitted(t *testing.T, sb *sandbox.Sandbox, app *gitops.FluxApp, release workload.Release) {
+	t.Helper()
+	sha, err := app.Commit(release, release.Name+" "+release.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.WaitApplied(context.Background(), sb.Dynamic(), sha, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func setImage(t *testing.T, ctx context.Context, sb *sandbox.Sandbox, ns, name, image string) {
