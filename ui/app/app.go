@@ -470,6 +470,11 @@ func (m Model) headerLine() string {
 	if shown, total := m.list.Shown(); m.list.Filter() != "" {
 		summary += m.styles.Dim.Render(fmt.Sprintf("  (%d of %d shown, filter %q)", shown, total, m.list.Filter()))
 	}
+	if m.list.Grouped() {
+		// The footer said so when c was pressed; the header keeps saying why the rows are
+		// not trouble first.
+		summary += m.styles.Dim.Render("  (each rollout's clusters together)")
+	}
 	return m.styles.Title.Render("kubectl pyroll") + m.styles.Dim.Render(" "+m.styles.Glyphs.Dot+" "+where+"  ") + summary
 }
 

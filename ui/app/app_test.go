@@ -315,3 +315,27 @@ func TestGoldenMetricsScreens(t *testing.T) {
 		golden(t, fmt.Sprintf("detail-metrics-%dx%d", size.w, size.h), text(detail))
 	}
 }
+
+// With several clusters, c groups each rollout's rows; the header says so for as long as
+// they are, not only the footer's passing word.
+func TestHeaderSaysTheRowsAreGrouped(t *testing.T) {
+	now := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	var rs []rollout.Rollout
+	for _, c := range []string{"eu", "us"} {
+		rs = append(rs, rollout.Rollout{Cluster: c, Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseComplete, Version: 1})
+	}
+	m := New(Options{Styles: styles.New(styles.Options{}), Context: "eu", Contexts: 2, Namespace: "shop", Now: now})
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 30}, SnapshotMsg(rollout.Snapshot{Rollouts: rs, Synced: true, At: now, Conn: rollout.Connection{State: rollout.ConnLive}}))
+	header := func() string { return strings.SplitN(ansi.Strip(m.View().Content), "\n", 2)[0] }
+	if strings.Contains(header(), "clusters together") {
+		t.Fatalf("ungrouped: %q", header())
+	}
+	m = send(m, press("c"))
+	if !strings.Contains(header(), "(each rollout's clusters together)") {
+		t.Errorf("grouped: %q; want it said", header())
+	}
+	m = send(m, press("c"))
+	if strings.Contains(header(), "clusters together") {
+		t.Errorf("ungrouped again: %q", header())
+	}
+}
