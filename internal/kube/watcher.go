@@ -117,7 +117,8 @@ func (w *Watcher) Run(ctx context.Context) <-chan rollout.Snapshot {
 			// Events are the detail's, never the list's: their first list waits for the
 			// pods', which the full frame waits for (at 10,000 pods the API server walks
 			// every pod's Scheduled event to filter them out, and the ReplicaSets' "Created
-			// pod" events stream beside the pods).
+			// pod" events stream beside the pods). A user who may not list pods sees no
+			// events either: the footer already says the pods are forbidden.
 			loop.startAfter(ctx, wi, synced, podsSynced)
 			continue
 		}

@@ -87,8 +87,10 @@ type column struct {
 	clocked func(rollout.Rollout) bool
 }
 
+// always: the cell reads the clock for every rollout (AGE).
 func always(rollout.Rollout) bool { return true }
 
+// baking: PHASE reads the clock only for a release in its bake window ("Baking 4m/15m").
 func baking(r rollout.Rollout) bool { return r.Baking() }
 
 // drawnRow is a rollout's cells as last drawn (the selection's highlight aside), for its
