@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pyroll/kubectl-pyroll/internal/sandbox"
 )
 
 // pinCores puts the sandbox's control plane on CPU 0 and this program on CPU 1, and with
@@ -16,16 +18,11 @@ import (
 // On two shared cores the console's own latency is mostly its wait for a core while the
 // API server, etcd and the controllers work; this shows how much.
 func pinCores(sandboxDir string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(sandboxDir, "pids"))
-	if err != nil {
-		return "", fmt.Errorf("the sandbox's process groups: %w", err)
+	pids, err := sandbox.RecordedPIDs(sandboxDir)
+	if err != nil || len(pids) < 2 {
+		return "", fmt.Errorf("the sandbox's process groups in %s: %v (%d recorded)", sandboxDir, err, len(pids))
 	}
-	var groups []int
-	for i, field := range strings.Fields(string(data)) {
-		if pid, err := strconv.Atoi(field); err == nil && i > 0 { // the first is this program
-			groups = append(groups, pid)
-		}
-	}
+	groups := pids[1:] // the first is this program
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return "", err

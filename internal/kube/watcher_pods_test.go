@@ -26,20 +26,26 @@ type slowPods struct {
 }
 
 func (a slowPods) Pods(ns string) kubeapi.Resource[*corev1.Pod, *corev1.PodList] {
-	return heldList[*corev1.Pod, *corev1.PodList]{Resource: a.API.Pods(ns), release: a.release}
+	return beforeList[*corev1.Pod, *corev1.PodList]{Resource: a.API.Pods(ns), before: func(ctx context.Context) error {
+		select {
+		case <-a.release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
 }
 
-type heldList[T, L runtime.Object] struct {
+// beforeList is a resource whose List runs before first (which may hold it, or fail it).
+type beforeList[T, L runtime.Object] struct {
 	kubeapi.Resource[T, L]
-	release <-chan struct{}
+	before func(ctx context.Context) error
 }
 
-func (r heldList[T, L]) List(ctx context.Context, opts metav1.ListOptions) (L, error) {
-	select {
-	case <-r.release:
-	case <-ctx.Done():
+func (r beforeList[T, L]) List(ctx context.Context, opts metav1.ListOptions) (L, error) {
+	if err := r.before(ctx); err != nil {
 		var zero L
-		return zero, ctx.Err()
+		return zero, err
 	}
 	return r.Resource.List(ctx, opts)
 }
@@ -236,24 +242,15 @@ type eventsListed struct {
 }
 
 func (a eventsListed) Events(ns string) kubeapi.Resource[*corev1.Event, *corev1.EventList] {
-	return notedList[*corev1.Event, *corev1.EventList]{Resource: a.API.Events(ns), noted: func() {
+	return beforeList[*corev1.Event, *corev1.EventList]{Resource: a.API.Events(ns), before: func(context.Context) error {
 		select {
 		case <-a.release:
 		default:
 			a.early.Store(true)
 		}
 		a.once.Do(func() { close(a.listed) })
+		return nil
 	}}
-}
-
-type notedList[T, L runtime.Object] struct {
-	kubeapi.Resource[T, L]
-	noted func()
-}
-
-func (r notedList[T, L]) List(ctx context.Context, opts metav1.ListOptions) (L, error) {
-	r.noted()
-	return r.Resource.List(ctx, opts)
 }
 
 // The events (the detail's) are not read while the pods (the full frame's) still stream:

@@ -91,12 +91,12 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 		if hidden[types.NamespacedName{Namespace: d.Namespace, Name: d.Name}] {
 			continue
 		}
-		r, kept, reused := b.deploymentRollout(d, rsByOwner[d.UID], podsByOwner, objs.PodsByOwner != nil, now)
+		r, kept := b.deploymentRollout(d, rsByOwner[d.UID], podsByOwner, objs.PodsByOwner != nil, now)
 		if objs.PodsSyncing {
 			r.Pods = PodsSyncing
 		}
 		r.Events = b.recentEvents(d.UID, rsByOwner[d.UID], eventsByObject, objs.EventsByObject != nil)
-		r.Version = versionOf(kept, reused, r.Events)
+		r.Version = versionOf(kept, r.Events)
 		out = append(out, r)
 	}
 	runsByOwner := make(map[types.UID][]*argo.AnalysisRun)
@@ -111,7 +111,7 @@ func (b *Builder) Build(objs Objects, now time.Time) []Rollout {
 			r.Pods = PodsSyncing
 		}
 		r.Events = b.recentEvents(ro.UID, rsByOwner[ro.UID], eventsByObject, objs.EventsByObject != nil)
-		r.Version = versionOf(nil, false, r.Events)
+		r.Version = versionOf(nil, r.Events)
 		out = append(out, r)
 	}
 	Sort(out)

@@ -236,10 +236,10 @@ type builtRollout struct {
 var versions atomic.Uint64
 
 // versionOf is the Version of a rollout going out with events: the one it went out with
-// last time when it is the previous Build's rollout (reused) with the very same events,
-// else a new one, kept for the next Build.
-func versionOf(kept *builtRollout, reused bool, events []Event) uint64 {
-	if kept != nil && reused && kept.version != 0 && kept.events == idOf(events) {
+// last time when kept is the previous Build's (a rollout just built has none yet) and the
+// events are the very same, else a new one, kept for the next Build (kept nil: not kept).
+func versionOf(kept *builtRollout, events []Event) uint64 {
+	if kept != nil && kept.version != 0 && kept.events == idOf(events) {
 		return kept.version
 	}
 	v := versions.Add(1)
@@ -279,10 +279,10 @@ func (in rolloutInputs) same(other rolloutInputs) bool {
 // window: graceClock.consulted). Under churn a few rollouts of hundreds change between two
 // snapshots; rebuilding every one was most of a rebuild's time.
 // It also returns what the next Build will compare with (nil: nothing, the answer
-// depended on the time) and whether the rollout is the previous Build's.
-func (b *Builder) deploymentRollout(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, shared bool, now time.Time) (r Rollout, kept *builtRollout, reused bool) {
+// depended on the time): the previous Build's record when the rollout is its.
+func (b *Builder) deploymentRollout(d *appsv1.Deployment, replicaSets []*appsv1.ReplicaSet, podsByOwner map[types.UID][]*PodFacts, shared bool, now time.Time) (r Rollout, kept *builtRollout) {
 	if !b.reuse || !shared || d.UID == "" {
-		return b.buildDeployment(d, replicaSets, podsByOwner, now), nil, false
+		return b.buildDeployment(d, replicaSets, podsByOwner, now), nil
 	}
 	from := rolloutInputsOf(d, replicaSets, podsByOwner, b.clock.podsSyncing)
 	if prev, ok := b.rollouts[d.UID]; ok && prev.from.same(from) {
@@ -293,7 +293,7 @@ func (b *Builder) deploymentRollout(d *appsv1.Deployment, replicaSets []*appsv1.
 				b.nextRevisions[rs.UID] = rev
 			}
 		}
-		return prev.rollout, prev, true
+		return prev.rollout, prev
 	}
 	consulted := b.clock.consulted
 	r = b.buildDeployment(d, replicaSets, podsByOwner, now)
@@ -301,5 +301,5 @@ func (b *Builder) deploymentRollout(d *appsv1.Deployment, replicaSets []*appsv1.
 		kept = &builtRollout{from: from, rollout: r}
 		b.nextRollouts[d.UID] = kept
 	}
-	return r, kept, false
+	return r, kept
 }

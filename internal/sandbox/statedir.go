@@ -52,18 +52,9 @@ func (s *Sandbox) recordPIDs() {
 // StopRecorded stops a sandbox that runs (or ran and died) in dir, from another process:
 // it signals the sandbox process and then kills whatever recorded process group is left.
 func StopRecorded(dir string) (stopped bool, err error) {
-	data, err := os.ReadFile(filepath.Join(dir, "pids"))
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
+	pids, err := RecordedPIDs(dir)
 	if err != nil {
 		return false, err
-	}
-	var pids []int
-	for _, line := range strings.Fields(string(data)) {
-		if pid, err := strconv.Atoi(line); err == nil && pid > 0 {
-			pids = append(pids, pid)
-		}
 	}
 	if len(pids) == 0 {
 		return false, nil
@@ -85,4 +76,23 @@ func StopRecorded(dir string) (stopped bool, err error) {
 func (s *Sandbox) writeEnvFile() error {
 	env := fmt.Sprintf("export KUBECONFIG=%s\nexport PYROLL_PROMETHEUS_URL=%s\n", s.Kubeconfig, s.PrometheusURL)
 	return os.WriteFile(s.path("env"), []byte(env), 0o644)
+}
+
+// RecordedPIDs are the process ids a sandbox running in dir recorded: its own first, then
+// the process group of each component it started (none when no sandbox runs there).
+func RecordedPIDs(dir string) ([]int, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, line := range strings.Fields(string(data)) {
+		if pid, err := strconv.Atoi(line); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }

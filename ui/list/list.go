@@ -146,7 +146,7 @@ func (m *Model) relayout() {
 // SetRollouts replaces the rollouts, keeping the selection on the same rollout.
 func (m *Model) SetRollouts(rs []rollout.Rollout, now time.Time) {
 	m.all, m.now = rs, now
-	m.findClashes()
+	m.scanNames()
 	m.refreshOrRelayout()
 }
 
@@ -175,10 +175,9 @@ func (m *Model) refreshOrRelayout() {
 // longestName is the width of the longest NAME cell, at least the title's.
 func (m *Model) longestName() int {
 	longest := len("NAME")
-	withNamespaces := m.withNamespaces()
 	for _, r := range m.all {
 		w := len(r.Name)
-		if withNamespaces {
+		if m.namespaces {
 			w += len(r.Namespace) + 1
 		}
 		if m.kindClash(r) {
@@ -205,7 +204,7 @@ func (m *Model) displayName(r rollout.Rollout) string {
 	if m.kindClash(r) {
 		name = r.Kind.Arg() + "/" + name
 	}
-	if m.withNamespaces() {
+	if m.namespaces {
 		name = r.Namespace + "/" + name
 	}
 	if m.contextInName {
@@ -390,7 +389,11 @@ func (m *Model) refreshKeeping(selected ref.Rollout) {
 			// The selected row is drawn in reverse: inner colours would break it.
 			line = ansi.Strip(line)
 		}
-		rows[i] = table.Row{line}
+		if len(m.columns) > 0 {
+			// No cell before the list has a size and so its column (a snapshot can come
+			// before the terminal's size): the table would index a column it has not got.
+			rows[i] = table.Row{line}
+		}
 	}
 	m.drawn = drawn
 	if m.table.Cursor() == cursor && slices.EqualFunc(m.table.Rows(), rows, slices.Equal) {
@@ -580,11 +583,11 @@ func clashKey(r rollout.Rollout) ref.Rollout {
 	return ref.Rollout{Cluster: r.Cluster, Namespace: r.Namespace, Name: r.Name}
 }
 
-// findClashes notes the names that more than one kind of rollout carries in one cluster,
+// scanNames notes the names that more than one kind of rollout carries in one cluster,
 // the longest context and whether several namespaces are in view: what NAME and CONTEXT
 // read besides the rollout.
-func (m *Model) findClashes() {
-	clashes, namespaces := m.clashes, m.namespaces
+func (m *Model) scanNames() {
+	clashes := m.clashes
 	m.clashes, m.contextWidth, m.namespaces = nil, 0, false
 	seen := make(map[ref.Rollout]ref.Kind, len(m.all))
 	for _, r := range m.all {
@@ -599,8 +602,9 @@ func (m *Model) findClashes() {
 		}
 		seen[key] = r.Kind
 	}
-	// (The namespaces in view change NAME's width too: relayout draws every row then.)
-	if m.namespaces != namespaces || !maps.Equal(m.clashes, clashes) {
+	// A change of the namespaces in view changes NAME's width as well: the relayout that
+	// follows draws every row.
+	if !maps.Equal(m.clashes, clashes) {
 		m.cellsEpoch++
 	}
 }
@@ -611,8 +615,6 @@ func (m *Model) withContexts() bool { return m.contextWidth > 0 }
 
 // contextCell is the row's kubeconfig context.
 func (m *Model) contextCell(r rollout.Rollout) string { return r.Cluster }
-
-func (m *Model) withNamespaces() bool { return m.namespaces }
 
 // phaseCell is the phase; a release in its bake window says how far it is into it:
 // "◌ Baking 4m/15m".

@@ -439,7 +439,6 @@ func TestRowsKeepTheirCellsForTheirVersion(t *testing.T) {
 	argo := cart
 	argo.Kind, argo.Version = ref.ArgoRollout, 5
 	m.SetRollouts([]rollout.Rollout{cart, argo, stale, long}, start.Add(5*time.Minute))
-	t.Log(ansi.Strip(m.View()))
 	if r := row("deployment/cart-api"); r == "" {
 		t.Errorf("with an Argo Rollout of the same name, NAME says the kind: %q", ansi.Strip(m.View()))
 	}
@@ -476,5 +475,18 @@ func TestColumnsFollowWhatComesIntoView(t *testing.T) {
 	m.SetRollouts([]rollout.Rollout{baking, argo}, completed.Add(4*time.Minute))
 	if header := strings.Fields(strings.Split(ansi.Strip(m.View()), "\n")[0]); !slices.Contains(header, "STEP") {
 		t.Errorf("an Argo Rollout in view: header %v; want STEP", header)
+	}
+}
+
+// Rollouts can come before the terminal's size (a console served over SSH, a loaded
+// machine): the list holds them without a column to draw them in, then draws them once
+// sized.
+func TestRolloutsBeforeTheSize(t *testing.T) {
+	m := New(styles.New(styles.Options{ASCII: true}), keys.New())
+	m.SetRollouts([]rollout.Rollout{{Kind: ref.Deployment, Namespace: "shop", Name: "orders-api", Phase: rollout.PhaseProgressing, Version: 1}}, time.Time{})
+	_ = m.View()
+	m.SetSize(100, 10)
+	if row := rowOf(ansi.Strip(m.View()), "orders-api"); row == "" {
+		t.Errorf("sized after its rollouts came, the list shows %q", ansi.Strip(m.View()))
 	}
 }
